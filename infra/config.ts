@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
+const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
+const flag = (defaultValue: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(defaultValue ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+
+const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Base URL the channels (and the sandbox) use to reach our callback endpoints. */
+    PUBLIC_BASE_URL: z.string().url().optional(),
+    DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/payments'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
+    TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
+    ADMIN_TOKEN: z.string().min(16).default(DEV_ADMIN_TOKEN),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    PAYMENT_TIMEOUT_MS: duration(15 * 60_000),
+    DELIVERY_DEADLINE_MS: duration(24 * 3_600_000),
+    DELIVERY_HTTP_TIMEOUT_MS: duration(10_000),
+    DELIVERY_RETRY_INITIAL_MS: duration(1_000),
+    DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
+    ACTIVITY_RETRY_INITIAL_MS: duration(500),
+    ACTIVITY_RETRY_MAX_MS: duration(30_000),
+    SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
+
+    RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),
+    RISK_ORDER_WINDOW_MS: duration(60_000),
+
+    SANDBOX_ENABLED: flag(true),
+    /** PEM keys of the sandbox provider; generated per process when absent (development only). */
+    SANDBOX_PRIVATE_KEY: z.string().optional(),
+    SANDBOX_PUBLIC_KEY: z.string().optional(),
+    SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
+    SANDBOX_NOTIFY_POLL_MS: duration(200),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production' && c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must be set in production' });
+    }
+    if (Boolean(c.SANDBOX_PRIVATE_KEY) !== Boolean(c.SANDBOX_PUBLIC_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX_PUBLIC_KEY'], message: 'set both sandbox keys or neither' });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema> & { PUBLIC_BASE_URL: string };
+
+export class ConfigError extends Error {}
+
+/** Validates the environment once and explains every bad setting in one message. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const defaults = env.NODE_ENV === 'production' ? { SANDBOX_ENABLED: env.SANDBOX_ENABLED ?? 'false' } : {};
+  const parsed = configSchema.safeParse({ ...env, ...defaults });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}` };
+}
