@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PurchaseTiming } from '../workflows/definitions';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -66,4 +67,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const c = parsed.data;
   return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}` };
+}
+
+/** The durations each purchase workflow runs with, fixed at its start. */
+export function purchaseTiming(config: Config): PurchaseTiming {
+  return {
+    paymentTimeoutMs: config.PAYMENT_TIMEOUT_MS,
+    deliveryDeadlineMs: config.DELIVERY_DEADLINE_MS,
+    deliveryAttemptTimeoutMs: config.DELIVERY_HTTP_TIMEOUT_MS,
+    deliveryRetryInitialMs: config.DELIVERY_RETRY_INITIAL_MS,
+    deliveryRetryMaxMs: config.DELIVERY_RETRY_MAX_MS,
+    activityRetryInitialMs: config.ACTIVITY_RETRY_INITIAL_MS,
+    activityRetryMaxMs: config.ACTIVITY_RETRY_MAX_MS,
+  };
 }

@@ -43,6 +43,7 @@ CREATE TABLE "orders" (
     "region" TEXT NOT NULL,
     "currency" TEXT NOT NULL,
     "amount" INTEGER NOT NULL,
+    "grants" JSONB NOT NULL,
     "channel" TEXT NOT NULL,
     "status" TEXT NOT NULL,
     "status_reason" TEXT,

@@ -1,0 +1,93 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { CloseOutcome, CreatedPayment, PaymentNotification } from '../channels/types';
+import type { Money } from '../domain/money';
+import { refundIdFor } from '../domain/ids';
+import type { ActivityDeps } from './deps';
+import { paidFields } from './orders';
+import { releaseStock, transitionOrder } from './ledger';
+
+/** Work against the payment channels: create, close and refund channel payments. */
+export function createPaymentActivities({ db, channels, config }: ActivityDeps) {
+  const adapter = (name: string) => {
+    const found = channels.get(name);
+    if (!found) throw ApplicationFailure.nonRetryable(`channel ${name} is not configured`, 'CHANNEL_NOT_CONFIGURED');
+    return found;
+  };
+
+  return {
+    async createChannelPayment(params: {
+      orderId: string;
+      channel: string;
+      amount: Money;
+      subject: string;
+      expiresAt: string;
+    }): Promise<CreatedPayment> {
+      const created = await adapter(params.channel).createPayment({
+        orderId: params.orderId,
+        amount: params.amount,
+        subject: params.subject,
+        notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${params.channel}`,
+        expiresAt: new Date(params.expiresAt),
+      });
+      await db.order.update({ where: { id: params.orderId }, data: { channelPaymentId: created.channelPaymentId } });
+      return created;
+    },
+
+    async closeChannelPayment(params: { orderId: string; channel: string }): Promise<CloseOutcome> {
+      const order = await db.order.findUniqueOrThrow({
+        where: { id: params.orderId },
+        select: { channelPaymentId: true },
+      });
+      if (!order.channelPaymentId) return 'CLOSED';
+      return adapter(params.channel).closePayment(order.channelPaymentId);
+    },
+
+    /**
+     * Returns the money in full through the order's channel and marks the order REFUNDED.
+     * Idempotent end to end: one refund id per order, deduplicated by the channel too.
+     */
+    async refundOrder(params: { orderId: string; reason: string; latePayment?: PaymentNotification }) {
+      const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId } });
+      if (order.status === 'REFUNDED') return;
+      const late = params.latePayment;
+      const paid: Money | undefined =
+        late?.paid ??
+        (order.paidAmount != null && order.paidCurrency
+          ? { currency: order.paidCurrency, value: order.paidAmount }
+          : undefined);
+      const channelPaymentId = late?.channelPaymentId ?? order.channelPaymentId;
+      if (!paid || !channelPaymentId) {
+        throw ApplicationFailure.nonRetryable(`order ${order.id} has no payment to refund`, 'NOTHING_TO_REFUND');
+      }
+      const refundId = refundIdFor(order.id);
+      await db.refund.createMany({
+        data: [
+          {
+            id: refundId,
+            orderId: order.id,
+            channel: order.channel,
+            amount: paid.value,
+            currency: paid.currency,
+            reason: params.reason,
+            status: 'PENDING',
+          },
+        ],
+        skipDuplicates: true,
+      });
+      const { channelRefundId } = await adapter(order.channel).refund({
+        refundId,
+        channelPaymentId,
+        amount: paid,
+        reason: params.reason,
+      });
+      await db.$transaction(async (tx) => {
+        await tx.refund.update({ where: { id: refundId }, data: { status: 'SUCCEEDED', channelRefundId } });
+        await transitionOrder(tx, order.id, 'REFUNDED', params.reason, {
+          refundedAt: new Date(),
+          ...(late ? paidFields(late) : {}),
+        });
+        await releaseStock(tx, order.id);
+      });
+    },
+  };
+}

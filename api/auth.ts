@@ -1,0 +1,81 @@
+import { timingSafeEqual } from 'node:crypto';
+import express, { type RequestHandler } from 'express';
+import type { Game } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import { checkSignedRequest } from '../domain/signature';
+import type { Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import { ApiError } from './errors';
+
+const BODY_LIMIT = '64kb';
+
+export function adminAuth(config: Config): RequestHandler {
+  const expected = Buffer.from(`Bearer ${config.ADMIN_TOKEN}`);
+  return (req, _res, next) => {
+    const given = Buffer.from(req.get('authorization') ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new ApiError(401, 'UNAUTHORIZED', 'a valid admin bearer token is required');
+    }
+    next();
+  };
+}
+
+export interface SignedLocals {
+  game: Game;
+}
+
+/**
+ * Authenticates a game server: HMAC signature over the raw body, bounded clock skew, and a nonce
+ * that may be used once. Parses the JSON body only after the signature holds.
+ */
+export function signedGameRequest({ db, config }: { db: Db; config: Config }): RequestHandler[] {
+  const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why);
+  const verify: RequestHandler = async (req, res, next) => {
+    const gameId = req.get('x-game-id');
+    if (!gameId) throw unauthorized('X-Game-Id is missing');
+    const game = await db.game.findUnique({ where: { id: gameId } });
+    if (!game) throw unauthorized('unknown game');
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const check = checkSignedRequest(
+      game.secret,
+      {
+        method: req.method,
+        pathWithQuery: req.originalUrl,
+        timestamp: req.get('x-timestamp'),
+        nonce: req.get('x-nonce'),
+        body: rawBody,
+      },
+      req.get('x-signature'),
+      Math.floor(Date.now() / 1000),
+      config.SIGNATURE_MAX_SKEW_SECONDS,
+    );
+    if (!check.ok) throw unauthorized(`signature check failed: ${check.reason}`);
+    try {
+      await db.requestNonce.create({ data: { gameId, nonce: req.get('x-nonce')! } });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw unauthorized('nonce already used');
+      }
+      throw err;
+    }
+    if (rawBody.length) {
+      try {
+        req.body = JSON.parse(rawBody.toString('utf8'));
+      } catch {
+        throw new ApiError(400, 'VALIDATION_ERROR', 'the body is not valid JSON');
+      }
+    } else {
+      req.body = {};
+    }
+    (res.locals as SignedLocals).game = game;
+    next();
+  };
+  return [express.raw({ type: () => true, limit: BODY_LIMIT }), verify];
+}
+
+/** Nonces only need keeping while their timestamp could still pass the skew check. */
+export async function purgeExpiredNonces(db: Db, config: Config): Promise<number> {
+  const cutoff = new Date(Date.now() - 2 * config.SIGNATURE_MAX_SKEW_SECONDS * 1000);
+  const { count } = await db.requestNonce.deleteMany({ where: { createdAt: { lt: cutoff } } });
+  return count;
+}

@@ -1,0 +1,48 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { z } from 'zod';
+
+/** Every error answer: `{ error: { code, message, details? } }` with a machine-readable code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function validationError(error: z.ZodError): ApiError {
+  return new ApiError(400, 'VALIDATION_ERROR', 'the request is invalid', {
+    issues: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+  });
+}
+
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
+export const notFoundRoute: RequestHandler = (req) => {
+  throw new ApiError(404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`);
+};
+
+export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof ApiError) {
+      res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
+      return;
+    }
+    // body-parser errors (bad JSON, too large) carry their own status.
+    const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
+    if (status) {
+      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR';
+      res.status(status).json({ error: { code, message: String(err.message ?? 'bad request') } });
+      return;
+    }
+    log.error({ err }, 'unhandled error');
+    res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } });
+  };
+}

@@ -1,0 +1,169 @@
+import { Router, type Response } from 'express';
+import type { ChannelRegistry } from '../channels/registry';
+import { orderIdFor, requestHash } from '../domain/ids';
+import { grantsFor, orderAmount, type Grant } from '../domain/pricing';
+import { purchaseTiming, type Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import { PurchaseRefusedError, type PurchasesClient } from '../infra/purchases-client';
+import type { OrderSnapshot } from '../workflows/definitions';
+import { signedGameRequest, type SignedLocals } from './auth';
+import { ApiError, parseBody } from './errors';
+import { createOrderBody, idempotencyKey, orderIdParam } from './schemas';
+
+interface Deps {
+  db: Db;
+  config: Config;
+  channels: ChannelRegistry;
+  purchases: PurchasesClient;
+}
+
+/** The order center's game-server API: create, read and cancel orders. */
+export function ordersRouter({ db, config, channels, purchases }: Deps): Router {
+  const router = Router();
+  const signed = signedGameRequest({ db, config });
+  const gameOf = (res: Response) => (res.locals as SignedLocals).game;
+
+  router.post('/v1/orders', ...signed, async (req, res) => {
+    const game = gameOf(res);
+    const keyHeader = idempotencyKey.safeParse(req.get('idempotency-key'));
+    if (!keyHeader.success) {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the Idempotency-Key header is required (1-128 characters)');
+    }
+    const body = parseBody(createOrderBody, req.body);
+    const orderId = orderIdFor(game.id, keyHeader.data);
+    const hash = requestHash(body);
+    const existing = await db.order.findUnique({ where: { id: orderId }, select: { requestHash: true } });
+    if (existing && existing.requestHash !== hash) throw idempotencyConflict();
+
+    const item = await db.item.findUnique({ where: { sku: body.sku }, include: { prices: true } });
+    if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
+    const amount = orderAmount(item.prices, body.region, body.quantity);
+    if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
+    const channel = body.channel ?? channels.names()[0];
+    if (!channel || !channels.get(channel)) {
+      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `payment channel ${channel ?? '(none)'} is not available`, {
+        available: channels.names(),
+      });
+    }
+
+    let snapshot: OrderSnapshot | undefined;
+    try {
+      snapshot = await purchases.startPurchase({
+        orderId,
+        gameId: game.id,
+        userId: body.userId,
+        sku: item.sku,
+        itemName: item.name,
+        quantity: body.quantity,
+        grants: grantsFor(item.grants as unknown as Grant[], body.quantity),
+        region: body.region,
+        amount,
+        channel,
+        idempotencyKey: keyHeader.data,
+        requestHash: hash,
+        clientIp: body.clientIp,
+        deviceId: body.deviceId,
+        timing: purchaseTiming(config),
+      });
+    } catch (err) {
+      if (err instanceof PurchaseRefusedError) throw refusedToApiError(err);
+      throw err;
+    }
+    if (!snapshot) {
+      // The order's workflow already finished: answer from the books.
+      const order = await db.order.findUnique({ where: { id: orderId } });
+      if (!order) throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'the order is being created, retry');
+      if (order.requestHash !== hash) throw idempotencyConflict();
+      snapshot = {
+        orderId,
+        status: order.status as OrderSnapshot['status'],
+        reason: order.statusReason ?? undefined,
+        amount: { currency: order.currency, value: order.amount },
+        channel: order.channel,
+        expiresAt: order.expiresAt.toISOString(),
+      };
+    }
+    if (snapshot.status === 'REJECTED') {
+      if (snapshot.reason === 'OUT_OF_STOCK') {
+        throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
+      }
+      throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
+    }
+    res.status(201).json({
+      orderId: snapshot.orderId,
+      status: snapshot.status,
+      amount: snapshot.amount,
+      channel: snapshot.channel,
+      payment: snapshot.payment,
+      expiresAt: snapshot.expiresAt,
+    });
+  });
+
+  router.get('/v1/orders/:orderId', ...signed, async (req, res) => {
+    const order = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
+    res.json(await orderView(db, order.id));
+  });
+
+  router.post('/v1/orders/:orderId/cancel', ...signed, async (req, res) => {
+    const order = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
+    if (order.status === 'PENDING_PAYMENT') {
+      try {
+        await purchases.cancel(order.id);
+      } catch (err) {
+        if (err instanceof PurchaseRefusedError) throw refusedToApiError(err);
+        throw err;
+      }
+    } else if (order.status !== 'CLOSED') {
+      throw new ApiError(409, 'ORDER_NOT_CANCELLABLE', `an order in status ${order.status} cannot be cancelled`);
+    }
+    res.json(await orderView(db, order.id));
+  });
+
+  return router;
+}
+
+const idempotencyConflict = () =>
+  new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this idempotency key was used for a different request');
+
+function refusedToApiError(err: PurchaseRefusedError): ApiError {
+  switch (err.type) {
+    case 'IDEMPOTENCY_CONFLICT':
+      return idempotencyConflict();
+    case 'ORDER_NOT_CANCELLABLE':
+      return new ApiError(409, 'ORDER_NOT_CANCELLABLE', err.message);
+    case 'CHANNEL_UNAVAILABLE':
+      return new ApiError(502, 'CHANNEL_UNAVAILABLE', 'the payment channel did not answer; retry later');
+    default:
+      return new ApiError(500, 'INTERNAL', err.message);
+  }
+}
+
+async function ownedOrder(db: Db, gameId: string, orderId: string) {
+  const order = orderIdParam.safeParse(orderId).success
+    ? await db.order.findUnique({ where: { id: orderId }, select: { id: true, gameId: true, status: true } })
+    : null;
+  // Another game's order is indistinguishable from a missing one.
+  if (!order || order.gameId !== gameId) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+  return order;
+}
+
+async function orderView(db: Db, orderId: string) {
+  const order = await db.order.findUniqueOrThrow({
+    where: { id: orderId },
+    include: { history: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+  });
+  return {
+    orderId: order.id,
+    status: order.status,
+    userId: order.userId,
+    sku: order.sku,
+    quantity: order.quantity,
+    amount: { currency: order.currency, value: order.amount },
+    channel: order.channel,
+    createdAt: order.createdAt.toISOString(),
+    expiresAt: order.expiresAt.toISOString(),
+    paidAt: order.paidAt?.toISOString(),
+    deliveredAt: order.deliveredAt?.toISOString(),
+    history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString(), reason: h.reason ?? undefined })),
+  };
+}

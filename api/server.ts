@@ -1,0 +1,70 @@
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { createChannelRegistry } from '../channels/registry';
+import { loadConfig, type Config } from '../infra/config';
+import { createDb, type Db } from '../infra/db';
+import { createLogger } from '../infra/logger';
+import { PurchasesClient } from '../infra/purchases-client';
+import { startSandboxNotifier } from '../sandbox/notifier';
+import { createApp } from './app';
+import { purgeExpiredNonces } from './auth';
+
+export interface RunningApi {
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP API (and the sandbox provider's notifier when the sandbox is on). */
+export async function startApi(config: Config, db: Db, connection: Connection): Promise<RunningApi> {
+  const log = createLogger(config, 'api');
+  const channels = createChannelRegistry({ db, config });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE);
+  const app = createApp({ db, config, channels, purchases, log });
+  const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ db, config, log }) : undefined;
+  const purge = setInterval(() => purgeExpiredNonces(db, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
+  purge.unref();
+
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      clearInterval(purge);
+      // Stop accepting, let in-flight requests finish.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await notifier?.stop();
+    },
+  };
+}
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config, 'api');
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const api = await startApi(config, db, connection);
+  log.info({ url: api.url }, 'api listening');
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'api shutting down');
+    await api.stop();
+    await connection.close();
+    await db.$disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

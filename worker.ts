@@ -1,0 +1,48 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { createChannelRegistry } from './channels/registry';
+import { loadConfig, type Config } from './infra/config';
+import { createDb, type Db } from './infra/db';
+import { createLogger } from './infra/logger';
+
+export interface PurchaseWorkerDeps {
+  config: Config;
+  db: Db;
+  connection: NativeConnection;
+  /** Pre-built workflow bundle (tests, production images); otherwise bundled from ./workflows. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  taskQueue?: string;
+}
+
+export function createPurchaseWorker({ config, db, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
+  const log = createLogger(config, 'worker');
+  const channels = createChannelRegistry({ db, config });
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ db, channels, config, log }),
+  });
+}
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config, 'worker');
+  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createPurchaseWorker({ config, db, connection });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');
+  // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
+  await worker.run();
+  await connection.close();
+  await db.$disconnect();
+  log.info('worker stopped');
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,69 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { Money } from '../domain/money';
+import type { Grant } from '../domain/pricing';
+import type { OrderStatus } from '../domain/order-status';
+import type { PaymentNotification } from '../channels/types';
+
+/** Search attributes every order workflow keeps current, for finding orders in the Temporal UI. */
+export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', 'KEYWORD');
+export const GameIdKey = defineSearchAttributeKey('GameId', 'KEYWORD');
+export const UserIdKey = defineSearchAttributeKey('UserId', 'KEYWORD');
+export const PaymentChannelKey = defineSearchAttributeKey('PaymentChannel', 'KEYWORD');
+
+/** Every duration of the life cycle; configured, so tests run it in seconds. */
+export interface PurchaseTiming {
+  paymentTimeoutMs: number;
+  deliveryDeadlineMs: number;
+  deliveryAttemptTimeoutMs: number;
+  deliveryRetryInitialMs: number;
+  deliveryRetryMaxMs: number;
+  activityRetryInitialMs: number;
+  activityRetryMaxMs: number;
+}
+
+export interface PurchaseInput {
+  orderId: string;
+  gameId: string;
+  userId: string;
+  sku: string;
+  itemName: string;
+  quantity: number;
+  /** What the player receives for the whole quantity, fixed at order time. */
+  grants: Grant[];
+  region: string;
+  amount: Money;
+  channel: string;
+  idempotencyKey: string;
+  requestHash: string;
+  clientIp?: string;
+  deviceId?: string;
+  timing: PurchaseTiming;
+}
+
+/** What a caller learns about an order from its workflow. */
+export interface OrderSnapshot {
+  orderId: string;
+  status: OrderStatus;
+  reason?: string;
+  amount: Money;
+  channel: string;
+  payment?: Record<string, unknown>;
+  expiresAt: string;
+}
+
+/** Update-with-Start target: returns the payment parameters once the order is open. */
+export const requestPaymentUpdate = defineUpdate<OrderSnapshot, [requestHash: string]>('requestPayment');
+/** The game gives up on an unpaid order. */
+export const cancelOrderUpdate = defineUpdate<OrderSnapshot, []>('cancelOrder');
+/** A verified payment result from the order's channel; at-least-once, deduplicated by the workflow. */
+export const paymentNotifiedSignal = defineSignal<[PaymentNotification]>('paymentNotified');
+export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
+
+/** Failure types the API maps to its error codes. */
+export const FAILURE = {
+  idempotencyConflict: 'IDEMPOTENCY_CONFLICT',
+  notCancellable: 'ORDER_NOT_CANCELLABLE',
+  channelUnavailable: 'CHANNEL_UNAVAILABLE',
+  illegalTransition: 'ILLEGAL_TRANSITION',
+} as const;
