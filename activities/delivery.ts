@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
 import type { ActivityDeps } from './deps';
@@ -38,7 +39,8 @@ export function createDeliveryActivities({ db }: ActivityDeps) {
           method: 'POST',
           headers: { ...headers, 'Content-Type': 'application/json' },
           body,
-          signal: AbortSignal.timeout(params.deliveryAttemptTimeoutMs),
+          // Gives up with the attempt timeout, or at once when the worker cancels the activity.
+          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(params.deliveryAttemptTimeoutMs)]),
         });
         statusCode = response.status;
         await response.arrayBuffer();

@@ -34,6 +34,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
       if (existing) return existing;
       try {
         return await db.$transaction(async (tx) => {
+          let reservesStock = false;
           let opened: OpenedOrder = params.rejection
             ? { status: 'REJECTED', reason: params.rejection }
             : { status: 'PENDING_PAYMENT' };
@@ -44,11 +45,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
             });
             const limited = await tx.item.count({ where: { sku: params.sku, stockAvailable: { not: null } } });
             if (limited && reserved.count === 0) opened = { status: 'REJECTED', reason: REASONS.outOfStock };
-            else if (limited) {
-              await tx.stockReservation.create({
-                data: { orderId: params.orderId, sku: params.sku, quantity: params.quantity, status: 'RESERVED' },
-              });
-            }
+            reservesStock = limited > 0 && reserved.count === 1;
           }
           await tx.order.create({
             data: {
@@ -70,6 +67,9 @@ export function createOrderActivities({ db }: ActivityDeps) {
               deviceId: params.deviceId,
               expiresAt: new Date(params.expiresAt),
               history: { create: { status: opened.status, reason: opened.reason } },
+              ...(reservesStock
+                ? { stockReservation: { create: { sku: params.sku, quantity: params.quantity, status: 'RESERVED' } } }
+                : {}),
             },
           });
           return opened;

@@ -1,0 +1,89 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { purchaseWorkflowId } from '../domain/ids';
+import { Harness, sleep, workflowBundle } from './support/harness';
+
+const HISTORIES = join(__dirname, 'histories');
+
+/**
+ * Determinism guard: recorded histories of every path through the purchase workflow must replay
+ * against the current workflow code. Histories recorded by earlier versions live in test/histories
+ * (refresh with RECORD_HISTORIES=1 when a change is meant to be incompatible and is versioned).
+ */
+describe('workflow replay', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start({ PAYMENT_TIMEOUT_MS: '1500', DELIVERY_DEADLINE_MS: '2000' });
+  });
+  afterAll(() => h?.close());
+
+  it('replays fresh histories of every path through the purchase', async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game, { stock: 10 });
+    const order = async () => {
+      const res = await h.createOrder(game, { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN' });
+      expect(res.status).toBe(201);
+      return res.body as { orderId: string; payment: { channelPaymentId: string } };
+    };
+
+    const delivered = await order();
+    await h.pay(delivered.payment.channelPaymentId, { result: 'FAILED' });
+    await sleep(200);
+    await h.pay(delivered.payment.channelPaymentId, { result: 'SUCCESS', notifyTimes: 3 });
+    const timedOut = await order();
+    const mismatch = await order();
+    await h.pay(mismatch.payment.channelPaymentId, { result: 'SUCCESS', paidAmount: 5 });
+    const cancelled = await order();
+    await h.signed(game, 'POST', `/v1/orders/${cancelled.orderId}/cancel`);
+    h.gameServer.mode = 'fail';
+    const refunded = await order();
+    await h.pay(refunded.payment.channelPaymentId);
+
+    const cases = { delivered, timedOut, mismatch, cancelled, refunded };
+    const expected = {
+      delivered: 'DELIVERED',
+      timedOut: 'CLOSED',
+      mismatch: 'MANUAL_REVIEW',
+      cancelled: 'CLOSED',
+      refunded: 'REFUNDED',
+    };
+    const histories: { name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[] = [];
+    for (const [name, { orderId }] of Object.entries(cases)) {
+      const handle = h.client.workflow.getHandle(purchaseWorkflowId(orderId));
+      await expect(handle.result()).resolves.toBe(expected[name as keyof typeof expected]);
+      histories.push({ name, workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    }
+
+    const replayed = await replay(histories.map(({ workflowId, history }) => ({ workflowId, history })));
+    expect(replayed).toEqual(histories.map(() => undefined));
+
+    if (process.env.RECORD_HISTORIES === '1') {
+      mkdirSync(HISTORIES, { recursive: true });
+      for (const { name, history } of histories) {
+        writeFileSync(join(HISTORIES, `purchase-${name}.json`), historyToJSON(history));
+      }
+    }
+  });
+
+  it('replays the histories recorded by earlier versions', async () => {
+    const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    const recorded = files.map((file) => ({
+      workflowId: file,
+      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
+    }));
+    expect(await replay(recorded)).toEqual(recorded.map(() => undefined));
+  });
+});
+
+async function replay(histories: { workflowId: string; history: temporal.api.history.v1.IHistory }[]) {
+  const errors: unknown[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    errors.push(result.error);
+  }
+  return errors;
+}

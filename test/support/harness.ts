@@ -1,0 +1,225 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  bundleWorkflowCode,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { startApi, type RunningApi } from '../../api/server';
+import { signedHeaders } from '../../domain/signature';
+import { loadConfig, type Config } from '../../infra/config';
+import { createDb, type Db } from '../../infra/db';
+import { createPurchaseWorker } from '../../worker';
+import { FakeGameServer } from './game-server';
+
+export interface TestGame {
+  gameId: string;
+  secret: string;
+}
+
+export interface JsonResponse {
+  status: number;
+  body: any;
+}
+
+// Worker state changes and expected activity failures would drown the test output.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle is built once per test file. */
+export function workflowBundle() {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  return bundle;
+}
+const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * The whole system for one test file: real PostgreSQL (migrated by the global setup), the shared
+ * Temporal dev server, our worker and API in process on real sockets, and a fake game server.
+ * `config` is read per request, so a test may shorten a duration before it creates an order.
+ */
+export class Harness {
+  worker?: Worker;
+  private workerRun?: Promise<void>;
+
+  private constructor(
+    readonly config: Config,
+    readonly db: Db,
+    readonly api: RunningApi,
+    readonly client: Client,
+    private readonly connection: Connection,
+    private readonly nativeConnection: NativeConnection,
+    readonly gameServer: FakeGameServer,
+  ) {}
+
+  static async start(overrides: Record<string, string> = {}): Promise<Harness> {
+    const port = await freePort();
+    const config = loadConfig({
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      PORT: String(port),
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+      PAYMENT_TIMEOUT_MS: '60000',
+      DELIVERY_DEADLINE_MS: '60000',
+      DELIVERY_HTTP_TIMEOUT_MS: '2000',
+      DELIVERY_RETRY_INITIAL_MS: '200',
+      DELIVERY_RETRY_MAX_MS: '500',
+      ACTIVITY_RETRY_INITIAL_MS: '100',
+      ACTIVITY_RETRY_MAX_MS: '1000',
+      SANDBOX_NOTIFY_RETRY_MS: '200',
+      SANDBOX_NOTIFY_POLL_MS: '50',
+      RISK_MAX_ORDERS_PER_USER: '1000',
+      ...overrides,
+    });
+    const db = createDb(config.DATABASE_URL, 5);
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const gameServer = new FakeGameServer();
+    await gameServer.start();
+    const api = await startApi(config, db, connection);
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const harness = new Harness(config, db, api, client, connection, nativeConnection, gameServer);
+    await harness.startWorker();
+    return harness;
+  }
+
+  async startWorker() {
+    this.worker = await createPurchaseWorker({
+      config: this.config,
+      db: this.db,
+      connection: this.nativeConnection,
+      workflowBundle: await workflowBundle(),
+    });
+    this.workerRun = this.worker.run();
+  }
+
+  async stopWorker() {
+    this.worker?.shutdown();
+    await this.workerRun;
+    this.worker = undefined;
+  }
+
+  async close() {
+    await this.stopWorker();
+    await this.api.stop();
+    await this.gameServer.stop();
+    await this.connection.close();
+    await this.nativeConnection.close();
+    await this.db.$disconnect();
+  }
+
+  async createGame(name = 'Test Game'): Promise<TestGame> {
+    const gameId = `game-${randomUUID().slice(0, 8)}`;
+    const secret = randomBytes(24).toString('hex');
+    const res = await this.admin('PUT', `/v1/admin/games/${gameId}`, {
+      name,
+      secret,
+      deliveryUrl: this.gameServer.deliveryUrl(gameId),
+    });
+    if (res.status !== 200) throw new Error(`createGame: ${res.status} ${JSON.stringify(res.body)}`);
+    this.gameServer.setSecret(gameId, secret);
+    return { gameId, secret };
+  }
+
+  async createItem(game: TestGame, item: Partial<Record<string, unknown>> = {}): Promise<string> {
+    const sku = `sku-${randomUUID().slice(0, 8)}`;
+    const res = await this.admin('PUT', `/v1/admin/items/${sku}`, {
+      gameId: game.gameId,
+      name: '60 Gems',
+      grants: [{ itemId: 'gem', quantity: 60 }],
+      prices: [
+        { region: 'CN', currency: 'CNY', amount: 600 },
+        { region: '*', currency: 'USD', amount: 99 },
+      ],
+      ...item,
+    });
+    if (res.status !== 200) throw new Error(`createItem: ${res.status} ${JSON.stringify(res.body)}`);
+    return sku;
+  }
+
+  admin(method: string, path: string, body?: unknown, token = this.config.ADMIN_TOKEN) {
+    return this.request(method, path, body === undefined ? undefined : JSON.stringify(body), {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+    });
+  }
+
+  /** A request signed the way a game server signs it. */
+  signed(game: TestGame, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}) {
+    const raw = body === undefined ? '' : JSON.stringify(body);
+    const headers = signedHeaders(
+      game.secret,
+      game.gameId,
+      method,
+      path,
+      raw,
+      randomBytes(12).toString('hex'),
+      Math.floor(Date.now() / 1000),
+    );
+    return this.request(method, path, raw || undefined, {
+      ...headers,
+      ...(raw ? { 'Content-Type': 'application/json' } : {}),
+      ...extraHeaders,
+    });
+  }
+
+  createOrder(game: TestGame, body: Record<string, unknown>, idempotencyKey: string = randomUUID()) {
+    return this.signed(game, 'POST', '/v1/orders', body, { 'Idempotency-Key': idempotencyKey });
+  }
+
+  /** The payer presses Pay (or Fail) on the sandbox checkout page. */
+  pay(channelPaymentId: string, body: Record<string, unknown> = { result: 'SUCCESS' }) {
+    return this.request('POST', `/sandbox/payments/${channelPaymentId}/complete`, JSON.stringify(body), {
+      'Content-Type': 'application/json',
+    });
+  }
+
+  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+    const res = await fetch(`${this.api.url}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON (HTML page, channel acknowledgement)
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  async orderStatus(orderId: string): Promise<string | undefined> {
+    const order = await this.db.order.findUnique({ where: { id: orderId }, select: { status: true } });
+    return order?.status;
+  }
+
+  async waitForStatus(orderId: string, status: string, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let current: string | undefined;
+    while (Date.now() < deadline) {
+      current = await this.orderStatus(orderId);
+      if (current === status) return;
+      await sleep(50);
+    }
+    throw new Error(`order ${orderId} is ${current}, expected ${status} within ${timeoutMs} ms`);
+  }
+
+  /** Waits until the order's workflow has finished, whatever its result. */
+  async waitForWorkflowEnd(workflowId: string): Promise<unknown> {
+    return this.client.workflow.getHandle(workflowId).result();
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

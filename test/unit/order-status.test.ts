@@ -1,0 +1,56 @@
+import {
+  ORDER_STATUSES,
+  IllegalTransitionError,
+  assertTransition,
+  canTransition,
+  holdsUnsettledMoney,
+  isTerminal,
+  type OrderStatus,
+} from '../../domain/order-status';
+
+describe('order state machine', () => {
+  it.each<[OrderStatus, OrderStatus]>([
+    ['PENDING_PAYMENT', 'PAID'],
+    ['PENDING_PAYMENT', 'CLOSED'],
+    ['PENDING_PAYMENT', 'MANUAL_REVIEW'],
+    ['PAID', 'DELIVERING'],
+    ['DELIVERING', 'DELIVERED'],
+    ['DELIVERING', 'REFUNDED'],
+    ['CLOSED', 'REFUNDED'],
+    ['MANUAL_REVIEW', 'REFUNDED'],
+  ])('allows %s -> %s', (from, to) => {
+    expect(canTransition(from, to)).toBe(true);
+    expect(() => assertTransition(from, to)).not.toThrow();
+  });
+
+  it.each<[OrderStatus, OrderStatus]>([
+    ['PENDING_PAYMENT', 'DELIVERED'],
+    ['PENDING_PAYMENT', 'DELIVERING'],
+    ['CLOSED', 'PAID'],
+    ['CLOSED', 'DELIVERING'],
+    ['DELIVERED', 'REFUNDED'],
+    ['REFUNDED', 'DELIVERING'],
+    ['REJECTED', 'PAID'],
+    ['PAID', 'PENDING_PAYMENT'],
+  ])('forbids %s -> %s', (from, to) => {
+    expect(canTransition(from, to)).toBe(false);
+    expect(() => assertTransition(from, to)).toThrow(IllegalTransitionError);
+  });
+
+  it('never lets a status repeat (so history rows are unique per status)', () => {
+    for (const status of ORDER_STATUSES) expect(canTransition(status, status)).toBe(false);
+    // Walk every path from PENDING_PAYMENT: no cycles.
+    const walk = (status: OrderStatus, seen: Set<OrderStatus>) => {
+      expect(seen.has(status)).toBe(false);
+      for (const next of ORDER_STATUSES) if (canTransition(status, next)) walk(next, new Set([...seen, status]));
+    };
+    walk('PENDING_PAYMENT', new Set());
+  });
+
+  it('ends every paid path in delivery or refund', () => {
+    expect(ORDER_STATUSES.filter(isTerminal).sort()).toEqual(['DELIVERED', 'REFUNDED', 'REJECTED']);
+    for (const status of ORDER_STATUSES.filter(holdsUnsettledMoney)) {
+      expect(canTransition(status, 'REFUNDED')).toBe(true);
+    }
+  });
+});
