@@ -2,12 +2,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
-import type { temporal } from '@temporalio/proto';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import { purchaseWorkflowId } from '../domain/ids';
 import { Harness, sleep, workflowBundle } from './support/harness';
 
 const HISTORIES = join(__dirname, 'histories');
+const { History } = temporal.api.history.v1;
+const JSON_FORM = { longs: String, enums: String, bytes: String };
 
 /**
  * Determinism guard: recorded histories of every path through the purchase workflow must replay
@@ -39,6 +40,7 @@ describe('workflow replay', () => {
     await h.pay(mismatch.payment.channelPaymentId, { result: 'SUCCESS', paidAmount: 5 });
     const cancelled = await order();
     await h.signed(game, 'POST', `/v1/orders/${cancelled.orderId}/cancel`);
+    await h.waitForStatus(delivered.orderId, 'DELIVERED');
     h.gameServer.mode = 'fail';
     const refunded = await order();
     await h.pay(refunded.payment.channelPaymentId);
@@ -64,7 +66,7 @@ describe('workflow replay', () => {
     if (process.env.RECORD_HISTORIES === '1') {
       mkdirSync(HISTORIES, { recursive: true });
       for (const { name, history } of histories) {
-        writeFileSync(join(HISTORIES, `purchase-${name}.json`), historyToJSON(history));
+        writeFileSync(join(HISTORIES, `purchase-${name}.json`), JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
       }
     }
   });
@@ -74,7 +76,7 @@ describe('workflow replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(5);
     const recorded = files.map((file) => ({
       workflowId: file,
-      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
+      history: History.fromObject(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
     }));
     expect(await replay(recorded)).toEqual(recorded.map(() => undefined));
   });
