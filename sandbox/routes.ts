@@ -1,0 +1,155 @@
+import express, { Router, type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
+import { MAX_ORDER_AMOUNT } from '../domain/money';
+import type { Config } from '../infra/config';
+import type { Db } from '../infra/db';
+import type { SandboxPayment } from '../generated/prisma/client';
+import { MAX_NOTIFY_TIMES, SandboxError, SandboxProvider } from './provider';
+
+const completeSchema = z.object({
+  result: z.enum(['SUCCESS', 'FAILED']),
+  paidAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),
+  notifyTimes: z.number().int().min(1).max(MAX_NOTIFY_TIMES).optional(),
+  notifyDelayMs: z.number().int().min(0).max(3_600_000).optional(),
+});
+
+const ERROR_STATUS: Partial<Record<SandboxError['code'], number>> = {
+  INVALID_REQUEST: 400,
+  PAYMENT_NOT_FOUND: 404,
+  PAYMENT_NOT_PAYABLE: 409,
+};
+
+/** Inline styles and script only: the page must work with no network access beyond this host. */
+const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'";
+
+/** The sandbox provider's own pages and API (the lead mounts it at /sandbox). */
+export function sandboxRouter({ db }: { db: Db; config: Config }): Router {
+  const provider = new SandboxProvider(db);
+  const router = Router();
+  router.use(express.json());
+
+  router.get('/checkout/:paymentId', async (req, res) => {
+    const payment = await provider.getPayment(req.params.paymentId);
+    res.set({ 'Content-Security-Policy': PAGE_CSP, 'Cache-Control': 'no-store' }).type('html');
+    if (!payment) {
+      const id = escapeHtml(req.params.paymentId);
+      res.status(404).send(page('Payment not found', `<p>No sandbox payment <code>${id}</code>.</p>`));
+      return;
+    }
+    res.send(checkoutPage(payment));
+  });
+
+  router.post('/payments/:paymentId/complete', async (req, res) => {
+    const parsed = completeSchema.safeParse(req.body);
+    if (!parsed.success) {
+      res.status(400).json({
+        error: { code: 'VALIDATION_ERROR', message: 'invalid request body', details: z.treeifyError(parsed.error) },
+      });
+      return;
+    }
+    const payment = await provider.completePayment(req.params.paymentId, parsed.data);
+    res.status(202).json({ paymentId: payment.id, status: payment.status });
+  });
+
+  const errors: ErrorRequestHandler = (err, _req, res, next) => {
+    if (err instanceof SandboxError && ERROR_STATUS[err.code]) {
+      const code = err.code === 'INVALID_REQUEST' ? 'VALIDATION_ERROR' : err.code;
+      res.status(ERROR_STATUS[err.code]!).json({ error: { code, message: err.message } });
+    } else if (err?.type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 'VALIDATION_ERROR', message: 'request body is not valid JSON' } });
+    } else {
+      next(err);
+    }
+  };
+  router.use(errors);
+  return router;
+}
+
+/** Minor units to a display amount, using the currency's own number of decimals. */
+export function formatAmount(value: number, currency: string): string {
+  const format = new Intl.NumberFormat('en', { style: 'currency', currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(value / 10 ** digits);
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function checkoutPage(p: SandboxPayment): string {
+  const payable = p.status === 'CREATED' || p.status === 'FAILED';
+  const disabled = payable ? '' : ' disabled';
+  // Relative to /<mount>/checkout/<id>, so the page works wherever the router is mounted.
+  const completeUrl = `../payments/${encodeURIComponent(p.id)}/complete`;
+  return page(
+    'Sandbox checkout',
+    `<dl>
+  <dt>Subject</dt><dd>${escapeHtml(p.subject)}</dd>
+  <dt>Amount</dt><dd class="amount">${escapeHtml(formatAmount(p.amount, p.currency))}</dd>
+  <dt>Payment</dt><dd><code>${escapeHtml(p.id)}</code></dd>
+  <dt>Status</dt><dd id="status">${escapeHtml(p.status)}</dd>
+</dl>
+<div class="actions" data-complete-url="${escapeHtml(completeUrl)}">
+  <button class="pay" data-result="SUCCESS"${disabled}>Pay</button>
+  <button class="fail" data-result="FAILED"${disabled}>Fail</button>
+</div>
+<p id="message" role="status"></p>
+<script>
+(function () {
+  var actions = document.querySelector('.actions');
+  var buttons = actions.querySelectorAll('button');
+  var status = document.getElementById('status');
+  var message = document.getElementById('message');
+  function setDisabled(value) { buttons.forEach(function (b) { b.disabled = value; }); }
+  buttons.forEach(function (button) {
+    button.addEventListener('click', function () {
+      setDisabled(true);
+      message.textContent = 'Processing...';
+      fetch(actions.dataset.completeUrl, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ result: button.dataset.result })
+      }).then(function (res) {
+        return res.json().then(function (body) {
+          if (!res.ok) throw new Error(body.error ? body.error.message : 'HTTP ' + res.status);
+          status.textContent = body.status;
+          message.textContent = body.status === 'PAID' ? 'Payment succeeded.' : 'Payment failed; you may try again.';
+          setDisabled(body.status === 'PAID');
+        });
+      }).catch(function (err) {
+        message.textContent = 'Error: ' + err.message;
+      });
+    });
+  });
+})();
+</script>`,
+  );
+}
+
+function page(title: string, content: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { font-family: system-ui, sans-serif; background: #f3f4f6; margin: 0; padding: 2rem 1rem; color: #111827; }
+  main { max-width: 28rem; margin: 0 auto; background: #fff; border-radius: .75rem; padding: 1.5rem; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+  .badge { display: inline-block; font-size: .75rem; background: #fef3c7; color: #92400e; padding: .1rem .5rem; border-radius: 1rem; }
+  dl { display: grid; grid-template-columns: auto 1fr; gap: .5rem 1rem; }
+  dt { color: #6b7280; } dd { margin: 0; overflow-wrap: anywhere; }
+  .amount { font-size: 1.5rem; font-weight: 600; }
+  .actions { display: flex; gap: .75rem; }
+  button { flex: 1; padding: .75rem; font-size: 1rem; border: 0; border-radius: .5rem; color: #fff; cursor: pointer; }
+  button.pay { background: #059669; } button.fail { background: #dc2626; }
+  button:disabled { opacity: .4; cursor: not-allowed; }
+</style>
+</head>
+<body><main>
+<span class="badge">SANDBOX</span>
+<h1>${escapeHtml(title)}</h1>
+${content}
+</main></body>
+</html>`;
+}
