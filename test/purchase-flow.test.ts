@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { purchaseWorkflowId } from '../domain/ids';
+import { sandboxKeys } from '../sandbox/keys';
+import { serializeNotification, signNotification } from '../sandbox/signing';
 import { Harness, sleep, type TestGame } from './support/harness';
 
 let h: Harness;
@@ -154,6 +156,31 @@ describe('a purchase through the REST API', () => {
     expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
     expect(await h.db.channelNotification.count({ where: { channelPaymentId: payment.channelPaymentId } })).toBe(0);
     expect(await h.db.paymentAttempt.count({ where: { orderId } })).toBe(0);
+  });
+
+  it('records a genuine notification for an unknown payment instead of dropping it', async () => {
+    const paymentId = `sbx_unknown_${randomUUID()}`;
+    const body = serializeNotification({
+      notifyId: `ntf_${randomUUID()}`,
+      event: 'PAYMENT_RESULT',
+      paymentId,
+      merchantOrderId: randomUUID(),
+      result: 'SUCCESS',
+      txnId: 'sbxtxn_unknown',
+      amount: 600,
+      currency: 'CNY',
+      paidAt: new Date().toISOString(),
+    });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await h.request('POST', '/v1/callbacks/sandbox', body, {
+      'Content-Type': 'application/json',
+      'Sandbox-Timestamp': String(timestamp),
+      'Sandbox-Signature': signNotification(sandboxKeys(h.config).privateKeyPem, body, timestamp),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('SUCCESS');
+    const recorded = await h.db.channelNotification.findFirstOrThrow({ where: { channelPaymentId: paymentId } });
+    expect(recorded).toMatchObject({ channel: 'sandbox', orderId: null, result: 'SUCCESS', amount: 600, rawBody: body });
   });
 
   it('cancels an unpaid order and refuses to cancel a delivered one', async () => {
