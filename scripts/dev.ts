@@ -43,6 +43,7 @@ async function main() {
       dbFile: join(DATA, 'temporal.db'),
       port: Number(port ?? 7233),
       uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+      logFile: join(DATA, 'temporal.log'),
       log,
     });
     if (host !== '127.0.0.1' && host !== 'localhost') log(`note: serving Temporal on ${temporal.address}`);
