@@ -1,5 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 import { z } from 'zod';
+import { Prisma } from '../generated/prisma/client';
 
 /** Every error answer: `{ error: { code, message, details? } }` with a machine-readable code. */
 export class ApiError extends Error {
@@ -29,7 +32,7 @@ export const notFoundRoute: RequestHandler = (req) => {
   throw new ApiError(404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`);
 };
 
-export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+export function errorHandler(log: Pick<Logger, 'error' | 'warn'>): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
@@ -42,7 +45,25 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
       res.status(status).json({ error: { code, message: String(err.message ?? 'bad request') } });
       return;
     }
+    if (isDependencyOutage(err)) {
+      log.warn({ err }, 'dependency unavailable');
+      res.status(503).json({
+        error: { code: 'TEMPORARILY_UNAVAILABLE', message: 'a backing service is unavailable; retry with the same Idempotency-Key' },
+      });
+      return;
+    }
     log.error({ err }, 'unhandled error');
     res.status(500).json({ error: { code: 'INTERNAL', message: 'internal error' } });
   };
+}
+
+/** PostgreSQL, Temporal or the workers cannot be reached: the client should retry, nothing was decided. */
+function isDependencyOutage(err: unknown): boolean {
+  if (err instanceof ServiceError || isGrpcServiceError(err)) return true;
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true; // no worker answered in time
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout.
+    return ['P1001', 'P1002', 'P1017', 'P2024'].includes(err.code);
+  }
+  return err instanceof Prisma.PrismaClientInitializationError;
 }

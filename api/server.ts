@@ -20,7 +20,7 @@ export async function startApi(config: Config, db: Db, connection: Connection): 
   const log = createLogger(config, 'api');
   const channels = createChannelRegistry({ db, config });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE);
+  const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
   const app = createApp({ db, config, channels, purchases, log });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ db, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(db, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
@@ -36,9 +36,10 @@ export async function startApi(config: Config, db: Db, connection: Connection): 
     url: `http://127.0.0.1:${port}`,
     async stop() {
       clearInterval(purge);
-      // Stop accepting, let in-flight requests finish.
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
       await notifier?.stop();
     },
   };

@@ -32,6 +32,8 @@ const configSchema = z
     DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
     ACTIVITY_RETRY_INITIAL_MS: duration(500),
     ACTIVITY_RETRY_MAX_MS: duration(30_000),
+    /** How long an API call waits for an order workflow to answer before it reports 503. */
+    WORKFLOW_ANSWER_TIMEOUT_MS: duration(10_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),

@@ -59,27 +59,36 @@ export async function migrate(databaseUrl: string, opts: { log?: Log } = {}): Pr
   return migrateWithPg(databaseUrl, log);
 }
 
-async function ensureDatabase(databaseUrl: string, log: Log): Promise<void> {
+/** Runs `fn` on the server's `postgres` maintenance database, for creating or dropping `databaseUrl`'s database. */
+export async function withMaintenanceDb<T>(databaseUrl: string, fn: (admin: Client, name: string) => Promise<T>): Promise<T> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
   const admin = new Client({ connectionString: url.toString() });
   await admin.connect();
   try {
-    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount) return;
-    await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    log(`created database ${name}`);
-  } catch (err) {
-    // A concurrent migrate() may create it between our check and CREATE: 42P04 or, racing, 23505.
-    const code = (err as { code?: string }).code;
-    if (code !== '42P04' && code !== '23505') throw err;
+    return await fn(admin, name);
   } finally {
     await admin.end();
   }
 }
 
-function quoteIdent(name: string): string {
+async function ensureDatabase(databaseUrl: string, log: Log): Promise<void> {
+  await withMaintenanceDb(databaseUrl, async (admin, name) => {
+    try {
+      const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      if (rowCount) return;
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+      log(`created database ${name}`);
+    } catch (err) {
+      // A concurrent migrate() may create it between our check and CREATE: 42P04 or, racing, 23505.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw err;
+    }
+  });
+}
+
+export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 

@@ -37,6 +37,8 @@ export class PurchasesClient {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    /** How long a caller waits for a workflow to answer (e.g. when no worker is running). */
+    private readonly answerTimeoutMs: number,
   ) {}
 
   /**
@@ -60,10 +62,12 @@ export class PurchasesClient {
       ],
     });
     try {
-      return await this.client.workflow.executeUpdateWithStart(requestPaymentUpdate, {
-        args: [input.requestHash],
-        startWorkflowOperation,
-      });
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.executeUpdateWithStart(requestPaymentUpdate, {
+          args: [input.requestHash],
+          startWorkflowOperation,
+        }),
+      );
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
       throw refusal(err);
@@ -72,7 +76,9 @@ export class PurchasesClient {
 
   async cancel(orderId: string): Promise<OrderSnapshot> {
     try {
-      return await this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(cancelOrderUpdate);
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(cancelOrderUpdate),
+      );
     } catch (err) {
       throw refusal(err);
     }

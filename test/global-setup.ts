@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
-import { Client } from 'pg';
-import { migrate } from '../infra/migrate';
+import { migrate, quoteIdent, withMaintenanceDb } from '../infra/migrate';
 import { REPO_ROOT, resolveTemporalCli, startTemporalDevServer, type DevServer } from '../infra/temporal-cli';
 
 export const DEV_SERVER_KEY = '__paymentsTestTemporalServer';
@@ -18,19 +17,12 @@ function testDatabaseUrl(): string {
 }
 
 async function freshDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const admin = new Client({ connectionString: url.toString() });
-  await admin.connect();
-  try {
-    // FORCE: connections left over from an aborted run must not keep the old schema alive.
-    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  // FORCE: connections left over from an aborted run must not keep the old schema alive.
+  await withMaintenanceDb(databaseUrl, (admin, name) =>
+    admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
+  );
   const { applied } = await migrate(databaseUrl, { log });
-  log(`database ${name} migrated (${applied.join(', ')})`);
+  log(`database ${new URL(databaseUrl).pathname.slice(1)} migrated (${applied.join(", ")})`);
 }
 
 async function startTemporal(): Promise<DevServer> {

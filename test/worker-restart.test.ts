@@ -4,7 +4,7 @@ import { Harness, sleep } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await Harness.start({ DELIVERY_HTTP_TIMEOUT_MS: '1000' });
+  h = await Harness.start({ DELIVERY_HTTP_TIMEOUT_MS: '1000', WORKFLOW_ANSWER_TIMEOUT_MS: '1500' });
 });
 afterAll(() => h?.close());
 
@@ -32,4 +32,21 @@ it('completes an order once when the worker stops mid-delivery and starts again'
   expect(new Set(h.gameServer.attemptsFor(orderId).map((a) => a.deliveryId)).size).toBe(1);
   const history = await h.db.orderHistory.findMany({ where: { orderId } });
   expect(history.filter((e) => e.status === 'DELIVERED')).toHaveLength(1);
+});
+
+it('answers 503 while no worker runs, and the retry with the same key gets the order', async () => {
+  const game = await h.createGame();
+  const sku = await h.createItem(game);
+  const key = randomUUID();
+  const body = { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN' };
+  await h.stopWorker();
+  const unavailable = await h.createOrder(game, body, key);
+  expect(unavailable.status).toBe(503);
+  expect(unavailable.body.error.code).toBe('TEMPORARILY_UNAVAILABLE');
+
+  await h.startWorker();
+  const retried = await h.createOrder(game, body, key);
+  expect(retried.status).toBe(201);
+  expect(retried.body.status).toBe('PENDING_PAYMENT');
+  expect(await h.db.order.count({ where: { idempotencyKey: key } })).toBe(1);
 });
