@@ -6,7 +6,7 @@ import type { ActivityDeps } from './deps';
 import { commitStock, transitionOrder } from './ledger';
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
-export function createDeliveryActivities({ db }: ActivityDeps) {
+export function createDeliveryActivities({ db, log }: ActivityDeps) {
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
       const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId }, include: { game: true } });
@@ -64,7 +64,11 @@ export function createDeliveryActivities({ db }: ActivityDeps) {
           await commitStock(tx, order.id);
         }
       });
-      if (error) throw ApplicationFailure.retryable(error, 'DELIVERY_FAILED');
+      if (error) {
+        const { attempt } = Context.current().info;
+        log.warn({ orderId: order.id, deliveryId: params.deliveryId, attempt, statusCode, error }, 'delivery attempt failed');
+        throw ApplicationFailure.retryable(error, 'DELIVERY_FAILED');
+      }
     },
   };
 }

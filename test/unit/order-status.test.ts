@@ -1,12 +1,4 @@
-import {
-  ORDER_STATUSES,
-  IllegalTransitionError,
-  assertTransition,
-  canTransition,
-  holdsUnsettledMoney,
-  isTerminal,
-  type OrderStatus,
-} from '../../domain/order-status';
+import { ORDER_STATUSES, canTransition, type OrderStatus } from '../../domain/order-status';
 
 describe('order state machine', () => {
   it.each<[OrderStatus, OrderStatus]>([
@@ -20,7 +12,6 @@ describe('order state machine', () => {
     ['MANUAL_REVIEW', 'REFUNDED'],
   ])('allows %s -> %s', (from, to) => {
     expect(canTransition(from, to)).toBe(true);
-    expect(() => assertTransition(from, to)).not.toThrow();
   });
 
   it.each<[OrderStatus, OrderStatus]>([
@@ -34,7 +25,6 @@ describe('order state machine', () => {
     ['PAID', 'PENDING_PAYMENT'],
   ])('forbids %s -> %s', (from, to) => {
     expect(canTransition(from, to)).toBe(false);
-    expect(() => assertTransition(from, to)).toThrow(IllegalTransitionError);
   });
 
   it('never lets a status repeat (so history rows are unique per status)', () => {
@@ -48,8 +38,10 @@ describe('order state machine', () => {
   });
 
   it('ends every paid path in delivery or refund', () => {
-    expect(ORDER_STATUSES.filter(isTerminal).sort()).toEqual(['DELIVERED', 'REFUNDED', 'REJECTED']);
-    for (const status of ORDER_STATUSES.filter(holdsUnsettledMoney)) {
+    const terminal = ORDER_STATUSES.filter((s) => ORDER_STATUSES.every((next) => !canTransition(s, next)));
+    expect(terminal.sort()).toEqual(['DELIVERED', 'REFUNDED', 'REJECTED']);
+    // Money is held from PAID on (and by a late payment to a CLOSED order): each can still be refunded.
+    for (const status of ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'] as const) {
       expect(canTransition(status, 'REFUNDED')).toBe(true);
     }
   });
