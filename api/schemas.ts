@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CURRENCY_PATTERN, MAX_ORDER_AMOUNT } from '../domain/money';
+import { ORDER_STATUSES } from '../domain/order-status';
 import { ANY_REGION } from '../domain/pricing';
 
 const id = z.string().trim().min(1).max(128);
@@ -49,3 +50,17 @@ export const createOrderBody = z.object({
 
 export const idempotencyKey = z.string().min(1).max(128);
 export const orderIdParam = z.uuid();
+
+/** Operations: finding stuck orders and acting on them (admin token plus the operator's identity). */
+export const operatorHeader = z.string().trim().min(1).max(128);
+
+export const opsOrdersQuery = z.object({
+  status: z.enum(ORDER_STATUSES).optional(),
+  olderThanSeconds: z.coerce.number().int().min(0).optional(),
+  gameId: id.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const opsActionBody = z.object({ reason: z.string().trim().min(1).max(500) });
+
+export const resolveBody = opsActionBody.extend({ action: z.enum(['DELIVER', 'REFUND']) });
