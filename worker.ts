@@ -1,9 +1,10 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createChannelRegistry } from './channels/registry';
 import { loadConfig, type Config } from './infra/config';
 import { createDb, type Db } from './infra/db';
-import { createLogger } from './infra/logger';
+import { createLogger, temporalLogger } from './infra/logger';
+import { workerTelemetry } from './infra/metrics';
 
 export interface PurchaseWorkerDeps {
   config: Config;
@@ -15,14 +16,13 @@ export interface PurchaseWorkerDeps {
 }
 
 export function createPurchaseWorker({ config, db, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
-  const log = createLogger(config, 'worker');
   const channels = createChannelRegistry({ db, config });
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ db, channels, config, log }),
+    activities: createActivities({ db, channels, config }),
   });
 }
 
@@ -30,9 +30,22 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  // Before any connection: the runtime is created once per process, with its Prometheus endpoint.
+  // Workflow and activity logs (replay-safe) go to the same JSON log, tagged with workflowId.
+  Runtime.install({
+    logger: temporalLogger(log),
+    telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
+  });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createPurchaseWorker({ config, db, connection });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker started');
+  log.info(
+    {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      temporal: config.TEMPORAL_ADDRESS,
+      metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics`,
+    },
+    'worker started',
+  );
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await worker.run();
   await connection.close();

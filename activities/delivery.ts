@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
+import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
 import { commitStock, transitionOrder } from './ledger';
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
-export function createDeliveryActivities({ db, log }: ActivityDeps) {
+export function createDeliveryActivities({ db }: ActivityDeps) {
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
       const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId }, include: { game: true } });
@@ -64,9 +65,13 @@ export function createDeliveryActivities({ db, log }: ActivityDeps) {
           await commitStock(tx, order.id);
         }
       });
+      businessMetrics.deliveryAttempt(order.gameId, !error);
+      if (!error && order.paidAt) {
+        businessMetrics.paymentToDelivery(order.gameId, (Date.now() - order.paidAt.getTime()) / 1000);
+      }
       if (error) {
-        const { attempt } = Context.current().info;
-        log.warn({ orderId: order.id, deliveryId: params.deliveryId, attempt, statusCode, error }, 'delivery attempt failed');
+        // The activity logger adds workflowId, activity id and attempt.
+        Context.current().log.warn('delivery attempt failed', { orderId: order.id, statusCode, error });
         throw ApplicationFailure.retryable(error, 'DELIVERY_FAILED');
       }
     },

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Db } from '../infra/db';
 import type { Config } from '../infra/config';
@@ -8,5 +7,4 @@ export interface ActivityDeps {
   db: Db;
   channels: ChannelRegistry;
   config: Config;
-  log: Logger;
 }

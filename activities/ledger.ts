@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Prisma } from '../generated/prisma/client';
 import { ORDER_STATUSES, canTransition, type OrderStatus } from '../domain/order-status';
+import { businessMetrics } from '../infra/metrics';
 import { FAILURE } from '../workflows/definitions';
 
 type Tx = Prisma.TransactionClient;
@@ -17,11 +18,12 @@ export async function transitionOrder(
   patch: Prisma.OrderUpdateManyMutationInput = {},
 ): Promise<void> {
   const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to));
-  const updated = await tx.order.updateMany({
+  const updated = await tx.order.updateManyAndReturn({
     where: { id: orderId, status: { in: allowedFrom } },
     data: { ...patch, status: to, statusReason: reason ?? null },
+    select: { gameId: true, channel: true },
   });
-  if (updated.count === 0) {
+  if (updated.length === 0) {
     const current = await tx.order.findUnique({ where: { id: orderId }, select: { status: true } });
     if (current?.status === to) return;
     throw ApplicationFailure.nonRetryable(
@@ -30,6 +32,8 @@ export async function transitionOrder(
     );
   }
   await tx.orderHistory.createMany({ data: [{ orderId, status: to, reason }], skipDuplicates: true });
+  // Counted before the caller's transaction commits; only a rollback after this line counts twice.
+  businessMetrics.orderTransitioned({ game: updated[0].gameId, channel: updated[0].channel }, to);
 }
 
 /** Gives reserved stock back to the item, once. */

@@ -4,6 +4,7 @@ import { REASONS, type OrderStatus } from '../domain/order-status';
 import { deliveryIdFor } from '../domain/ids';
 import type { PurchaseInput } from '../workflows/definitions';
 import { Prisma } from '../generated/prisma/client';
+import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
 import { releaseStock, transitionOrder } from './ledger';
 
@@ -33,7 +34,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
       const existing = await existingOrder(params.orderId);
       if (existing) return existing;
       try {
-        return await db.$transaction(async (tx) => {
+        const created = await db.$transaction(async (tx) => {
           let reservesStock = false;
           let opened: OpenedOrder = params.rejection
             ? { status: 'REJECTED', reason: params.rejection }
@@ -74,6 +75,8 @@ export function createOrderActivities({ db }: ActivityDeps) {
           });
           return opened;
         });
+        businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, created.status);
+        return created;
       } catch (err) {
         // A concurrent attempt of this same activity created it first.
         if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
@@ -86,7 +89,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
 
     async recordPaymentResult(params: { orderId: string; channel: string; notification: PaymentNotification }) {
       const n = params.notification;
-      await db.paymentAttempt.createMany({
+      const recorded = await db.paymentAttempt.createMany({
         data: [
           {
             orderId: params.orderId,
@@ -101,6 +104,8 @@ export function createOrderActivities({ db }: ActivityDeps) {
         ],
         skipDuplicates: true,
       });
+      // Once per notification: duplicates the channel resends are not new results.
+      if (recorded.count === 1) businessMetrics.paymentResult(params.channel, n.result);
     },
 
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {

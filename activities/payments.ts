@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CloseOutcome, CreatedPayment, PaymentNotification } from '../channels/types';
 import type { Money } from '../domain/money';
@@ -46,9 +47,14 @@ export function createPaymentActivities({ db, channels, config }: ActivityDeps) 
      * Returns the money in full through the order's channel and marks the order REFUNDED.
      * Idempotent end to end: one refund id per order, deduplicated by the channel too.
      */
-    async refundOrder(params: { orderId: string; reason: string; latePayment?: PaymentNotification }) {
+    async refundOrder(params: {
+      orderId: string;
+      reason: string;
+      latePayment?: PaymentNotification;
+    }): Promise<'REFUNDED' | 'ALREADY_DELIVERED'> {
       const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId } });
-      if (order.status === 'REFUNDED') return;
+      if (order.status === 'REFUNDED') return 'REFUNDED';
+      if (order.status === 'DELIVERED') return 'ALREADY_DELIVERED';
       const late = params.latePayment;
       const paid: Money | undefined =
         late?.paid ??
@@ -88,6 +94,8 @@ export function createPaymentActivities({ db, channels, config }: ActivityDeps) 
         });
         await releaseStock(tx, order.id);
       });
+      Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
+      return 'REFUNDED';
     },
   };
 }

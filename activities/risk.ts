@@ -1,4 +1,5 @@
 import { evaluateRisk, type BlacklistKind, type RiskDecision } from '../domain/risk';
+import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
 
 export interface RiskSubject {
@@ -20,10 +21,12 @@ export function createRiskActivities({ db, config }: ActivityDeps) {
         db.riskBlacklist.findMany({ where: { OR: candidates }, select: { kind: true } }),
         db.order.count({ where: { gameId: subject.gameId, userId: subject.userId, createdAt: { gte: since } } }),
       ]);
-      return evaluateRisk(
+      const risk = evaluateRisk(
         { blacklisted: hits.map((h) => h.kind as BlacklistKind), recentOrdersOfUser },
         { maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER },
       );
+      businessMetrics.riskDecision(subject.gameId, risk.decision, risk.reasons);
+      return risk;
     },
   };
 }

@@ -4,7 +4,7 @@ import type { Db } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import { adminAuth } from './auth';
 import { ApiError, parseBody } from './errors';
-import { blacklistBody, blacklistKind, gameBody, itemBody } from './schemas';
+import { blacklistBody, blacklistKind, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
 export function adminRouter({ db, config }: { db: Db; config: Config }): Router {
@@ -12,15 +12,14 @@ export function adminRouter({ db, config }: { db: Db; config: Config }): Router 
   router.use('/v1/admin', adminAuth(config), express.json({ limit: '256kb' }));
 
   router.put('/v1/admin/games/:gameId', async (req, res) => {
-    const gameId = gameIdParam(String(req.params.gameId));
+    const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
     const game = await db.game.upsert({ where: { id: gameId }, create: { id: gameId, ...body }, update: body });
     res.json({ gameId: game.id, name: game.name, deliveryUrl: game.deliveryUrl, updatedAt: game.updatedAt });
   });
 
   router.put('/v1/admin/items/:sku', async (req, res) => {
-    const sku = String(req.params.sku);
-    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(sku)) throw new ApiError(400, 'VALIDATION_ERROR', 'invalid sku');
+    const sku = parseBody(skuPath, req.params.sku);
     const body = parseBody(itemBody, req.body);
     const game = await db.game.findUnique({ where: { id: body.gameId }, select: { id: true } });
     if (!game) throw new ApiError(404, 'GAME_NOT_FOUND', `no game ${body.gameId}`);
@@ -69,9 +68,4 @@ export function adminRouter({ db, config }: { db: Db; config: Config }): Router 
   });
 
   return router;
-}
-
-function gameIdParam(gameId: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(gameId)) throw new ApiError(400, 'VALIDATION_ERROR', 'invalid gameId');
-  return gameId;
 }

@@ -5,6 +5,7 @@ import { purchaseTiming, type Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import type { PurchasesClient } from '../infra/purchases-client';
 import { ApiError } from './errors';
+import { requestLog } from './request-context';
 
 interface Deps {
   db: Db;
@@ -54,6 +55,10 @@ export function callbacksRouter({ db, config, channels, purchases }: Deps): Rout
       },
       update: { receivedCount: { increment: 1 }, lastReceivedAt: new Date() },
     });
+    requestLog(res).info(
+      { channel: adapter.name, notificationId: notification.notificationId, orderId, result: notification.result },
+      orderId ? 'payment notification' : 'payment notification for an unknown payment, kept for reconciliation',
+    );
     if (orderId) await purchases.notifyPayment(orderId, notification, purchaseTiming(config));
 
     const ack = adapter.acknowledgement();

@@ -8,6 +8,7 @@ import { PurchaseRefusedError, type PurchasesClient } from '../infra/purchases-c
 import type { OrderSnapshot } from '../workflows/definitions';
 import { signedGameRequest, type SignedLocals } from './auth';
 import { ApiError, parseBody } from './errors';
+import { requestIdOf } from './request-context';
 import { createOrderBody, idempotencyKey, orderIdParam } from './schemas';
 
 interface Deps {
@@ -63,6 +64,7 @@ export function ordersRouter({ db, config, channels, purchases }: Deps): Router 
         requestHash: hash,
         clientIp: body.clientIp,
         deviceId: body.deviceId,
+        requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });
     } catch (err) {
@@ -147,7 +149,7 @@ async function ownedOrder(db: Db, gameId: string, orderId: string) {
   return order;
 }
 
-async function orderView(db: Db, orderId: string) {
+export async function orderView(db: Db, orderId: string) {
   const order = await db.order.findUniqueOrThrow({
     where: { id: orderId },
     include: { history: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },

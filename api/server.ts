@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { createChannelRegistry } from '../channels/registry';
 import { loadConfig, type Config } from '../infra/config';
@@ -16,12 +17,17 @@ export interface RunningApi {
 }
 
 /** Starts the HTTP API (and the sandbox provider's notifier when the sandbox is on). */
-export async function startApi(config: Config, db: Db, connection: Connection): Promise<RunningApi> {
-  const log = createLogger(config, 'api');
+export async function startApi(
+  config: Config,
+  db: Db,
+  connection: Connection,
+  log: Logger = createLogger(config, 'api'),
+): Promise<RunningApi> {
   const channels = createChannelRegistry({ db, config });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
-  const app = createApp({ db, config, channels, purchases, log });
+  const lifecycle = { draining: false };
+  const app = createApp({ db, config, channels, purchases, log, lifecycle });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ db, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(db, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
@@ -35,7 +41,9 @@ export async function startApi(config: Config, db: Db, connection: Connection): 
     server,
     url: `http://127.0.0.1:${port}`,
     async stop() {
+      lifecycle.draining = true;
       clearInterval(purge);
+      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
       // Stop accepting, let in-flight requests finish, drop idle keep-alive connections.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -50,7 +58,7 @@ async function main() {
   const log = createLogger(config, 'api');
   const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const api = await startApi(config, db, connection);
+  const api = await startApi(config, db, connection, log);
   log.info({ url: api.url }, 'api listening');
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'api shutting down');

@@ -36,5 +36,6 @@ export const REASONS = {
   amountMismatch: 'AMOUNT_MISMATCH',
   deliveryFailed: 'DELIVERY_FAILED',
   latePayment: 'LATE_PAYMENT',
+  opsRefund: 'OPS_REFUND',
   outOfStock: 'OUT_OF_STOCK',
 } as const;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { PurchaseTiming } from '../workflows/definitions';
 
@@ -8,6 +9,14 @@ const flag = (defaultValue: boolean) =>
     .enum(['true', 'false', '1', '0'])
     .default(defaultValue ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
+
+const devPort = (defaultPort: number) => z.coerce.number().int().min(1).max(65535).default(defaultPort);
+
+/** IP:port as the Temporal runtime binds it: it takes no host names. */
+const socketAddress = z.string().refine((value) => {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  return match !== null && isIP(match[1] ?? match[2]) === (match[1] ? 6 : 4) && Number(match[3]) <= 65535;
+}, 'expected IP:port, e.g. 0.0.0.0:9464 or [::]:9464');
 
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 
@@ -22,6 +31,8 @@ const configSchema = z
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
+    /** The worker's Prometheus endpoint (SDK runtime metrics and the business metrics). */
+    WORKER_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9464'),
     ADMIN_TOKEN: z.string().min(16).default(DEV_ADMIN_TOKEN),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -32,6 +43,8 @@ const configSchema = z
     DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
     ACTIVITY_RETRY_INITIAL_MS: duration(500),
     ACTIVITY_RETRY_MAX_MS: duration(30_000),
+    /** Between /readyz turning 503 and the API closing its port on SIGTERM (load balancer drain time). */
+    SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
     /** How long an API call waits for an order workflow to answer before it reports 503. */
     WORKFLOW_ANSWER_TIMEOUT_MS: duration(10_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
@@ -45,6 +58,13 @@ const configSchema = z
     SANDBOX_PUBLIC_KEY: z.string().optional(),
     SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
     SANDBOX_NOTIFY_POLL_MS: duration(200),
+
+    /** `npm run dev` only: its data folder (relative to the repository) and the ports of what it starts. */
+    DEV_DATA_DIR: z.string().min(1).default('.data'),
+    EMBEDDED_PG_PORT: devPort(5433),
+    TEMPORAL_DEV_PORT: devPort(7233),
+    TEMPORAL_UI_PORT: devPort(8233),
+    DEMO_GAME_PORT: devPort(4001),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {

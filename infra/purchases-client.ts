@@ -14,8 +14,10 @@ import {
   PaymentChannelKey,
   UserIdKey,
   cancelOrderUpdate,
+  opsActionUpdate,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  type OpsRequest,
   type OrderSnapshot,
   type PurchaseInput,
   type PurchaseTiming,
@@ -80,6 +82,20 @@ export class PurchasesClient {
         this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(cancelOrderUpdate),
       );
     } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  /** An operator's action; refused (PurchaseRefusedError) when the order's state does not allow it. */
+  async opsAction(orderId: string, request: OpsRequest): Promise<OrderSnapshot> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(opsActionUpdate, { args: [request] }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new PurchaseRefusedError('ORDER_FINAL', 'the order has finished; its workflow takes no more actions');
+      }
       throw refusal(err);
     }
   }

@@ -6,7 +6,7 @@ import type { Db } from '../infra/db';
 import type { SandboxPayment } from '../generated/prisma/client';
 import { MAX_NOTIFY_TIMES, SandboxError, SandboxProvider } from './provider';
 
-const completeSchema = z.object({
+export const completeSchema = z.object({
   result: z.enum(['SUCCESS', 'FAILED']),
   paidAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),
   notifyTimes: z.number().int().min(1).max(MAX_NOTIFY_TIMES).optional(),

@@ -1,106 +1,237 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
 import { signedHeaders } from '../domain/signature';
-import { loadConfig } from '../infra/config';
+import { ConfigError, loadConfig, type Config } from '../infra/config';
 import { createDb } from '../infra/db';
 import { migrate } from '../infra/migrate';
 import { startTemporalDevServer } from '../infra/temporal-cli';
 import { startDemoGameServer } from './demo-game-server';
 
 /**
- * `npm run dev`: the whole system on its embedded defaults — a file-backed Temporal dev server with
- * its UI, migrated PostgreSQL, a demo game with a demo game server, the worker and the API.
+ * `npm run dev`: the whole system with nothing installed but Node — a file-backed Temporal dev server
+ * with its UI, PostgreSQL (embedded PGlite unless DATABASE_URL is set), a demo game with a demo game
+ * server, the worker and the API. Everything it keeps lives in DEV_DATA_DIR, so a restart continues
+ * the orders and workflows of the last run.
  */
+export const DEMO_GAME_ID = 'demo-game';
+export const DEMO_SECRET = 'demo-secret-for-local-development-only-0001';
+/** Printed once everything answers; tools and tests wait for it. */
+export const READY_LINE = 'Payment center is running:';
+
 const ROOT = resolve(__dirname, '..');
-const DATA = join(ROOT, '.data');
-const DEMO_GAME_ID = 'demo-game';
-const DEMO_SECRET = 'demo-secret-for-local-development-only-0001';
-const DEMO_GAME_PORT = Number(process.env.DEMO_GAME_PORT ?? 4001);
+const READY_TIMEOUT_MS = 120_000;
+/** How long the worker may drain its tasks and the API its requests before they are killed. */
+const CHILD_STOP_TIMEOUT_MS = 20_000;
 const log = (m: string) => console.log(`[dev] ${m}`);
 
-async function main() {
-  mkdirSync(DATA, { recursive: true });
-  const config = loadConfig();
-  const children: ChildProcess[] = [];
-  const stops: (() => Promise<unknown>)[] = [];
-  const shutdown = async () => {
-    log('stopping');
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
-
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  if (!process.env.TEMPORAL_ADDRESS) {
-    const [host, port] = config.TEMPORAL_ADDRESS.split(':');
-    log('starting the Temporal dev server (file-backed, with its Web UI)');
-    const temporal = await startTemporalDevServer({
-      dbFile: join(DATA, 'temporal.db'),
-      port: Number(port ?? 7233),
-      uiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
-      logFile: join(DATA, 'temporal.log'),
-      log,
-    });
-    if (host !== '127.0.0.1' && host !== 'localhost') log(`note: serving Temporal on ${temporal.address}`);
-    env.TEMPORAL_ADDRESS = temporal.address;
-    stops.push(() => temporal.stop());
-    log(`Temporal UI: ${temporal.uiUrl}`);
-  }
-
-  log(`migrating ${redactUrl(config.DATABASE_URL)}`);
-  const { applied } = await migrate(config.DATABASE_URL, { log });
-  log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
-
-  const gameServer = await startDemoGameServer({
-    port: DEMO_GAME_PORT,
-    secret: DEMO_SECRET,
-    logFile: join(DATA, 'demo-deliveries.log'),
-    log,
-  });
-  stops.push(() => new Promise((r) => gameServer.close(r)));
-  await seedDemo(config.DATABASE_URL);
-
-  for (const [name, entry] of [
-    ['worker', 'worker.ts'],
-    ['api', 'api/server.ts'],
-  ]) {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: 'inherit' });
-    child.once('exit', (code) => {
-      if (code && code !== 0) log(`${name} exited with ${code}`);
-    });
-    children.push(child);
-  }
-
-  const apiUrl = `http://127.0.0.1:${config.PORT}`;
-  await waitForHealthy(apiUrl);
-  const sample = await sampleOrder(apiUrl);
-  console.log(
-    [
-      '',
-      'Payment center is running:',
-      `  API              ${apiUrl}   (health: ${apiUrl}/healthz)`,
-      `  Temporal UI      http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}   (query: OrderStatus='DELIVERING')`,
-      `  Sample checkout  ${sample}`,
-      `  Demo game        id ${DEMO_GAME_ID}, secret ${DEMO_SECRET}`,
-      `  Deliveries log   ${join(DATA, 'demo-deliveries.log')}`,
-      `  Admin token      ${config.ADMIN_TOKEN === process.env.ADMIN_TOKEN ? '(from ADMIN_TOKEN)' : config.ADMIN_TOKEN}`,
-      'Press Ctrl+C to stop.',
-      '',
-    ].join('\n'),
-  );
+interface Stoppable {
+  name: string;
+  stop(): Promise<unknown>;
 }
 
-async function seedDemo(databaseUrl: string) {
+async function main() {
+  const startedAt = Date.now();
+  const config = loadConfig();
+  const embeddedDatabase = process.env.DATABASE_URL === undefined;
+  const startsTemporal = !process.env.TEMPORAL_ADDRESS;
+  await checkPorts(config, { embeddedDatabase, startsTemporal });
+  const dataDir = resolve(ROOT, config.DEV_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+
+  // Stopped in reverse order of start, so the API and the worker, which drain through Temporal and the database, go first.
+  const running: Stoppable[] = [];
+  const children: ChildProcess[] = [];
+  const stopRequested = new AbortController();
+  let exitCode = 0;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopRequested.signal.aborted) return;
+      log(`${signal}: stopping`);
+      stopRequested.abort();
+    });
+  }
+  // Piped into `tee`, Ctrl+C ends the reader too: the lost output must not cut the shutdown short.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  // Last resort if this process dies of an error: the children run in their own process groups.
+  process.once('exit', () => children.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
+
+  try {
+    const [temporalAddress, databaseUrl] = await startAll([
+      startsTemporal ? startTemporal(config, dataDir, running) : Promise.resolve(config.TEMPORAL_ADDRESS),
+      embeddedDatabase ? startEmbeddedDatabase(config, dataDir, running) : Promise.resolve(config.DATABASE_URL),
+    ]);
+    if (!embeddedDatabase) log(`database: PostgreSQL at ${redactUrl(databaseUrl)} (DATABASE_URL)`);
+    stopRequested.signal.throwIfAborted();
+
+    log(`migrating ${redactUrl(databaseUrl)}`);
+    const { applied } = await migrate(databaseUrl, { log });
+    log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
+
+    const deliveriesLog = join(dataDir, 'demo-deliveries.log');
+    const gameServer = await startDemoGameServer({
+      port: config.DEMO_GAME_PORT,
+      secret: DEMO_SECRET,
+      logFile: deliveriesLog,
+      log,
+    });
+    running.push({ name: 'demo game server', stop: () => new Promise((r) => gameServer.close(r)) });
+    await seedDemo(databaseUrl, config.DEMO_GAME_PORT);
+    stopRequested.signal.throwIfAborted();
+
+    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    if (embeddedDatabase) {
+      // PGlite is one session: a second connection of the same process could wait behind its own transaction.
+      if (process.env.DATABASE_POOL_SIZE && process.env.DATABASE_POOL_SIZE !== '1') {
+        log(`DATABASE_POOL_SIZE=${process.env.DATABASE_POOL_SIZE} ignored: the embedded database takes one connection per process`);
+      }
+      env.DATABASE_POOL_SIZE = '1';
+    }
+    const [worker, api] = [
+      ['worker', 'worker.ts'],
+      ['api', 'api/server.ts'],
+    ].map(([name, entry]) => {
+      // Own process group: Ctrl+C reaches only this script, which stops them in order.
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: 'inherit', detached: true });
+      children.push(child);
+      child.once('exit', (code, signal) => {
+        if (stopRequested.signal.aborted) return;
+        log(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`);
+        exitCode = 1;
+        stopRequested.abort();
+      });
+      return child;
+    });
+    running.push({ name: 'worker and API', stop: () => Promise.all(children.map(stopChild)) });
+
+    const apiUrl = `http://127.0.0.1:${config.PORT}`;
+    await Promise.all([
+      waitForHealthy(apiUrl, stopRequested.signal),
+      waitForWorker(temporalAddress, config, worker.pid!, stopRequested.signal),
+    ]);
+    stopRequested.signal.throwIfAborted();
+    const sample = await sampleOrder(apiUrl);
+    const uiUrl = startsTemporal ? `http://127.0.0.1:${config.TEMPORAL_UI_PORT}` : undefined;
+    console.log(
+      [
+        '',
+        READY_LINE,
+        `  API              ${apiUrl}   (health: ${apiUrl}/healthz)`,
+        uiUrl
+          ? `  Temporal UI      ${uiUrl}   (query: OrderStatus='DELIVERING')`
+          : `  Temporal         ${temporalAddress} (TEMPORAL_ADDRESS)`,
+        `  Database         ${embeddedDatabase ? `embedded PGlite, ${redactUrl(databaseUrl)}` : `${redactUrl(databaseUrl)} (DATABASE_URL)`}`,
+        `  Sample checkout  ${sample}`,
+        `  Demo game        id ${DEMO_GAME_ID}, secret ${DEMO_SECRET}`,
+        `  Deliveries log   ${deliveriesLog}`,
+        `  Data folder      ${dataDir}`,
+        `  Admin token      ${config.ADMIN_TOKEN === process.env.ADMIN_TOKEN ? '(from ADMIN_TOKEN)' : config.ADMIN_TOKEN}`,
+        `Ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s (API pid ${api.pid}, worker pid ${worker.pid}). Press Ctrl+C to stop.`,
+        '',
+      ].join('\n'),
+    );
+    if (!stopRequested.signal.aborted) {
+      await new Promise((r) => stopRequested.signal.addEventListener('abort', r, { once: true }));
+    }
+  } catch (err) {
+    if (!stopRequested.signal.aborted) {
+      console.error(err instanceof ConfigError ? err.message : err);
+      exitCode = 1;
+    }
+  }
+
+  for (const resource of running.reverse()) {
+    await resource.stop().catch((err) => log(`stopping the ${resource.name} failed: ${(err as Error).message}`));
+  }
+  log('stopped');
+  process.exit(exitCode);
+}
+
+/** Settles every start, so that what did start is registered for stopping even when another failed. */
+async function startAll<T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+}
+
+async function startTemporal(config: Config, dataDir: string, running: Stoppable[]): Promise<string> {
+  log('starting the Temporal dev server (file-backed, with its Web UI)');
+  const temporal = await startTemporalDevServer({
+    dbFile: join(dataDir, 'temporal.db'),
+    port: config.TEMPORAL_DEV_PORT,
+    uiPort: config.TEMPORAL_UI_PORT,
+    logFile: join(dataDir, 'temporal.log'),
+    log,
+  });
+  running.push({ name: 'Temporal dev server', stop: () => temporal.stop() });
+  log(`Temporal at ${temporal.address}, UI ${temporal.uiUrl}`);
+  return temporal.address;
+}
+
+async function startEmbeddedDatabase(config: Config, dataDir: string, running: Stoppable[]): Promise<string> {
+  // Loaded only here: PGlite's WASM is of no use with a real PostgreSQL.
+  const { startEmbeddedPostgres } = await import('../infra/embedded-postgres');
+  const pgliteDir = join(dataDir, 'pglite');
+  const database = await startEmbeddedPostgres({ dataDir: pgliteDir, port: config.EMBEDDED_PG_PORT });
+  running.push({ name: 'embedded PostgreSQL', stop: () => database.stop() });
+  log(`database: embedded PostgreSQL (PGlite) in ${pgliteDir}, served at ${database.url} (set DATABASE_URL to use another)`);
+  return database.url;
+}
+
+/** Up front, so that a taken or doubly used port is one clear message instead of a failure halfway. */
+async function checkPorts(config: Config, uses: { embeddedDatabase: boolean; startsTemporal: boolean }) {
+  const ports: [string, number][] = [
+    ['PORT', config.PORT],
+    ['DEMO_GAME_PORT', config.DEMO_GAME_PORT],
+    ...(uses.embeddedDatabase ? [['EMBEDDED_PG_PORT', config.EMBEDDED_PG_PORT] as [string, number]] : []),
+    ...(uses.startsTemporal
+      ? [['TEMPORAL_DEV_PORT', config.TEMPORAL_DEV_PORT] as [string, number], ['TEMPORAL_UI_PORT', config.TEMPORAL_UI_PORT] as [string, number]]
+      : []),
+  ];
+  const problems: string[] = [];
+  if (config.PORT === 0) problems.push('PORT: npm run dev needs a fixed API port, not 0');
+  const seen = new Map<number, string>();
+  for (const [name, port] of ports) {
+    const other = seen.get(port);
+    if (other) problems.push(`${name}: ${port} is already ${other}`);
+    else if (port !== 0) seen.set(port, name);
+  }
+  for (const [port, name] of seen) {
+    if (!(await portIsFree(port))) problems.push(`${name}: port ${port} on 127.0.0.1 is already in use`);
+  }
+  if (problems.length) throw new ConfigError(`Cannot start dev mode:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** SIGTERM lets the API finish its requests and the worker drain; a child that hangs is killed. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function seedDemo(databaseUrl: string, demoGamePort: number) {
   const db = createDb(databaseUrl, 1);
   const game = {
     name: 'Demo Game',
     secret: DEMO_SECRET,
-    deliveryUrl: `http://127.0.0.1:${DEMO_GAME_PORT}/deliveries`,
+    deliveryUrl: `http://127.0.0.1:${demoGamePort}/deliveries`,
   };
   await db.game.upsert({ where: { id: DEMO_GAME_ID }, create: { id: DEMO_GAME_ID, ...game }, update: game });
   const items = [
@@ -144,17 +275,42 @@ async function seedDemo(databaseUrl: string) {
   await db.$disconnect();
 }
 
-async function waitForHealthy(apiUrl: string) {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
+async function waitForHealthy(apiUrl: string, stop: AbortSignal) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && !stop.aborted) {
     try {
       if ((await fetch(`${apiUrl}/healthz`)).ok) return;
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
   }
-  throw new Error('the API did not become healthy within 2 minutes');
+  stop.throwIfAborted();
+  throw new Error(`the API did not become healthy within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+/**
+ * Orders placed before the worker polls would wait for it (and the API answer 503), so ready means
+ * that this run's worker — the poller with its pid in its identity — polls the task queue.
+ */
+async function waitForWorker(address: string, config: Config, pid: number, stop: AbortSignal) {
+  const identity = `${pid}@${hostname()}`;
+  const connection = await Connection.connect({ address });
+  try {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline && !stop.aborted) {
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
+      });
+      if (pollers?.some((p) => p.identity === identity)) return;
+      await sleep(300);
+    }
+  } finally {
+    await connection.close();
+  }
+  stop.throwIfAborted();
+  throw new Error(`the worker did not poll ${config.TEMPORAL_TASK_QUEUE} within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
 async function sampleOrder(apiUrl: string): Promise<string> {
@@ -181,7 +337,9 @@ function redactUrl(url: string) {
   return url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -38,6 +38,8 @@ export interface PurchaseInput {
   requestHash: string;
   clientIp?: string;
   deviceId?: string;
+  /** The API request that created the order, to follow it through the logs. */
+  requestId?: string;
   timing: PurchaseTiming;
 }
 
@@ -60,10 +62,24 @@ export const cancelOrderUpdate = defineUpdate<OrderSnapshot, []>('cancelOrder');
 export const paymentNotifiedSignal = defineSignal<[PaymentNotification]>('paymentNotified');
 export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
+/** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
+export interface OpsRequest {
+  action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER';
+  operator: string;
+  reason: string;
+}
+export const opsActionUpdate = defineUpdate<OrderSnapshot, [OpsRequest]>('opsAction');
+
+/** Ids of workflow changes that alter the commands of running orders (see `patched`). */
+export const PATCHES = {
+  manualReviewAwaitsOps: 'manual-review-awaits-ops',
+} as const;
+
 /** Failure types the API maps to its error codes. */
 export const FAILURE = {
   idempotencyConflict: 'IDEMPOTENCY_CONFLICT',
   notCancellable: 'ORDER_NOT_CANCELLABLE',
+  opsActionRefused: 'OPS_ACTION_NOT_ALLOWED',
   channelUnavailable: 'CHANNEL_UNAVAILABLE',
   illegalTransition: 'ILLEGAL_TRANSITION',
 } as const;

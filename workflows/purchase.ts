@@ -1,7 +1,12 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
+  isCancellation,
+  log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -15,10 +20,13 @@ import { REASONS, type OrderStatus } from '../domain/order-status';
 import {
   FAILURE,
   OrderStatusKey,
+  PATCHES,
   cancelOrderUpdate,
+  opsActionUpdate,
   orderSnapshotQuery,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  type OpsRequest,
   type OrderSnapshot,
   type PurchaseInput,
 } from './definitions';
@@ -45,15 +53,19 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     startToCloseTimeout: '15s',
     retry: { ...retry, maximumAttempts: 3 },
   });
-  const delivery = proxyActivities<Activities>({
-    startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
-    scheduleToCloseTimeout: timing.deliveryDeadlineMs,
-    retry: {
-      initialInterval: timing.deliveryRetryInitialMs,
-      maximumInterval: timing.deliveryRetryMaxMs,
-      backoffCoefficient: 2,
-    },
-  });
+  // Retries until the delivery deadline; an operator's retry restarts the backoff within it.
+  const delivery = (remainingMs: number) =>
+    proxyActivities<Activities>({
+      startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
+      scheduleToCloseTimeout: remainingMs,
+      // A cancelled delivery reports how its last attempt ended: goods the game took are never refunded.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: {
+        initialInterval: timing.deliveryRetryInitialMs,
+        maximumInterval: timing.deliveryRetryMaxMs,
+        backoffCoefficient: 2,
+      },
+    });
 
   const expiresAtMs = Date.now() + timing.paymentTimeoutMs;
   let status = 'PENDING_PAYMENT' as OrderStatus; // widened: handlers and helpers change it
@@ -62,6 +74,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   let opened = false;
   let openFailure: string | undefined;
   let cancelRequested = false;
+  let opsRequest: OpsRequest | undefined;
+  let deliveryScope: CancellationScope | undefined;
+  // Read through a function: the update handler sets it while this code awaits.
+  const pendingOps = (): OpsRequest | undefined => opsRequest;
   const inbox: PaymentNotification[] = [];
   const seenNotifications = new Set<string>();
 
@@ -78,6 +94,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     status = next;
     reason = why;
     upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
+    // The workflow logger is replay-aware: each change is logged once, not on every replay.
+    log.info('order status changed', { orderId, status: next, reason: why, requestId: input.requestId });
   };
 
   setHandler(orderSnapshotQuery, snapshot);
@@ -112,6 +130,15 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         if (!opened || status !== 'PENDING_PAYMENT') throw notCancellable(status);
       },
     },
+  );
+  setHandler(
+    opsActionUpdate,
+    (request) => {
+      opsRequest = request;
+      if (request.action !== 'DELIVER') deliveryScope?.cancel();
+      return snapshot();
+    },
+    { validator: (request) => checkOpsAction(request, status) },
   );
   setHandler(paymentNotifiedSignal, (notification) => {
     if (seenNotifications.has(notification.notificationId)) return;
@@ -178,16 +205,13 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   }
 
   // 4. Deliver; 5. refund when the game server cannot take the goods before the deadline.
-  if (status === 'PAID') {
-    const deliveryId = await books.startDelivery({ orderId });
-    enter('DELIVERING');
-    try {
-      await delivery.deliverOrder({ orderId, deliveryId, deliveryAttemptTimeoutMs: timing.deliveryAttemptTimeoutMs });
-      enter('DELIVERED');
-    } catch {
-      await channel.refundOrder({ orderId, reason: REASONS.deliveryFailed });
-      enter('REFUNDED', REASONS.deliveryFailed);
-    }
+  if (status === 'PAID') await deliverOrRefund();
+
+  // Paid, but not what was asked: a person decides to deliver or to return the money.
+  if (status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) {
+    await condition(() => opsRequest !== undefined);
+    if (pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+    else await refund(REASONS.opsRefund);
   }
 
   // Money that arrived for a closed order is never kept.
@@ -212,6 +236,39 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     enter('PAID');
   }
 
+  async function deliverOrRefund() {
+    const deliveryId = await books.startDelivery({ orderId });
+    enter('DELIVERING');
+    opsRequest = undefined;
+    const deadline = Date.now() + timing.deliveryDeadlineMs;
+    for (;;) {
+      deliveryScope = new CancellationScope();
+      try {
+        await deliveryScope.run(() =>
+          delivery(deadline - Date.now()).deliverOrder({
+            orderId,
+            deliveryId,
+            deliveryAttemptTimeoutMs: timing.deliveryAttemptTimeoutMs,
+          }),
+        );
+        enter('DELIVERED');
+        return;
+      } catch (err) {
+        const retry = isCancellation(err) && pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
+        if (!retry) break;
+        opsRequest = undefined;
+      }
+    }
+    await refund(pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
+  }
+
+  async function refund(why: string) {
+    const outcome = await channel.refundOrder({ orderId, reason: why });
+    // The game server took the goods while the refund was being decided: nothing to return.
+    if (outcome === 'ALREADY_DELIVERED') enter('DELIVERED');
+    else enter('REFUNDED', why);
+  }
+
   async function close(why: string) {
     await books.closeOrder({ orderId, reason: why });
     enter('CLOSED', why);
@@ -220,6 +277,21 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       // The payer paid while we closed: the channel's notification is on its way; wait for it to refund.
       await condition(() => inbox.some((n) => n.result === 'SUCCESS'), timing.paymentTimeoutMs);
     }
+  }
+}
+
+/** Which operator actions each status allows; anything else is refused before it reaches history. */
+function checkOpsAction(request: OpsRequest, status: OrderStatus) {
+  const allowed: Record<OpsRequest['action'], readonly OrderStatus[]> = {
+    RETRY_DELIVERY: ['DELIVERING'],
+    REFUND: ['DELIVERING', 'MANUAL_REVIEW'],
+    DELIVER: ['MANUAL_REVIEW'],
+  };
+  if (!allowed[request.action].includes(status)) {
+    throw ApplicationFailure.nonRetryable(
+      `${request.action} is not allowed for an order in status ${status}`,
+      FAILURE.opsActionRefused,
+    );
   }
 }
 

@@ -1,8 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import {
-  DefaultLogger,
   NativeConnection,
   Runtime,
   bundleWorkflowCode,
@@ -13,8 +12,11 @@ import { startApi, type RunningApi } from '../../api/server';
 import { signedHeaders } from '../../domain/signature';
 import { loadConfig, type Config } from '../../infra/config';
 import { createDb, type Db } from '../../infra/db';
+import { createLogger, temporalLogger } from '../../infra/logger';
+import { workerTelemetry } from '../../infra/metrics';
 import { createPurchaseWorker } from '../../worker';
 import { FakeGameServer } from './game-server';
+import { LogCapture } from './log-capture';
 
 export interface TestGame {
   gameId: string;
@@ -26,8 +28,24 @@ export interface JsonResponse {
   body: any;
 }
 
-// Worker state changes and expected activity failures would drown the test output.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+/** Every log line of the API, the worker and the workflows of this test file. */
+export const logCapture = new LogCapture();
+
+// The worker's Prometheus endpoint needs its port now, synchronously: a random one below the
+// kernel's ephemeral range (so no listen(0) elsewhere gets it), another one if it is taken.
+export const workerMetricsUrl = installTestRuntime();
+function installTestRuntime(): string {
+  for (let attempt = 1; ; attempt++) {
+    const bindAddress = `127.0.0.1:${randomInt(20_000, 30_000)}`;
+    try {
+      const log = createLogger({ LOG_LEVEL: 'info', NODE_ENV: 'test' }, 'worker', logCapture);
+      Runtime.install({ logger: temporalLogger(log), telemetryOptions: workerTelemetry(bindAddress) });
+      return `http://${bindAddress}/metrics`;
+    } catch (err) {
+      if (attempt === 10 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The workflow bundle is built once per test file. */
@@ -90,7 +108,7 @@ export class Harness {
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     const gameServer = new FakeGameServer();
     await gameServer.start();
-    const api = await startApi(config, db, connection);
+    const api = await startApi(config, db, connection, createLogger(config, 'api', logCapture));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const harness = new Harness(config, db, api, client, connection, nativeConnection, gameServer);
     await harness.startWorker();

@@ -1,0 +1,143 @@
+import { asyncLocalStorage } from '@temporalio/activity';
+import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
+import type { TelemetryOptions } from '@temporalio/worker';
+import type { RequestHandler } from 'express';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Metrics of the payment center. The API serves its own prom-client registry on `GET /metrics`; the
+ * worker's business metrics go through the Temporal SDK's metric meter, so they come out of the same
+ * Prometheus endpoint as the SDK's runtime telemetry (WORKER_METRICS_ADDRESS).
+ *
+ * Labels are bounded: game, channel, status, result, decision and reasons, never order or user ids.
+ */
+
+/** Series names as Prometheus shows them (counters get `_total` from the exporter). */
+export const METRIC_NAMES = {
+  httpRequestDuration: 'payments_http_request_duration_seconds',
+  ordersCreated: 'payments_orders_created_total',
+  orderTransitions: 'payments_order_transitions_total',
+  paymentResults: 'payments_payment_results_total',
+  deliveryAttempts: 'payments_delivery_attempts_total',
+  deliveryFailures: 'payments_delivery_failures_total',
+  paymentToDelivery: 'payments_payment_to_delivery_seconds',
+  riskDecisions: 'payments_risk_decisions_total',
+} as const;
+
+/** The SDK meter takes counter names without the suffix its Prometheus exporter appends. */
+const counterName = (exposed: string) => exposed.replace(/_total$/, '');
+
+// ---------------------------------------------------------------------------------------------------
+// API: HTTP request duration by method, route template and status code.
+
+/** Requests answered before any route matched them: 404s, failed admin auth, unparsable bodies. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export function createHttpMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requestDuration = new Histogram({
+    name: METRIC_NAMES.httpRequestDuration,
+    help: 'HTTP requests of the API by method, route template and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const stopTimer = requestDuration.startTimer();
+    // The router assigns req.route when it matches; only at that moment is req.baseUrl the mount
+    // path of the matching router (it is restored when an error leaves that router).
+    let matched: unknown;
+    let template: string | undefined;
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => matched,
+      set(route: { path: string }) {
+        matched = route;
+        template = req.baseUrl + route.path;
+      },
+    });
+    res.once('finish', () =>
+      stopTimer({ method: req.method, route: template ?? UNMATCHED_ROUTE, status_code: res.statusCode }),
+    );
+    next();
+  };
+
+  const endpoint: RequestHandler = async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+
+  return { registry, middleware, endpoint };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Worker: the SDK's Prometheus exporter, and business metrics recorded from activities.
+
+/** Buckets of the payment→delivery latency: sub-second in process, up to the 24 h delivery deadline. */
+const PAYMENT_TO_DELIVERY_BUCKETS = [0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+/** Telemetry for `Runtime.install`: Prometheus on `bindAddress`, counters with `_total`, durations in seconds. */
+export function workerTelemetry(bindAddress: string): TelemetryOptions {
+  return {
+    metrics: {
+      prometheus: {
+        bindAddress,
+        countersTotalSuffix: true,
+        useSecondsForDurations: true,
+        histogramBucketOverrides: { [METRIC_NAMES.paymentToDelivery]: PAYMENT_TO_DELIVERY_BUCKETS },
+      },
+    },
+  };
+}
+
+/** The running activity's meter (tagged with namespace, task queue and activity type); a no-op outside activities. */
+function activityMeter(): MetricMeter {
+  return asyncLocalStorage.getStore()?.metricMeter ?? noopMetricMeter;
+}
+
+function count(name: string, description: string, tags: Record<string, string>) {
+  activityMeter().createCounter(counterName(name), undefined, description).add(1, tags);
+}
+
+export interface OrderLabels {
+  game: string;
+  channel: string;
+}
+
+/** Counted by activities once their change is made; retries that change nothing count nothing. */
+export const businessMetrics = {
+  orderOpened(labels: OrderLabels, status: string) {
+    count(METRIC_NAMES.ordersCreated, 'Orders created, by game and channel', { ...labels });
+    businessMetrics.orderTransitioned(labels, status);
+  },
+
+  orderTransitioned(labels: OrderLabels, status: string) {
+    count(METRIC_NAMES.orderTransitions, 'Orders entering a status, by game and channel', { ...labels, status });
+  },
+
+  paymentResult(channel: string, result: 'SUCCESS' | 'FAILED') {
+    count(METRIC_NAMES.paymentResults, 'Payment results reported by the channels (deduplicated)', { channel, result });
+  },
+
+  deliveryAttempt(game: string, delivered: boolean) {
+    count(METRIC_NAMES.deliveryAttempts, 'Delivery attempts to game servers', { game });
+    if (!delivered) count(METRIC_NAMES.deliveryFailures, 'Failed delivery attempts to game servers', { game });
+  },
+
+  paymentToDelivery(game: string, seconds: number) {
+    activityMeter()
+      .createHistogram(METRIC_NAMES.paymentToDelivery, 'float', 's', 'Time from payment to delivery to the game server')
+      .record(Math.max(0, seconds), { game });
+  },
+
+  /** `reasons` comes from the risk rules: a small fixed set, joined in their stable order. */
+  riskDecision(game: string, decision: 'ALLOW' | 'DENY', reasons: string[]) {
+    count(METRIC_NAMES.riskDecisions, 'Risk decisions, by decision and reason', {
+      game,
+      decision,
+      reason: reasons.length ? reasons.join(',') : 'NONE',
+    });
+  },
+};
