@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { signedHeaders } from '../domain/signature';
-import { startEmbeddedPostgres } from '../infra/embedded-postgres';
 import { DEMO_GAME_ID, DEMO_SECRET, READY_LINE } from '../scripts/dev';
 
 /**
@@ -132,77 +131,6 @@ function signed(apiUrl: string, method: string, path: string, body?: unknown, he
   return request(`${apiUrl}${path}`, method, body, { ...signature, ...headers });
 }
 
-describe('npm run dev without DATABASE_URL', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'payments-dev-mode-'));
-  const running: DevMode[] = [];
-  let env: NodeJS.ProcessEnv;
-  let apiUrl: string;
-
-  beforeAll(async () => {
-    const [api, demoGame, database, temporal, temporalUi, workerMetrics] = await freePorts(6);
-    // The global setup points these at the shared test services; dev mode must bring its own.
-    env = { ...process.env };
-    delete env.DATABASE_URL;
-    delete env.TEMPORAL_ADDRESS;
-    Object.assign(env, {
-      DEV_DATA_DIR: dataDir,
-      PORT: String(api),
-      DEMO_GAME_PORT: String(demoGame),
-      EMBEDDED_PG_PORT: String(database),
-      TEMPORAL_DEV_PORT: String(temporal),
-      TEMPORAL_UI_PORT: String(temporalUi),
-      WORKER_METRICS_ADDRESS: `127.0.0.1:${workerMetrics}`,
-      LOG_LEVEL: 'warn',
-    });
-    apiUrl = `http://127.0.0.1:${api}`;
-  });
-
-  afterAll(async () => {
-    await Promise.all(running.map((dev) => dev.kill()));
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  test('serves an embedded database and keeps a pending order payable across a restart', async () => {
-    const first = await DevMode.start(env);
-    running.push(first);
-    expect(first.output).toContain(`database: embedded PostgreSQL (PGlite) in ${join(dataDir, 'pglite')}`);
-
-    const created = await signed(
-      apiUrl,
-      'POST',
-      '/v1/orders',
-      { userId: 'dev-mode-player', sku: 'demo-gems-60', region: 'CN' },
-      { 'Idempotency-Key': randomUUID() },
-    );
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ status: 'PENDING_PAYMENT', amount: { currency: 'CNY', value: 600 } });
-    const { orderId } = created.body;
-    const { channelPaymentId } = created.body.payment;
-
-    expect(await first.stop()).toBe(0);
-    expect(first.output).toContain('[dev] stopped');
-
-    const second = await DevMode.start(env);
-    running.push(second);
-    expect(second.output).toContain('database is up to date');
-    const pending = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
-    expect(pending.body).toMatchObject({ orderId, status: 'PENDING_PAYMENT' });
-
-    const paid = await request(`${apiUrl}/sandbox/payments/${channelPaymentId}/complete`, 'POST', { result: 'SUCCESS' });
-    expect(paid.status).toBe(202);
-    let order = pending;
-    for (const deadline = Date.now() + 60_000; order.body.status !== 'DELIVERED' && Date.now() < deadline; ) {
-      await sleep(250);
-      order = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
-    }
-    expect(order.body.status).toBe('DELIVERED');
-    // The workflow that the first run started delivered it to the demo game server of the second.
-    expect(readFileSync(join(dataDir, 'demo-deliveries.log'), 'utf8')).toContain(`"orderId":"${orderId}"`);
-
-    expect(await second.stop()).toBe(0);
-  }, 2 * START_TIMEOUT_MS + 3 * STOP_TIMEOUT_MS);
-});
-
 /** Frontend messages written by hand, so that a test can send one half of an extended query, then the other. */
 const wire = {
   message(type: string, ...parts: Buffer[]) {
@@ -251,26 +179,58 @@ function readUntilReady(socket: Socket): Promise<string> {
   });
 }
 
-describe('embedded PostgreSQL', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'payments-pglite-'));
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+describe('npm run dev without DATABASE_URL', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'payments-dev-mode-'));
+  const running: DevMode[] = [];
+  let env: NodeJS.ProcessEnv;
+  let apiUrl: string;
+  let databasePort: number;
+  /** Started here, stopped and restarted by the last test. */
+  let first: DevMode;
 
-  test('another connection cannot slip into an extended query that arrives in two reads', async () => {
-    const [port] = await freePorts(1);
-    const database = await startEmbeddedPostgres({ dataDir, port });
-    const split = connect(port, '127.0.0.1');
-    const other = new Client({ connectionString: database.url });
+  beforeAll(async () => {
+    const [api, demoGame, database, temporal, temporalUi, workerMetrics] = await freePorts(6);
+    databasePort = database;
+    // The global setup points these at the shared test services; dev mode must bring its own.
+    env = { ...process.env };
+    delete env.DATABASE_URL;
+    delete env.TEMPORAL_ADDRESS;
+    Object.assign(env, {
+      DEV_DATA_DIR: dataDir,
+      PORT: String(api),
+      DEMO_GAME_PORT: String(demoGame),
+      EMBEDDED_PG_PORT: String(database),
+      TEMPORAL_DEV_PORT: String(temporal),
+      TEMPORAL_UI_PORT: String(temporalUi),
+      WORKER_METRICS_ADDRESS: `127.0.0.1:${workerMetrics}`,
+      LOG_LEVEL: 'warn',
+    });
+    apiUrl = `http://127.0.0.1:${api}`;
+    first = await DevMode.start(env);
+    running.push(first);
+  }, START_TIMEOUT_MS + STOP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await Promise.all(running.map((dev) => dev.kill()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('serves an embedded PostgreSQL that keeps each extended query whole', async () => {
+    expect(first.output).toContain(`database: embedded PostgreSQL (PGlite) in ${join(dataDir, 'pglite')}`);
+    const split = connect(databasePort, '127.0.0.1');
+    const other = new Client({ connectionString: `postgresql://postgres@127.0.0.1:${databasePort}/postgres` });
     try {
       await new Promise((resolve) => split.once('connect', resolve));
       split.write(wire.startup());
       await readUntilReady(split);
       await other.connect();
 
+      // The first connection's Parse arrives in one read, its Bind, Execute and Sync in a later one.
       const splitAnswer = readUntilReady(split);
       split.write(wire.parse("SELECT 'split' AS who"));
       await sleep(100);
-      // Its own Parse would replace the unnamed statement that the first connection is about to bind.
-      const otherAnswer = other.query("SELECT 'other' AS who");
+      // Run in between, this Parse would replace the unnamed statement that the first connection binds next.
+      const otherAnswer = other.query('SELECT $1::text AS who', ['other']);
       await sleep(100);
       split.write(wire.bindExecuteSync());
 
@@ -279,7 +239,43 @@ describe('embedded PostgreSQL', () => {
     } finally {
       split.destroy();
       await other.end();
-      await database.stop();
     }
   });
+
+  test('keeps a pending order payable across a restart', async () => {
+
+    const created = await signed(
+      apiUrl,
+      'POST',
+      '/v1/orders',
+      { userId: 'dev-mode-player', sku: 'demo-gems-60', region: 'CN' },
+      { 'Idempotency-Key': randomUUID() },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'PENDING_PAYMENT', amount: { currency: 'CNY', value: 600 } });
+    const { orderId } = created.body;
+    const { channelPaymentId } = created.body.payment;
+
+    expect(await first.stop()).toBe(0);
+    expect(first.output).toContain('[dev] stopped');
+
+    const second = await DevMode.start(env);
+    running.push(second);
+    expect(second.output).toContain('database is up to date');
+    const pending = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
+    expect(pending.body).toMatchObject({ orderId, status: 'PENDING_PAYMENT' });
+
+    const paid = await request(`${apiUrl}/sandbox/payments/${channelPaymentId}/complete`, 'POST', { result: 'SUCCESS' });
+    expect(paid.status).toBe(202);
+    let order = pending;
+    for (const deadline = Date.now() + 60_000; order.body.status !== 'DELIVERED' && Date.now() < deadline; ) {
+      await sleep(250);
+      order = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
+    }
+    expect(order.body.status).toBe('DELIVERED');
+    // The workflow that the first run started delivered it to the demo game server of the second.
+    expect(readFileSync(join(dataDir, 'demo-deliveries.log'), 'utf8')).toContain(`"orderId":"${orderId}"`);
+
+    expect(await second.stop()).toBe(0);
+  }, START_TIMEOUT_MS + 3 * STOP_TIMEOUT_MS);
 });
