@@ -6,11 +6,7 @@ let h: Harness;
 let game: TestGame;
 let sku: string;
 
-beforeAll(async () => {
-  h = await Harness.start();
-  game = await h.createGame();
-  sku = await h.createItem(game);
-});
+beforeAll(async () => ({ h, game, sku } = await Harness.startWithGame()));
 afterAll(() => h?.close());
 afterEach(() => {
   h.gameServer.mode = 'ok';

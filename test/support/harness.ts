@@ -115,6 +115,13 @@ export class Harness {
     return harness;
   }
 
+  /** A started system with one game that sells one item (overrides: config; item: its fields). */
+  static async startWithGame(overrides: Record<string, string> = {}, item: Partial<Record<string, unknown>> = {}) {
+    const h = await Harness.start(overrides);
+    const game = await h.createGame();
+    return { h, game, sku: await h.createItem(game, item) };
+  }
+
   async startWorker() {
     this.worker = await createPurchaseWorker({
       config: this.config,
