@@ -58,12 +58,16 @@ export function errorHandler(log: Pick<Logger, 'error' | 'warn'>): ErrorRequestH
 }
 
 /** PostgreSQL, Temporal or the workers cannot be reached: the client should retry, nothing was decided. */
-function isDependencyOutage(err: unknown): boolean {
+export function isDependencyOutage(err: unknown): boolean {
   if (err instanceof ServiceError || isGrpcServiceError(err)) return true;
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true; // no worker answered in time
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout.
-    return ['P1001', 'P1002', 'P1017', 'P2024'].includes(err.code);
+    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout;
+    // raw queries (P2010) carry the driver adapter's own reason.
+    const adapterFailure = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
+    return ['P1001', 'P1002', 'P1017', 'P2024'].includes(err.code) || CONNECTION_FAILURES.has(adapterFailure ?? '');
   }
   return err instanceof Prisma.PrismaClientInitializationError;
 }
+
+const CONNECTION_FAILURES = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
