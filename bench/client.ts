@@ -1,0 +1,160 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { signedHeaders } from '../domain/signature';
+
+export interface BenchGame {
+  gameId: string;
+  secret: string;
+  sku: string;
+}
+
+export interface Answer {
+  status: number;
+  body: any;
+}
+
+/** What the clients saw, for the drills' reports: every non-success answer by status and code. */
+export class AnswerLog {
+  readonly counts = new Map<string, number>();
+  add(kind: string) {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+  toJSON() {
+    return Object.fromEntries([...this.counts].sort());
+  }
+}
+
+/** A 201 answer; `payment` is absent when the order is not payable (e.g. closed by a retried create). */
+export interface CreatedOrder {
+  orderId: string;
+  status: string;
+  payment?: { channelPaymentId: string };
+}
+
+export interface RetryPolicy {
+  /** Give up after this long (the drills' clients retry through outages). */
+  deadlineMs: number;
+  delayMs: number;
+}
+
+const NO_RETRY: RetryPolicy = { deadlineMs: 0, delayMs: 0 };
+
+/** A game server's and a payer's view of the REST API. */
+export class ApiClient {
+  constructor(
+    public baseUrl: string,
+    private readonly adminToken: string,
+    readonly answers = new AnswerLog(),
+  ) {}
+
+  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  async admin(method: string, path: string, body: unknown): Promise<Answer> {
+    const answer = await this.request(method, path, JSON.stringify(body), {
+      Authorization: `Bearer ${this.adminToken}`,
+      'Content-Type': 'application/json',
+    });
+    if (answer.status !== 200) throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    return answer;
+  }
+
+  /** Registers a game whose deliveries go to `deliveryUrl(gameId)` and one item (limited stock if given). */
+  async registerGame(deliveryUrl: (gameId: string) => string, opts: { stock?: number; prefix?: string } = {}): Promise<BenchGame> {
+    const gameId = `${opts.prefix ?? 'bench'}-${randomUUID().slice(0, 8)}`;
+    const secret = randomBytes(24).toString('hex');
+    await this.admin('PUT', `/v1/admin/games/${gameId}`, { name: `Benchmark ${gameId}`, secret, deliveryUrl: deliveryUrl(gameId) });
+    const sku = `${gameId}-gems`;
+    await this.admin('PUT', `/v1/admin/items/${sku}`, {
+      gameId,
+      name: '60 Gems',
+      grants: [{ itemId: 'gem', quantity: 60 }],
+      prices: [{ region: '*', currency: 'CNY', amount: 600 }],
+      ...(opts.stock !== undefined ? { stock: opts.stock } : {}),
+    });
+    return { gameId, secret, sku };
+  }
+
+  createOrder(game: BenchGame, body: Record<string, unknown>, idempotencyKey: string): Promise<Answer> {
+    const raw = JSON.stringify(body);
+    const headers = signedHeaders(game.secret, game.gameId, 'POST', '/v1/orders', raw, randomBytes(12).toString('hex'), Math.floor(Date.now() / 1000));
+    return this.request('POST', '/v1/orders', raw, { ...headers, 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey });
+  }
+
+  /**
+   * Creates the order, retrying with the same idempotency key through network errors and 5xx
+   * answers until the deadline, as a game server should. Returns the 201 answer's body.
+   */
+  async createOrderWithRetry(game: BenchGame, body: Record<string, unknown>, idempotencyKey: string, retry = NO_RETRY) {
+    const deadline = Date.now() + retry.deadlineMs;
+    for (;;) {
+      const answer = await this.attempt('create', () => this.createOrder(game, body, idempotencyKey));
+      if (answer?.status === 201) return answer.body as CreatedOrder;
+      if (answer && answer.status < 500) throw new Error(`create order: ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (Date.now() >= deadline) throw new Error(`create order: still failing after ${retry.deadlineMs} ms (${answer?.status ?? 'network error'})`);
+      await sleep(retry.delayMs);
+    }
+  }
+
+  /** The payer presses Pay; 409 PAYMENT_NOT_PAYABLE on a retry means an earlier attempt already paid. */
+  async payWithRetry(channelPaymentId: string, options: Record<string, unknown> = {}, retry = NO_RETRY): Promise<void> {
+    const deadline = Date.now() + retry.deadlineMs;
+    const body = JSON.stringify({ result: 'SUCCESS', ...options });
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const answer = await this.attempt('pay', () =>
+        this.request('POST', `/sandbox/payments/${encodeURIComponent(channelPaymentId)}/complete`, body, { 'Content-Type': 'application/json' }),
+      );
+      if (answer?.status === 202) return;
+      if (answer?.status === 409 && attempts > 1) return;
+      if (answer && answer.status < 500) throw new Error(`pay: ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (Date.now() >= deadline) throw new Error(`pay: still failing after ${retry.deadlineMs} ms`);
+      await sleep(retry.delayMs);
+    }
+  }
+
+  /** One call; a network failure is recorded and returned as undefined. */
+  private async attempt(what: string, call: () => Promise<Answer>): Promise<Answer | undefined> {
+    try {
+      const answer = await call();
+      if (answer.status >= 300) this.answers.add(`${what} ${answer.status} ${answer.body?.error?.code ?? ''}`.trim());
+      return answer;
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      this.answers.add(`${what} network error ${cause?.code ?? (err as Error).name}`);
+      return undefined;
+    }
+  }
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` at once. */
+export async function runPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        try {
+          await task(i);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    }),
+  );
+  if (errors.length) {
+    const first = errors[0] as Error;
+    throw new Error(`${errors.length} of ${count} tasks failed; first: ${first?.message ?? String(first)}`);
+  }
+}
