@@ -44,7 +44,8 @@ export class ManagedProcess {
   start() {
     if (this.pid) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     mkdirSync(path.dirname(this.logFile), { recursive: true });
-    const out = openSync(this.logFile, 'a');
+    // A new run starts a new log; restarts within it append.
+    const out = openSync(this.logFile, this.exits.length ? 'a' : 'w');
     const child = spawn(process.execPath, [...this.nodeArgs, ...this.args], {
       cwd: REPO_ROOT,
       env: this.env,
