@@ -23,6 +23,7 @@ export function createPurchaseWorker({ config, db, connection, workflowBundle, t
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ db, channels, config }),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
 

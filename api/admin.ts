@@ -3,11 +3,12 @@ import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import type { Prisma } from '../generated/prisma/client';
 import { adminAuth } from './auth';
+import type { Catalogue } from './catalogue';
 import { ApiError, parseBody } from './errors';
 import { blacklistBody, blacklistKind, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
-export function adminRouter({ db, config }: { db: Db; config: Config }): Router {
+export function adminRouter({ db, config, catalogue }: { db: Db; config: Config; catalogue: Catalogue }): Router {
   const router = Router();
   router.use('/v1/admin', adminAuth(config), express.json({ limit: '256kb' }));
 
@@ -15,6 +16,7 @@ export function adminRouter({ db, config }: { db: Db; config: Config }): Router 
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
     const game = await db.game.upsert({ where: { id: gameId }, create: { id: gameId, ...body }, update: body });
+    catalogue.gameChanged(gameId);
     res.json({ gameId: game.id, name: game.name, deliveryUrl: game.deliveryUrl, updatedAt: game.updatedAt });
   });
 
@@ -39,6 +41,7 @@ export function adminRouter({ db, config }: { db: Db; config: Config }): Router 
       await tx.itemPrice.createMany({ data: body.prices.map((p) => ({ sku, ...p })) });
       return tx.item.findUniqueOrThrow({ where: { sku }, include: { prices: { orderBy: { region: 'asc' } } } });
     });
+    catalogue.itemChanged(sku);
     res.json({
       sku: item.sku,
       gameId: item.gameId,

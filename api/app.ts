@@ -7,6 +7,7 @@ import { createHttpMetrics } from '../infra/metrics';
 import type { PurchasesClient } from '../infra/purchases-client';
 import { sandboxRouter } from '../sandbox/routes';
 import { adminRouter } from './admin';
+import { Catalogue } from './catalogue';
 import { callbacksRouter } from './callbacks';
 import { docsRouter } from './docs';
 import { errorHandler, notFoundRoute } from './errors';
@@ -57,8 +58,9 @@ export function createApp(deps: AppDeps): Express {
     res.status(ready ? 200 : 503).json({ ready, draining, ...checks });
   });
 
-  app.use(adminRouter(deps));
-  app.use(ordersRouter(deps));
+  const catalogue = new Catalogue(deps.db, deps.config.CATALOGUE_CACHE_MS);
+  app.use(adminRouter({ ...deps, catalogue }));
+  app.use(ordersRouter({ ...deps, catalogue }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));

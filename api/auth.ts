@@ -5,6 +5,7 @@ import { Prisma } from '../generated/prisma/client';
 import { checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Db } from '../infra/db';
+import type { Catalogue } from './catalogue';
 import { ApiError } from './errors';
 
 const BODY_LIMIT = '64kb';
@@ -28,12 +29,20 @@ export interface SignedLocals {
  * Authenticates a game server: HMAC signature over the raw body, bounded clock skew, and a nonce
  * that may be used once. Parses the JSON body only after the signature holds.
  */
-export function signedGameRequest({ db, config }: { db: Db; config: Config }): RequestHandler[] {
+export function signedGameRequest({
+  db,
+  config,
+  catalogue,
+}: {
+  db: Db;
+  config: Config;
+  catalogue: Catalogue;
+}): RequestHandler[] {
   const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why);
   const verify: RequestHandler = async (req, res, next) => {
     const gameId = req.get('x-game-id');
     if (!gameId) throw unauthorized('X-Game-Id is missing');
-    const game = await db.game.findUnique({ where: { id: gameId } });
+    const game = await catalogue.game(gameId);
     if (!game) throw unauthorized('unknown game');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const check = checkSignedRequest(

@@ -62,10 +62,11 @@ export function isDependencyOutage(err: unknown): boolean {
   if (err instanceof ServiceError || isGrpcServiceError(err)) return true;
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true; // no worker answered in time
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout;
+    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout,
+    // P2028: a transaction found no connection in time or outlived its timeout (rolled back);
     // raw queries (P2010) carry the driver adapter's own reason.
     const adapterFailure = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
-    return ['P1001', 'P1002', 'P1017', 'P2024'].includes(err.code) || CONNECTION_FAILURES.has(adapterFailure ?? '');
+    return ['P1001', 'P1002', 'P1017', 'P2024', 'P2028'].includes(err.code) || CONNECTION_FAILURES.has(adapterFailure ?? '');
   }
   return err instanceof Prisma.PrismaClientInitializationError;
 }

@@ -1,12 +1,14 @@
 import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../channels/registry';
 import { orderIdFor, requestHash } from '../domain/ids';
+import { REASONS } from '../domain/order-status';
 import { grantsFor, orderAmount, type Grant } from '../domain/pricing';
 import { purchaseTiming, type Config } from '../infra/config';
 import type { Db } from '../infra/db';
 import { PurchaseRefusedError, type PurchasesClient } from '../infra/purchases-client';
 import type { OrderSnapshot } from '../workflows/definitions';
 import { signedGameRequest, type SignedLocals } from './auth';
+import type { Catalogue } from './catalogue';
 import { ApiError, parseBody } from './errors';
 import { requestIdOf } from './request-context';
 import { createOrderBody, idempotencyKey, orderIdParam } from './schemas';
@@ -16,12 +18,13 @@ interface Deps {
   config: Config;
   channels: ChannelRegistry;
   purchases: PurchasesClient;
+  catalogue: Catalogue;
 }
 
 /** The order center's game-server API: create, read and cancel orders. */
-export function ordersRouter({ db, config, channels, purchases }: Deps): Router {
+export function ordersRouter({ db, config, channels, purchases, catalogue }: Deps): Router {
   const router = Router();
-  const signed = signedGameRequest({ db, config });
+  const signed = signedGameRequest({ db, config, catalogue });
   const gameOf = (res: Response) => (res.locals as SignedLocals).game;
 
   router.post('/v1/orders', ...signed, async (req, res) => {
@@ -33,10 +36,8 @@ export function ordersRouter({ db, config, channels, purchases }: Deps): Router 
     const body = parseBody(createOrderBody, req.body);
     const orderId = orderIdFor(game.id, keyHeader.data);
     const hash = requestHash(body);
-    const existing = await db.order.findUnique({ where: { id: orderId }, select: { requestHash: true } });
-    if (existing && existing.requestHash !== hash) throw idempotencyConflict();
-
-    const item = await db.item.findUnique({ where: { sku: body.sku }, include: { prices: true } });
+    // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
+    const item = await catalogue.item(body.sku);
     if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
     const amount = orderAmount(item.prices, body.region, body.quantity);
     if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
@@ -76,6 +77,8 @@ export function ordersRouter({ db, config, channels, purchases }: Deps): Router 
       const order = await db.order.findUnique({ where: { id: orderId } });
       if (!order) throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'the order is being created, retry');
       if (order.requestHash !== hash) throw idempotencyConflict();
+      // The same key gets the same answer: an order closed because its channel failed was never payable.
+      if (order.status === 'CLOSED' && order.statusReason === REASONS.channelUnavailable) throw channelUnavailable();
       snapshot = {
         orderId,
         status: order.status as OrderSnapshot['status'],
@@ -127,6 +130,9 @@ export function ordersRouter({ db, config, channels, purchases }: Deps): Router 
 const idempotencyConflict = () =>
   new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this idempotency key was used for a different request');
 
+const channelUnavailable = () =>
+  new ApiError(502, 'CHANNEL_UNAVAILABLE', 'the payment channel did not answer; retry later');
+
 function refusedToApiError(err: PurchaseRefusedError): ApiError {
   switch (err.type) {
     case 'IDEMPOTENCY_CONFLICT':
@@ -134,7 +140,7 @@ function refusedToApiError(err: PurchaseRefusedError): ApiError {
     case 'ORDER_NOT_CANCELLABLE':
       return new ApiError(409, 'ORDER_NOT_CANCELLABLE', err.message);
     case 'CHANNEL_UNAVAILABLE':
-      return new ApiError(502, 'CHANNEL_UNAVAILABLE', 'the payment channel did not answer; retry later');
+      return channelUnavailable();
     default:
       return new ApiError(500, 'INTERNAL', err.message);
   }

@@ -33,6 +33,12 @@ const configSchema = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
     /** The worker's Prometheus endpoint (SDK runtime metrics and the business metrics). */
     WORKER_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9464'),
+    /**
+     * Workflows the worker keeps in memory (~0.35 MiB each, measured). The SDK's default is sized from
+     * the heap limit (2,310 here) and took the worker past 1 GiB with 10,000 open orders; an evicted
+     * order is replayed from its short history when its payment arrives.
+     */
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
     ADMIN_TOKEN: z.string().min(16).default(DEV_ADMIN_TOKEN),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -47,6 +53,8 @@ const configSchema = z
     SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
     /** How long an API call waits for an order workflow to answer before it reports 503. */
     WORKFLOW_ANSWER_TIMEOUT_MS: duration(10_000),
+    /** How long an API process may answer from its copy of a game or item (0: always read the database). */
+    CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),

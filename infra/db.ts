@@ -6,5 +6,6 @@ export type Db = PrismaClient;
 /** Prisma 7 runs on the node-postgres driver adapter: no native query engine. */
 export function createDb(databaseUrl: string, poolSize = 10): Db {
   const adapter = new PrismaPg({ connectionString: databaseUrl, max: poolSize });
-  return new PrismaClient({ adapter });
+  // Under load a transaction may wait for a pooled connection longer than Prisma's 2 s default.
+  return new PrismaClient({ adapter, transactionOptions: { maxWait: 5_000, timeout: 10_000 } });
 }

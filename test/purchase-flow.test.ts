@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { purchaseWorkflowId } from '../domain/ids';
+import { orderIdFor, purchaseWorkflowId } from '../domain/ids';
 import { sandboxKeys } from '../sandbox/keys';
 import { serializeNotification, signNotification } from '../sandbox/signing';
 import { Harness, sleep, type TestGame } from './support/harness';
@@ -250,6 +250,41 @@ describe('idempotent order creation', () => {
     expect(retry.body).toMatchObject({ orderId: first.body.orderId, status: 'DELIVERED' });
     const conflict = await h.createOrder(game, { ...body, quantity: 2 }, key);
     expect(conflict.status).toBe(409);
+  });
+});
+
+describe('a payment channel that cannot open the payment', () => {
+  it('answers 502 CHANNEL_UNAVAILABLE to the create and its retries, and holds no stock', async () => {
+    const limited = await h.createItem(game, { stock: 5 });
+    const key = randomUUID();
+    const orderId = orderIdFor(game.gameId, key);
+    // The sandbox refuses this one payment, as a channel that is down would.
+    await h.db.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_test_payment() RETURNS trigger AS $$
+      BEGIN
+        IF NEW.merchant_order_id = '${orderId}' THEN RAISE EXCEPTION 'sandbox is down'; END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql`);
+    await h.db.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_test_payment BEFORE INSERT ON sandbox_payments FOR EACH ROW EXECUTE FUNCTION refuse_test_payment()',
+    );
+    try {
+      const body = { userId: newUser(), sku: limited, region: 'CN', quantity: 2 };
+      const first = await h.createOrder(game, body, key);
+      expect(first.status).toBe(502);
+      expect(first.body.error.code).toBe('CHANNEL_UNAVAILABLE');
+      await h.waitForWorkflowEnd(purchaseWorkflowId(orderId));
+      // The same key gets the same answer from the books: never a 201 without payment parameters.
+      const retry = await h.createOrder(game, body, key);
+      expect(retry.status).toBe(502);
+      expect(retry.body.error.code).toBe('CHANNEL_UNAVAILABLE');
+      const order = await h.db.order.findUniqueOrThrow({ where: { id: orderId } });
+      expect(order).toMatchObject({ status: 'CLOSED', statusReason: 'CHANNEL_UNAVAILABLE' });
+      expect((await h.db.item.findUniqueOrThrow({ where: { sku: limited } })).stockAvailable).toBe(5);
+    } finally {
+      await h.db.$executeRawUnsafe('DROP TRIGGER refuse_test_payment ON sandbox_payments');
+      await h.db.$executeRawUnsafe('DROP FUNCTION refuse_test_payment()');
+    }
   });
 });
 

@@ -12,6 +12,7 @@ describe('dependency outages answer 503', () => {
   it('recognises an unreachable or lost database, however Prisma reports it', () => {
     expect(isDependencyOutage(prismaError('P1001'))).toBe(true);
     expect(isDependencyOutage(prismaError('P2024'))).toBe(true);
+    expect(isDependencyOutage(prismaError('P2028'))).toBe(true);
     expect(isDependencyOutage(prismaError('P2010', 'ConnectionClosed'))).toBe(true);
     expect(isDependencyOutage(prismaError('P2010', 'DatabaseNotReachable'))).toBe(true);
   });
