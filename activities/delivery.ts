@@ -4,28 +4,48 @@ import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { commitStock, transitionOrder } from './ledger';
+import { Prisma } from '../generated/prisma/client';
+import { NOW_UTC, transitionOrder } from './ledger';
+
+interface DeliveryOrder {
+  id: string;
+  game_id: string;
+  user_id: string;
+  sku: string;
+  quantity: number;
+  grants: unknown;
+  currency: string;
+  amount: number;
+  status: string;
+  paid_at: string | null;
+  delivery_url: string;
+  secret: string;
+}
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
 export function createDeliveryActivities({ db }: ActivityDeps) {
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
-      const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId }, include: { game: true } });
+      const [order] = await db.$queryRaw<DeliveryOrder[]>`
+        SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
+          to_char(o.paid_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paid_at, g.delivery_url, g.secret
+        FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${params.orderId}::uuid`;
+      if (!order) throw ApplicationFailure.nonRetryable(`no order ${params.orderId}`, 'ORDER_NOT_FOUND');
       if (order.status === 'DELIVERED') return; // a retry after the game server already took it
       const body = JSON.stringify({
         deliveryId: params.deliveryId,
         orderId: order.id,
-        userId: order.userId,
+        userId: order.user_id,
         sku: order.sku,
         quantity: order.quantity,
         grants: order.grants,
         amount: { currency: order.currency, value: order.amount },
-        paidAt: order.paidAt?.toISOString(),
+        paidAt: order.paid_at ?? undefined,
       });
-      const url = new URL(order.game.deliveryUrl);
+      const url = new URL(order.delivery_url);
       const headers = signedHeaders(
-        order.game.secret,
-        order.gameId,
+        order.secret,
+        order.game_id,
         'POST',
         url.pathname + url.search,
         body,
@@ -50,24 +70,22 @@ export function createDeliveryActivities({ db }: ActivityDeps) {
         error = `game server unreachable: ${(err as Error).message}`;
       }
 
-      await db.$transaction(async (tx) => {
-        await tx.delivery.update({
-          where: { id: params.deliveryId },
-          data: {
-            attempts: { increment: 1 },
-            lastStatusCode: statusCode ?? null,
-            lastError: error ?? null,
-            ...(error ? {} : { status: 'DELIVERED', deliveredAt: new Date() }),
-          },
+      // The attempt's record, and on success the order's transition, in one statement.
+      const attempt = Prisma.sql`attempt AS (
+        UPDATE deliveries SET attempts = attempts + 1, last_status_code = ${statusCode ?? null}::int,
+          last_error = ${error ?? null}::text, updated_at = ${NOW_UTC}
+          ${error ? Prisma.empty : Prisma.sql`, status = 'DELIVERED', delivered_at = ${NOW_UTC}`}
+        WHERE id = ${params.deliveryId}::text)`;
+      if (error) await db.$queryRaw`WITH ${attempt} SELECT 1`;
+      else {
+        await transitionOrder(db, order.id, 'DELIVERED', undefined, { stamp: 'delivered_at' }, {
+          commitStock: true,
+          alongside: [attempt],
         });
-        if (!error) {
-          await transitionOrder(tx, order.id, 'DELIVERED', undefined, { deliveredAt: new Date() });
-          await commitStock(tx, order.id);
-        }
-      });
-      businessMetrics.deliveryAttempt(order.gameId, !error);
-      if (!error && order.paidAt) {
-        businessMetrics.paymentToDelivery(order.gameId, (Date.now() - order.paidAt.getTime()) / 1000);
+      }
+      businessMetrics.deliveryAttempt(order.game_id, !error);
+      if (!error && order.paid_at) {
+        businessMetrics.paymentToDelivery(order.game_id, (Date.now() - Date.parse(order.paid_at)) / 1000);
       }
       if (error) {
         // The activity logger adds workflowId, activity id and attempt.

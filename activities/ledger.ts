@@ -1,57 +1,113 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import type { PaymentNotification } from '../channels/types';
 import { ORDER_STATUSES, canTransition, type OrderStatus } from '../domain/order-status';
 import { businessMetrics } from '../infra/metrics';
 import { FAILURE } from '../workflows/definitions';
 
-type Tx = Prisma.TransactionClient;
+/** The database client or a transaction: both run raw statements. */
+export type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
+
+/** Timestamps are stored as UTC `timestamp(3)`, as Prisma writes them, whatever the session's time zone. */
+export const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+export const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
+
+/** Columns a transition may set besides the status (names are fixed here, values are parameters). */
+export interface OrderPatch {
+  paid?: { paidAt: string; channelTxnId?: string; amount?: number; currency?: string };
+  /** Stamps this column with the time of the transition. */
+  stamp?: 'delivered_at' | 'closed_at' | 'refunded_at';
+}
+
+/** What else changes in the same statement, only if the order moved. */
+export interface TransitionEffects {
+  /** Gives reserved stock back to the item (closed and refunded orders). */
+  releaseStock?: boolean;
+  /** The reservation becomes a sale (delivered orders). */
+  commitStock?: boolean;
+  /** Opens the order's delivery record. */
+  openDelivery?: string;
+  /** Statements that run in the same statement whether or not the order moves (e.g. a delivery attempt). */
+  alongside?: Prisma.Sql[];
+}
+
+export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
+  return {
+    paidAt: n.paidAt ?? new Date().toISOString(),
+    channelTxnId: n.channelTxnId,
+    amount: n.paid?.value,
+    currency: n.paid?.currency,
+  };
+}
 
 /**
- * Moves an order to `to` and records it in the order history, in the caller's transaction.
+ * Moves an order to `to`, records it in the order history and applies the effects, in one SQL
+ * statement (atomic without a transaction, one round trip on the hot path).
  * Idempotent: a retried activity that finds the order already in `to` changes nothing.
  */
 export async function transitionOrder(
-  tx: Tx,
+  sql: Sql,
   orderId: string,
   to: OrderStatus,
   reason?: string,
-  patch: Prisma.OrderUpdateManyMutationInput = {},
+  patch: OrderPatch = {},
+  effects: TransitionEffects = {},
 ): Promise<void> {
   const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to));
-  const updated = await tx.order.updateManyAndReturn({
-    where: { id: orderId, status: { in: allowedFrom } },
-    data: { ...patch, status: to, statusReason: reason ?? null },
-    select: { gameId: true, channel: true },
-  });
-  if (updated.length === 0) {
-    const current = await tx.order.findUnique({ where: { id: orderId }, select: { status: true } });
-    if (current?.status === to) return;
+  const sets = [Prisma.sql`status = ${to}::text`, Prisma.sql`status_reason = ${reason ?? null}::text`, Prisma.sql`updated_at = ${NOW_UTC}`];
+  if (patch.paid) {
+    sets.push(
+      Prisma.sql`paid_at = ${utc(patch.paid.paidAt)}`,
+      Prisma.sql`channel_txn_id = ${patch.paid.channelTxnId ?? null}::text`,
+      Prisma.sql`paid_amount = ${patch.paid.amount ?? null}::int`,
+      Prisma.sql`paid_currency = ${patch.paid.currency ?? null}::text`,
+    );
+  }
+  if (patch.stamp) sets.push(Prisma.sql`${Prisma.raw(patch.stamp)} = ${NOW_UTC}`);
+
+  const ctes = [
+    ...(effects.alongside ?? []),
+    Prisma.sql`moved AS (
+      UPDATE orders SET ${Prisma.join(sets, ', ')}
+      WHERE id = ${orderId}::uuid AND status = ANY(${allowedFrom}::text[])
+      RETURNING id, game_id, channel)`,
+    Prisma.sql`history AS (
+      INSERT INTO order_history (order_id, status, reason) SELECT id, ${to}::text, ${reason ?? null}::text FROM moved
+      ON CONFLICT (order_id, status) DO NOTHING)`,
+  ];
+  if (effects.releaseStock) {
+    ctes.push(
+      Prisma.sql`released AS (
+        UPDATE stock_reservations r SET status = 'RELEASED', updated_at = ${NOW_UTC}
+        FROM moved WHERE r.order_id = moved.id AND r.status = 'RESERVED' RETURNING r.sku, r.quantity)`,
+      Prisma.sql`restocked AS (
+        UPDATE items i SET stock_available = i.stock_available + released.quantity, updated_at = ${NOW_UTC}
+        FROM released WHERE i.sku = released.sku)`,
+    );
+  }
+  if (effects.commitStock) {
+    ctes.push(Prisma.sql`committed AS (
+      UPDATE stock_reservations r SET status = 'COMMITTED', updated_at = ${NOW_UTC}
+      FROM moved WHERE r.order_id = moved.id AND r.status = 'RESERVED')`);
+  }
+  if (effects.openDelivery) {
+    ctes.push(Prisma.sql`delivery AS (
+      INSERT INTO deliveries (id, order_id, status, updated_at)
+      SELECT ${effects.openDelivery}::text, id, 'PENDING', ${NOW_UTC} FROM moved ON CONFLICT DO NOTHING)`);
+  }
+  const moved = await sql.$queryRaw<{ game_id: string; channel: string }[]>`
+    WITH ${Prisma.join(ctes, ', ')}
+    SELECT game_id, channel FROM moved`;
+
+  if (moved.length === 0) {
+    // Read after the statement: a concurrent attempt may have moved it in the meantime.
+    const current = await sql.$queryRaw<{ status: string }[]>`SELECT status FROM orders WHERE id = ${orderId}::uuid`;
+    if (current[0]?.status === to) return;
     throw ApplicationFailure.nonRetryable(
-      `order ${orderId} cannot go from ${current?.status ?? 'nowhere'} to ${to}`,
+      `order ${orderId} cannot go from ${current[0]?.status ?? 'nowhere'} to ${to}`,
       FAILURE.illegalTransition,
     );
   }
-  await tx.orderHistory.createMany({ data: [{ orderId, status: to, reason }], skipDuplicates: true });
-  // Counted before the caller's transaction commits; only a rollback after this line counts twice.
-  businessMetrics.orderTransitioned({ game: updated[0].gameId, channel: updated[0].channel }, to);
-}
-
-/** Gives reserved stock back to the item, once. */
-export async function releaseStock(tx: Tx, orderId: string): Promise<void> {
-  const reservation = await tx.stockReservation.findUnique({ where: { orderId } });
-  if (!reservation) return;
-  const released = await tx.stockReservation.updateMany({
-    where: { orderId, status: 'RESERVED' },
-    data: { status: 'RELEASED' },
-  });
-  if (released.count === 1) {
-    await tx.item.update({
-      where: { sku: reservation.sku },
-      data: { stockAvailable: { increment: reservation.quantity } },
-    });
-  }
-}
-
-export async function commitStock(tx: Tx, orderId: string): Promise<void> {
-  await tx.stockReservation.updateMany({ where: { orderId, status: 'RESERVED' }, data: { status: 'COMMITTED' } });
+  // Counted once the statement has committed (or, in a caller's transaction, before its commit).
+  businessMetrics.orderTransitioned({ game: moved[0]!.game_id, channel: moved[0]!.channel }, to);
 }

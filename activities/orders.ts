@@ -6,7 +6,7 @@ import type { PurchaseInput } from '../workflows/definitions';
 import { Prisma } from '../generated/prisma/client';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { releaseStock, transitionOrder } from './ledger';
+import { NOW_UTC, paidPatch, transitionOrder, utc } from './ledger';
 
 export type OpenOrderParams = Omit<PurchaseInput, 'timing' | 'itemName'> & {
   expiresAt: string;
@@ -21,70 +21,57 @@ export interface OpenedOrder {
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
 export function createOrderActivities({ db }: ActivityDeps) {
-  async function existingOrder(orderId: string): Promise<OpenedOrder | undefined> {
-    const found = await db.order.findUnique({ where: { id: orderId }, select: { status: true, statusReason: true } });
-    return found
-      ? { status: found.status as OpenedOrder['status'], reason: found.statusReason ?? undefined }
-      : undefined;
-  }
-
   return {
-    /** Persists the order, reserving limited stock; idempotent by order id. */
+    /**
+     * Persists the order with its first history row, reserving limited stock, in one statement
+     * (all of it or nothing). Idempotent by order id: a retry finds the order it created.
+     */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const existing = await existingOrder(params.orderId);
-      if (existing) return existing;
+      let rows: { status: OpenedOrder['status']; status_reason: string | null }[];
       try {
-        const created = await db.$transaction(async (tx) => {
-          let reservesStock = false;
-          let opened: OpenedOrder = params.rejection
-            ? { status: 'REJECTED', reason: params.rejection }
-            : { status: 'PENDING_PAYMENT' };
-          if (opened.status === 'PENDING_PAYMENT') {
-            const reserved = await tx.item.updateMany({
-              where: { sku: params.sku, stockAvailable: { gte: params.quantity } },
-              data: { stockAvailable: { decrement: params.quantity } },
-            });
-            const limited = await tx.item.count({ where: { sku: params.sku, stockAvailable: { not: null } } });
-            if (limited && reserved.count === 0) opened = { status: 'REJECTED', reason: REASONS.outOfStock };
-            reservesStock = limited > 0 && reserved.count === 1;
-          }
-          await tx.order.create({
-            data: {
-              id: params.orderId,
-              gameId: params.gameId,
-              userId: params.userId,
-              sku: params.sku,
-              quantity: params.quantity,
-              grants: params.grants as unknown as Prisma.InputJsonValue,
-              region: params.region,
-              currency: params.amount.currency,
-              amount: params.amount.value,
-              channel: params.channel,
-              status: opened.status,
-              statusReason: opened.reason,
-              idempotencyKey: params.idempotencyKey,
-              requestHash: params.requestHash,
-              clientIp: params.clientIp,
-              deviceId: params.deviceId,
-              expiresAt: new Date(params.expiresAt),
-              history: { create: { status: opened.status, reason: opened.reason } },
-              ...(reservesStock
-                ? { stockReservation: { create: { sku: params.sku, quantity: params.quantity, status: 'RESERVED' } } }
-                : {}),
-            },
-          });
-          return opened;
-        });
-        businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, created.status);
-        return created;
+        rows = await db.$queryRaw`
+          WITH item AS (
+            SELECT stock_available IS NOT NULL AS limited FROM items WHERE sku = ${params.sku}::text
+          ), reserved AS (
+            UPDATE items SET stock_available = stock_available - ${params.quantity}::int, updated_at = ${NOW_UTC}
+            WHERE sku = ${params.sku}::text AND ${params.rejection ?? null}::text IS NULL
+              AND stock_available >= ${params.quantity}::int
+            RETURNING sku
+          ), decision AS (
+            SELECT CASE
+                WHEN ${params.rejection ?? null}::text IS NOT NULL THEN 'REJECTED'
+                WHEN coalesce((SELECT limited FROM item), false) AND NOT EXISTS (SELECT 1 FROM reserved) THEN 'REJECTED'
+                ELSE 'PENDING_PAYMENT' END AS status,
+              CASE
+                WHEN ${params.rejection ?? null}::text IS NOT NULL THEN ${params.rejection ?? null}::text
+                WHEN coalesce((SELECT limited FROM item), false) AND NOT EXISTS (SELECT 1 FROM reserved) THEN ${REASONS.outOfStock}::text
+              END AS reason,
+              EXISTS (SELECT 1 FROM reserved) AS reserves
+          ), created AS (
+            INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
+              status, status_reason, idempotency_key, request_hash, client_ip, device_id, expires_at, updated_at)
+            SELECT ${params.orderId}::uuid, ${params.gameId}::text, ${params.userId}::text, ${params.sku}::text,
+              ${params.quantity}::int, ${JSON.stringify(params.grants)}::jsonb, ${params.region}::text,
+              ${params.amount.currency}::text, ${params.amount.value}::int, ${params.channel}::text,
+              d.status, d.reason, ${params.idempotencyKey}::text, ${params.requestHash}::text,
+              ${params.clientIp ?? null}::text, ${params.deviceId ?? null}::text, ${utc(params.expiresAt)}, ${NOW_UTC}
+            FROM decision d
+            RETURNING id, status, status_reason
+          ), history AS (
+            INSERT INTO order_history (order_id, status, reason) SELECT id, status, status_reason FROM created
+          ), reservation AS (
+            INSERT INTO stock_reservations (order_id, sku, quantity, status, updated_at)
+            SELECT c.id, ${params.sku}::text, ${params.quantity}::int, 'RESERVED', ${NOW_UTC}
+            FROM created c, decision d WHERE d.reserves
+          )
+          SELECT status, status_reason FROM created`;
+        businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, rows[0]!.status);
       } catch (err) {
-        // A concurrent attempt of this same activity created it first.
-        if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-          const raced = await existingOrder(params.orderId);
-          if (raced) return raced;
-        }
-        throw err;
+        // This order exists: an earlier attempt of this activity created it (the statement changed nothing).
+        if (!isUniqueViolation(err)) throw err;
+        rows = await db.$queryRaw`SELECT status, status_reason FROM orders WHERE id = ${params.orderId}::uuid`;
       }
+      return { status: rows[0]!.status, reason: rows[0]!.status_reason ?? undefined };
     },
 
     async recordPaymentResult(params: { orderId: string; channel: string; notification: PaymentNotification }) {
@@ -109,7 +96,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
     },
 
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
-      await db.$transaction((tx) => transitionOrder(tx, params.orderId, 'PAID', undefined, paidFields(params.notification)));
+      await transitionOrder(db, params.orderId, 'PAID', undefined, { paid: paidPatch(params.notification) });
     },
 
     /** Paid, but not what the order asked for: never deliver, keep the discrepancy for a person. */
@@ -129,26 +116,17 @@ export function createOrderActivities({ db }: ActivityDeps) {
           ],
           skipDuplicates: true,
         });
-        await transitionOrder(tx, params.orderId, 'MANUAL_REVIEW', REASONS.amountMismatch, paidFields(n));
+        await transitionOrder(tx, params.orderId, 'MANUAL_REVIEW', REASONS.amountMismatch, { paid: paidPatch(n) });
       });
     },
 
     async closeOrder(params: { orderId: string; reason: string }) {
-      await db.$transaction(async (tx) => {
-        await transitionOrder(tx, params.orderId, 'CLOSED', params.reason, { closedAt: new Date() });
-        await releaseStock(tx, params.orderId);
-      });
+      await transitionOrder(db, params.orderId, 'CLOSED', params.reason, { stamp: 'closed_at' }, { releaseStock: true });
     },
 
     async startDelivery(params: { orderId: string }): Promise<string> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await db.$transaction(async (tx) => {
-        await tx.delivery.createMany({
-          data: [{ id: deliveryId, orderId: params.orderId, status: 'PENDING' }],
-          skipDuplicates: true,
-        });
-        await transitionOrder(tx, params.orderId, 'DELIVERING');
-      });
+      await transitionOrder(db, params.orderId, 'DELIVERING', undefined, {}, { openDelivery: deliveryId });
       return deliveryId;
     },
 
@@ -162,11 +140,9 @@ export function createOrderActivities({ db }: ActivityDeps) {
   };
 }
 
-export function paidFields(n: PaymentNotification): Prisma.OrderUpdateManyMutationInput {
-  return {
-    paidAt: n.paidAt ? new Date(n.paidAt) : new Date(),
-    channelTxnId: n.channelTxnId,
-    paidAmount: n.paid?.value,
-    paidCurrency: n.paid?.currency,
-  };
+/** A unique key refused the row: Prisma reports it as P2002, or from a raw statement as the adapter's kind. */
+export function isUniqueViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  const kind = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
+  return err.code === 'P2002' || kind === 'UniqueConstraintViolation';
 }

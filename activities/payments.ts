@@ -4,8 +4,8 @@ import type { CloseOutcome, CreatedPayment, PaymentNotification } from '../chann
 import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
 import type { ActivityDeps } from './deps';
-import { paidFields } from './orders';
-import { releaseStock, transitionOrder } from './ledger';
+import { Prisma } from '../generated/prisma/client';
+import { NOW_UTC, paidPatch, transitionOrder } from './ledger';
 
 /** Work against the payment channels: create, close and refund channel payments. */
 export function createPaymentActivities({ db, channels, config }: ActivityDeps) {
@@ -86,14 +86,17 @@ export function createPaymentActivities({ db, channels, config }: ActivityDeps) 
         amount: paid,
         reason: params.reason,
       });
-      await db.$transaction(async (tx) => {
-        await tx.refund.update({ where: { id: refundId }, data: { status: 'SUCCEEDED', channelRefundId } });
-        await transitionOrder(tx, order.id, 'REFUNDED', params.reason, {
-          refundedAt: new Date(),
-          ...(late ? paidFields(late) : {}),
-        });
-        await releaseStock(tx, order.id);
-      });
+      const refundSucceeded = Prisma.sql`refund_succeeded AS (
+        UPDATE refunds SET status = 'SUCCEEDED', channel_refund_id = ${channelRefundId}::text, updated_at = ${NOW_UTC}
+        WHERE id = ${refundId}::text)`;
+      await transitionOrder(
+        db,
+        order.id,
+        'REFUNDED',
+        params.reason,
+        { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) },
+        { releaseStock: true, alongside: [refundSucceeded] },
+      );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';
     },

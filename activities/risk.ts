@@ -1,6 +1,7 @@
 import { evaluateRisk, type BlacklistKind, type RiskDecision } from '../domain/risk';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
+import { utc } from './ledger';
 
 export interface RiskSubject {
   gameId: string;
@@ -13,16 +14,20 @@ export interface RiskSubject {
 export function createRiskActivities({ db, config }: ActivityDeps) {
   return {
     async checkRisk(subject: RiskSubject): Promise<RiskDecision> {
-      const candidates: { kind: BlacklistKind; value: string }[] = [{ kind: 'USER', value: subject.userId }];
-      if (subject.deviceId) candidates.push({ kind: 'DEVICE', value: subject.deviceId });
-      if (subject.clientIp) candidates.push({ kind: 'IP', value: subject.clientIp });
-      const since = new Date(Date.now() - config.RISK_ORDER_WINDOW_MS);
-      const [hits, recentOrdersOfUser] = await Promise.all([
-        db.riskBlacklist.findMany({ where: { OR: candidates }, select: { kind: true } }),
-        db.order.count({ where: { gameId: subject.gameId, userId: subject.userId, createdAt: { gte: since } } }),
-      ]);
+      const since = new Date(Date.now() - config.RISK_ORDER_WINDOW_MS).toISOString();
+      // Both facts in one round trip: the blacklist entries that match, and the user's recent orders.
+      const [facts] = await db.$queryRaw<{ blacklisted: BlacklistKind[]; recent: number }[]>`
+        SELECT ARRAY(
+            SELECT kind FROM risk_blacklist
+            WHERE (kind = 'USER' AND value = ${subject.userId}::text)
+               OR (kind = 'DEVICE' AND value = ${subject.deviceId ?? null}::text)
+               OR (kind = 'IP' AND value = ${subject.clientIp ?? null}::text)
+          ) AS blacklisted,
+          (SELECT count(*)::int FROM orders
+            WHERE game_id = ${subject.gameId}::text AND user_id = ${subject.userId}::text
+              AND created_at >= ${utc(since)}) AS recent`;
       const risk = evaluateRisk(
-        { blacklisted: hits.map((h) => h.kind as BlacklistKind), recentOrdersOfUser },
+        { blacklisted: facts!.blacklisted, recentOrdersOfUser: facts!.recent },
         { maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER },
       );
       businessMetrics.riskDecision(subject.gameId, risk.decision, risk.reasons);
