@@ -5,7 +5,8 @@ import { signedHeaders } from '../domain/signature';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
 import { Prisma } from '../generated/prisma/client';
-import { NOW_UTC, transitionOrder } from './ledger';
+import { NOW_UTC } from '../infra/db';
+import { transitionOrder } from './ledger';
 
 interface DeliveryOrder {
   id: string;

@@ -2,15 +2,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Prisma } from '../generated/prisma/client';
 import type { PaymentNotification } from '../channels/types';
 import { ORDER_STATUSES, canTransition, type OrderStatus } from '../domain/order-status';
+import { NOW_UTC, utc } from '../infra/db';
 import { businessMetrics } from '../infra/metrics';
 import { FAILURE } from '../workflows/definitions';
 
 /** The database client or a transaction: both run raw statements. */
 export type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
-/** Timestamps are stored as UTC `timestamp(3)`, as Prisma writes them, whatever the session's time zone. */
-export const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
-export const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
 
 /** Columns a transition may set besides the status (names are fixed here, values are parameters). */
 export interface OrderPatch {

@@ -6,7 +6,8 @@ import type { PurchaseInput } from '../workflows/definitions';
 import { Prisma } from '../generated/prisma/client';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { NOW_UTC, paidPatch, transitionOrder, utc } from './ledger';
+import { NOW_UTC, utc } from '../infra/db';
+import { paidPatch, transitionOrder } from './ledger';
 
 export type OpenOrderParams = Omit<PurchaseInput, 'timing' | 'itemName'> & {
   expiresAt: string;

@@ -5,7 +5,8 @@ import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
 import type { ActivityDeps } from './deps';
 import { Prisma } from '../generated/prisma/client';
-import { NOW_UTC, paidPatch, transitionOrder } from './ledger';
+import { NOW_UTC } from '../infra/db';
+import { paidPatch, transitionOrder } from './ledger';
 
 /** Work against the payment channels: create, close and refund channel payments. */
 export function createPaymentActivities({ db, channels, config }: ActivityDeps) {

@@ -1,7 +1,7 @@
 import { evaluateRisk, type BlacklistKind, type RiskDecision } from '../domain/risk';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { utc } from './ledger';
+import { utc } from '../infra/db';
 
 export interface RiskSubject {
   gameId: string;

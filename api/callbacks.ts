@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { ChannelRegistry } from '../channels/registry';
 import { CallbackRejectedError } from '../channels/types';
 import { purchaseTiming, type Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import { NOW_UTC, type Db } from '../infra/db';
 import type { PurchasesClient } from '../infra/purchases-client';
 import { ApiError } from './errors';
 import { requestLog } from './request-context';
@@ -36,25 +36,22 @@ export function callbacksRouter({ db, config, channels, purchases }: Deps): Rout
       throw err;
     }
 
-    const order = await db.order.findUnique({
-      where: { channelPaymentId: notification.channelPaymentId },
-      select: { id: true },
-    });
-    const orderId = order && order.id === notification.merchantOrderId ? order.id : null;
-    await db.channelNotification.upsert({
-      where: { channel_notificationId: { channel: adapter.name, notificationId: notification.notificationId } },
-      create: {
-        channel: adapter.name,
-        notificationId: notification.notificationId,
-        channelPaymentId: notification.channelPaymentId,
-        orderId,
-        result: notification.result,
-        amount: notification.paid?.value,
-        currency: notification.paid?.currency,
-        rawBody: rawBody.toString('utf8'),
-      },
-      update: { receivedCount: { increment: 1 }, lastReceivedAt: new Date() },
-    });
+    // Recorded with its order (when the payment and the merchant order id name the same one) in one
+    // statement; a copy already received is counted.
+    const [recorded] = await db.$queryRaw<{ order_id: string | null }[]>`
+      INSERT INTO channel_notifications
+        (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body)
+      VALUES (${adapter.name}::text, ${notification.notificationId}::text, ${notification.channelPaymentId}::text,
+        (SELECT id FROM orders WHERE channel_payment_id = ${notification.channelPaymentId}::text
+           AND id::text = ${notification.merchantOrderId}::text),
+        ${notification.result}::text, ${notification.paid?.value ?? null}::int, ${notification.paid?.currency ?? null}::text,
+        ${rawBody.toString('utf8')}::text)
+      ON CONFLICT (channel, notification_id) DO UPDATE
+        SET received_count = channel_notifications.received_count + 1, last_received_at = ${NOW_UTC},
+          -- A copy that arrived before its order knew the payment is linked by a later copy.
+          order_id = coalesce(channel_notifications.order_id, EXCLUDED.order_id)
+      RETURNING order_id::text`;
+    const orderId = recorded?.order_id ?? null;
     requestLog(res).info(
       { channel: adapter.name, notificationId: notification.notificationId, orderId, result: notification.result },
       orderId ? 'payment notification' : 'payment notification for an unknown payment, kept for reconciliation',

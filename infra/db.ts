@@ -1,7 +1,11 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../generated/prisma/client';
+import { Prisma, PrismaClient } from '../generated/prisma/client';
 
 export type Db = PrismaClient;
+
+/** Timestamps are stored as UTC `timestamp(3)`, as Prisma writes them, whatever the session's time zone. */
+export const NOW_UTC = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+export const utc = (iso: string) => Prisma.sql`(${iso}::timestamptz AT TIME ZONE 'UTC')`;
 
 /** Prisma 7 runs on the node-postgres driver adapter: no native query engine. */
 export function createDb(databaseUrl: string, poolSize = 10): Db {

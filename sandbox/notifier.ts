@@ -77,13 +77,7 @@ export async function dispatchDueNotifications(
     rows.map(async (row) => {
       const error = await send(row, privateKeyPem);
       const sentAt = new Date();
-      if (!error) {
-        await db.sandboxNotification.updateMany({
-          where: { id: row.id, deliveredAt: null },
-          data: { deliveredAt: sentAt, attempts: { increment: 1 } },
-        });
-        return true;
-      }
+      if (!error) return true;
       const backoff = Math.min(config.SANDBOX_NOTIFY_RETRY_MS * 2 ** row.attempts, MAX_BACKOFF_MS);
       await db.sandboxNotification.updateMany({
         where: { id: row.id, deliveredAt: null },
@@ -104,7 +98,15 @@ export async function dispatchDueNotifications(
       return false;
     }),
   );
-  const delivered = outcomes.filter(Boolean).length;
+  // The acknowledged ones are recorded together: one statement per round, not per notification.
+  const acknowledged = rows.filter((_, i) => outcomes[i]).map((row) => row.id);
+  if (acknowledged.length > 0) {
+    await db.sandboxNotification.updateMany({
+      where: { id: { in: acknowledged }, deliveredAt: null },
+      data: { deliveredAt: new Date(), attempts: { increment: 1 } },
+    });
+  }
+  const delivered = acknowledged.length;
   return { claimed: rows.length, delivered, failed: rows.length - delivered };
 }
 

@@ -72,8 +72,6 @@ export class SandboxProvider {
     if (!/^https?:\/\//.test(input.notifyUrl) || !URL.canParse(input.notifyUrl)) {
       throw new SandboxError('INVALID_REQUEST', `invalid notifyUrl ${input.notifyUrl}`);
     }
-    const existing = await this.db.sandboxPayment.findUnique({ where: { merchantOrderId: input.merchantOrderId } });
-    if (existing) return sameOrder(existing, input);
     try {
       return await this.db.sandboxPayment.create({
         data: {
@@ -87,7 +85,7 @@ export class SandboxProvider {
         },
       });
     } catch (err) {
-      // A concurrent create of the same order won the unique key: answer with its payment.
+      // This order already has a payment (a retry, or a concurrent create won): answer with it.
       if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         const winner = await this.db.sandboxPayment.findUniqueOrThrow({
           where: { merchantOrderId: input.merchantOrderId },
@@ -102,11 +100,7 @@ export class SandboxProvider {
     return this.db.sandboxPayment.findUnique({ where: { id } });
   }
 
-  /**
-   * The payer's action on the checkout page. The state change and the notifications it
-   * triggers are written in one transaction under a row lock, so concurrent completes of
-   * one payment serialise and at most one of them pays.
-   */
+  /** The payer's action on the checkout page: pays (or fails) the payment and queues its notifications. */
   async completePayment(id: string, input: CompleteSandboxPayment): Promise<SandboxPayment> {
     const notifyTimes = input.notifyTimes ?? 1;
     if (!Number.isInteger(notifyTimes) || notifyTimes < 1 || notifyTimes > MAX_NOTIFY_TIMES) {
@@ -118,47 +112,52 @@ export class SandboxProvider {
     if (input.paidAmount !== undefined && !isAmount(input.paidAmount, 0)) {
       throw new SandboxError('INVALID_REQUEST', `invalid paidAmount ${input.paidAmount}`);
     }
-    return this.db.$transaction(async (tx) => {
-      const payment = await lockPayment(tx, id);
-      if (!PAYABLE.includes(payment.status)) {
-        throw new SandboxError('PAYMENT_NOT_PAYABLE', `payment ${id} is ${payment.status}`);
-      }
-      const now = new Date();
-      const updated =
-        input.result === 'SUCCESS'
-          ? await tx.sandboxPayment.update({
-              where: { id },
-              data: {
-                status: 'PAID' satisfies SandboxPaymentStatus,
-                txnId: randomId('sbxtxn'),
-                paidAmount: input.paidAmount ?? payment.amount,
-                paidAt: now,
-              },
-            })
-          : await tx.sandboxPayment.update({
-              where: { id },
-              data: { status: 'FAILED' satisfies SandboxPaymentStatus },
-            });
-      const body: SandboxNotificationBody = {
-        notifyId: randomId('ntf'),
-        event: 'PAYMENT_RESULT',
-        paymentId: updated.id,
-        merchantOrderId: updated.merchantOrderId,
-        result: input.result,
-        txnId: updated.txnId ?? undefined,
-        amount: updated.paidAmount ?? updated.amount,
-        currency: updated.currency,
-        paidAt: updated.paidAt?.toISOString(),
-      };
-      const row = {
-        paymentId: id,
-        notifyUrl: updated.notifyUrl,
-        body: serializeNotification(body),
-        nextAttemptAt: new Date(now.getTime() + (input.notifyDelayMs ?? 0)),
-      };
-      await tx.sandboxNotification.createMany({ data: Array.from({ length: notifyTimes }, () => row) });
-      return updated;
-    });
+    const payment = await this.db.sandboxPayment.findUnique({ where: { id } });
+    if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${id}`);
+    const success = input.result === 'SUCCESS';
+    const now = new Date();
+    const txnId = success ? randomId('sbxtxn') : null;
+    const paidAmount = success ? (input.paidAmount ?? payment.amount) : null;
+    const body = serializeNotification({
+      notifyId: randomId('ntf'),
+      event: 'PAYMENT_RESULT',
+      paymentId: payment.id,
+      merchantOrderId: payment.merchantOrderId,
+      result: input.result,
+      txnId: txnId ?? undefined,
+      amount: paidAmount ?? payment.amount,
+      currency: payment.currency,
+      paidAt: success ? now.toISOString() : undefined,
+    } satisfies SandboxNotificationBody);
+    const status: SandboxPaymentStatus = success ? 'PAID' : 'FAILED';
+    // The conditional update decides: of concurrent completes of one payment, at most one pays.
+    // Its notifications are written in the same statement, so a payment is never made unreported.
+    const updated = await this.db.$queryRaw<{ id: string }[]>`
+      WITH completed AS (
+        UPDATE sandbox_payments
+           SET status = ${status}::text, txn_id = coalesce(${txnId}::text, txn_id),
+               paid_amount = coalesce(${paidAmount}::int, paid_amount),
+               paid_at = coalesce(${success ? now : null}::timestamp, paid_at), updated_at = ${now}::timestamp
+         WHERE id = ${id}::text AND status = ANY(${[...PAYABLE]}::text[])
+        RETURNING id, notify_url
+      ), outbox AS (
+        INSERT INTO sandbox_notifications (payment_id, notify_url, body, next_attempt_at)
+        SELECT c.id, c.notify_url, ${body}::text, ${new Date(now.getTime() + (input.notifyDelayMs ?? 0))}::timestamp
+        FROM completed c, generate_series(1, ${notifyTimes}::int)
+      )
+      SELECT id FROM completed`;
+    if (updated.length === 0) {
+      const current = await this.db.sandboxPayment.findUniqueOrThrow({ where: { id }, select: { status: true } });
+      throw new SandboxError('PAYMENT_NOT_PAYABLE', `payment ${id} is ${current.status}`);
+    }
+    return {
+      ...payment,
+      status,
+      txnId: txnId ?? payment.txnId,
+      paidAmount: paidAmount ?? payment.paidAmount,
+      paidAt: success ? now : payment.paidAt,
+      updatedAt: now,
+    };
   }
 
   /** Idempotent; reports ALREADY_PAID when the payer paid first, like real channels do. */
