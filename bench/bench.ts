@@ -32,6 +32,7 @@ const PURCHASE_TIMEOUT_MS = 120_000;
 /** A game server retries a 503 with the same key; the latency then includes the retries, and the answers are reported. */
 const BENCH_RETRY = { deadlineMs: 60_000, delayMs: 200 };
 const DRAIN_STALL_MS = 180_000;
+const SINGLE_CLIENT_PURCHASES = 50;
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 const { values: args } = parseArgs({
@@ -374,8 +375,8 @@ async function throughputMode() {
     const pacedNotified = await notificationToDelivered(stack, paced.orderIds);
 
     // The unloaded path: one client, one purchase at a time.
-    log('single client: 50 purchases one after another');
-    const single = await drivePurchases(stack, client, game, 50, 1);
+    log(`single client: ${SINGLE_CLIENT_PURCHASES} purchases one after another`);
+    const single = await drivePurchases(stack, client, game, SINGLE_CLIENT_PURCHASES, 1);
     const singleNotified = await notificationToDelivered(stack, single.orderIds);
     const singleRisk = await riskCheckFromHistories(client, single.orderIds);
 
@@ -407,6 +408,8 @@ async function throughputMode() {
     const floorCpuAfter = await cpuSnapshot(stack, { 'floor-worker': floorWorker });
     const floorPerSecond = N / (floor.wallMs / 1000);
     log(`floor: ${round(floorPerSecond)}/s`);
+    // The engine's own latency with nothing queued: what a create cannot go below on this server.
+    const floorAlone = await driveFloor(client, floorQueue, SINGLE_CLIENT_PURCHASES, 1);
     await floorWorker.stop();
 
     log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
@@ -427,7 +430,7 @@ async function throughputMode() {
         temporal: args['temporal-address'] ? `external ${args['temporal-address']}` : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
         sandboxNotifyPollMs: Number(args['notify-poll-ms']),
         databasePoolSize: 10,
-        workerOptions: 'SDK defaults (as worker.ts)',
+        workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 1000'})`,
       },
       purchases: {
         perSecond: round(purchasesPerSecond, 1),
@@ -460,6 +463,7 @@ async function throughputMode() {
       floor: {
         perSecond: round(floorPerSecond, 1),
         updateWithStartMs: summarize(floor.updateMs),
+        singleClientUpdateWithStartMs: summarize(floorAlone.updateMs),
         endToEndMs: summarize(floor.endToEndMs),
         cpuMsPerWorkflow: cpuPerUnit(floorCpuBefore, floorCpuAfter, N),
       },
@@ -493,7 +497,8 @@ async function openOrdersMode() {
     databaseUrl: args['database-url']!,
     temporalAddress: args['temporal-address'],
     temporalDbFile: args['temporal-db-file'],
-    env: { ...baseEnv(), PAYMENT_TIMEOUT_MS: String(2 * 3_600_000) },
+    // Orders stay payable through the whole run; a failed delivery is retried within the stall window.
+    env: { ...baseEnv(), PAYMENT_TIMEOUT_MS: String(2 * 3_600_000), DELIVERY_RETRY_MAX_MS: '10000' },
     log,
   });
   try {
@@ -544,7 +549,7 @@ async function openOrdersMode() {
       kind: 'open-orders',
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
-      settings: { openOrders: count, concurrency: C, sandboxNotifyPollMs: Number(args['notify-poll-ms']), workerOptions: 'SDK defaults (as worker.ts)' },
+      settings: { openOrders: count, concurrency: C, sandboxNotifyPollMs: Number(args['notify-poll-ms']), workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 1000'})` },
       open: { seconds: round(openSeconds, 1), ordersPerSecond: round(count / openSeconds, 1), createOrderMs: summarize(createMs), ...whileOpen },
       drain: { paySeconds: round(paidSeconds, 1), drainSeconds: round(drainSeconds, 1), deliveredPerSecond: round(count / drainSeconds, 1), statuses, allDelivered: statuses.DELIVERED === count && granted === count },
       nonSuccessAnswers: stack.client.answers.toJSON(),
@@ -619,7 +624,8 @@ function throughputMarkdown(r: any): string {
     `| One client alone (${r.singleClient.purchases} purchases in a row): create order, ms | ${ms(r.singleClient.createOrderMs)} |`,
     `| One client alone: notification received → goods granted, ms | ${ms(r.singleClient.notificationToDeliveredMs)} |`,
     `| One client alone: risk check, ms | ${ms(r.singleClient.riskCheckMs)} |`,
-    `| Floor Update-with-Start, ms | ${ms(r.floor.updateWithStartMs)} |`,
+    `| Floor Update-with-Start, saturated at ${r.settings.concurrency} clients, ms | ${ms(r.floor.updateWithStartMs)} |`,
+    `| Floor Update-with-Start, one client alone, ms | ${ms(r.floor.singleClientUpdateWithStartMs)} |`,
     `| SQL statements per purchase (API + worker) | ${round(r.sql.api.statements + r.sql.worker.statements, 1)} (API ${r.sql.api.statements}, worker ${r.sql.worker.statements}; of which sandbox outbox polls ${round(r.sql.api.outboxPolls, 1)}) |`,
     `| Transactions per purchase (BEGIN at the proxy / pg_stat_database commits) | ${round(r.sql.api.transactions + r.sql.worker.transactions, 1)} / ${p.postgresPerPurchase.xact_commit} |`,
     `| Rows written per purchase (inserted + updated) | ${round(p.postgresPerPurchase.tup_inserted + p.postgresPerPurchase.tup_updated, 1)} |`,
