@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Prisma } from '../generated/prisma/client';
 import type { PaymentNotification } from '../channels/types';
-import { ORDER_STATUSES, canTransition, type OrderStatus } from '../domain/order-status';
+import { ORDER_STATUSES, canTransition, hasPassed, type OrderStatus } from '../domain/order-status';
 import { NOW_UTC, utc } from '../infra/db';
 import { businessMetrics } from '../infra/metrics';
 import { FAILURE } from '../workflows/definitions';
@@ -41,7 +41,7 @@ export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
 /**
  * Moves an order to `to`, records it in the order history and applies the effects, in one SQL
  * statement (atomic without a transaction, one round trip on the hot path).
- * Idempotent: a retried activity that finds the order already in `to` changes nothing.
+ * Idempotent: a step run again that finds the order in `to`, or already past it, changes nothing.
  */
 export async function transitionOrder(
   sql: Sql,
@@ -99,12 +99,13 @@ export async function transitionOrder(
 
   if (moved.length === 0) {
     // Read after the statement: a concurrent attempt may have moved it in the meantime.
-    const current = await sql.$queryRaw<{ status: string }[]>`SELECT status FROM orders WHERE id = ${orderId}::uuid`;
-    if (current[0]?.status === to) return;
-    throw ApplicationFailure.nonRetryable(
-      `order ${orderId} cannot go from ${current[0]?.status ?? 'nowhere'} to ${to}`,
-      FAILURE.illegalTransition,
-    );
+    const current = await sql.$queryRaw<{ status: OrderStatus }[]>`SELECT status FROM orders WHERE id = ${orderId}::uuid`;
+    const status = current[0]?.status;
+    // Done before: this step ran already (a retry, or a local activity re-run on replay).
+    if (status === to || (status && hasPassed(to, status))) return;
+    // Retried, not failed: a workflow holding money never ends on a defect; it waits, visible in the
+    // Temporal UI with this error, until the books or the code are put right.
+    throw ApplicationFailure.retryable(`order ${orderId} cannot go from ${status ?? 'nowhere'} to ${to}`, FAILURE.illegalTransition);
   }
   // Counted once the statement has committed (or, in a caller's transaction, before its commit).
   businessMetrics.orderTransitioned({ game: moved[0]!.game_id, channel: moved[0]!.channel }, to);

@@ -72,7 +72,10 @@ export function createOrderActivities({ db }: ActivityDeps) {
         if (!isUniqueViolation(err)) throw err;
         rows = await db.$queryRaw`SELECT status, status_reason FROM orders WHERE id = ${params.orderId}::uuid`;
       }
-      return { status: rows[0]!.status, reason: rows[0]!.status_reason ?? undefined };
+      const { status, status_reason } = rows[0]!;
+      // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
+      // their work done (see hasPassed).
+      return status === 'REJECTED' ? { status, reason: status_reason ?? undefined } : { status: 'PENDING_PAYMENT' };
     },
 
     async recordPaymentResult(params: { orderId: string; channel: string; notification: PaymentNotification }) {

@@ -28,6 +28,24 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
 
+/**
+ * Whether an order in `current` has already passed through `to`'s place on its path (it can be
+ * reached from `to`). A step re-run after its effect was kept — a local activity whose workflow
+ * task timed out is run again on replay — then finds nothing to do rather than an illegal move.
+ */
+export function hasPassed(to: OrderStatus, current: OrderStatus): boolean {
+  const seen = new Set<OrderStatus>();
+  const pending = [...TRANSITIONS[to]];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (next === current) return true;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    pending.push(...TRANSITIONS[next]);
+  }
+  return false;
+}
+
 /** Why an order left the happy path; recorded in its history. */
 export const REASONS = {
   paymentTimeout: 'PAYMENT_TIMEOUT',

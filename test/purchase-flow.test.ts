@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createOrderActivities } from '../activities/orders';
+import { createChannelRegistry } from '../channels/registry';
 import { orderIdFor, purchaseWorkflowId } from '../domain/ids';
 import { sandboxKeys } from '../sandbox/keys';
 import { serializeNotification, signNotification } from '../sandbox/signing';
@@ -250,6 +252,52 @@ describe('idempotent order creation', () => {
     expect(retry.body).toMatchObject({ orderId: first.body.orderId, status: 'DELIVERED' });
     const conflict = await h.createOrder(game, { ...body, quantity: 2 }, key);
     expect(conflict.status).toBe(409);
+  });
+});
+
+describe('a step of the books run again', () => {
+  // A local activity whose workflow task timed out after it committed is run again on replay,
+  // possibly after the order moved on: it must find its work done, never fail the purchase.
+  it('finds its work done when the order has moved past it, and still refuses a real contradiction', async () => {
+    const created = await placeOrder();
+    await h.pay(created.payment.channelPaymentId);
+    await h.waitForStatus(created.orderId, 'DELIVERED');
+    const order = await h.db.order.findUniqueOrThrow({ where: { id: created.orderId } });
+    const books = createOrderActivities({ db: h.db, channels: createChannelRegistry({ db: h.db, config: h.config }), config: h.config });
+    const historyBefore = await h.db.orderHistory.count({ where: { orderId: order.id } });
+
+    const reopened = await books.openOrder({
+      orderId: order.id,
+      gameId: order.gameId,
+      userId: order.userId,
+      sku: order.sku,
+      quantity: order.quantity,
+      grants: [],
+      region: order.region,
+      amount: { currency: order.currency, value: order.amount },
+      channel: order.channel,
+      idempotencyKey: order.idempotencyKey,
+      requestHash: order.requestHash,
+      expiresAt: order.expiresAt.toISOString(),
+    });
+    expect(reopened).toEqual({ status: 'PENDING_PAYMENT' });
+    const notification = {
+      notificationId: 'replayed',
+      channelPaymentId: created.payment.channelPaymentId,
+      merchantOrderId: order.id,
+      result: 'SUCCESS' as const,
+      paid: { currency: order.currency, value: order.amount },
+    };
+    await expect(books.markPaid({ orderId: order.id, notification })).resolves.toBeUndefined();
+    await expect(books.startDelivery({ orderId: order.id })).resolves.toEqual(expect.any(String));
+    await expect(books.closeOrder({ orderId: order.id, reason: 'PAYMENT_TIMEOUT' })).rejects.toMatchObject({
+      type: 'ILLEGAL_TRANSITION',
+      nonRetryable: false,
+    });
+
+    const after = await h.db.order.findUniqueOrThrow({ where: { id: order.id } });
+    expect(after).toMatchObject({ status: 'DELIVERED', paidAt: order.paidAt, deliveredAt: order.deliveredAt });
+    expect(await h.db.orderHistory.count({ where: { orderId: order.id } })).toBe(historyBefore);
   });
 });
 

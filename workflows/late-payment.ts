@@ -2,7 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentNotification } from '../channels/types';
 import { REASONS } from '../domain/order-status';
-import { FAILURE, type PurchaseTiming } from './definitions';
+import type { PurchaseTiming } from './definitions';
 
 /**
  * A success notification for an order whose workflow already ended. When that order was closed
@@ -19,7 +19,6 @@ export async function latePayment(
       initialInterval: timing.activityRetryInitialMs,
       maximumInterval: timing.activityRetryMaxMs,
       backoffCoefficient: 2,
-      nonRetryableErrorTypes: [FAILURE.illegalTransition],
     },
   });
   const order = await acts.orderStatus({ orderId });

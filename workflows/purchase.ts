@@ -42,7 +42,6 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     initialInterval: timing.activityRetryInitialMs,
     maximumInterval: timing.activityRetryMaxMs,
     backoffCoefficient: 2,
-    nonRetryableErrorTypes: [FAILURE.illegalTransition],
   };
   // Short database steps run as local activities: they keep the create call to one round trip.
   const books = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry });

@@ -1,4 +1,4 @@
-import { ORDER_STATUSES, canTransition, type OrderStatus } from '../../domain/order-status';
+import { ORDER_STATUSES, canTransition, hasPassed, type OrderStatus } from '../../domain/order-status';
 
 describe('order state machine', () => {
   it.each<[OrderStatus, OrderStatus]>([
@@ -44,5 +44,28 @@ describe('order state machine', () => {
     for (const status of ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'] as const) {
       expect(canTransition(status, 'REFUNDED')).toBe(true);
     }
+  });
+
+  it.each<[OrderStatus, OrderStatus]>([
+    ['PAID', 'DELIVERING'],
+    ['PAID', 'DELIVERED'],
+    ['PAID', 'REFUNDED'],
+    ['DELIVERING', 'DELIVERED'],
+    ['CLOSED', 'REFUNDED'],
+    ['MANUAL_REVIEW', 'DELIVERED'],
+    ['PENDING_PAYMENT', 'DELIVERED'],
+  ])('a re-run step to %s finds an order in %s already past it', (to, current) => {
+    expect(hasPassed(to, current)).toBe(true);
+  });
+
+  it.each<[OrderStatus, OrderStatus]>([
+    ['PAID', 'CLOSED'],
+    ['PAID', 'PENDING_PAYMENT'],
+    ['CLOSED', 'DELIVERED'],
+    ['DELIVERED', 'REFUNDED'],
+    ['DELIVERING', 'PAID'],
+    ['REFUNDED', 'REFUNDED'],
+  ])('a step to %s is not already done for an order in %s', (to, current) => {
+    expect(hasPassed(to, current)).toBe(false);
   });
 });
