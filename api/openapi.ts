@@ -62,7 +62,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'The body is too large',
   422: 'Cannot be served as asked',
   500: 'Internal error',
-  502: 'The payment channel did not answer',
+  502: 'The payment channel could not open the payment: the order is closed (a new Idempotency-Key starts again)',
   503: 'PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided',
 };
 

@@ -131,7 +131,11 @@ const idempotencyConflict = () =>
   new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this idempotency key was used for a different request');
 
 const channelUnavailable = () =>
-  new ApiError(502, 'CHANNEL_UNAVAILABLE', 'the payment channel did not answer; retry later');
+  new ApiError(
+    502,
+    'CHANNEL_UNAVAILABLE',
+    'the payment channel could not open the payment and the order was closed; start again with a new Idempotency-Key',
+  );
 
 function refusedToApiError(err: PurchaseRefusedError): ApiError {
   switch (err.type) {

@@ -39,6 +39,17 @@ export interface RetryPolicy {
 
 const NO_RETRY: RetryPolicy = { deadlineMs: 0, delayMs: 0 };
 
+/**
+ * A create answered `502 CHANNEL_UNAVAILABLE`, and the same again on a retry with the same key: the
+ * workflow closed the order because its channel payment could not be opened, so this key will never
+ * be payable (a game server starts a new purchase with a new key). Final, not retried further.
+ */
+export class ChannelUnavailableError extends Error {
+  constructor(readonly idempotencyKey: string) {
+    super(`create order: 502 CHANNEL_UNAVAILABLE, again on a retry with the same key (${idempotencyKey})`);
+  }
+}
+
 /** A game server's and a payer's view of the REST API. */
 export class ApiClient {
   constructor(
@@ -96,9 +107,14 @@ export class ApiClient {
    */
   async createOrderWithRetry(game: BenchGame, body: Record<string, unknown>, idempotencyKey: string, retry = NO_RETRY) {
     const deadline = Date.now() + retry.deadlineMs;
+    let channelUnavailable = 0;
     for (;;) {
       const answer = await this.attempt('create', () => this.createOrder(game, body, idempotencyKey));
       if (answer?.status === 201) return answer.body as CreatedOrder;
+      // Retried once with the same key, so that the retried answer is checked too (it must agree, never a 201 without payment).
+      if (answer?.status === 502 && answer.body?.error?.code === 'CHANNEL_UNAVAILABLE' && ++channelUnavailable > 1) {
+        throw new ChannelUnavailableError(idempotencyKey);
+      }
       if (answer && answer.status < 500) throw new Error(`create order: ${answer.status} ${JSON.stringify(answer.body)}`);
       if (Date.now() >= deadline) throw new Error(`create order: still failing after ${retry.deadlineMs} ms (${answer?.status ?? 'network error'})`);
       await sleep(retry.delayMs);

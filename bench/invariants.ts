@@ -28,18 +28,31 @@ const FINAL_OR_WAITING = ['DELIVERED', 'REFUNDED', 'CLOSED', 'REJECTED', 'MANUAL
 export async function settle(db: Pool, gameId: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { rows } = await db.query<{ moving: string; unsent: string }>(
-      `SELECT
-         (SELECT count(*) FROM orders o LEFT JOIN sandbox_payments p ON p.merchant_order_id = o.id::text
-           WHERE o.game_id = $1 AND (o.status <> ALL($2::text[])
-              OR (p.status IN ('PAID', 'REFUNDED') AND o.status NOT IN ('DELIVERED', 'REFUNDED', 'MANUAL_REVIEW')))) AS moving,
-         (SELECT count(*) FROM sandbox_notifications WHERE delivered_at IS NULL AND attempts < 15) AS unsent`,
-      [gameId, FINAL_OR_WAITING],
-    );
-    if (Number(rows[0]!.moving) === 0 && Number(rows[0]!.unsent) === 0) return true;
+    const { moving, unsent } = await inMotion(db, gameId);
+    if (moving.length === 0 && unsent === 0) return true;
     await sleep(500);
   }
   return false;
+}
+
+export interface MovingOrder {
+  id: string;
+  status: string;
+  paymentStatus: string | null;
+}
+
+/** What keeps a drill from settling: orders in motion (paid but short of their end) and unsent sandbox notifications. */
+export async function inMotion(db: Pool, gameId: string): Promise<{ moving: MovingOrder[]; unsent: number }> {
+  const { rows } = await db.query<MovingOrder>(
+    `SELECT o.id, o.status, p.status AS "paymentStatus" FROM orders o LEFT JOIN sandbox_payments p ON p.merchant_order_id = o.id::text
+      WHERE o.game_id = $1 AND (o.status <> ALL($2::text[])
+         OR (p.status IN ('PAID', 'REFUNDED') AND o.status NOT IN ('DELIVERED', 'REFUNDED', 'MANUAL_REVIEW')))`,
+    [gameId, FINAL_OR_WAITING],
+  );
+  const { rows: unsent } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM sandbox_notifications WHERE delivered_at IS NULL AND attempts < 15',
+  );
+  return { moving: rows, unsent: Number(unsent[0]!.n) };
 }
 
 /**
