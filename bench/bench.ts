@@ -430,7 +430,7 @@ async function throughputMode() {
         temporal: args['temporal-address'] ? `external ${args['temporal-address']}` : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
         sandboxNotifyPollMs: Number(args['notify-poll-ms']),
         databasePoolSize: 10,
-        workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 1000'})`,
+        workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 500'})`,
       },
       purchases: {
         perSecond: round(purchasesPerSecond, 1),
@@ -549,7 +549,7 @@ async function openOrdersMode() {
       kind: 'open-orders',
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
-      settings: { openOrders: count, concurrency: C, sandboxNotifyPollMs: Number(args['notify-poll-ms']), workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 1000'})` },
+      settings: { openOrders: count, concurrency: C, sandboxNotifyPollMs: Number(args['notify-poll-ms']), workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 500'})` },
       open: { seconds: round(openSeconds, 1), ordersPerSecond: round(count / openSeconds, 1), createOrderMs: summarize(createMs), ...whileOpen },
       drain: { paySeconds: round(paidSeconds, 1), drainSeconds: round(drainSeconds, 1), deliveredPerSecond: round(count / drainSeconds, 1), statuses, allDelivered: statuses.DELIVERED === count && granted === count },
       nonSuccessAnswers: stack.client.answers.toJSON(),
