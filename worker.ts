@@ -2,27 +2,28 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { createActivities } from './activities';
 import { createChannelRegistry } from './channels/registry';
 import { loadConfig, type Config } from './infra/config';
-import { createDb, type Db } from './infra/db';
+import { openDatabase, type Db, type RunSql } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { workerTelemetry } from './infra/metrics';
 
 export interface PurchaseWorkerDeps {
   config: Config;
   db: Db;
+  sql: RunSql;
   connection: NativeConnection;
   /** Pre-built workflow bundle (tests, production images); otherwise bundled from ./workflows. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
 }
 
-export function createPurchaseWorker({ config, db, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
+export function createPurchaseWorker({ config, db, sql, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
   const channels = createChannelRegistry({ db, config });
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ db, channels, config }),
+    activities: createActivities({ db, sql, channels, config }),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
@@ -30,7 +31,7 @@ export function createPurchaseWorker({ config, db, connection, workflowBundle, t
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const { db, sql, close: closeDatabase } = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   // Before any connection: the runtime is created once per process, with its Prometheus endpoint.
   // Workflow and activity logs (replay-safe) go to the same JSON log, tagged with workflowId.
   Runtime.install({
@@ -38,7 +39,7 @@ async function main() {
     telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createPurchaseWorker({ config, db, connection });
+  const worker = await createPurchaseWorker({ config, db, sql, connection });
   log.info(
     {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -50,7 +51,7 @@ async function main() {
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await worker.run();
   await connection.close();
-  await db.$disconnect();
+  await closeDatabase();
   log.info('worker stopped');
 }
 

@@ -24,13 +24,13 @@ interface DeliveryOrder {
 }
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
-export function createDeliveryActivities({ db }: ActivityDeps) {
+export function createDeliveryActivities({ sql }: ActivityDeps) {
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
-      const [order] = await db.$queryRaw<DeliveryOrder[]>`
+      const [order] = await sql<DeliveryOrder>(Prisma.sql`
         SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
           to_char(o.paid_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paid_at, g.delivery_url, g.secret
-        FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${params.orderId}::uuid`;
+        FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${params.orderId}::uuid`);
       if (!order) throw ApplicationFailure.nonRetryable(`no order ${params.orderId}`, 'ORDER_NOT_FOUND');
       if (order.status === 'DELIVERED') return; // a retry after the game server already took it
       const body = JSON.stringify({
@@ -77,9 +77,9 @@ export function createDeliveryActivities({ db }: ActivityDeps) {
           last_error = ${error ?? null}::text, updated_at = ${NOW_UTC}
           ${error ? Prisma.empty : Prisma.sql`, status = 'DELIVERED', delivered_at = ${NOW_UTC}`}
         WHERE id = ${params.deliveryId}::text)`;
-      if (error) await db.$queryRaw`WITH ${attempt} SELECT 1`;
+      if (error) await sql(Prisma.sql`WITH ${attempt} SELECT 1`);
       else {
-        await transitionOrder(db, order.id, 'DELIVERED', undefined, { stamp: 'delivered_at' }, {
+        await transitionOrder(sql, order.id, 'DELIVERED', undefined, { stamp: 'delivered_at' }, {
           commitStock: true,
           alongside: [attempt],
         });

@@ -2,12 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Prisma } from '../generated/prisma/client';
 import type { PaymentNotification } from '../channels/types';
 import { ORDER_STATUSES, canTransition, hasPassed, type OrderStatus } from '../domain/order-status';
-import { NOW_UTC, utc } from '../infra/db';
+import { NOW_UTC, utc, type RunSql } from '../infra/db';
 import { businessMetrics } from '../infra/metrics';
 import { FAILURE } from '../workflows/definitions';
-
-/** The database client or a transaction: both run raw statements. */
-export type Sql = Pick<Prisma.TransactionClient, '$queryRaw'>;
 
 
 /** Columns a transition may set besides the status (names are fixed here, values are parameters). */
@@ -44,7 +41,7 @@ export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
  * Idempotent: a step run again that finds the order in `to`, or already past it, changes nothing.
  */
 export async function transitionOrder(
-  sql: Sql,
+  sql: RunSql,
   orderId: string,
   to: OrderStatus,
   reason?: string,
@@ -93,13 +90,13 @@ export async function transitionOrder(
       INSERT INTO deliveries (id, order_id, status, updated_at)
       SELECT ${effects.openDelivery}::text, id, 'PENDING', ${NOW_UTC} FROM moved ON CONFLICT DO NOTHING)`);
   }
-  const moved = await sql.$queryRaw<{ game_id: string; channel: string }[]>`
+  const moved = await sql<{ game_id: string; channel: string }>(Prisma.sql`
     WITH ${Prisma.join(ctes, ', ')}
-    SELECT game_id, channel FROM moved`;
+    SELECT game_id, channel FROM moved`);
 
   if (moved.length === 0) {
     // Read after the statement: a concurrent attempt may have moved it in the meantime.
-    const current = await sql.$queryRaw<{ status: OrderStatus }[]>`SELECT status FROM orders WHERE id = ${orderId}::uuid`;
+    const current = await sql<{ status: OrderStatus }>(Prisma.sql`SELECT status FROM orders WHERE id = ${orderId}::uuid`);
     const status = current[0]?.status;
     // Done before: this step ran already (a retry, or a local activity re-run on replay).
     if (status === to || (status && hasPassed(to, status))) return;

@@ -6,7 +6,7 @@ import type { PurchaseInput } from '../workflows/definitions';
 import { Prisma } from '../generated/prisma/client';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { NOW_UTC, utc } from '../infra/db';
+import { NOW_UTC, inTransaction, utc } from '../infra/db';
 import { paidPatch, transitionOrder } from './ledger';
 
 export type OpenOrderParams = Omit<PurchaseInput, 'timing' | 'itemName'> & {
@@ -21,7 +21,7 @@ export interface OpenedOrder {
 }
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
-export function createOrderActivities({ db }: ActivityDeps) {
+export function createOrderActivities({ db, sql }: ActivityDeps) {
   return {
     /**
      * Persists the order with its first history row, reserving limited stock, in one statement
@@ -30,7 +30,7 @@ export function createOrderActivities({ db }: ActivityDeps) {
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
       let rows: { status: OpenedOrder['status']; status_reason: string | null }[];
       try {
-        rows = await db.$queryRaw`
+        rows = await sql(Prisma.sql`
           WITH item AS (
             SELECT stock_available IS NOT NULL AS limited FROM items WHERE sku = ${params.sku}::text
           ), reserved AS (
@@ -65,12 +65,12 @@ export function createOrderActivities({ db }: ActivityDeps) {
             SELECT c.id, ${params.sku}::text, ${params.quantity}::int, 'RESERVED', ${NOW_UTC}
             FROM created c, decision d WHERE d.reserves
           )
-          SELECT status, status_reason FROM created`;
+          SELECT status, status_reason FROM created`);
         businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, rows[0]!.status);
       } catch (err) {
         // This order exists: an earlier attempt of this activity created it (the statement changed nothing).
         if (!isUniqueViolation(err)) throw err;
-        rows = await db.$queryRaw`SELECT status, status_reason FROM orders WHERE id = ${params.orderId}::uuid`;
+        rows = await sql(Prisma.sql`SELECT status, status_reason FROM orders WHERE id = ${params.orderId}::uuid`);
       }
       const { status, status_reason } = rows[0]!;
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
@@ -80,27 +80,18 @@ export function createOrderActivities({ db }: ActivityDeps) {
 
     async recordPaymentResult(params: { orderId: string; channel: string; notification: PaymentNotification }) {
       const n = params.notification;
-      const recorded = await db.paymentAttempt.createMany({
-        data: [
-          {
-            orderId: params.orderId,
-            channel: params.channel,
-            notificationId: n.notificationId,
-            channelPaymentId: n.channelPaymentId,
-            channelTxnId: n.channelTxnId,
-            result: n.result,
-            amount: n.paid?.value,
-            currency: n.paid?.currency,
-          },
-        ],
-        skipDuplicates: true,
-      });
+      const recorded = await sql(Prisma.sql`
+        INSERT INTO payment_attempts (order_id, channel, notification_id, channel_payment_id, channel_txn_id, result, amount, currency)
+        VALUES (${params.orderId}::uuid, ${params.channel}::text, ${n.notificationId}::text, ${n.channelPaymentId}::text,
+          ${n.channelTxnId ?? null}::text, ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text)
+        ON CONFLICT (order_id, notification_id) DO NOTHING
+        RETURNING id`);
       // Once per notification: duplicates the channel resends are not new results.
-      if (recorded.count === 1) businessMetrics.paymentResult(params.channel, n.result);
+      if (recorded.length === 1) businessMetrics.paymentResult(params.channel, n.result);
     },
 
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
-      await transitionOrder(db, params.orderId, 'PAID', undefined, { paid: paidPatch(params.notification) });
+      await transitionOrder(sql, params.orderId, 'PAID', undefined, { paid: paidPatch(params.notification) });
     },
 
     /** Paid, but not what the order asked for: never deliver, keep the discrepancy for a person. */
@@ -120,17 +111,17 @@ export function createOrderActivities({ db }: ActivityDeps) {
           ],
           skipDuplicates: true,
         });
-        await transitionOrder(tx, params.orderId, 'MANUAL_REVIEW', REASONS.amountMismatch, { paid: paidPatch(n) });
+        await transitionOrder(inTransaction(tx), params.orderId, 'MANUAL_REVIEW', REASONS.amountMismatch, { paid: paidPatch(n) });
       });
     },
 
     async closeOrder(params: { orderId: string; reason: string }) {
-      await transitionOrder(db, params.orderId, 'CLOSED', params.reason, { stamp: 'closed_at' }, { releaseStock: true });
+      await transitionOrder(sql, params.orderId, 'CLOSED', params.reason, { stamp: 'closed_at' }, { releaseStock: true });
     },
 
     async startDelivery(params: { orderId: string }): Promise<string> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await transitionOrder(db, params.orderId, 'DELIVERING', undefined, {}, { openDelivery: deliveryId });
+      await transitionOrder(sql, params.orderId, 'DELIVERING', undefined, {}, { openDelivery: deliveryId });
       return deliveryId;
     },
 
@@ -144,8 +135,9 @@ export function createOrderActivities({ db }: ActivityDeps) {
   };
 }
 
-/** A unique key refused the row: Prisma reports it as P2002, or from a raw statement as the adapter's kind. */
+/** A unique key refused the row: node-postgres's SQLSTATE, Prisma's P2002, or its adapter's kind for raw SQL. */
 export function isUniqueViolation(err: unknown): boolean {
+  if ((err as { code?: unknown }).code === '23505') return true; // node-postgres: unique_violation
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
   const kind = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
   return err.code === 'P2002' || kind === 'UniqueConstraintViolation';

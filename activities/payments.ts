@@ -9,7 +9,7 @@ import { NOW_UTC } from '../infra/db';
 import { paidPatch, transitionOrder } from './ledger';
 
 /** Work against the payment channels: create, close and refund channel payments. */
-export function createPaymentActivities({ db, channels, config }: ActivityDeps) {
+export function createPaymentActivities({ db, sql, channels, config }: ActivityDeps) {
   const adapter = (name: string) => {
     const found = channels.get(name);
     if (!found) throw ApplicationFailure.nonRetryable(`channel ${name} is not configured`, 'CHANNEL_NOT_CONFIGURED');
@@ -31,7 +31,9 @@ export function createPaymentActivities({ db, channels, config }: ActivityDeps) 
         notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${params.channel}`,
         expiresAt: new Date(params.expiresAt),
       });
-      await db.order.update({ where: { id: params.orderId }, data: { channelPaymentId: created.channelPaymentId } });
+      await sql(Prisma.sql`
+        UPDATE orders SET channel_payment_id = ${created.channelPaymentId}::text, updated_at = ${NOW_UTC}
+        WHERE id = ${params.orderId}::uuid`);
       return created;
     },
 
@@ -91,7 +93,7 @@ export function createPaymentActivities({ db, channels, config }: ActivityDeps) 
         UPDATE refunds SET status = 'SUCCEEDED', channel_refund_id = ${channelRefundId}::text, updated_at = ${NOW_UTC}
         WHERE id = ${refundId}::text)`;
       await transitionOrder(
-        db,
+        sql,
         order.id,
         'REFUNDED',
         params.reason,

@@ -263,7 +263,12 @@ describe('a step of the books run again', () => {
     await h.pay(created.payment.channelPaymentId);
     await h.waitForStatus(created.orderId, 'DELIVERED');
     const order = await h.db.order.findUniqueOrThrow({ where: { id: created.orderId } });
-    const books = createOrderActivities({ db: h.db, channels: createChannelRegistry({ db: h.db, config: h.config }), config: h.config });
+    const books = createOrderActivities({
+      db: h.db,
+      sql: h.sql,
+      channels: createChannelRegistry({ db: h.db, config: h.config }),
+      config: h.config,
+    });
     const historyBefore = await h.db.orderHistory.count({ where: { orderId: order.id } });
 
     const reopened = await books.openOrder({

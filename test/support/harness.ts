@@ -11,7 +11,7 @@ import {
 import { startApi, type RunningApi } from '../../api/server';
 import { signedHeaders } from '../../domain/signature';
 import { loadConfig, type Config } from '../../infra/config';
-import { createDb, type Db } from '../../infra/db';
+import { openDatabase, type Database, type Db, type RunSql } from '../../infra/db';
 import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
 import { createPurchaseWorker } from '../../worker';
@@ -74,13 +74,21 @@ export class Harness {
 
   private constructor(
     readonly config: Config,
-    readonly db: Db,
+    private readonly database: Database,
     readonly api: RunningApi,
     readonly client: Client,
     private readonly connection: Connection,
     private readonly nativeConnection: NativeConnection,
     readonly gameServer: FakeGameServer,
   ) {}
+
+  get db(): Db {
+    return this.database.db;
+  }
+
+  get sql(): RunSql {
+    return this.database.sql;
+  }
 
   static async start(overrides: Record<string, string> = {}): Promise<Harness> {
     const port = await freePort();
@@ -103,14 +111,14 @@ export class Harness {
       RISK_MAX_ORDERS_PER_USER: '1000',
       ...overrides,
     });
-    const db = createDb(config.DATABASE_URL, 5);
+    const database = openDatabase(config.DATABASE_URL, 5);
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     const gameServer = new FakeGameServer();
     await gameServer.start();
-    const api = await startApi(config, db, connection, createLogger(config, 'api', logCapture));
+    const api = await startApi(config, database.db, connection, createLogger(config, 'api', logCapture));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const harness = new Harness(config, db, api, client, connection, nativeConnection, gameServer);
+    const harness = new Harness(config, database, api, client, connection, nativeConnection, gameServer);
     await harness.startWorker();
     return harness;
   }
@@ -126,6 +134,7 @@ export class Harness {
     this.worker = await createPurchaseWorker({
       config: this.config,
       db: this.db,
+      sql: this.sql,
       connection: this.nativeConnection,
       workflowBundle: await workflowBundle(),
     });
@@ -144,7 +153,7 @@ export class Harness {
     await this.gameServer.stop();
     await this.connection.close();
     await this.nativeConnection.close();
-    await this.db.$disconnect();
+    await this.database.close();
   }
 
   async createGame(name = 'Test Game'): Promise<TestGame> {
