@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     purchases: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '4' },
     'open-orders': { type: 'string', default: '10000' },
     'sql-sample': { type: 'string', default: '200' },
     'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/payments_bench' },
@@ -57,6 +58,8 @@ const { values: args } = parseArgs({
 const N = Number(args.purchases);
 const C = Number(args.concurrency);
 const WARMUP = Number(args.warmup);
+/** The measured purchases and the floor's workflows alternate in this many rounds, so both see the same machine. */
+const ROUNDS = Math.max(1, Number(args.rounds));
 
 function baseEnv(): Record<string, string> {
   return { SANDBOX_NOTIFY_POLL_MS: args['notify-poll-ms']! };
@@ -90,16 +93,17 @@ async function cpuSnapshot(stack: Stack, extra: Record<string, ManagedProcess> =
   return { at: performance.now(), byProcess };
 }
 
-/** CPU ms per unit of work between two snapshots, PostgreSQL backends summed. */
-function cpuPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Adds the CPU each process used between two snapshots to `acc`, for the processes `counted` names. */
+function addCpu(acc: Record<string, number>, before: CpuSnapshot, after: CpuSnapshot, counted: (name: string) => boolean) {
   for (const [name, end] of Object.entries(after.byProcess)) {
     const key = name.startsWith('pg:') ? 'postgresql' : name;
-    out[key] = (out[key] ?? 0) + (end - (before.byProcess[name] ?? 0));
+    if (counted(key)) acc[key] = (acc[key] ?? 0) + (end - (before.byProcess[name] ?? 0));
   }
-  const total = Object.values(out).reduce((a, b) => a + b, 0);
-  const perUnit = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, round(v / units, 2)]));
-  return { ...perUnit, total: round(total / units, 2) };
+}
+
+function perUnit(acc: Record<string, number>, units: number): Record<string, number> {
+  const total = Object.values(acc).reduce((a, b) => a + b, 0);
+  return { ...Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, round(v / units, 2)])), total: round(total / units, 2) };
 }
 
 async function postgresVersion(stack: Stack): Promise<string | undefined> {
@@ -354,18 +358,51 @@ async function throughputMode() {
 
     log(`warm-up: ${WARMUP} purchases`);
     await drivePurchases(stack, client, game, WARMUP, C);
+    // The floor runs on the same Temporal server beside the (idle) product processes.
+    const floorWorker = await startFloorWorker(stack);
+    const floorQueue = `${stack.taskQueue}-floor`;
+    log(`floor warm-up: ${WARMUP} workflows of the same shape without database or HTTP`);
+    await driveFloor(client, floorQueue, WARMUP, C);
     await sleep(1_500);
+    const withFloor = { 'floor-worker': floorWorker };
     const samplers = { worker: new RssSampler(() => stack.worker.pid), api: new RssSampler(() => stack.api.pid), temporal: new RssSampler(() => stack.temporalPid()) };
-    const [cpuBefore, pgBefore, metricsBefore] = [await cpuSnapshot(stack), await pgCounters(stack), await scrape(stack.workerMetricsUrl)];
-    log(`measured: ${N} purchases by ${C} concurrent clients`);
-    const run = await drivePurchases(stack, client, game, N, C);
-    const [metricsAfter, cpuAfter] = [await scrape(stack.workerMetricsUrl), await cpuSnapshot(stack)];
+    const [cpuBefore, pgBefore, metricsBefore] = [await cpuSnapshot(stack, withFloor), await pgCounters(stack), await scrape(stack.workerMetricsUrl)];
+    log(`measured: ${N} purchases and ${N} floor workflows by ${C} concurrent clients, alternating in ${ROUNDS} rounds`);
+    const run: PurchaseRun = { orderIds: [], createMs: [], endToEndMs: [], wallMs: 0 };
+    const floor = { updateMs: [] as number[], endToEndMs: [] as number[], wallMs: 0 };
+    const productCpu: Record<string, number> = {};
+    const floorCpu: Record<string, number> = {};
+    const isFloor = (name: string) => name === 'floor-worker';
+    const engineOrBench = (name: string) => ['temporal', 'floor-worker'].includes(name) || name.startsWith('bench');
+    for (let r = 0, done = 0; r < ROUNDS; r++) {
+      const count = Math.round((N * (r + 1)) / ROUNDS) - done;
+      done += count;
+      const atStart = await cpuSnapshot(stack, withFloor);
+      const purchases = await drivePurchases(stack, client, game, count, C);
+      const afterPurchases = await cpuSnapshot(stack, withFloor);
+      addCpu(productCpu, atStart, afterPurchases, (name) => !isFloor(name));
+      const floorRun = await driveFloor(client, floorQueue, count, C);
+      addCpu(floorCpu, afterPurchases, await cpuSnapshot(stack, withFloor), engineOrBench);
+      run.orderIds.push(...purchases.orderIds);
+      run.createMs.push(...purchases.createMs);
+      run.endToEndMs.push(...purchases.endToEndMs);
+      run.wallMs += purchases.wallMs;
+      floor.updateMs.push(...floorRun.updateMs);
+      floor.endToEndMs.push(...floorRun.endToEndMs);
+      floor.wallMs += floorRun.wallMs;
+      log(`round ${r + 1}: ${round(count / (purchases.wallMs / 1000))} purchases/s, floor ${round(count / (floorRun.wallMs / 1000))}/s`);
+    }
+    const [metricsAfter, cpuAfter] = [await scrape(stack.workerMetricsUrl), await cpuSnapshot(stack, withFloor)];
     await sleep(1_500); // PostgreSQL flushes its statistics at most once a second
     const pgAfter = await pgCounters(stack);
     const peakRss = { worker: samplers.worker.stop(), api: samplers.api.stop(), temporal: samplers.temporal.stop() };
     const lifetimePeak = { worker: stack.worker.usage()?.peakRssMiB, api: stack.api.usage()?.peakRssMiB };
     const purchasesPerSecond = N / (run.wallMs / 1000);
-    log(`purchases: ${round(purchasesPerSecond)}/s`);
+    const floorPerSecond = N / (floor.wallMs / 1000);
+    log(`purchases: ${round(purchasesPerSecond)}/s; floor: ${round(floorPerSecond)}/s`);
+    // The engine's own latency with nothing queued: what a create cannot go below on this server.
+    const floorAlone = await driveFloor(client, floorQueue, SINGLE_CLIENT_PURCHASES, 1);
+    await floorWorker.stop();
 
     // Latency below saturation: the same 50 clients, purchases arriving at a share of the measured maximum.
     const pacedRate = round(purchasesPerSecond * Number(args['paced-share']), 2);
@@ -385,11 +422,9 @@ async function throughputMode() {
     const risk = await riskCheckFromHistories(client, riskSample);
     const temporal = temporalBreakdown(metricsBefore, metricsAfter);
 
-    log('floor: the same shape without database or HTTP');
-    // The product's processes are stopped meanwhile: the floor runs on an otherwise idle system.
     const pids = { worker: stack.worker.pid!, api: stack.api.pid! };
     await Promise.all([stack.worker.stop(), stack.api.stop()]);
-    // With --profile, each process wrote its profile as it exited; keep the saturated run's samples.
+    // With --profile, each process wrote its profile as it exited; keep the measured rounds' samples.
     const stoppedAt = performance.now();
     const window = { fromMsBeforeEnd: stoppedAt - cpuBefore.at, toMsBeforeEnd: stoppedAt - cpuAfter.at };
     const profiles: Record<string, ProfileSummary> | undefined = args.profile
@@ -399,18 +434,6 @@ async function throughputMode() {
           ),
         )
       : undefined;
-    const floorWorker = await startFloorWorker(stack);
-    const floorQueue = `${stack.taskQueue}-floor`;
-    await driveFloor(client, floorQueue, WARMUP, C);
-    await sleep(1_500);
-    const floorCpuBefore = await cpuSnapshot(stack, { 'floor-worker': floorWorker });
-    const floor = await driveFloor(client, floorQueue, N, C);
-    const floorCpuAfter = await cpuSnapshot(stack, { 'floor-worker': floorWorker });
-    const floorPerSecond = N / (floor.wallMs / 1000);
-    log(`floor: ${round(floorPerSecond)}/s`);
-    // The engine's own latency with nothing queued: what a create cannot go below on this server.
-    const floorAlone = await driveFloor(client, floorQueue, SINGLE_CLIENT_PURCHASES, 1);
-    await floorWorker.stop();
 
     log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
     const sql = await countSql(stack, client, game, Number(args['sql-sample']));
@@ -427,6 +450,7 @@ async function throughputMode() {
         purchases: N,
         concurrency: C,
         warmup: WARMUP,
+        rounds: ROUNDS,
         temporal: args['temporal-address'] ? `external ${args['temporal-address']}` : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
         sandboxNotifyPollMs: Number(args['notify-poll-ms']),
         databasePoolSize: 10,
@@ -438,7 +462,7 @@ async function throughputMode() {
         endToEndMs: summarize(run.endToEndMs),
         notificationToDeliveredMs: notifiedSummary,
         riskCheckMs: { ...riskSummary, sampledWorkflows: riskSample.length, source: 'workflow history: checkRisk marker time minus workflow task start' },
-        cpuMsPerPurchase: cpuPerUnit(cpuBefore, cpuAfter, N),
+        cpuMsPerPurchase: perUnit(productCpu, N),
         postgresPerPurchase: Object.fromEntries(Object.entries(pgAfter).map(([k, v]) => [k, round((v - (pgBefore[k] ?? 0)) / N, 2)])),
         peakRssMiB: { duringRun: roundAll(peakRss), processLifetime: roundAll(lifetimePeak) },
         temporal,
@@ -465,7 +489,7 @@ async function throughputMode() {
         updateWithStartMs: summarize(floor.updateMs),
         singleClientUpdateWithStartMs: summarize(floorAlone.updateMs),
         endToEndMs: summarize(floor.endToEndMs),
-        cpuMsPerWorkflow: cpuPerUnit(floorCpuBefore, floorCpuAfter, N),
+        cpuMsPerWorkflow: perUnit(floorCpu, N),
       },
       ratioToFloor: round(ratio, 3),
       targets: [
@@ -608,7 +632,7 @@ function throughputMarkdown(r: any): string {
     `### Throughput — ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `Machine: ${machineLine(r.machine)}.`,
-    `Run: ${r.settings.purchases} purchases by ${r.settings.concurrency} concurrent clients after ${r.settings.warmup} warm-up; Temporal ${r.settings.temporal}; sandbox outbox polled every ${r.settings.sandboxNotifyPollMs} ms.`,
+    `Run: ${r.settings.purchases} purchases and as many floor workflows by ${r.settings.concurrency} concurrent clients, alternating in ${r.settings.rounds ?? 1} rounds, after ${r.settings.warmup} warm-up; Temporal ${r.settings.temporal}; sandbox outbox polled every ${r.settings.sandboxNotifyPollMs} ms.`,
     '',
     '| Measure | Value |',
     '| --- | --- |',
