@@ -6,7 +6,7 @@ import type { PurchaseInput } from '../workflows/definitions';
 import { Prisma } from '../generated/prisma/client';
 import { businessMetrics } from '../infra/metrics';
 import type { ActivityDeps } from './deps';
-import { NOW_UTC, inTransaction, utc } from '../infra/db';
+import { NOW_UTC, adapterErrorKind, inTransaction, utc } from '../infra/db';
 import { paidPatch, transitionOrder } from './ledger';
 
 export type OpenOrderParams = Omit<PurchaseInput, 'timing' | 'itemName'> & {
@@ -38,16 +38,15 @@ export function createOrderActivities({ db, sql }: ActivityDeps) {
             WHERE sku = ${params.sku}::text AND ${params.rejection ?? null}::text IS NULL
               AND stock_available >= ${params.quantity}::int
             RETURNING sku
-          ), decision AS (
-            SELECT CASE
-                WHEN ${params.rejection ?? null}::text IS NOT NULL THEN 'REJECTED'
-                WHEN coalesce((SELECT limited FROM item), false) AND NOT EXISTS (SELECT 1 FROM reserved) THEN 'REJECTED'
-                ELSE 'PENDING_PAYMENT' END AS status,
-              CASE
-                WHEN ${params.rejection ?? null}::text IS NOT NULL THEN ${params.rejection ?? null}::text
-                WHEN coalesce((SELECT limited FROM item), false) AND NOT EXISTS (SELECT 1 FROM reserved) THEN ${REASONS.outOfStock}::text
-              END AS reason,
+          ), outcome AS (
+            SELECT coalesce(${params.rejection ?? null}::text,
+                CASE WHEN coalesce((SELECT limited FROM item), false) AND NOT EXISTS (SELECT 1 FROM reserved)
+                  THEN ${REASONS.outOfStock}::text END) AS reason,
               EXISTS (SELECT 1 FROM reserved) AS reserves
+          ), decision AS (
+            -- A reason to refuse means a rejected order; none, an order awaiting payment.
+            SELECT CASE WHEN reason IS NULL THEN 'PENDING_PAYMENT' ELSE 'REJECTED' END AS status, reason, reserves
+            FROM outcome
           ), created AS (
             INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
               status, status_reason, idempotency_key, request_hash, client_ip, device_id, expires_at, updated_at)
@@ -139,6 +138,5 @@ export function createOrderActivities({ db, sql }: ActivityDeps) {
 export function isUniqueViolation(err: unknown): boolean {
   if ((err as { code?: unknown }).code === '23505') return true; // node-postgres: unique_violation
   if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-  const kind = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
-  return err.code === 'P2002' || kind === 'UniqueConstraintViolation';
+  return err.code === 'P2002' || adapterErrorKind(err) === 'UniqueConstraintViolation';
 }

@@ -14,41 +14,33 @@ interface Found<T> {
  * other API processes see a change within `ttlMs` (0 turns the cache off).
  */
 export class Catalogue {
-  private readonly games: LRUCache<string, Found<Game>>;
-  private readonly items: LRUCache<string, Found<CatalogueItem>>;
+  private readonly games?: LRUCache<string, Found<Game>>;
+  private readonly items?: LRUCache<string, Found<CatalogueItem>>;
+  private readonly loadGame: (id: string) => Promise<Game | null>;
+  private readonly loadItem: (sku: string) => Promise<CatalogueItem | null>;
 
-  constructor(
-    private readonly db: Db,
-    private readonly ttlMs: number,
-  ) {
+  constructor(db: Db, ttlMs: number) {
+    this.loadGame = (id) => db.game.findUnique({ where: { id } });
+    this.loadItem = (sku) => db.item.findUnique({ where: { sku }, include: { prices: true } });
+    if (ttlMs === 0) return;
     // fetchMethod also makes concurrent misses for one key share a single query.
-    this.games = new LRUCache({
-      max: 1_000,
-      ttl: Math.max(ttlMs, 1),
-      fetchMethod: async (id) => ({ value: await db.game.findUnique({ where: { id } }) }),
-    });
-    this.items = new LRUCache({
-      max: 10_000,
-      ttl: Math.max(ttlMs, 1),
-      fetchMethod: async (sku) => ({ value: await db.item.findUnique({ where: { sku }, include: { prices: true } }) }),
-    });
+    this.games = new LRUCache({ max: 1_000, ttl: ttlMs, fetchMethod: async (id) => ({ value: await this.loadGame(id) }) });
+    this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
   }
 
   async game(id: string): Promise<Game | null> {
-    if (this.ttlMs === 0) return this.db.game.findUnique({ where: { id } });
-    return (await this.games.fetch(id))?.value ?? null;
+    return this.games ? ((await this.games.fetch(id))?.value ?? null) : this.loadGame(id);
   }
 
   async item(sku: string): Promise<CatalogueItem | null> {
-    if (this.ttlMs === 0) return this.db.item.findUnique({ where: { sku }, include: { prices: true } });
-    return (await this.items.fetch(sku))?.value ?? null;
+    return this.items ? ((await this.items.fetch(sku))?.value ?? null) : this.loadItem(sku);
   }
 
   gameChanged(id: string) {
-    this.games.delete(id);
+    this.games?.delete(id);
   }
 
   itemChanged(sku: string) {
-    this.items.delete(sku);
+    this.items?.delete(sku);
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 import { z } from 'zod';
 import { Prisma } from '../generated/prisma/client';
+import { adapterErrorKind } from '../infra/db';
 
 /** Every error answer: `{ error: { code, message, details? } }` with a machine-readable code. */
 export class ApiError extends Error {
@@ -65,8 +66,7 @@ export function isDependencyOutage(err: unknown): boolean {
     // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout,
     // P2028: a transaction found no connection in time or outlived its timeout (rolled back);
     // raw queries (P2010) carry the driver adapter's own reason.
-    const adapterFailure = (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
-    return ['P1001', 'P1002', 'P1017', 'P2024', 'P2028'].includes(err.code) || CONNECTION_FAILURES.has(adapterFailure ?? '');
+    return ['P1001', 'P1002', 'P1017', 'P2024', 'P2028'].includes(err.code) || CONNECTION_FAILURES.has(adapterErrorKind(err) ?? '');
   }
   return err instanceof Prisma.PrismaClientInitializationError;
 }

@@ -77,8 +77,6 @@ export function ordersRouter({ db, config, channels, purchases, catalogue }: Dep
       const order = await db.order.findUnique({ where: { id: orderId } });
       if (!order) throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'the order is being created, retry');
       if (order.requestHash !== hash) throw idempotencyConflict();
-      // The same key gets the same answer: an order closed because its channel failed was never payable.
-      if (order.status === 'CLOSED' && order.statusReason === REASONS.channelUnavailable) throw channelUnavailable();
       snapshot = {
         orderId,
         status: order.status as OrderSnapshot['status'],
@@ -88,8 +86,11 @@ export function ordersRouter({ db, config, channels, purchases, catalogue }: Dep
         expiresAt: order.expiresAt.toISOString(),
       };
     }
+    // The same key gets the same answer, from the workflow or from the books once it has ended:
+    // an order closed because its channel failed was never payable.
+    if (snapshot.status === 'CLOSED' && snapshot.reason === REASONS.channelUnavailable) throw channelUnavailable();
     if (snapshot.status === 'REJECTED') {
-      if (snapshot.reason === 'OUT_OF_STOCK') {
+      if (snapshot.reason === REASONS.outOfStock) {
         throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
       }
       throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });

@@ -20,6 +20,11 @@ export function createDb(databaseUrl: string, poolSize = 10): Db {
   return new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
 }
 
+/** What the driver adapter says went wrong under a Prisma error from raw SQL (e.g. `ConnectionClosed`). */
+export function adapterErrorKind(err: Prisma.PrismaClientKnownRequestError): string | undefined {
+  return (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
+}
+
 /** The worker's database: Prisma, and the statements of the purchase path run straight on Prisma's pool. */
 export interface Database {
   db: Db;
