@@ -1,5 +1,5 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   transform: {
     // SWC only strips types (no type-checking): fast; `tsc --noEmit` is the type gate.
@@ -8,11 +8,23 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // One Temporal dev server and one freshly migrated database for the whole run.
-  globalSetup: '<rootDir>/test/global-setup.ts',
-  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.temporal/'],
+};
+
+module.exports = {
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
-  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.temporal/'],
+  projects: [
+    // Pure code: no database, no Temporal (`npx jest --selectProjects unit` runs in seconds).
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // Everything else runs against one Temporal dev server and one freshly migrated database.
+    {
+      ...shared,
+      displayName: 'system',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/test/unit/'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -2,28 +2,27 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { createActivities } from './activities';
 import { createChannelRegistry } from './channels/registry';
 import { loadConfig, type Config } from './infra/config';
-import { openDatabase, type Db, type RunSql } from './infra/db';
+import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { workerTelemetry } from './infra/metrics';
 
 export interface PurchaseWorkerDeps {
   config: Config;
-  db: Db;
-  sql: RunSql;
+  database: Database;
   connection: NativeConnection;
   /** Pre-built workflow bundle (tests, production images); otherwise bundled from ./workflows. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
 }
 
-export function createPurchaseWorker({ config, db, sql, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
-  const channels = createChannelRegistry({ db, config });
+export function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
+  const channels = createChannelRegistry({ config });
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ db, sql, channels, config }),
+    activities: createActivities({ database, channels, config }),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
@@ -31,7 +30,7 @@ export function createPurchaseWorker({ config, db, sql, connection, workflowBund
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
-  const { db, sql, close: closeDatabase } = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const database = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   // Before any connection: the runtime is created once per process, with its Prometheus endpoint.
   // Workflow and activity logs (replay-safe) go to the same JSON log, tagged with workflowId.
   Runtime.install({
@@ -39,7 +38,7 @@ async function main() {
     telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createPurchaseWorker({ config, db, sql, connection });
+  const worker = await createPurchaseWorker({ config, database, connection });
   log.info(
     {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -51,7 +50,7 @@ async function main() {
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await worker.run();
   await connection.close();
-  await closeDatabase();
+  await database.close();
   log.info('worker stopped');
 }
 

@@ -3,34 +3,17 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
 import { businessMetrics } from '../infra/metrics';
+import { deliveryOrder, recordAttempt, recordFailedAttempt, type AttemptOutcome } from '../store/deliveries';
+import { commitStock } from '../store/stock';
 import type { ActivityDeps } from './deps';
-import { Prisma } from '../generated/prisma/client';
-import { NOW_UTC } from '../infra/db';
-import { transitionOrder } from './ledger';
-
-interface DeliveryOrder {
-  id: string;
-  game_id: string;
-  user_id: string;
-  sku: string;
-  quantity: number;
-  grants: unknown;
-  currency: string;
-  amount: number;
-  status: string;
-  paid_at: string | null;
-  delivery_url: string;
-  secret: string;
-}
+import { moveOrder } from './orders';
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
-export function createDeliveryActivities({ sql }: ActivityDeps) {
+export function createDeliveryActivities({ database }: ActivityDeps) {
+  const { sql } = database;
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
-      const [order] = await sql<DeliveryOrder>(Prisma.sql`
-        SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
-          to_char(o.paid_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS paid_at, g.delivery_url, g.secret
-        FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${params.orderId}::uuid`);
+      const order = await deliveryOrder(sql, params.orderId);
       if (!order) throw ApplicationFailure.nonRetryable(`no order ${params.orderId}`, 'ORDER_NOT_FOUND');
       if (order.status === 'DELIVERED') return; // a retry after the game server already took it
       const body = JSON.stringify({
@@ -54,8 +37,7 @@ export function createDeliveryActivities({ sql }: ActivityDeps) {
         Math.floor(Date.now() / 1000),
       );
 
-      let statusCode: number | undefined;
-      let error: string | undefined;
+      const outcome: AttemptOutcome = {};
       try {
         const response = await fetch(url, {
           method: 'POST',
@@ -64,34 +46,29 @@ export function createDeliveryActivities({ sql }: ActivityDeps) {
           // Gives up with the attempt timeout, or at once when the worker cancels the activity.
           signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(params.deliveryAttemptTimeoutMs)]),
         });
-        statusCode = response.status;
+        outcome.statusCode = response.status;
         await response.arrayBuffer();
-        if (!response.ok) error = `game server answered ${response.status}`;
+        if (!response.ok) outcome.error = `game server answered ${response.status}`;
       } catch (err) {
-        error = `game server unreachable: ${(err as Error).message}`;
+        outcome.error = `game server unreachable: ${(err as Error).message}`;
       }
 
-      // The attempt's record, and on success the order's transition, in one statement.
-      const attempt = Prisma.sql`attempt AS (
-        UPDATE deliveries SET attempts = attempts + 1, last_status_code = ${statusCode ?? null}::int,
-          last_error = ${error ?? null}::text, updated_at = ${NOW_UTC}
-          ${error ? Prisma.empty : Prisma.sql`, status = 'DELIVERED', delivered_at = ${NOW_UTC}`}
-        WHERE id = ${params.deliveryId}::text)`;
-      if (error) await sql(Prisma.sql`WITH ${attempt} SELECT 1`);
+      // The attempt's record, and on success the order's transition with its stock sale, in one statement.
+      if (outcome.error) await recordFailedAttempt(sql, params.deliveryId, outcome);
       else {
-        await transitionOrder(sql, order.id, 'DELIVERED', undefined, { stamp: 'delivered_at' }, {
-          commitStock: true,
-          alongside: [attempt],
-        });
+        await moveOrder(sql, order.id, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [
+          recordAttempt(params.deliveryId, outcome),
+          commitStock,
+        ]);
       }
-      businessMetrics.deliveryAttempt(order.game_id, !error);
-      if (!error && order.paid_at) {
+      businessMetrics.deliveryAttempt(order.game_id, !outcome.error);
+      if (!outcome.error && order.paid_at) {
         businessMetrics.paymentToDelivery(order.game_id, (Date.now() - Date.parse(order.paid_at)) / 1000);
       }
-      if (error) {
+      if (outcome.error) {
         // The activity logger adds workflowId, activity id and attempt.
-        Context.current().log.warn('delivery attempt failed', { orderId: order.id, statusCode, error });
-        throw ApplicationFailure.retryable(error, 'DELIVERY_FAILED');
+        Context.current().log.warn('delivery attempt failed', { orderId: order.id, ...outcome });
+        throw ApplicationFailure.retryable(outcome.error, 'DELIVERY_FAILED');
       }
     },
   };

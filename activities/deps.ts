@@ -1,12 +1,10 @@
 import type { ChannelRegistry } from '../channels/registry';
-import type { Db, RunSql } from '../infra/db';
 import type { Config } from '../infra/config';
+import type { Database } from '../infra/db';
 
 /** What activities depend on; built once by the worker (or a test) and closed over. */
 export interface ActivityDeps {
-  db: Db;
-  /** The purchase path's statements (see `openDatabase`). */
-  sql: RunSql;
+  database: Database;
   channels: ChannelRegistry;
   config: Config;
 }

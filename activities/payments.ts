@@ -1,107 +1,122 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { CloseOutcome, CreatedPayment, PaymentNotification } from '../channels/types';
+import { ChannelError } from '../channels/http';
+import type { CloseOutcome, CreatedPayment, PaymentRef } from '../channels/types';
 import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
+import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/orders';
+import { createPendingRefund, refundSucceeded } from '../store/refunds';
+import { releaseStock } from '../store/stock';
+import type { PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
-import { Prisma } from '../generated/prisma/client';
-import { NOW_UTC } from '../infra/db';
-import { paidPatch, transitionOrder } from './ledger';
+import { moveOrder, paidPatch } from './orders';
 
-/** Work against the payment channels: create, close and refund channel payments. */
-export function createPaymentActivities({ db, sql, channels, config }: ActivityDeps) {
-  const adapter = (name: string) => {
-    const found = channels.get(name);
-    if (!found) throw ApplicationFailure.nonRetryable(`channel ${name} is not configured`, 'CHANNEL_NOT_CONFIGURED');
+/** Work against the payment channels: open, close and refund channel payments. */
+export function createPaymentActivities({ database, channels, config }: ActivityDeps) {
+  const { db, sql } = database;
+  const adapter = (channelId: string) => {
+    const found = channels.get(channelId);
+    if (!found) throw ApplicationFailure.nonRetryable(`channel ${channelId} is not configured`, 'CHANNEL_NOT_CONFIGURED');
     return found;
   };
 
   return {
+    /** Opens the payment at the channel (idempotent there by our order id) and records where it is. */
     async createChannelPayment(params: {
       orderId: string;
       channel: string;
       amount: Money;
       subject: string;
       expiresAt: string;
+      userId?: string;
     }): Promise<CreatedPayment> {
-      const created = await adapter(params.channel).createPayment({
-        orderId: params.orderId,
-        amount: params.amount,
-        subject: params.subject,
-        notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${params.channel}`,
-        expiresAt: new Date(params.expiresAt),
-      });
-      await sql(Prisma.sql`
-        UPDATE orders SET channel_payment_id = ${created.channelPaymentId}::text, updated_at = ${NOW_UTC}
-        WHERE id = ${params.orderId}::uuid`);
+      const created = await channelCall(() =>
+        adapter(params.channel).createPayment({
+          orderId: params.orderId,
+          amount: params.amount,
+          subject: params.subject,
+          notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(params.channel)}`,
+          expiresAt: new Date(params.expiresAt),
+          userId: params.userId ?? '',
+        }),
+      );
+      await setChannelPayment(sql, params.orderId, created.channelPaymentId);
       return created;
     },
 
+    /** Compensates the channel payment of an order closed unpaid. */
     async closeChannelPayment(params: { orderId: string; channel: string }): Promise<CloseOutcome> {
-      const order = await db.order.findUniqueOrThrow({
-        where: { id: params.orderId },
-        select: { channelPaymentId: true },
-      });
+      const order = await channelPaymentOf(db, params.orderId);
       if (!order.channelPaymentId) return 'CLOSED';
-      return adapter(params.channel).closePayment(order.channelPaymentId);
+      const channel = adapter(params.channel);
+      if (!channel.supports.close) return 'CLOSED'; // nothing stays open at a channel that has no close
+      return channel.closePayment(await paymentRef(params.orderId));
     },
 
     /**
-     * Returns the money in full through the order's channel and marks the order REFUNDED.
-     * Idempotent end to end: one refund id per order, deduplicated by the channel too.
+     * Compensates the payment: returns the money in full through the order's channel and marks the
+     * order REFUNDED (its stock reservation released in the same statement). Idempotent end to end:
+     * one refund id per order, deduplicated by the channel too.
      */
     async refundOrder(params: {
       orderId: string;
       reason: string;
       latePayment?: PaymentNotification;
     }): Promise<'REFUNDED' | 'ALREADY_DELIVERED'> {
-      const order = await db.order.findUniqueOrThrow({ where: { id: params.orderId } });
+      const order = await orderForRefund(db, params.orderId);
       if (order.status === 'REFUNDED') return 'REFUNDED';
       if (order.status === 'DELIVERED') return 'ALREADY_DELIVERED';
       const late = params.latePayment;
       const paid: Money | undefined =
         late?.paid ??
-        (order.paidAmount != null && order.paidCurrency
-          ? { currency: order.paidCurrency, value: order.paidAmount }
-          : undefined);
+        (order.paidAmount != null && order.paidCurrency ? { currency: order.paidCurrency, value: order.paidAmount } : undefined);
       const channelPaymentId = late?.channelPaymentId ?? order.channelPaymentId;
       if (!paid || !channelPaymentId) {
         throw ApplicationFailure.nonRetryable(`order ${order.id} has no payment to refund`, 'NOTHING_TO_REFUND');
       }
       const refundId = refundIdFor(order.id);
-      await db.refund.createMany({
-        data: [
-          {
-            id: refundId,
-            orderId: order.id,
-            channel: order.channel,
-            amount: paid.value,
-            currency: paid.currency,
-            reason: params.reason,
-            status: 'PENDING',
-          },
-        ],
-        skipDuplicates: true,
-      });
+      await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
       const { channelRefundId } = await adapter(order.channel).refund({
         refundId,
-        channelPaymentId,
+        payment: {
+          orderId: order.id,
+          channelPaymentId,
+          channelTradeNo: late?.channelTxnId ?? order.channelTxnId ?? undefined,
+          amount: { currency: order.currency, value: order.amount },
+        },
         amount: paid,
+        paid,
         reason: params.reason,
       });
-      const refundSucceeded = Prisma.sql`refund_succeeded AS (
-        UPDATE refunds SET status = 'SUCCEEDED', channel_refund_id = ${channelRefundId}::text, updated_at = ${NOW_UTC}
-        WHERE id = ${refundId}::text)`;
-      await transitionOrder(
+      await moveOrder(
         sql,
         order.id,
         'REFUNDED',
-        params.reason,
-        { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) },
-        { releaseStock: true, alongside: [refundSucceeded] },
+        { reason: params.reason, patch: { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) } },
+        [releaseStock, refundSucceeded(refundId, channelRefundId)],
       );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';
     },
   };
+
+  async function paymentRef(orderId: string): Promise<PaymentRef> {
+    const order = await orderForRefund(db, orderId);
+    return {
+      orderId,
+      channelPaymentId: order.channelPaymentId!,
+      channelTradeNo: order.channelTxnId ?? undefined,
+      amount: { currency: order.currency, value: order.amount },
+    };
+  }
+}
+
+/** A channel's final refusal is not retried; its outages are (the activity's retry policy decides). */
+async function channelCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ChannelError && !err.transient) throw ApplicationFailure.nonRetryable(err.message, err.code);
+    throw err;
+  }
 }

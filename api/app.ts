@@ -2,21 +2,22 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Database } from '../infra/db';
 import { createHttpMetrics } from '../infra/metrics';
-import type { PurchasesClient } from '../infra/purchases-client';
+import type { PurchasesClient } from '../infra/temporal';
 import { sandboxRouter } from '../sandbox/routes';
-import { adminRouter } from './admin';
-import { Catalogue } from './catalogue';
-import { callbacksRouter } from './callbacks';
-import { docsRouter } from './docs';
+import { CatalogReader } from '../store/catalog';
+import { adminRouter } from './admin/routes';
+import { callbacksRouter } from './callbacks/routes';
+import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
-import { opsRouter } from './ops';
+import { healthRouter } from './health/routes';
+import { opsRouter } from './ops/routes';
+import { ordersRouter } from './orders/routes';
 import { requestContext } from './request-context';
-import { ordersRouter } from './orders';
 
 export interface AppDeps {
-  db: Db;
+  database: Database;
   config: Config;
   channels: ChannelRegistry;
   purchases: PurchasesClient;
@@ -35,32 +36,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.middleware);
   app.use(requestContext(deps.log));
   app.get('/metrics', metrics.endpoint);
+  app.use(healthRouter(deps));
 
-  const dependencies = async () => {
-    const [database, temporal] = await Promise.all([
-      deps.db.$queryRaw`SELECT 1`.then(
-        () => true,
-        () => false,
-      ),
-      deps.purchases.healthy(),
-    ]);
-    return { database, temporal };
-  };
-  app.get('/healthz', async (_req, res) => {
-    const checks = await dependencies();
-    res.status(checks.database && checks.temporal ? 200 : 503).json(checks);
-  });
-  // Readiness also turns false while draining, so load balancers stop sending before we stop accepting.
-  app.get('/readyz', async (_req, res) => {
-    const draining = deps.lifecycle?.draining ?? false;
-    const checks = await dependencies();
-    const ready = !draining && checks.database && checks.temporal;
-    res.status(ready ? 200 : 503).json({ ready, draining, ...checks });
-  });
-
-  const catalogue = new Catalogue(deps.db, deps.config.CATALOGUE_CACHE_MS);
-  app.use(adminRouter({ ...deps, catalogue }));
-  app.use(ordersRouter({ ...deps, catalogue }));
+  const catalog = new CatalogReader(deps.database.db, deps.config.CATALOGUE_CACHE_MS);
+  app.use(adminRouter({ ...deps, catalog }));
+  app.use(ordersRouter({ ...deps, catalog }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));

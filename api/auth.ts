@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import type { Game } from '../generated/prisma/client';
-import { Prisma } from '../generated/prisma/client';
 import { checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
-import type { Catalogue } from './catalogue';
+import type { Database } from '../infra/db';
+import type { CatalogReader } from '../store/catalog';
+import { purgeNoncesBefore, useNonce } from '../store/nonces';
 import { ApiError } from './errors';
 
 const BODY_LIMIT = '64kb';
@@ -30,19 +30,19 @@ export interface SignedLocals {
  * that may be used once. Parses the JSON body only after the signature holds.
  */
 export function signedGameRequest({
-  db,
+  database,
   config,
-  catalogue,
+  catalog,
 }: {
-  db: Db;
+  database: Database;
   config: Config;
-  catalogue: Catalogue;
+  catalog: CatalogReader;
 }): RequestHandler[] {
   const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why);
   const verify: RequestHandler = async (req, res, next) => {
     const gameId = req.get('x-game-id');
     if (!gameId) throw unauthorized('X-Game-Id is missing');
-    const game = await catalogue.game(gameId);
+    const game = await catalog.game(gameId);
     if (!game) throw unauthorized('unknown game');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const check = checkSignedRequest(
@@ -59,14 +59,7 @@ export function signedGameRequest({
       config.SIGNATURE_MAX_SKEW_SECONDS,
     );
     if (!check.ok) throw unauthorized(`signature check failed: ${check.reason}`);
-    try {
-      await db.requestNonce.create({ data: { gameId, nonce: req.get('x-nonce')! } });
-    } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        throw unauthorized('nonce already used');
-      }
-      throw err;
-    }
+    if (!(await useNonce(database.db, gameId, req.get('x-nonce')!))) throw unauthorized('nonce already used');
     if (rawBody.length) {
       try {
         req.body = JSON.parse(rawBody.toString('utf8'));
@@ -83,8 +76,6 @@ export function signedGameRequest({
 }
 
 /** Nonces only need keeping while their timestamp could still pass the skew check. */
-export async function purgeExpiredNonces(db: Db, config: Config): Promise<number> {
-  const cutoff = new Date(Date.now() - 2 * config.SIGNATURE_MAX_SKEW_SECONDS * 1000);
-  const { count } = await db.requestNonce.deleteMany({ where: { createdAt: { lt: cutoff } } });
-  return count;
+export function purgeExpiredNonces(database: Database, config: Config): Promise<number> {
+  return purgeNoncesBefore(database.db, new Date(Date.now() - 2 * config.SIGNATURE_MAX_SKEW_SECONDS * 1000));
 }

@@ -3,9 +3,9 @@ import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { createChannelRegistry } from '../channels/registry';
 import { loadConfig, type Config } from '../infra/config';
-import { createDb, type Db } from '../infra/db';
+import { openDatabase, type Database } from '../infra/db';
 import { createLogger } from '../infra/logger';
-import { PurchasesClient } from '../infra/purchases-client';
+import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
 import { purgeExpiredNonces } from './auth';
@@ -19,17 +19,17 @@ export interface RunningApi {
 /** Starts the HTTP API (and the sandbox provider's notifier when the sandbox is on). */
 export async function startApi(
   config: Config,
-  db: Db,
+  database: Database,
   connection: Connection,
   log: Logger = createLogger(config, 'api'),
 ): Promise<RunningApi> {
-  const channels = createChannelRegistry({ db, config });
+  const channels = createChannelRegistry({ config });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
   const lifecycle = { draining: false };
-  const app = createApp({ db, config, channels, purchases, log, lifecycle });
-  const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ db, config, log }) : undefined;
-  const purge = setInterval(() => purgeExpiredNonces(db, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
+  const app = createApp({ database, config, channels, purchases, log, lifecycle });
+  const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
+  const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
 
   const server = await new Promise<Server>((resolve) => {
@@ -56,15 +56,15 @@ export async function startApi(
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'api');
-  const db = createDb(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  const database = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const api = await startApi(config, db, connection, log);
+  const api = await startApi(config, database, connection, log);
   log.info({ url: api.url }, 'api listening');
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'api shutting down');
     await api.stop();
     await connection.close();
-    await db.$disconnect();
+    await database.close();
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

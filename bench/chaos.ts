@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT, resolveTemporalCli } from '../infra/temporal-cli';
-import { DRILLS, FAST_DRILLS, formatReport, runDrill, type DrillReport } from './drills';
-import { stopStacksOnSignal } from './launcher';
-import { describeMachine } from './measure';
+import { REPO_ROOT, resolveTemporalCli } from '../scripts/lib/temporal-cli';
+import { DRILLS, FAST_DRILLS, formatReport, runDrill, type DrillReport } from './lib/drills';
+import { stopStacksOnSignal } from './lib/launcher';
+import { describeMachine } from './lib/measure';
 
 /**
  * `npm run chaos [-- --fast | --drill NAME ...]`: each drill runs the real processes, breaks one

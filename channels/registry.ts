@@ -1,22 +1,49 @@
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
-import { createSandboxChannel } from './sandbox';
-import type { ChannelAdapter } from './types';
+import { sandboxKeys } from '../sandbox/keys';
+import { createChannelHttp, type ChannelHttp } from './http';
+import { sandboxChannel } from './sandbox/adapter';
+import type { ChannelAccount, ChannelAdapter, ChannelDefinition, ChannelType } from './types';
+
+/** Every channel type the platform speaks: the one list. */
+export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY'>) {
+  const definitions: ChannelDefinition<any>[] = [sandboxChannel(sandboxKeys(config).publicKeyPem)];
+  return new Map<ChannelType, ChannelDefinition<any>>(definitions.map((d) => [d.type, d]));
+}
 
 export interface ChannelRegistry {
-  get(name: string): ChannelAdapter | undefined;
+  /** The adapter of an enabled channel account. */
+  get(channelId: string): ChannelAdapter | undefined;
+  /** The enabled accounts' ids, in configuration order. */
   names(): string[];
 }
 
-/** The channels this deployment accepts payments through, from configuration. */
-export function createChannelRegistry(deps: { db: Db; config: Config }): ChannelRegistry {
+export interface RegistryDeps {
+  config: Pick<Config, 'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS'>;
+  http?: ChannelHttp;
+}
+
+/** The channel accounts this deployment takes payments through. */
+export function createChannelRegistry({ config, http }: RegistryDeps): ChannelRegistry {
+  const definitions = channelDefinitions(config);
+  const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS });
+  const accounts: ChannelAccount[] = config.SANDBOX_ENABLED ? [{ channelId: 'sandbox', type: 'sandbox', credentials: {} }] : [];
   const adapters = new Map<string, ChannelAdapter>();
-  if (deps.config.SANDBOX_ENABLED) {
-    const sandbox = createSandboxChannel(deps);
-    adapters.set(sandbox.name, sandbox);
+  for (const account of accounts) {
+    const definition = definitions.get(account.type)!;
+    adapters.set(
+      account.channelId,
+      definition.createAdapter(
+        { ...account, credentials: definition.credentials.parse(account.credentials) },
+        {
+          http: client,
+          callbackUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(account.channelId)}`,
+          publicBaseUrl: config.PUBLIC_BASE_URL,
+        },
+      ),
+    );
   }
   return {
-    get: (name) => adapters.get(name),
+    get: (channelId) => adapters.get(channelId),
     names: () => [...adapters.keys()],
   };
 }

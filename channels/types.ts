@@ -1,43 +1,107 @@
+import type { z } from 'zod';
 import type { Money } from '../domain/money';
+import type { ChannelHttp } from './http';
+
+/**
+ * The one interface every payment channel implements, in the platform's terms. Wire formats,
+ * signatures and units stay inside each channel's folder (`wire.ts`); what crosses this line is
+ * normalized: money in integer minor units, our order id, the channel's trade number, ISO times.
+ */
+
+export const CHANNEL_TYPES = ['sandbox', 'alipay', 'wechatpay', 'appstore', 'googleplay', 'unionpay'] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+export const PLATFORMS = ['ios', 'android', 'web', 'pc'] as const;
+export type Platform = (typeof PLATFORMS)[number];
 
 /** What the platform asks a channel to collect for one order. */
 export interface CreatePaymentRequest {
+  /** Our order id (a UUID); the channel's merchant order number is derived from it. */
   orderId: string;
   amount: Money;
   subject: string;
-  /** Where the channel must send its asynchronous notifications. */
+  /** Where the channel must send its asynchronous notifications (this account's callback URL). */
   notifyUrl: string;
   expiresAt: Date;
+  /** Where the payer pays; decides e.g. app pay vs page pay. */
+  platform?: Platform;
+  userId: string;
+  /** The item's product id in the store, for store channels (App Store, Google Play). */
+  storeProductId?: string;
+  clientIp?: string;
 }
 
 export interface CreatedPayment {
-  /** The channel's own id of the payment; notifications name it. */
+  /** The id under which we know this payment at the channel (close, query and refund use it). */
   channelPaymentId: string;
-  /** Channel-specific parameters the game client needs to pay (URLs, order strings, ...). */
+  /** Channel-specific parameters the game client needs to pay (URLs, order strings, signed params, ...). */
   payment: Record<string, unknown>;
+}
+
+/** Identifies one payment at its channel. */
+export interface PaymentRef {
+  orderId: string;
+  channelPaymentId: string;
+  /** The channel's own transaction number, once known (from a notification, a receipt or a query). */
+  channelTradeNo?: string;
+  /** What the order asked for. */
+  amount: Money;
+  storeProductId?: string;
 }
 
 export type CloseOutcome = 'CLOSED' | 'ALREADY_PAID';
 
 export interface RefundRequest {
-  /** Our refund id; channels deduplicate refunds by it. */
+  /** Our refund id; channels deduplicate refunds by it (at most 64 characters, [A-Za-z0-9_-]). */
   refundId: string;
-  channelPaymentId: string;
+  payment: PaymentRef;
+  /** What is returned: the whole paid amount for a full refund. */
   amount: Money;
+  /** What the payer paid in all (channels that need the original total). */
+  paid: Money;
   reason: string;
 }
 
-/** A payment result reported by a channel, after its signature was verified. */
-export interface PaymentNotification {
-  /** Stable across the channel's retries of the same notification. */
-  notificationId: string;
-  channelPaymentId: string;
-  merchantOrderId: string;
-  result: 'SUCCESS' | 'FAILED';
-  channelTxnId?: string;
-  /** What was actually paid (may differ from the order: never trust it blindly). */
-  paid?: Money;
-  paidAt?: string;
+export interface RefundResult {
+  channelRefundId: string;
+  /** Some channels settle refunds later and report them by notification or query. */
+  state: 'SUCCEEDED' | 'PROCESSING';
+}
+
+export interface RefundQueryResult {
+  state: 'SUCCEEDED' | 'PROCESSING' | 'FAILED' | 'NOT_FOUND';
+  channelRefundId?: string;
+  amount?: Money;
+}
+
+export type ChannelEventKind =
+  | 'PAYMENT_SUCCEEDED'
+  | 'PAYMENT_FAILED'
+  | 'PAYMENT_CLOSED'
+  | 'REFUND_SUCCEEDED'
+  | 'REFUND_FAILED'
+  | 'CHARGEBACK'
+  | 'REVOKED';
+
+/** One thing a channel reports, normalized. */
+export interface ChannelEvent {
+  kind: ChannelEventKind;
+  /** Stable across the channel's resends of the same event: one effect per key. */
+  dedupeKey: string;
+  /** Our order id, when the channel names it. */
+  merchantOrderId?: string;
+  channelPaymentId?: string;
+  /** The channel's transaction number. */
+  channelTradeNo?: string;
+  /** Paid (payments) or returned (refunds, chargebacks) amount, in minor units. */
+  amount?: Money;
+  /** When it happened at the channel (ISO 8601). */
+  occurredAt?: string;
+  /** Our refund id, for refunds we asked for. */
+  refundId?: string;
+  channelRefundId?: string;
+  /** The store product bought (store channels); never delivered when it is not the item's. */
+  storeProductId?: string;
 }
 
 export interface InboundCallback {
@@ -52,24 +116,123 @@ export interface CallbackAck {
   body: string;
 }
 
-/** Thrown by verifyCallback for anything that is not an authentic notification. */
+/** A verified notification: what it reports (maybe nothing we act on) and what it says for operations. */
+export interface VerifiedNotification {
+  events: ChannelEvent[];
+  /** Recorded for operations, changes no order (e.g. Apple REFUND_REVERSED, TEST). */
+  notice?: string;
+}
+
+/** Thrown by verifyNotification for anything that is not an authentic, current notification. */
 export class CallbackRejectedError extends Error {
   constructor(
-    readonly code: 'INVALID_SIGNATURE' | 'MALFORMED_NOTIFICATION' | 'STALE_NOTIFICATION',
+    readonly code: 'INVALID_SIGNATURE' | 'MALFORMED_NOTIFICATION' | 'STALE_NOTIFICATION' | 'WRONG_MERCHANT',
     message: string,
   ) {
     super(message);
   }
 }
 
-/** One adapter per payment channel, behind this interface. */
+/** Thrown by verifyReceipt: the proof of purchase does not verify, or is not this order's. */
+export class ReceiptRejectedError extends Error {
+  constructor(
+    readonly code: 'INVALID_RECEIPT' | 'WRONG_PRODUCT' | 'WRONG_ORDER' | 'NOT_PURCHASED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface PaymentQueryResult {
+  state: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CLOSED' | 'REFUNDED' | 'NOT_FOUND';
+  /** For a SUCCEEDED payment: the event to act on, exactly as if its notification had come. */
+  event?: ChannelEvent;
+}
+
+/** One row of a channel's daily statement, normalized (money in minor units, signed positive). */
+export interface StatementRow {
+  channelTradeNo: string;
+  /** Our order id as the statement names it (UUID form), when it does. */
+  merchantOrderId?: string;
+  kind: 'PAYMENT' | 'REFUND';
+  amount: Money;
+  fee?: Money;
+  occurredAt: string;
+  /** Our refund id, for refund rows. */
+  refundId?: string;
+}
+
+/** Store channels: what a submitted proof of purchase must match. */
+export interface ReceiptContext {
+  orderId: string;
+  amount: Money;
+  /** The item's product id in this store; a proof for another product is never delivered. */
+  storeProductId?: string;
+}
+
+/** Operations a channel cannot do say so: this error, never a silent no-op. */
+export class ChannelUnsupportedError extends Error {
+  constructor(
+    readonly channelType: ChannelType,
+    readonly operation: string,
+    why: string,
+  ) {
+    super(`${channelType} does not support ${operation}: ${why}`);
+  }
+}
+
+/** One adapter per channel account, behind this interface. */
 export interface ChannelAdapter {
-  readonly name: string;
+  readonly channelId: string;
+  readonly type: ChannelType;
+  /** Which optional flows this channel has (the others throw ChannelUnsupportedError). */
+  readonly supports: {
+    close: boolean;
+    refund: boolean;
+    queryRefund: boolean;
+    statement: boolean;
+    receipts: boolean;
+  };
   createPayment(request: CreatePaymentRequest): Promise<CreatedPayment>;
-  /** Closes an unpaid payment; reports when the payer already paid. Idempotent. */
-  closePayment(channelPaymentId: string): Promise<CloseOutcome>;
-  /** Refunds in full; idempotent by refundId. */
-  refund(request: RefundRequest): Promise<{ channelRefundId: string }>;
-  verifyCallback(callback: InboundCallback): Promise<PaymentNotification>;
+  /** Authenticates a notification (signature, merchant, freshness) and normalizes what it reports. */
+  verifyNotification(callback: InboundCallback): Promise<VerifiedNotification>;
+  /** The answer the channel expects for a notification we accepted. */
   acknowledgement(): CallbackAck;
+  queryPayment(ref: PaymentRef): Promise<PaymentQueryResult>;
+  /** Closes an unpaid payment; reports when the payer already paid. Idempotent. */
+  closePayment(ref: PaymentRef): Promise<CloseOutcome>;
+  /** Idempotent by refundId. */
+  refund(request: RefundRequest): Promise<RefundResult>;
+  queryRefund(request: { refundId: string; payment: PaymentRef }): Promise<RefundQueryResult>;
+  /** The channel's statement of one day (its own calendar day, `YYYY-MM-DD`), row by row. */
+  fetchStatement(date: string): AsyncIterable<StatementRow>;
+  /** Store channels: verifies a proof of purchase the game server submits for an order. */
+  verifyReceipt(receipt: Record<string, unknown>, context: ReceiptContext): Promise<ChannelEvent>;
+  /** Store channels: tells the store the goods were delivered (Google: consume or acknowledge). */
+  confirmDelivery(ref: PaymentRef): Promise<void>;
+}
+
+/** A channel account as configuration holds it (credentials decrypted, validated for its type). */
+export interface ChannelAccount<C = unknown> {
+  channelId: string;
+  type: ChannelType;
+  credentials: C;
+}
+
+/** What every adapter may use; nothing else (no database, no Temporal). */
+export interface ChannelDeps {
+  http: ChannelHttp;
+  /** Where this account's notifications arrive: `<PUBLIC_BASE_URL>/v1/callbacks/<channelId>`. */
+  callbackUrl: string;
+  /** The platform's public base URL (the sandbox provider lives under it). */
+  publicBaseUrl: string;
+  now?: () => Date;
+}
+
+/** A channel type: how its credentials look and how an adapter is made for one account. */
+export interface ChannelDefinition<C = unknown> {
+  type: ChannelType;
+  /** Validates the write-only credentials of an account of this type (field names are the contract). */
+  credentials: z.ZodType<C>;
+  createAdapter(account: ChannelAccount<C>, deps: ChannelDeps): ChannelAdapter;
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { PurchaseTiming } from '../workflows/definitions';
+import type { PurchaseTiming } from '../workflows/contract';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -55,6 +55,8 @@ const configSchema = z
     WORKFLOW_ANSWER_TIMEOUT_MS: duration(10_000),
     /** How long an API process may answer from its copy of a game or item (0: always read the database). */
     CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
+    /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
+    CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),

@@ -1,12 +1,22 @@
 import type { Logger } from 'pino';
-import { Prisma } from '../generated/prisma/client';
 import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
+import type { Database } from '../infra/db';
+import {
+  claimDueNotifications,
+  notificationFailed,
+  notificationsDelivered,
+  type ClaimedNotification,
+} from '../store/sandbox';
 import { sandboxKeys } from './keys';
-import { SANDBOX_ACK_BODY, SANDBOX_SIGNATURE_HEADER, SANDBOX_TIMESTAMP_HEADER, signNotification } from './signing';
+import {
+  SANDBOX_ACK_BODY,
+  SANDBOX_SIGNATURE_HEADER,
+  SANDBOX_TIMESTAMP_HEADER,
+  signNotification,
+} from '../channels/sandbox/wire';
 
 export interface SandboxNotifierDeps {
-  db: Db;
+  database: Database;
   config: Pick<
     Config,
     'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'SANDBOX_NOTIFY_RETRY_MS' | 'SANDBOX_NOTIFY_POLL_MS'
@@ -35,41 +45,23 @@ const SEND_TIMEOUT_MS = 5_000;
 const LEASE_MS = 30_000;
 const BATCH_SIZE = 100;
 
-interface ClaimedRow {
-  id: bigint;
-  notifyUrl: string;
-  body: string;
-  attempts: number;
-}
-
 /**
  * One round of the outbox: claims due rows by pushing next_attempt_at forward as a lease
  * (SKIP LOCKED, so concurrent API processes claim disjoint rows), sends them concurrently and
  * records each outcome. A dispatcher that dies mid-round leaves its rows due again after the lease.
  */
 export async function dispatchDueNotifications(
-  { db, config, log }: SandboxNotifierDeps,
+  { database, config, log }: SandboxNotifierDeps,
   options: DispatchOptions = {},
 ): Promise<DispatchResult> {
   const now = new Date();
-  const scope = options.paymentIds
-    ? options.paymentIds.length > 0
-      ? Prisma.sql`AND payment_id IN (${Prisma.join(options.paymentIds)})`
-      : Prisma.sql`AND false`
-    : Prisma.empty;
-  const rows = await db.$queryRaw<ClaimedRow[]>`
-    UPDATE sandbox_notifications
-       SET next_attempt_at = ${new Date(now.getTime() + LEASE_MS)}::timestamp
-     WHERE id IN (
-       SELECT id FROM sandbox_notifications
-        WHERE delivered_at IS NULL
-          AND attempts < ${MAX_NOTIFY_ATTEMPTS}
-          AND next_attempt_at <= ${now}::timestamp
-          ${scope}
-        ORDER BY next_attempt_at
-        LIMIT ${options.limit ?? BATCH_SIZE}
-        FOR UPDATE SKIP LOCKED)
-    RETURNING id, notify_url AS "notifyUrl", body, attempts`;
+  const rows = await claimDueNotifications(database.sql, {
+    now,
+    leaseUntil: new Date(now.getTime() + LEASE_MS),
+    maxAttempts: MAX_NOTIFY_ATTEMPTS,
+    limit: options.limit ?? BATCH_SIZE,
+    paymentIds: options.paymentIds,
+  });
   if (rows.length === 0) return { claimed: 0, delivered: 0, failed: 0 };
 
   const { privateKeyPem } = sandboxKeys(config);
@@ -79,14 +71,7 @@ export async function dispatchDueNotifications(
       const sentAt = new Date();
       if (!error) return true;
       const backoff = Math.min(config.SANDBOX_NOTIFY_RETRY_MS * 2 ** row.attempts, MAX_BACKOFF_MS);
-      await db.sandboxNotification.updateMany({
-        where: { id: row.id, deliveredAt: null },
-        data: {
-          attempts: { increment: 1 },
-          lastError: error,
-          nextAttemptAt: new Date(sentAt.getTime() + backoff),
-        },
-      });
+      await notificationFailed(database.db, row.id, error, new Date(sentAt.getTime() + backoff));
       if (row.attempts + 1 >= MAX_NOTIFY_ATTEMPTS) {
         log?.warn({ notification: String(row.id), error }, 'sandbox notification abandoned after max attempts');
       } else {
@@ -100,18 +85,13 @@ export async function dispatchDueNotifications(
   );
   // The acknowledged ones are recorded together: one statement per round, not per notification.
   const acknowledged = rows.filter((_, i) => outcomes[i]).map((row) => row.id);
-  if (acknowledged.length > 0) {
-    await db.sandboxNotification.updateMany({
-      where: { id: { in: acknowledged }, deliveredAt: null },
-      data: { deliveredAt: new Date(), attempts: { increment: 1 } },
-    });
-  }
+  await notificationsDelivered(database.db, acknowledged, new Date());
   const delivered = acknowledged.length;
   return { claimed: rows.length, delivered, failed: rows.length - delivered };
 }
 
 /** Sends one notification with a fresh timestamp and signature; returns why it failed, if it did. */
-async function send(row: ClaimedRow, privateKeyPem: string): Promise<string | undefined> {
+async function send(row: ClaimedNotification, privateKeyPem: string): Promise<string | undefined> {
   const timestamp = Math.floor(Date.now() / 1000);
   try {
     const res = await fetch(row.notifyUrl, {

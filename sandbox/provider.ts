@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { CURRENCY_PATTERN, MAX_ORDER_AMOUNT, type Money } from '../domain/money';
-import { Prisma, type SandboxPayment } from '../generated/prisma/client';
-import type { Db } from '../infra/db';
-import { serializeNotification, type SandboxNotificationBody } from './signing';
+import type { Database } from '../infra/db';
+import {
+  closePayable,
+  completePayment,
+  findPayment,
+  findPaymentOfMerchantOrder,
+  findRefund,
+  insertPayment,
+  refundLocked,
+  type SandboxPayment,
+} from '../store/sandbox';
+import { serializeNotification, type SandboxNotificationBody } from '../channels/sandbox/wire';
 
 /** CREATED and FAILED are payable; PAID, CLOSED and REFUNDED are not. */
 export type SandboxPaymentStatus = 'CREATED' | 'FAILED' | 'PAID' | 'CLOSED' | 'REFUNDED';
@@ -14,7 +23,8 @@ export type SandboxErrorCode =
   | 'MERCHANT_ORDER_CONFLICT'
   | 'REFUND_NOT_ALLOWED'
   | 'REFUND_AMOUNT_MISMATCH'
-  | 'REFUND_CONFLICT';
+  | 'REFUND_CONFLICT'
+  | 'REFUND_NOT_FOUND';
 
 /** A request the sandbox provider refuses, as a real provider would answer with an error code. */
 export class SandboxError extends Error {
@@ -59,9 +69,9 @@ export const sandboxRefundIdFor = (refundId: string) => `sbxrf_${refundId}`;
 
 const isAmount = (v: number, min: number) => Number.isSafeInteger(v) && v >= min && v <= MAX_ORDER_AMOUNT;
 
-/** The sandbox provider's own books (sandbox_* tables), kept apart from the platform's. */
+/** The sandbox provider: a payment service with its own books, reached over HTTP like a real one. */
 export class SandboxProvider {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly database: Database) {}
 
   /** Idempotent per merchant order: the same order always gets the same payment. */
   async createPayment(input: CreateSandboxPayment): Promise<SandboxPayment> {
@@ -72,32 +82,24 @@ export class SandboxProvider {
     if (!/^https?:\/\//.test(input.notifyUrl) || !URL.canParse(input.notifyUrl)) {
       throw new SandboxError('INVALID_REQUEST', `invalid notifyUrl ${input.notifyUrl}`);
     }
-    try {
-      return await this.db.sandboxPayment.create({
-        data: {
-          id: randomId('sbx'),
-          merchantOrderId: input.merchantOrderId,
-          amount: input.amount.value,
-          currency: input.amount.currency,
-          subject: input.subject,
-          notifyUrl: input.notifyUrl,
-          status: 'CREATED' satisfies SandboxPaymentStatus,
-        },
-      });
-    } catch (err) {
-      // This order already has a payment (a retry, or a concurrent create won): answer with it.
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        const winner = await this.db.sandboxPayment.findUniqueOrThrow({
-          where: { merchantOrderId: input.merchantOrderId },
-        });
-        return sameOrder(winner, input);
-      }
-      throw err;
-    }
+    const { payment, created } = await insertPayment(this.database.db, {
+      id: randomId('sbx'),
+      merchantOrderId: input.merchantOrderId,
+      amount: input.amount.value,
+      currency: input.amount.currency,
+      subject: input.subject,
+      notifyUrl: input.notifyUrl,
+    });
+    // This order already had a payment (a retry, or a concurrent create won): answer with it.
+    return created ? payment : sameOrder(payment, input);
   }
 
   getPayment(id: string): Promise<SandboxPayment | null> {
-    return this.db.sandboxPayment.findUnique({ where: { id } });
+    return findPayment(this.database.db, id);
+  }
+
+  getPaymentOfMerchantOrder(merchantOrderId: string): Promise<SandboxPayment | null> {
+    return findPaymentOfMerchantOrder(this.database.db, merchantOrderId);
   }
 
   /** The payer's action on the checkout page: pays (or fails) the payment and queues its notifications. */
@@ -112,7 +114,7 @@ export class SandboxProvider {
     if (input.paidAmount !== undefined && !isAmount(input.paidAmount, 0)) {
       throw new SandboxError('INVALID_REQUEST', `invalid paidAmount ${input.paidAmount}`);
     }
-    const payment = await this.db.sandboxPayment.findUnique({ where: { id } });
+    const payment = await this.getPayment(id);
     if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${id}`);
     const success = input.result === 'SUCCESS';
     const now = new Date();
@@ -130,25 +132,21 @@ export class SandboxProvider {
       paidAt: success ? now.toISOString() : undefined,
     } satisfies SandboxNotificationBody);
     const status: SandboxPaymentStatus = success ? 'PAID' : 'FAILED';
-    // The conditional update decides: of concurrent completes of one payment, at most one pays.
-    // Its notifications are written in the same statement, so a payment is never made unreported.
-    const updated = await this.db.$queryRaw<{ id: string }[]>`
-      WITH completed AS (
-        UPDATE sandbox_payments
-           SET status = ${status}::text, txn_id = coalesce(${txnId}::text, txn_id),
-               paid_amount = coalesce(${paidAmount}::int, paid_amount),
-               paid_at = coalesce(${success ? now : null}::timestamp, paid_at), updated_at = ${now}::timestamp
-         WHERE id = ${id}::text AND status = ANY(${[...PAYABLE]}::text[])
-        RETURNING id, notify_url
-      ), outbox AS (
-        INSERT INTO sandbox_notifications (payment_id, notify_url, body, next_attempt_at)
-        SELECT c.id, c.notify_url, ${body}::text, ${new Date(now.getTime() + (input.notifyDelayMs ?? 0))}::timestamp
-        FROM completed c, generate_series(1, ${notifyTimes}::int)
-      )
-      SELECT id FROM completed`;
-    if (updated.length === 0) {
-      const current = await this.db.sandboxPayment.findUniqueOrThrow({ where: { id }, select: { status: true } });
-      throw new SandboxError('PAYMENT_NOT_PAYABLE', `payment ${id} is ${current.status}`);
+    const completed = await completePayment(this.database.sql, {
+      id,
+      payable: PAYABLE,
+      status,
+      txnId,
+      paidAmount,
+      paidAt: success ? now : null,
+      now,
+      body,
+      copies: notifyTimes,
+      notifyAt: new Date(now.getTime() + (input.notifyDelayMs ?? 0)),
+    });
+    if (!completed) {
+      const current = await this.getPayment(id);
+      throw new SandboxError('PAYMENT_NOT_PAYABLE', `payment ${id} is ${current?.status}`);
     }
     return {
       ...payment,
@@ -163,12 +161,8 @@ export class SandboxProvider {
   /** Idempotent; reports ALREADY_PAID when the payer paid first, like real channels do. */
   async closePayment(id: string): Promise<'CLOSED' | 'ALREADY_PAID'> {
     // Conditional update: a payment paid concurrently is never closed over.
-    const { count } = await this.db.sandboxPayment.updateMany({
-      where: { id, status: { in: [...PAYABLE] } },
-      data: { status: 'CLOSED' satisfies SandboxPaymentStatus },
-    });
-    if (count === 1) return 'CLOSED';
-    const payment = await this.db.sandboxPayment.findUnique({ where: { id }, select: { status: true } });
+    if (await closePayable(this.database.db, id, PAYABLE)) return 'CLOSED';
+    const payment = await this.getPayment(id);
     if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${id}`);
     return payment.status === 'CLOSED' ? 'CLOSED' : 'ALREADY_PAID';
   }
@@ -176,14 +170,12 @@ export class SandboxProvider {
   /** Full refunds only; idempotent by refundId. */
   async refund(input: SandboxRefundRequest): Promise<{ channelRefundId: string }> {
     const channelRefundId = sandboxRefundIdFor(input.refundId);
-    return this.db.$transaction(async (tx) => {
-      const payment = await lockPayment(tx, input.paymentId);
-      const existing = await tx.sandboxRefund.findUnique({ where: { id: channelRefundId } });
+    const payment = await refundLocked(this.database, input.paymentId, channelRefundId, (payment, existing) => {
       if (existing) {
         if (existing.paymentId !== payment.id || existing.amount !== input.amount.value) {
           throw new SandboxError('REFUND_CONFLICT', `refund ${input.refundId} was made for another payment or amount`);
         }
-        return { channelRefundId };
+        return null;
       }
       if (payment.status !== 'PAID') {
         throw new SandboxError('REFUND_NOT_ALLOWED', `payment ${payment.id} is ${payment.status}`);
@@ -195,22 +187,16 @@ export class SandboxProvider {
           `only full refunds: paid ${paid} ${payment.currency}, asked ${input.amount.value} ${input.amount.currency}`,
         );
       }
-      await tx.sandboxRefund.create({
-        data: { id: channelRefundId, paymentId: payment.id, amount: paid, currency: payment.currency },
-      });
-      await tx.sandboxPayment.update({
-        where: { id: payment.id },
-        data: { status: 'REFUNDED' satisfies SandboxPaymentStatus },
-      });
-      return { channelRefundId };
+      return { amount: paid, currency: payment.currency };
     });
+    if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${input.paymentId}`);
+    return { channelRefundId };
   }
-}
 
-async function lockPayment(tx: Prisma.TransactionClient, id: string): Promise<SandboxPayment> {
-  const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM sandbox_payments WHERE id = ${id} FOR UPDATE`;
-  if (locked.length === 0) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${id}`);
-  return tx.sandboxPayment.findUniqueOrThrow({ where: { id } });
+  /** A refund by our refund id (the merchant's), as the channel's refund query answers it. */
+  async getRefund(refundId: string) {
+    return findRefund(this.database.db, sandboxRefundIdFor(refundId));
+  }
 }
 
 function sameOrder(payment: SandboxPayment, input: CreateSandboxPayment): SandboxPayment {

@@ -1,9 +1,14 @@
-import express, { Router, type ErrorRequestHandler } from 'express';
+import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { MAX_ORDER_AMOUNT } from '../domain/money';
-import type { Config } from '../infra/config';
-import type { Db } from '../infra/db';
-import type { SandboxPayment } from '../generated/prisma/client';
+import type { Database } from '../infra/db';
+import type { SandboxPayment, SandboxRefund } from '../store/sandbox';
+import {
+  SANDBOX_API_PREFIX,
+  sandboxCreatePaymentRequest,
+  sandboxRefundRequest,
+  type SandboxPaymentView,
+} from '../channels/sandbox/wire';
 import { MAX_NOTIFY_TIMES, SandboxError, SandboxProvider } from './provider';
 
 export const completeSchema = z.object({
@@ -13,20 +18,65 @@ export const completeSchema = z.object({
   notifyDelayMs: z.number().int().min(0).max(3_600_000).optional(),
 });
 
-const ERROR_STATUS: Partial<Record<SandboxError['code'], number>> = {
+const ERROR_STATUS: Record<SandboxError['code'], number> = {
   INVALID_REQUEST: 400,
   PAYMENT_NOT_FOUND: 404,
   PAYMENT_NOT_PAYABLE: 409,
+  MERCHANT_ORDER_CONFLICT: 409,
+  REFUND_NOT_ALLOWED: 409,
+  REFUND_AMOUNT_MISMATCH: 422,
+  REFUND_CONFLICT: 409,
+  REFUND_NOT_FOUND: 404,
 };
 
 /** Inline styles and script only: the page must work with no network access beyond this host. */
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'";
 
-/** The sandbox provider's own pages and API (the lead mounts it at /sandbox). */
-export function sandboxRouter({ db }: { db: Db; config: Config }): Router {
-  const provider = new SandboxProvider(db);
+/**
+ * The sandbox provider's side, mounted at /sandbox: the payer's checkout page, and the merchant API
+ * (`/sandbox/api`) the platform's sandbox adapter calls over HTTP as it would call a real channel.
+ */
+export function sandboxRouter({ database }: { database: Database }): Router {
+  const provider = new SandboxProvider(database);
   const router = Router();
   router.use(express.json());
+
+  const api = Router();
+  const invalid = (res: Response, error: z.ZodError) =>
+    res.status(400).json({
+      error: {
+        code: 'VALIDATION_ERROR',
+        message: 'the request is invalid',
+        details: { issues: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      },
+    });
+  api.post('/payments', async (req, res) => {
+    const parsed = sandboxCreatePaymentRequest.safeParse(req.body);
+    if (!parsed.success) return void invalid(res, parsed.error);
+    const payment = await provider.createPayment(parsed.data);
+    res.status(201).json(paymentView(payment));
+  });
+  api.get('/payments/:paymentId', async (req, res) => {
+    const payment = await provider.getPayment(req.params.paymentId);
+    if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${req.params.paymentId}`);
+    res.json(paymentView(payment));
+  });
+  api.post('/payments/:paymentId/close', async (req, res) => {
+    res.json({ status: await provider.closePayment(req.params.paymentId) });
+  });
+  api.post('/refunds', async (req, res) => {
+    const parsed = sandboxRefundRequest.safeParse(req.body);
+    if (!parsed.success) return void invalid(res, parsed.error);
+    await provider.refund(parsed.data);
+    const refund = await provider.getRefund(parsed.data.refundId);
+    res.status(201).json(refundView(parsed.data.refundId, refund!));
+  });
+  api.get('/refunds/:refundId', async (req, res) => {
+    const refund = await provider.getRefund(req.params.refundId);
+    if (!refund) throw new SandboxError('REFUND_NOT_FOUND', `no sandbox refund ${req.params.refundId}`);
+    res.json(refundView(req.params.refundId, refund));
+  });
+  router.use(SANDBOX_API_PREFIX, api);
 
   router.get('/checkout/:paymentId', async (req, res) => {
     const payment = await provider.getPayment(req.params.paymentId);
@@ -41,20 +91,15 @@ export function sandboxRouter({ db }: { db: Db; config: Config }): Router {
 
   router.post('/payments/:paymentId/complete', async (req, res) => {
     const parsed = completeSchema.safeParse(req.body);
-    if (!parsed.success) {
-      res.status(400).json({
-        error: { code: 'VALIDATION_ERROR', message: 'invalid request body', details: z.treeifyError(parsed.error) },
-      });
-      return;
-    }
+    if (!parsed.success) return void invalid(res, parsed.error);
     const payment = await provider.completePayment(req.params.paymentId, parsed.data);
     res.status(202).json({ paymentId: payment.id, status: payment.status });
   });
 
   const errors: ErrorRequestHandler = (err, _req, res, next) => {
-    if (err instanceof SandboxError && ERROR_STATUS[err.code]) {
+    if (err instanceof SandboxError) {
       const code = err.code === 'INVALID_REQUEST' ? 'VALIDATION_ERROR' : err.code;
-      res.status(ERROR_STATUS[err.code]!).json({ error: { code, message: err.message } });
+      res.status(ERROR_STATUS[err.code]).json({ error: { code, message: err.message } });
     } else if (err?.type === 'entity.parse.failed') {
       res.status(400).json({ error: { code: 'VALIDATION_ERROR', message: 'request body is not valid JSON' } });
     } else {
@@ -63,6 +108,28 @@ export function sandboxRouter({ db }: { db: Db; config: Config }): Router {
   };
   router.use(errors);
   return router;
+}
+
+function paymentView(p: SandboxPayment): SandboxPaymentView {
+  return {
+    paymentId: p.id,
+    merchantOrderId: p.merchantOrderId,
+    status: p.status as SandboxPaymentView['status'],
+    amount: { currency: p.currency, value: p.amount },
+    ...(p.paidAmount !== null && { paidAmount: { currency: p.currency, value: p.paidAmount } }),
+    ...(p.txnId !== null && { txnId: p.txnId }),
+    ...(p.paidAt !== null && { paidAt: p.paidAt.toISOString() }),
+  };
+}
+
+function refundView(refundId: string, r: SandboxRefund) {
+  return {
+    refundId,
+    channelRefundId: r.id,
+    paymentId: r.paymentId,
+    status: 'SUCCEEDED' as const,
+    amount: { currency: r.currency, value: r.amount },
+  };
 }
 
 /** Minor units to a display amount, using the currency's own number of decimals. */

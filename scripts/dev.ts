@@ -1,17 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { signedHeaders } from '../domain/signature';
 import { ConfigError, loadConfig, type Config } from '../infra/config';
-import { createDb } from '../infra/db';
-import { migrate } from '../infra/migrate';
-import { startTemporalDevServer } from '../infra/temporal-cli';
-import { startDemoGameServer } from './demo-game-server';
+import { openDatabase } from '../infra/db';
+import { putGame, putItem } from '../store/catalog';
+import { ApiClient } from '../testkit/api-client';
+import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../testkit/demo-catalog';
+import { ReferenceGameServer } from '../testkit/game-server';
+import { migrate } from './lib/migrate';
+import { startTemporalDevServer } from './lib/temporal-cli';
 
 /**
  * `npm run dev`: the whole system with nothing installed but Node — a file-backed Temporal dev server
@@ -19,8 +21,6 @@ import { startDemoGameServer } from './demo-game-server';
  * server, the worker and the API. Everything it keeps lives in DEV_DATA_DIR, so a restart continues
  * the orders and workflows of the last run.
  */
-export const DEMO_GAME_ID = 'demo-game';
-export const DEMO_SECRET = 'demo-secret-for-local-development-only-0001';
 /** Printed once everything answers; tools and tests wait for it. */
 export const READY_LINE = 'Payment center is running:';
 
@@ -74,14 +74,15 @@ async function main() {
     log(applied.length ? `applied ${applied.join(', ')}` : 'database is up to date');
 
     const deliveriesLog = join(dataDir, 'demo-deliveries.log');
-    const gameServer = await startDemoGameServer({
+    const gameServer = new ReferenceGameServer({
       port: config.DEMO_GAME_PORT,
-      secret: DEMO_SECRET,
       logFile: deliveriesLog,
-      log,
+      onGrant: (grant) => log(`demo game server granted order ${grant.orderId} to ${String(grant.body.userId)}`),
     });
-    running.push({ name: 'demo game server', stop: () => new Promise((r) => gameServer.close(r)) });
-    await seedDemo(databaseUrl, config.DEMO_GAME_PORT);
+    gameServer.setSecret(DEMO_GAME_ID, DEMO_SECRET);
+    await gameServer.start();
+    running.push({ name: 'demo game server', stop: () => gameServer.stop() });
+    await seedDemo(databaseUrl, gameServer.deliveryUrl(DEMO_GAME_ID));
     stopRequested.signal.throwIfAborted();
 
     const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
@@ -176,7 +177,7 @@ async function startTemporal(config: Config, dataDir: string, running: Stoppable
 
 async function startEmbeddedDatabase(config: Config, dataDir: string, running: Stoppable[]): Promise<string> {
   // Loaded only here: PGlite's WASM is of no use with a real PostgreSQL.
-  const { startEmbeddedPostgres } = await import('../infra/embedded-postgres');
+  const { startEmbeddedPostgres } = await import('./lib/embedded-postgres');
   const pgliteDir = join(dataDir, 'pglite');
   const database = await startEmbeddedPostgres({ dataDir: pgliteDir, port: config.EMBEDDED_PG_PORT });
   running.push({ name: 'embedded PostgreSQL', stop: () => database.stop() });
@@ -226,53 +227,24 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function seedDemo(databaseUrl: string, demoGamePort: number) {
-  const db = createDb(databaseUrl, 1);
-  const game = {
-    name: 'Demo Game',
-    secret: DEMO_SECRET,
-    deliveryUrl: `http://127.0.0.1:${demoGamePort}/deliveries`,
-  };
-  await db.game.upsert({ where: { id: DEMO_GAME_ID }, create: { id: DEMO_GAME_ID, ...game }, update: game });
-  const items = [
-    {
-      sku: 'demo-gems-60',
-      name: '60 Gems',
-      grants: [{ itemId: 'gem', quantity: 60 }],
-      stockAvailable: null,
-      prices: [
-        { region: 'CN', currency: 'CNY', amount: 600 },
-        { region: 'JP', currency: 'JPY', amount: 160 },
-        { region: '*', currency: 'USD', amount: 99 },
-      ],
-    },
-    {
-      sku: 'demo-founder-pack',
-      name: 'Founder Pack (limited)',
-      grants: [
-        { itemId: 'gem', quantity: 300 },
-        { itemId: 'founder-skin', quantity: 1 },
-      ],
-      stockAvailable: 1000,
-      prices: [
-        { region: 'CN', currency: 'CNY', amount: 3000 },
-        { region: '*', currency: 'USD', amount: 499 },
-      ],
-    },
-  ];
-  for (const { prices, ...item } of items) {
-    const fields = { ...item, gameId: DEMO_GAME_ID };
-    // Keep the remaining stock of a limited item across restarts.
-    await db.item.upsert({ where: { sku: item.sku }, create: fields, update: { name: item.name, grants: item.grants } });
-    for (const price of prices) {
-      await db.itemPrice.upsert({
-        where: { sku_region: { sku: item.sku, region: price.region } },
-        create: { sku: item.sku, ...price },
-        update: price,
+/** The demo game and its items; a limited item keeps its remaining stock across restarts. */
+async function seedDemo(databaseUrl: string, deliveryUrl: string) {
+  const database = openDatabase(databaseUrl, 1);
+  try {
+    await putGame(database.db, DEMO_GAME_ID, { name: DEMO_GAME_NAME, secret: DEMO_SECRET, deliveryUrl });
+    for (const item of DEMO_ITEMS) {
+      const exists = await database.db.item.findUnique({ where: { sku: item.sku }, select: { sku: true } });
+      await putItem(database.db, item.sku, {
+        gameId: DEMO_GAME_ID,
+        name: item.name,
+        grants: item.grants,
+        prices: item.prices,
+        ...(exists ? {} : { stock: item.stock ?? null }),
       });
     }
+  } finally {
+    await database.close();
   }
-  await db.$disconnect();
 }
 
 async function waitForHealthy(apiUrl: string, stop: AbortSignal) {
@@ -314,23 +286,13 @@ async function waitForWorker(address: string, config: Config, pid: number, stop:
 }
 
 async function sampleOrder(apiUrl: string): Promise<string> {
-  const body = JSON.stringify({ userId: 'demo-player-1', sku: 'demo-gems-60', region: 'CN' });
-  const headers = signedHeaders(
-    DEMO_SECRET,
-    DEMO_GAME_ID,
-    'POST',
-    '/v1/orders',
-    body,
-    randomBytes(16).toString('hex'),
-    Math.floor(Date.now() / 1000),
+  const client = new ApiClient(apiUrl, '');
+  const created = await client.createOrder(
+    { gameId: DEMO_GAME_ID, secret: DEMO_SECRET },
+    { userId: 'demo-player-1', sku: DEMO_ITEMS[0]!.sku, region: 'CN' },
+    randomUUID(),
   );
-  const res = await fetch(`${apiUrl}/v1/orders`, {
-    method: 'POST',
-    headers: { ...headers, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-    body,
-  });
-  const created = (await res.json()) as { payment?: { payUrl?: string }; error?: unknown };
-  return created.payment?.payUrl ?? `(sample order failed: ${JSON.stringify(created)})`;
+  return created.body?.payment?.payUrl ?? `(sample order failed: ${JSON.stringify(created.body)})`;
 }
 
 function redactUrl(url: string) {

@@ -1,6 +1,6 @@
 // Prints the path of a working Temporal CLI (stdout) so shell scripts can export TEMPORAL_CLI_PATH;
 // progress goes to stderr to keep stdout parseable.
-import { resolveTemporalCli } from '../infra/temporal-cli';
+import { resolveTemporalCli } from './lib/temporal-cli';
 
 resolveTemporalCli((msg) => console.error(`[ensure-temporal] ${msg}`)).then(
   (cli) => {

@@ -1,6 +1,6 @@
 // Brings the configured database up to date: `npx tsx scripts/migrate.ts` (DATABASE_URL).
 import { loadConfig } from '../infra/config';
-import { migrate } from '../infra/migrate';
+import { migrate } from './lib/migrate';
 
 async function main(): Promise<void> {
   const { DATABASE_URL } = loadConfig();

@@ -1,2 +1,3 @@
-export { purchase } from './purchase';
-export { latePayment } from './late-payment';
+// The workflow bundle's entry: every workflow type the worker runs.
+export { purchase } from './purchase/purchase';
+export { latePayment } from './purchase/late-payment';

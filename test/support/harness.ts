@@ -1,4 +1,4 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import {
@@ -9,24 +9,17 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
-import { signedHeaders } from '../../domain/signature';
 import { loadConfig, type Config } from '../../infra/config';
 import { openDatabase, type Database, type Db, type RunSql } from '../../infra/db';
 import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
+import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
+import { ReferenceGameServer } from '../../testkit/game-server';
 import { createPurchaseWorker } from '../../worker';
-import { FakeGameServer } from './game-server';
 import { LogCapture } from './log-capture';
 
-export interface TestGame {
-  gameId: string;
-  secret: string;
-}
-
-export interface JsonResponse {
-  status: number;
-  body: any;
-}
+export type TestGame = GameCredentials;
+export type JsonResponse = Answer;
 
 /** Every log line of the API, the worker and the workflows of this test file. */
 export const logCapture = new LogCapture();
@@ -74,20 +67,25 @@ export class Harness {
 
   private constructor(
     readonly config: Config,
-    private readonly database: Database,
+    private readonly databaseRef: Database,
     readonly api: RunningApi,
     readonly client: Client,
     private readonly connection: Connection,
     private readonly nativeConnection: NativeConnection,
-    readonly gameServer: FakeGameServer,
+    readonly gameServer: ReferenceGameServer,
+    readonly http: ApiClient,
   ) {}
 
+  get database(): Database {
+    return this.databaseRef;
+  }
+
   get db(): Db {
-    return this.database.db;
+    return this.databaseRef.db;
   }
 
   get sql(): RunSql {
-    return this.database.sql;
+    return this.databaseRef.sql;
   }
 
   static async start(overrides: Record<string, string> = {}): Promise<Harness> {
@@ -114,11 +112,11 @@ export class Harness {
     const database = openDatabase(config.DATABASE_URL, 5);
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-    const gameServer = new FakeGameServer();
-    await gameServer.start();
-    const api = await startApi(config, database.db, connection, createLogger(config, 'api', logCapture));
+    const gameServer = await new ReferenceGameServer().start();
+    const api = await startApi(config, database, connection, createLogger(config, 'api', logCapture));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const harness = new Harness(config, database, api, client, connection, nativeConnection, gameServer);
+    const apiClient = new ApiClient(api.url, config.ADMIN_TOKEN);
+    const harness = new Harness(config, database, api, client, connection, nativeConnection, gameServer, apiClient);
     await harness.startWorker();
     return harness;
   }
@@ -133,8 +131,7 @@ export class Harness {
   async startWorker() {
     this.worker = await createPurchaseWorker({
       config: this.config,
-      db: this.db,
-      sql: this.sql,
+      database: this.databaseRef,
       connection: this.nativeConnection,
       workflowBundle: await workflowBundle(),
     });
@@ -153,85 +150,39 @@ export class Harness {
     await this.gameServer.stop();
     await this.connection.close();
     await this.nativeConnection.close();
-    await this.database.close();
+    await this.databaseRef.close();
   }
 
+  /** A new game whose deliveries go to the reference game server. */
   async createGame(name = 'Test Game'): Promise<TestGame> {
-    const gameId = `game-${randomUUID().slice(0, 8)}`;
-    const secret = randomBytes(24).toString('hex');
-    const res = await this.admin('PUT', `/v1/admin/games/${gameId}`, {
-      name,
-      secret,
-      deliveryUrl: this.gameServer.deliveryUrl(gameId),
-    });
-    if (res.status !== 200) throw new Error(`createGame: ${res.status} ${JSON.stringify(res.body)}`);
-    this.gameServer.setSecret(gameId, secret);
-    return { gameId, secret };
+    const game = await this.http.registerGame((gameId) => this.gameServer.deliveryUrl(gameId), { name });
+    this.gameServer.setSecret(game.gameId, game.secret);
+    return game;
   }
 
-  async createItem(game: TestGame, item: Partial<Record<string, unknown>> = {}): Promise<string> {
-    const sku = `sku-${randomUUID().slice(0, 8)}`;
-    const res = await this.admin('PUT', `/v1/admin/items/${sku}`, {
-      gameId: game.gameId,
-      name: '60 Gems',
-      grants: [{ itemId: 'gem', quantity: 60 }],
-      prices: [
-        { region: 'CN', currency: 'CNY', amount: 600 },
-        { region: '*', currency: 'USD', amount: 99 },
-      ],
-      ...item,
-    });
-    if (res.status !== 200) throw new Error(`createItem: ${res.status} ${JSON.stringify(res.body)}`);
-    return sku;
+  /** The demo gems (CN 600 CNY, JP 160 JPY, elsewhere 99 USD) in `game`, with `item`'s fields changed. */
+  createItem(game: TestGame, item: Partial<Record<string, unknown>> = {}): Promise<string> {
+    return this.http.registerItem(game, undefined, item);
   }
 
   admin(method: string, path: string, body?: unknown, token = this.config.ADMIN_TOKEN) {
-    return this.request(method, path, body === undefined ? undefined : JSON.stringify(body), {
-      Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/json',
-    });
+    return this.http.admin(method, path, body, token);
   }
 
-  /** A request signed the way a game server signs it. */
   signed(game: TestGame, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}) {
-    const raw = body === undefined ? '' : JSON.stringify(body);
-    const headers = signedHeaders(
-      game.secret,
-      game.gameId,
-      method,
-      path,
-      raw,
-      randomBytes(12).toString('hex'),
-      Math.floor(Date.now() / 1000),
-    );
-    return this.request(method, path, raw || undefined, {
-      ...headers,
-      ...(raw ? { 'Content-Type': 'application/json' } : {}),
-      ...extraHeaders,
-    });
+    return this.http.signed(game, method, path, body, extraHeaders);
   }
 
   createOrder(game: TestGame, body: Record<string, unknown>, idempotencyKey: string = randomUUID()) {
-    return this.signed(game, 'POST', '/v1/orders', body, { 'Idempotency-Key': idempotencyKey });
+    return this.http.createOrder(game, body, idempotencyKey);
   }
 
-  /** The payer presses Pay (or Fail) on the sandbox checkout page. */
   pay(channelPaymentId: string, body: Record<string, unknown> = { result: 'SUCCESS' }) {
-    return this.request('POST', `/sandbox/payments/${channelPaymentId}/complete`, JSON.stringify(body), {
-      'Content-Type': 'application/json',
-    });
+    return this.http.pay(channelPaymentId, body);
   }
 
-  async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
-    const res = await fetch(`${this.api.url}${path}`, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON (HTML page, channel acknowledgement)
-    }
-    return { status: res.status, body: parsed };
+  request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+    return this.http.request(method, path, body, headers);
   }
 
   async orderStatus(orderId: string): Promise<string | undefined> {

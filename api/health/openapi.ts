@@ -1,0 +1,35 @@
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { json, text } from '../shared/openapi';
+import { healthResponse, readinessResponse } from './schemas';
+
+export function healthPaths(): ZodOpenApiPathsObject {
+  return {
+    '/healthz': {
+      get: {
+        tags: ['Health'],
+        summary: 'Liveness of the backing services',
+        responses: {
+          200: json('PostgreSQL and Temporal answer.', healthResponse),
+          503: json('PostgreSQL or Temporal does not answer.', healthResponse),
+        },
+      },
+    },
+    '/readyz': {
+      get: {
+        tags: ['Health'],
+        summary: 'Whether this instance should receive traffic',
+        responses: {
+          200: json('Ready: PostgreSQL and Temporal answer and the process is not shutting down.', readinessResponse),
+          503: json('Not ready: draining before shutdown, or a backing service does not answer.', readinessResponse),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        tags: ['Health'],
+        summary: 'Prometheus metrics',
+        responses: { 200: text('Prometheus text exposition format.', 'text/plain; version=0.0.4') },
+      },
+    },
+  };
+}

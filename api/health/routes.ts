@@ -1,0 +1,27 @@
+import { Router } from 'express';
+import type { Database } from '../../infra/db';
+import type { PurchasesClient } from '../../infra/temporal';
+import { databaseAnswers } from '../../store/health';
+
+/** Liveness (`/healthz`) and readiness (`/readyz`: false while draining, so load balancers move away first). */
+export function healthRouter(deps: { database: Database; purchases: PurchasesClient; lifecycle?: { draining: boolean } }): Router {
+  const router = Router();
+  const dependencies = async () => {
+    const [database, temporal] = await Promise.all([
+      databaseAnswers(deps.database.sql),
+      deps.purchases.healthy(),
+    ]);
+    return { database, temporal };
+  };
+  router.get('/healthz', async (_req, res) => {
+    const checks = await dependencies();
+    res.status(checks.database && checks.temporal ? 200 : 503).json(checks);
+  });
+  router.get('/readyz', async (_req, res) => {
+    const draining = deps.lifecycle?.draining ?? false;
+    const checks = await dependencies();
+    const ready = !draining && checks.database && checks.temporal;
+    res.status(ready ? 200 : 503).json({ ready, draining, ...checks });
+  });
+  return router;
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
+import { orderIdParam } from '../orders/schemas';
+import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { operatorHeader, opsActionBody, opsActionResponse, opsOrdersQuery, opsOrdersResponse, resolveBody } from './schemas';
+
+export function opsPaths(): ZodOpenApiPathsObject {
+  const operator = z.object({ 'X-Operator': operatorHeader });
+  const action = (summary: string, description: string, body: z.ZodType): ZodOpenApiOperationObject => ({
+    tags: ['Operations'],
+    summary,
+    description: `${description} Audited with the operator, whether the order's workflow accepts it or not.`,
+    security: ADMIN,
+    requestParams: { path: z.object({ orderId: orderIdParam }), header: operator },
+    requestBody: jsonBody(body),
+    responses: {
+      202: json("The order's workflow accepted the action; the order as it is now.", opsActionResponse),
+      ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'], 409: ['OPS_ACTION_NOT_ALLOWED'] }),
+    },
+  });
+  return {
+    '/v1/ops/orders': {
+      get: {
+        tags: ['Operations'],
+        summary: 'Find orders, e.g. deliveries stuck for ten minutes',
+        description: 'Least recently changed first.',
+        security: ADMIN,
+        requestParams: { query: opsOrdersQuery, header: operator },
+        responses: { 200: json('The matching orders.', opsOrdersResponse), ...authenticatedErrors() },
+      },
+    },
+    '/v1/ops/orders/{orderId}/retry-delivery': {
+      post: action(
+        'Retry a delivery now',
+        'For a `DELIVERING` order: restarts the delivery backoff (within the delivery deadline).',
+        opsActionBody,
+      ),
+    },
+    '/v1/ops/orders/{orderId}/refund': {
+      post: action(
+        'Refund instead of delivering',
+        'For a `DELIVERING` or `MANUAL_REVIEW` order: stops delivering and refunds, unless the game server ' +
+          'already took the goods.',
+        opsActionBody,
+      ),
+    },
+    '/v1/ops/orders/{orderId}/resolve': {
+      post: action(
+        'Decide an order in manual review',
+        '`DELIVER` a `MANUAL_REVIEW` order as paid, or `REFUND` it (also a `DELIVERING` one).',
+        resolveBody,
+      ),
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import express, { Router, type Request } from 'express';
+import { purchaseWorkflowId } from '../../domain/ids';
+import type { Config } from '../../infra/config';
+import type { Database } from '../../infra/db';
+import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
+import { auditOutcome, auditRequested } from '../../store/ops';
+import { findOrder, listOrders } from '../../store/orders';
+import type { OpsRequest } from '../../workflows/contract';
+import { adminAuth } from '../auth';
+import { ApiError, parseBody } from '../errors';
+import { orderView } from '../orders/routes';
+import { orderIdParam } from '../orders/schemas';
+import { operatorHeader, opsActionBody, opsOrdersQuery, resolveBody } from './schemas';
+
+interface Deps {
+  database: Database;
+  config: Config;
+  purchases: PurchasesClient;
+}
+
+/**
+ * Operations: find stuck orders and act on them through their workflows. Every action is
+ * audited with the operator's identity, whether the workflow accepts it or not.
+ */
+export function opsRouter({ database, config, purchases }: Deps): Router {
+  const { db } = database;
+  const router = Router();
+  router.use('/v1/ops', adminAuth(config), express.json({ limit: '16kb' }));
+
+  router.get('/v1/ops/orders', async (req, res) => {
+    operatorOf(req);
+    const query = parseBody(opsOrdersQuery, req.query);
+    const orders = await listOrders(db, {
+      status: query.status,
+      gameId: query.gameId,
+      unchangedSince: query.olderThanSeconds !== undefined ? new Date(Date.now() - query.olderThanSeconds * 1000) : undefined,
+      limit: query.limit,
+    });
+    res.json({
+      orders: orders.map((o) => ({
+        orderId: o.id,
+        gameId: o.gameId,
+        userId: o.userId,
+        sku: o.sku,
+        status: o.status,
+        statusReason: o.statusReason ?? undefined,
+        amount: { currency: o.currency, value: o.amount },
+        channel: o.channel,
+        createdAt: o.createdAt.toISOString(),
+        updatedAt: o.updatedAt.toISOString(),
+        workflowId: purchaseWorkflowId(o.id),
+      })),
+    });
+  });
+
+  const act = (path: string, action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'>) =>
+    router.post(`/v1/ops/orders/:orderId/${path}`, async (req, res) => {
+      const operator = operatorOf(req);
+      const request = { ...action(req.body ?? {}), operator };
+      const orderId = String(req.params.orderId);
+      const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
+      if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+
+      const audit = await auditRequested(db, { orderId, operator, action: request.action, reason: request.reason });
+      try {
+        await purchases.opsAction(orderId, request);
+      } catch (err) {
+        const refused = err instanceof PurchaseRefusedError;
+        await auditOutcome(db, audit, refused ? 'REFUSED' : 'FAILED', (err as Error).message);
+        if (refused) throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', err.message, { orderId });
+        throw err;
+      }
+      await auditOutcome(db, audit, 'ACCEPTED');
+      res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
+    });
+
+  act('retry-delivery', (body) => ({ action: 'RETRY_DELIVERY', ...parseBody(opsActionBody, body) }));
+  act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsActionBody, body) }));
+  act('resolve', (body) => parseBody(resolveBody, body));
+  return router;
+}
+
+function operatorOf(req: Request): string {
+  const operator = operatorHeader.safeParse(req.get('x-operator'));
+  if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name the operator');
+  return operator.data;
+}

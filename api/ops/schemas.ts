@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { ORDER_STATUSES } from '../../domain/orders/status';
+import { orderView } from '../orders/schemas';
+import { id, money, orderStatus, timestamp } from '../shared/schemas';
+
+/** Operations: finding stuck orders and acting on them (admin token plus the operator's identity). */
+export const operatorHeader = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .meta({ description: 'who acts, for the audit trail', examples: ['alice@studio.example'] });
+
+export const opsOrdersQuery = z.object({
+  status: z.enum(ORDER_STATUSES).optional().meta({ examples: ['DELIVERING'] }),
+  olderThanSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'only orders unchanged for at least this long', examples: [600] }),
+  gameId: id.optional().meta({ examples: ['dragon-quest-m'] }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
+});
+
+export const opsActionBody = z
+  .object({ reason: z.string().trim().min(1).max(500) })
+  .meta({ id: 'OpsAction', examples: [{ reason: 'game server was down 14:00-15:10 UTC, ticket OPS-311' }] });
+
+export const resolveBody = opsActionBody
+  .extend({ action: z.enum(['DELIVER', 'REFUND']) })
+  .meta({
+    id: 'OpsResolve',
+    examples: [{ action: 'DELIVER', reason: 'paid 1200 CNY as asked; the channel reported 12.00 as 1200.00' }],
+  });
+
+export const opsOrderSummary = z
+  .strictObject({
+    orderId: z.uuid(),
+    gameId: z.string(),
+    userId: z.string(),
+    sku: z.string(),
+    status: orderStatus,
+    statusReason: z.string().optional(),
+    amount: money,
+    channel: z.string(),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    workflowId: z.string().meta({ description: "the order's Temporal workflow id (`temporal workflow show`)" }),
+  })
+  .meta({ id: 'OpsOrderSummary' });
+export const opsOrdersResponse = z.strictObject({ orders: z.array(opsOrderSummary) });
+export const opsActionResponse = z.strictObject({ accepted: z.literal(true), order: orderView });
+

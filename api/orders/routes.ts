@@ -1,0 +1,179 @@
+import { Router, type Response } from 'express';
+import type { ChannelRegistry } from '../../channels/registry';
+import { orderIdFor, requestHash } from '../../domain/ids';
+import { REASONS } from '../../domain/orders/status';
+import { grantsFor, orderAmount, type Grant } from '../../domain/catalog/pricing';
+import { purchaseTiming, type Config } from '../../infra/config';
+import type { Database, Db } from '../../infra/db';
+import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
+import type { CatalogReader } from '../../store/catalog';
+import { findOrder, findOrderOfGame, orderWithHistory } from '../../store/orders';
+import type { OrderSnapshot } from '../../workflows/contract';
+import { signedGameRequest, type SignedLocals } from '../auth';
+import { ApiError, parseBody } from '../errors';
+import { requestIdOf } from '../request-context';
+import { createOrderBody, idempotencyKey, orderIdParam } from './schemas';
+
+interface Deps {
+  database: Database;
+  config: Config;
+  channels: ChannelRegistry;
+  purchases: PurchasesClient;
+  catalog: CatalogReader;
+}
+
+/** The order center's game-server API: create, read and cancel orders. */
+export function ordersRouter({ database, config, channels, purchases, catalog }: Deps): Router {
+  const { db } = database;
+  const router = Router();
+  const signed = signedGameRequest({ database, config, catalog });
+  const gameOf = (res: Response) => (res.locals as SignedLocals).game;
+
+  router.post('/v1/orders', ...signed, async (req, res) => {
+    const game = gameOf(res);
+    const keyHeader = idempotencyKey.safeParse(req.get('idempotency-key'));
+    if (!keyHeader.success) {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the Idempotency-Key header is required (1-128 characters)');
+    }
+    const body = parseBody(createOrderBody, req.body);
+    const orderId = orderIdFor(game.id, keyHeader.data);
+    const hash = requestHash(body);
+    // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
+    const item = await catalog.item(body.sku);
+    if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
+    const amount = orderAmount(item.prices, body.region, body.quantity);
+    if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
+    const channel = body.channel ?? channels.names()[0];
+    if (!channel || !channels.get(channel)) {
+      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `payment channel ${channel ?? '(none)'} is not available`, {
+        available: channels.names(),
+      });
+    }
+
+    let snapshot: OrderSnapshot | undefined;
+    try {
+      snapshot = await purchases.startPurchase({
+        orderId,
+        gameId: game.id,
+        userId: body.userId,
+        sku: item.sku,
+        itemName: item.name,
+        quantity: body.quantity,
+        grants: grantsFor(item.grants as unknown as Grant[], body.quantity),
+        region: body.region,
+        amount,
+        channel,
+        idempotencyKey: keyHeader.data,
+        requestHash: hash,
+        clientIp: body.clientIp,
+        deviceId: body.deviceId,
+        requestId: requestIdOf(res),
+        timing: purchaseTiming(config),
+      });
+    } catch (err) {
+      if (err instanceof PurchaseRefusedError) throw refusedToApiError(err);
+      throw err;
+    }
+    if (!snapshot) {
+      // The order's workflow already finished: answer from the books.
+      const order = await findOrder(db, orderId);
+      if (!order) throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'the order is being created, retry');
+      if (order.requestHash !== hash) throw idempotencyConflict();
+      snapshot = {
+        orderId,
+        status: order.status as OrderSnapshot['status'],
+        reason: order.statusReason ?? undefined,
+        amount: { currency: order.currency, value: order.amount },
+        channel: order.channel,
+        expiresAt: order.expiresAt.toISOString(),
+      };
+    }
+    // The same key gets the same answer, from the workflow or from the books once it has ended:
+    // an order closed because its channel failed was never payable.
+    if (snapshot.status === 'CLOSED' && snapshot.reason === REASONS.channelUnavailable) throw channelUnavailable();
+    if (snapshot.status === 'REJECTED') {
+      if (snapshot.reason === REASONS.outOfStock) {
+        throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
+      }
+      throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
+    }
+    res.status(201).json({
+      orderId: snapshot.orderId,
+      status: snapshot.status,
+      amount: snapshot.amount,
+      channel: snapshot.channel,
+      payment: snapshot.payment,
+      expiresAt: snapshot.expiresAt,
+    });
+  });
+
+  router.get('/v1/orders/:orderId', ...signed, async (req, res) => {
+    const order = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
+    res.json(await orderView(db, order.id));
+  });
+
+  router.post('/v1/orders/:orderId/cancel', ...signed, async (req, res) => {
+    const order = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
+    if (order.status === 'PENDING_PAYMENT') {
+      try {
+        await purchases.cancel(order.id);
+      } catch (err) {
+        if (err instanceof PurchaseRefusedError) throw refusedToApiError(err);
+        throw err;
+      }
+    } else if (order.status !== 'CLOSED') {
+      throw new ApiError(409, 'ORDER_NOT_CANCELLABLE', `an order in status ${order.status} cannot be cancelled`);
+    }
+    res.json(await orderView(db, order.id));
+  });
+
+  return router;
+}
+
+const idempotencyConflict = () =>
+  new ApiError(409, 'IDEMPOTENCY_CONFLICT', 'this idempotency key was used for a different request');
+
+const channelUnavailable = () =>
+  new ApiError(
+    502,
+    'CHANNEL_UNAVAILABLE',
+    'the payment channel could not open the payment and the order was closed; start again with a new Idempotency-Key',
+  );
+
+function refusedToApiError(err: PurchaseRefusedError): ApiError {
+  switch (err.type) {
+    case 'IDEMPOTENCY_CONFLICT':
+      return idempotencyConflict();
+    case 'ORDER_NOT_CANCELLABLE':
+      return new ApiError(409, 'ORDER_NOT_CANCELLABLE', err.message);
+    case 'CHANNEL_UNAVAILABLE':
+      return channelUnavailable();
+    default:
+      return new ApiError(500, 'INTERNAL', err.message);
+  }
+}
+
+async function ownedOrder(db: Db, gameId: string, orderId: string) {
+  // Another game's order is indistinguishable from a missing one.
+  const order = orderIdParam.safeParse(orderId).success ? await findOrderOfGame(db, gameId, orderId) : null;
+  if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+  return order;
+}
+
+export async function orderView(db: Db, orderId: string) {
+  const order = await orderWithHistory(db, orderId);
+  return {
+    orderId: order.id,
+    status: order.status,
+    userId: order.userId,
+    sku: order.sku,
+    quantity: order.quantity,
+    amount: { currency: order.currency, value: order.amount },
+    channel: order.channel,
+    createdAt: order.createdAt.toISOString(),
+    expiresAt: order.expiresAt.toISOString(),
+    paidAt: order.paidAt?.toISOString(),
+    deliveredAt: order.deliveredAt?.toISOString(),
+    history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString(), reason: h.reason ?? undefined })),
+  };
+}

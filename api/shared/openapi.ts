@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import type { ZodOpenApiResponsesObject } from 'zod-openapi';
+import { errorEnvelope } from './schemas';
+
+// Building blocks of the OpenAPI fragments each resource keeps beside its routes (`<resource>/openapi.ts`).
+
+export type ErrorCodes = readonly [string, ...string[]];
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'The request is invalid',
+  401: 'Not authenticated',
+  403: 'Refused',
+  404: 'Not found',
+  409: 'Conflicts with the current state',
+  413: 'The body is too large',
+  422: 'Cannot be served as asked',
+  500: 'Internal error',
+  502: 'The payment channel could not open the payment: the order is closed (a new Idempotency-Key starts again)',
+  503: 'PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided',
+};
+
+/** Error answers by status, each narrowed to the codes it can carry (the groups' codes merged). */
+export function errors(...groups: Record<number, ErrorCodes>[]): ZodOpenApiResponsesObject {
+  const byStatus = new Map<string, string[]>();
+  for (const [status, codes] of groups.flatMap((group) => Object.entries(group))) {
+    byStatus.set(status, [...(byStatus.get(status) ?? []), ...codes]);
+  }
+  const responses: ZodOpenApiResponsesObject = {};
+  for (const [status, codes] of byStatus) {
+    responses[status as `${4 | 5}${string}`] = {
+      description: `${STATUS_TEXT[Number(status)]}: ${codes.map((c) => `\`${c}\``).join(', ')}.`,
+      content: { 'application/json': { schema: errorEnvelope(codes as [string, ...string[]]) } },
+    };
+  }
+  return responses;
+}
+
+export const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
+export const jsonBody = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+export const text = (description: string, mediaType: string) => ({
+  description,
+  content: { [mediaType]: { schema: { type: 'string' as const } } },
+});
+
+/** Every route that reads the books can meet an outage or a bug. */
+export const SERVER_ERRORS: Record<number, ErrorCodes> = { 500: ['INTERNAL'], 503: ['TEMPORARILY_UNAVAILABLE'] };
+
+export const ADMIN = [{ adminToken: [] }];
+export const GAME_SIGNATURE = [{ gameId: [], gameTimestamp: [], gameNonce: [], gameSignature: [] }];
+
+/** The errors of every authenticated route (admin token or game signature), plus its own. */
+export const authenticatedErrors = (own: Record<number, ErrorCodes> = {}) =>
+  errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'] }, SERVER_ERRORS, own);

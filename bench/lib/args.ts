@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+
+/** The options of every benchmark mode (`npm run bench -- --mode <mode> ...`). */
+export const { values: args } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'throughput' },
+    purchases: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '50' },
+    warmup: { type: 'string', default: '200' },
+    rounds: { type: 'string', default: '4' },
+    'open-orders': { type: 'string', default: '10000' },
+    'sql-sample': { type: 'string', default: '200' },
+    'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/payments_bench' },
+    'temporal-address': { type: 'string' },
+    'temporal-db-file': { type: 'string' },
+    'notify-poll-ms': { type: 'string', default: '200' },
+    'paced-share': { type: 'string', default: '0.5' },
+    'paced-seconds': { type: 'string', default: '60' },
+    profile: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+export const N = Number(args.purchases);
+export const C = Number(args.concurrency);
+export const WARMUP = Number(args.warmup);
+/** The measured purchases and the floor's workflows alternate in this many rounds, so both see the same machine. */
+export const ROUNDS = Math.max(1, Number(args.rounds));
+
+export function baseEnv(): Record<string, string> {
+  return { SANDBOX_NOTIFY_POLL_MS: args['notify-poll-ms']! };
+}
+
+
+export const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+/** A game server retries a 503 with the same key; the latency then includes the retries, and the answers are reported. */
+export const BENCH_RETRY = { deadlineMs: 60_000, delayMs: 200 };

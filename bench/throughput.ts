@@ -1,0 +1,253 @@
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { mkdirSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@temporalio/client';
+import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
+import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
+import { BENCH_DATA_DIR, Stack } from './lib/launcher';
+import { RssSampler, describeMachine, summarize } from './lib/measure';
+import { profilesOfPid, summarizeProfile, type ProfileSummary } from './lib/profile';
+import {
+  countSql,
+  driveFloor,
+  drivePurchases,
+  notificationToDelivered,
+  riskCheckFromHistories,
+  startFloorWorker,
+  type PurchaseRun,
+} from './lib/purchases';
+import { answersLine, finish, machineLine, ms, target, targetsTable } from './lib/report';
+import { addCpu, cpuSnapshot, perUnit, pgCounters, postgresVersion, round, roundAll, scrape, temporalBreakdown } from './lib/system';
+
+/**
+ * `npm run bench` (mode throughput): purchases through the REST API against real processes, alternating
+ * in rounds with the engine's own floor (a workflow of the same shape with no database or HTTP).
+ */
+const SINGLE_CLIENT_PURCHASES = 50;
+
+export async function throughputMode() {
+  const cli = await resolveTemporalCli((m) => log(m));
+  const machine = describeMachine({ temporalCli: cli });
+  const profileDir = path.join(BENCH_DATA_DIR, 'profiles');
+  if (args.profile) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
+  const stack = await Stack.start({
+    name: 'bench',
+    databaseUrl: args['database-url']!,
+    temporalAddress: args['temporal-address'],
+    temporalDbFile: args['temporal-db-file'],
+    env: baseEnv(),
+    nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+    log,
+  });
+  const client = new Client({ connection: stack.connection! });
+  try {
+    machine.postgres = await postgresVersion(stack);
+    const game = await stack.client.registerGameWithItem((id) => stack.gameServer.deliveryUrl(id), { prefix: 'bench' });
+    stack.gameServer.setSecret(game.gameId, game.secret);
+
+    log(`warm-up: ${WARMUP} purchases`);
+    await drivePurchases(stack, client, game, WARMUP, C);
+    // The floor runs on the same Temporal server beside the (idle) product processes.
+    const floorWorker = await startFloorWorker(stack);
+    const floorQueue = `${stack.taskQueue}-floor`;
+    log(`floor warm-up: ${WARMUP} workflows of the same shape without database or HTTP`);
+    await driveFloor(client, floorQueue, WARMUP, C);
+    await sleep(1_500);
+    const withFloor = { 'floor-worker': floorWorker };
+    const samplers = { worker: new RssSampler(() => stack.worker.pid), api: new RssSampler(() => stack.api.pid), temporal: new RssSampler(() => stack.temporalPid()) };
+    const [cpuBefore, pgBefore, metricsBefore] = [await cpuSnapshot(stack, withFloor), await pgCounters(stack), await scrape(stack.workerMetricsUrl)];
+    log(`measured: ${N} purchases and ${N} floor workflows by ${C} concurrent clients, alternating in ${ROUNDS} rounds`);
+    const run: PurchaseRun = { orderIds: [], createMs: [], endToEndMs: [], wallMs: 0 };
+    const floor = { updateMs: [] as number[], endToEndMs: [] as number[], wallMs: 0 };
+    const productCpu: Record<string, number> = {};
+    const floorCpu: Record<string, number> = {};
+    const isFloor = (name: string) => name === 'floor-worker';
+    const engineOrBench = (name: string) => ['temporal', 'floor-worker'].includes(name) || name.startsWith('bench');
+    for (let r = 0, done = 0; r < ROUNDS; r++) {
+      const count = Math.round((N * (r + 1)) / ROUNDS) - done;
+      done += count;
+      const atStart = await cpuSnapshot(stack, withFloor);
+      const purchases = await drivePurchases(stack, client, game, count, C);
+      const afterPurchases = await cpuSnapshot(stack, withFloor);
+      addCpu(productCpu, atStart, afterPurchases, (name) => !isFloor(name));
+      const floorRun = await driveFloor(client, floorQueue, count, C);
+      addCpu(floorCpu, afterPurchases, await cpuSnapshot(stack, withFloor), engineOrBench);
+      run.orderIds.push(...purchases.orderIds);
+      run.createMs.push(...purchases.createMs);
+      run.endToEndMs.push(...purchases.endToEndMs);
+      run.wallMs += purchases.wallMs;
+      floor.updateMs.push(...floorRun.updateMs);
+      floor.endToEndMs.push(...floorRun.endToEndMs);
+      floor.wallMs += floorRun.wallMs;
+      log(`round ${r + 1}: ${round(count / (purchases.wallMs / 1000))} purchases/s, floor ${round(count / (floorRun.wallMs / 1000))}/s`);
+    }
+    const [metricsAfter, cpuAfter] = [await scrape(stack.workerMetricsUrl), await cpuSnapshot(stack, withFloor)];
+    await sleep(1_500); // PostgreSQL flushes its statistics at most once a second
+    const pgAfter = await pgCounters(stack);
+    const peakRss = { worker: samplers.worker.stop(), api: samplers.api.stop(), temporal: samplers.temporal.stop() };
+    const lifetimePeak = { worker: stack.worker.usage()?.peakRssMiB, api: stack.api.usage()?.peakRssMiB };
+    const purchasesPerSecond = N / (run.wallMs / 1000);
+    const floorPerSecond = N / (floor.wallMs / 1000);
+    log(`purchases: ${round(purchasesPerSecond)}/s; floor: ${round(floorPerSecond)}/s`);
+    // The engine's own latency with nothing queued: what a create cannot go below on this server.
+    const floorAlone = await driveFloor(client, floorQueue, SINGLE_CLIENT_PURCHASES, 1);
+    await floorWorker.stop();
+
+    // Latency below saturation: the same 50 clients, purchases arriving at a share of the measured maximum.
+    const pacedRate = round(purchasesPerSecond * Number(args['paced-share']), 2);
+    const pacedCount = Math.max(C, Math.round(pacedRate * Number(args['paced-seconds'])));
+    log(`paced: ${pacedCount} purchases arriving at ${pacedRate}/s, at most ${C} at once`);
+    const paced = await drivePurchases(stack, client, game, pacedCount, C, pacedRate);
+    const pacedNotified = await notificationToDelivered(stack, paced.orderIds);
+
+    // The unloaded path: one client, one purchase at a time.
+    log(`single client: ${SINGLE_CLIENT_PURCHASES} purchases one after another`);
+    const single = await drivePurchases(stack, client, game, SINGLE_CLIENT_PURCHASES, 1);
+    const singleNotified = await notificationToDelivered(stack, single.orderIds);
+    const singleRisk = await riskCheckFromHistories(client, single.orderIds);
+
+    const notified = await notificationToDelivered(stack, run.orderIds);
+    const riskSample = run.orderIds.slice(0, 300);
+    const risk = await riskCheckFromHistories(client, riskSample);
+    const temporal = temporalBreakdown(metricsBefore, metricsAfter);
+
+    const pids = { worker: stack.worker.pid!, api: stack.api.pid! };
+    await Promise.all([stack.worker.stop(), stack.api.stop()]);
+    // With --profile, each process wrote its profile as it exited; keep the measured rounds' samples.
+    const stoppedAt = performance.now();
+    const window = { fromMsBeforeEnd: stoppedAt - cpuBefore.at, toMsBeforeEnd: stoppedAt - cpuAfter.at };
+    const profiles: Record<string, ProfileSummary> | undefined = args.profile
+      ? Object.fromEntries(
+          Object.entries(pids).flatMap(([name, pid]) =>
+            profilesOfPid(profileDir, pid).map(({ thread, file }) => [`${name} thread ${thread}`, summarizeProfile(file, window)]),
+          ),
+        )
+      : undefined;
+
+    log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
+    const sql = await countSql(stack, client, game, Number(args['sql-sample']));
+
+    const created = summarize(run.createMs);
+    const notifiedSummary = summarize(notified);
+    const riskSummary = summarize(risk);
+    const ratio = purchasesPerSecond / floorPerSecond;
+    const result = {
+      kind: 'throughput',
+      date: new Date().toISOString(),
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
+      settings: {
+        purchases: N,
+        concurrency: C,
+        warmup: WARMUP,
+        rounds: ROUNDS,
+        temporal: args['temporal-address'] ? `external ${args['temporal-address']}` : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
+        sandboxNotifyPollMs: Number(args['notify-poll-ms']),
+        databasePoolSize: 10,
+        workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 500'})`,
+      },
+      purchases: {
+        perSecond: round(purchasesPerSecond, 1),
+        createOrderMs: created,
+        endToEndMs: summarize(run.endToEndMs),
+        notificationToDeliveredMs: notifiedSummary,
+        riskCheckMs: { ...riskSummary, sampledWorkflows: riskSample.length, source: 'workflow history: checkRisk marker time minus workflow task start' },
+        cpuMsPerPurchase: perUnit(productCpu, N),
+        postgresPerPurchase: Object.fromEntries(Object.entries(pgAfter).map(([k, v]) => [k, round((v - (pgBefore[k] ?? 0)) / N, 2)])),
+        peakRssMiB: { duringRun: roundAll(peakRss), processLifetime: roundAll(lifetimePeak) },
+        temporal,
+        profiles,
+      },
+      paced: {
+        ratePerSecond: pacedRate,
+        purchases: pacedCount,
+        createOrderMs: summarize(paced.createMs),
+        notificationToDeliveredMs: summarize(pacedNotified),
+        endToEndMs: summarize(paced.endToEndMs),
+      },
+      singleClient: {
+        purchases: single.orderIds.length,
+        createOrderMs: summarize(single.createMs),
+        notificationToDeliveredMs: summarize(singleNotified),
+        riskCheckMs: summarize(singleRisk),
+        endToEndMs: summarize(single.endToEndMs),
+      },
+      nonSuccessAnswers: stack.client.answers.toJSON(),
+      sql,
+      floor: {
+        perSecond: round(floorPerSecond, 1),
+        updateWithStartMs: summarize(floor.updateMs),
+        singleClientUpdateWithStartMs: summarize(floorAlone.updateMs),
+        endToEndMs: summarize(floor.endToEndMs),
+        cpuMsPerWorkflow: perUnit(floorCpu, N),
+      },
+      ratioToFloor: round(ratio, 3),
+      targets: [
+        target(`create-order p99 < 100 ms at ${C} clients, saturated`, created.p99 < 100, `${created.p99} ms`),
+        target(`create-order p99 < 100 ms at ${C} clients, paced at ${pacedRate}/s`, summarize(paced.createMs).p99 < 100, `${summarize(paced.createMs).p99} ms`),
+        target('notification → delivered p99 < 1 s, saturated', notifiedSummary.p99 < 1000, `${notifiedSummary.p99} ms`),
+        target(`notification → delivered p99 < 1 s, paced at ${pacedRate}/s`, summarize(pacedNotified).p99 < 1000, `${summarize(pacedNotified).p99} ms`),
+        target('throughput ≥ 70% of the engine floor', ratio >= 0.7, `${round(ratio * 100)}%`),
+      ],
+    };
+    finish('throughput', result, throughputMarkdown(result));
+  } finally {
+    await stack.stop();
+  }
+}
+
+
+function throughputMarkdown(r: any): string {
+  const p = r.purchases;
+  const cpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    `### Throughput — ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Machine: ${machineLine(r.machine)}.`,
+    `Run: ${r.settings.purchases} purchases and as many floor workflows by ${r.settings.concurrency} concurrent clients, alternating in ${r.settings.rounds ?? 1} rounds, after ${r.settings.warmup} warm-up; Temporal ${r.settings.temporal}; sandbox outbox polled every ${r.settings.sandboxNotifyPollMs} ms.`,
+    '',
+    '| Measure | Value |',
+    '| --- | --- |',
+    `| Purchases per second (create → pay → delivered → workflow closed) | **${p.perSecond}** |`,
+    `| Engine floor, same shape, no DB/HTTP (workflows per second) | ${r.floor.perSecond} |`,
+    `| Ratio to the floor | **${Math.round(r.ratioToFloor * 100)}%** |`,
+    `| Saturated: create order, ms | ${ms(p.createOrderMs)} |`,
+    `| Saturated: notification received → goods granted, ms | ${ms(p.notificationToDeliveredMs)} |`,
+    `| Risk check, ms (${p.riskCheckMs.sampledWorkflows} histories) | ${ms(p.riskCheckMs)} |`,
+    `| End-to-end purchase, ms | ${ms(p.endToEndMs)} |`,
+    `| Paced at ${r.paced.ratePerSecond}/s (${r.paced.purchases} purchases, ${r.settings.concurrency} clients): create order, ms | ${ms(r.paced.createOrderMs)} |`,
+    `| Paced: notification received → goods granted, ms | ${ms(r.paced.notificationToDeliveredMs)} |`,
+    `| One client alone (${r.singleClient.purchases} purchases in a row): create order, ms | ${ms(r.singleClient.createOrderMs)} |`,
+    `| One client alone: notification received → goods granted, ms | ${ms(r.singleClient.notificationToDeliveredMs)} |`,
+    `| One client alone: risk check, ms | ${ms(r.singleClient.riskCheckMs)} |`,
+    `| Floor Update-with-Start, saturated at ${r.settings.concurrency} clients, ms | ${ms(r.floor.updateWithStartMs)} |`,
+    `| Floor Update-with-Start, one client alone, ms | ${ms(r.floor.singleClientUpdateWithStartMs)} |`,
+    `| SQL statements per purchase (API + worker) | ${round(r.sql.api.statements + r.sql.worker.statements, 1)} (API ${r.sql.api.statements}, worker ${r.sql.worker.statements}; of which sandbox outbox polls ${round(r.sql.api.outboxPolls, 1)}) |`,
+    `| Transactions per purchase (BEGIN at the proxy / pg_stat_database commits) | ${round(r.sql.api.transactions + r.sql.worker.transactions, 1)} / ${p.postgresPerPurchase.xact_commit} |`,
+    `| Rows written per purchase (inserted + updated) | ${round(p.postgresPerPurchase.tup_inserted + p.postgresPerPurchase.tup_updated, 1)} |`,
+    `| Peak RSS during the run, MiB | worker ${p.peakRssMiB.duringRun.worker}, API ${p.peakRssMiB.duringRun.api}, Temporal ${p.peakRssMiB.duringRun.temporal} |`,
+    `| Peak RSS over the process life (VmHWM), MiB | worker ${p.peakRssMiB.processLifetime.worker}, API ${p.peakRssMiB.processLifetime.api} |`,
+    `| CPU ms per purchase | ${cpu(p.cpuMsPerPurchase)} |`,
+    `| Answers other than success (retried with the same key) | ${answersLine(r.nonSuccessAnswers)} |`,
+    `| CPU ms per floor workflow | ${cpu(r.floor.cpuMsPerWorkflow)} |`,
+    `| Worker: workflow task schedule-to-start / execution, mean ms | ${p.temporal.workflowTaskScheduleToStart.meanMs} / ${p.temporal.workflowTaskExecution.meanMs} |`,
+    '',
+    targetsTable(r.targets),
+    '',
+  ];
+  if (p.profiles) {
+    for (const [name, prof] of Object.entries(p.profiles as Record<string, ProfileSummary>)) {
+      if (prof.sampledMs < 500) continue;
+      lines.push(
+        `CPU profile, ${name}, measured run (${prof.sampledMs} ms of busy samples): ${prof.byArea.slice(0, 8).map((a) => `${a.area} ${a.percent}%`).join(', ')}; top functions: ${prof.topFunctions.slice(0, 5).map((f) => `${f.fn} ${f.percent}%`).join(', ')}.`,
+        '',
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+

@@ -1,0 +1,142 @@
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { latePaymentWorkflowId, purchaseWorkflowId } from '../domain/ids';
+import {
+  GameIdKey,
+  OrderStatusKey,
+  PaymentChannelKey,
+  UserIdKey,
+  cancelOrderUpdate,
+  opsActionUpdate,
+  paymentNotifiedSignal,
+  requestPaymentUpdate,
+  type OpsRequest,
+  type OrderSnapshot,
+  type PaymentNotification,
+  type PurchaseInput,
+  type PurchaseTiming,
+} from '../workflows/contract';
+
+
+/** The business failure a workflow update reported (its ApplicationFailure type), if any. */
+export class PurchaseRefusedError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A typed client for the purchase workflows: the only way the API talks to Temporal. */
+export class PurchasesClient {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    /** How long a caller waits for a workflow to answer (e.g. when no worker is running). */
+    private readonly answerTimeoutMs: number,
+  ) {}
+
+  /**
+   * Starts the order's workflow (or joins the one already running for this idempotency key) and
+   * returns its payment parameters in the same round trip. Returns undefined when the workflow
+   * already finished: the caller then reads the order from the database.
+   */
+  async startPurchase(input: PurchaseInput): Promise<OrderSnapshot | undefined> {
+    const startWorkflowOperation = new WithStartWorkflowOperation('purchase', {
+      workflowId: purchaseWorkflowId(input.orderId),
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A finished order is never restarted by a retried request.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: OrderStatusKey, value: 'PENDING_PAYMENT' },
+        { key: GameIdKey, value: input.gameId },
+        { key: UserIdKey, value: input.userId },
+        { key: PaymentChannelKey, value: input.channel },
+      ],
+    });
+    try {
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.executeUpdateWithStart(requestPaymentUpdate, {
+          args: [input.requestHash],
+          startWorkflowOperation,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      throw refusal(err);
+    }
+  }
+
+  async cancel(orderId: string): Promise<OrderSnapshot> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(cancelOrderUpdate),
+      );
+    } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  /** An operator's action; refused (PurchaseRefusedError) when the order's state does not allow it. */
+  async opsAction(orderId: string, request: OpsRequest): Promise<OrderSnapshot> {
+    try {
+      return await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.getHandle(purchaseWorkflowId(orderId)).executeUpdate(opsActionUpdate, { args: [request] }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        throw new PurchaseRefusedError('ORDER_FINAL', 'the order has finished; its workflow takes no more actions');
+      }
+      throw refusal(err);
+    }
+  }
+
+  /**
+   * Tells the order's workflow about a verified payment result. When that workflow already
+   * ended, a late-payment workflow decides (a success for a closed order is refunded).
+   */
+  async notifyPayment(orderId: string, notification: PaymentNotification, timing: PurchaseTiming): Promise<void> {
+    try {
+      await this.client.workflow.getHandle(purchaseWorkflowId(orderId)).signal(paymentNotifiedSignal, notification);
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    if (notification.result !== 'SUCCESS') return;
+    try {
+      await this.client.workflow.start('latePayment', {
+        workflowId: latePaymentWorkflowId(orderId),
+        taskQueue: this.taskQueue,
+        args: [orderId, notification, timing],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      // One late-payment decision per order; a repeated notification needs no second one.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.client.workflowService.getSystemInfo({});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function refusal(err: unknown): unknown {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type) return new PurchaseRefusedError(cause.type, cause.message);
+  return err;
+}

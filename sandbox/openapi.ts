@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { SERVER_ERRORS, errors, json, jsonBody, text } from '../api/shared/openapi';
+import {
+  sandboxCloseResponse,
+  sandboxCreatePaymentRequest,
+  sandboxPaymentView,
+  sandboxRefundRequest,
+  sandboxRefundView,
+} from '../channels/sandbox/wire';
+import { completeSchema } from './routes';
+
+export function sandboxPaths(): ZodOpenApiPathsObject {
+  const paymentId = z.string().meta({ examples: ['sbxpay_9a7c3e1f5b2d4c6e8a0b1c2d'] });
+  const paymentParams = { path: z.object({ paymentId }) };
+  return {
+    '/sandbox/checkout/{paymentId}': {
+      get: {
+        tags: ['Sandbox'],
+        summary: 'Checkout page of a sandbox payment',
+        description: 'The `payUrl` of sandbox orders: shows the amount with *Pay* and *Fail* buttons.',
+        requestParams: paymentParams,
+        responses: {
+          200: text('The checkout page.', 'text/html'),
+          404: text('No such sandbox payment.', 'text/html'),
+          ...errors(SERVER_ERRORS),
+        },
+      },
+    },
+    '/sandbox/payments/{paymentId}/complete': {
+      post: {
+        tags: ['Sandbox'],
+        summary: 'Pay or fail a sandbox payment',
+        description:
+          `The sandbox then sends \`notifyTimes\` identical signed notifications to \`/v1/callbacks/sandbox\` and ` +
+          'retries each until it is acknowledged. `paidAmount` (minor units) simulates a payment that differs ' +
+          'from the order.',
+        requestParams: paymentParams,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: completeSchema,
+              examples: {
+                pay: { summary: 'Pay the amount asked', value: { result: 'SUCCESS' } },
+                fail: { summary: 'The payment fails', value: { result: 'FAILED' } },
+                underpay: {
+                  summary: 'Pay ¥10.00 of ¥12.00, notify three times',
+                  value: { result: 'SUCCESS', paidAmount: 1000, notifyTimes: 3, notifyDelayMs: 500 },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          202: json(
+            'Accepted; the notifications follow.',
+            z.strictObject({ paymentId: z.string(), status: z.enum(['PAID', 'FAILED']) }),
+          ),
+          ...errors(
+            {
+              400: ['VALIDATION_ERROR'],
+              404: ['PAYMENT_NOT_FOUND'],
+              409: ['PAYMENT_NOT_PAYABLE'],
+              413: ['PAYLOAD_TOO_LARGE'],
+            },
+            SERVER_ERRORS,
+          ),
+        },
+      },
+    },
+    ...merchantApiPaths(),
+  };
+}
+
+/** The provider's merchant API: what the platform's sandbox adapter calls, as it would call a real channel. */
+function merchantApiPaths(): ZodOpenApiPathsObject {
+  const tags = ['Sandbox'];
+  const paymentId = z.string().meta({ examples: ['sbx_9a7c3e1f5b2d4c6e8a0b1c2d'] });
+  const refused = (own: Record<number, readonly [string, ...string[]]>) =>
+    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'] }, SERVER_ERRORS, own);
+  return {
+    '/sandbox/api/payments': {
+      post: {
+        tags,
+        summary: 'Merchant API: open a payment',
+        description: 'Idempotent by `merchantOrderId`: the same order gets the same payment.',
+        requestBody: jsonBody(sandboxCreatePaymentRequest),
+        responses: { 201: json('The payment.', sandboxPaymentView), ...refused({ 409: ['MERCHANT_ORDER_CONFLICT'] }) },
+      },
+    },
+    '/sandbox/api/payments/{paymentId}': {
+      get: {
+        tags,
+        summary: 'Merchant API: query a payment',
+        requestParams: { path: z.object({ paymentId }) },
+        responses: { 200: json('The payment.', sandboxPaymentView), ...refused({ 404: ['PAYMENT_NOT_FOUND'] }) },
+      },
+    },
+    '/sandbox/api/payments/{paymentId}/close': {
+      post: {
+        tags,
+        summary: 'Merchant API: close an unpaid payment',
+        description: 'Idempotent; `ALREADY_PAID` when the payer paid first.',
+        requestParams: { path: z.object({ paymentId }) },
+        responses: { 200: json('The outcome.', sandboxCloseResponse), ...refused({ 404: ['PAYMENT_NOT_FOUND'] }) },
+      },
+    },
+    '/sandbox/api/refunds': {
+      post: {
+        tags,
+        summary: 'Merchant API: refund a payment in full',
+        description: 'Idempotent by `refundId`.',
+        requestBody: jsonBody(sandboxRefundRequest),
+        responses: {
+          201: json('The refund.', sandboxRefundView),
+          ...refused({
+            404: ['PAYMENT_NOT_FOUND'],
+            409: ['REFUND_NOT_ALLOWED', 'REFUND_CONFLICT'],
+            422: ['REFUND_AMOUNT_MISMATCH'],
+          }),
+        },
+      },
+    },
+    '/sandbox/api/refunds/{refundId}': {
+      get: {
+        tags,
+        summary: 'Merchant API: query a refund by the merchant refund id',
+        requestParams: { path: z.object({ refundId: z.string().meta({ examples: ['rf_3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b'] }) }) },
+        responses: { 200: json('The refund.', sandboxRefundView), ...refused({ 404: ['REFUND_NOT_FOUND'] }) },
+      },
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { LRUCache } from 'lru-cache';
+import type { Game, Item, ItemPrice, Prisma } from '../generated/prisma/client';
+import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
+import type { Db } from '../infra/db';
+
+/** The catalog: games (with their secrets and delivery URLs) and items with their regional prices. */
+
+export type CatalogItem = Item & { prices: ItemPrice[] };
+
+export interface GameFields {
+  name: string;
+  secret: string;
+  deliveryUrl: string;
+}
+
+export function putGame(db: Db, gameId: string, fields: GameFields): Promise<Game> {
+  return db.game.upsert({ where: { id: gameId }, create: { id: gameId, ...fields }, update: fields });
+}
+
+export interface ItemFields {
+  gameId: string;
+  name: string;
+  grants: Grant[];
+  prices: RegionalPrice[];
+  /** Units left to sell; null for unlimited, undefined to keep what is there. */
+  stock?: number | null;
+}
+
+export type ItemUpsert =
+  | { outcome: 'SAVED'; item: CatalogItem }
+  | { outcome: 'GAME_NOT_FOUND' }
+  | { outcome: 'SKU_TAKEN' };
+
+/** Creates or replaces an item; its prices are replaced as a whole. */
+export async function putItem(db: Db, sku: string, body: ItemFields): Promise<ItemUpsert> {
+  const game = await db.game.findUnique({ where: { id: body.gameId }, select: { id: true } });
+  if (!game) return { outcome: 'GAME_NOT_FOUND' };
+  const owner = await db.item.findUnique({ where: { sku }, select: { gameId: true } });
+  if (owner && owner.gameId !== body.gameId) return { outcome: 'SKU_TAKEN' };
+  const fields = {
+    gameId: body.gameId,
+    name: body.name,
+    grants: body.grants as unknown as Prisma.InputJsonValue,
+    ...(body.stock !== undefined ? { stockAvailable: body.stock } : {}),
+  };
+  const item = await db.$transaction(async (tx) => {
+    await tx.item.upsert({ where: { sku }, create: { sku, ...fields }, update: fields });
+    await tx.itemPrice.deleteMany({ where: { sku } });
+    await tx.itemPrice.createMany({ data: body.prices.map((p) => ({ sku, ...p })) });
+    return tx.item.findUniqueOrThrow({ where: { sku }, include: { prices: { orderBy: { region: 'asc' } } } });
+  });
+  return { outcome: 'SAVED', item };
+}
+
+interface Found<T> {
+  value: T | null;
+}
+
+/**
+ * Games and items as the order path reads them, kept for a few seconds: every create would
+ * otherwise read the same rows three times. Writes through `changed` drop the entry at once; other
+ * processes see a change within `ttlMs` (0 turns the cache off).
+ */
+export class CatalogReader {
+  private readonly games?: LRUCache<string, Found<Game>>;
+  private readonly items?: LRUCache<string, Found<CatalogItem>>;
+  private readonly loadGame: (id: string) => Promise<Game | null>;
+  private readonly loadItem: (sku: string) => Promise<CatalogItem | null>;
+
+  constructor(db: Db, ttlMs: number) {
+    this.loadGame = (id) => db.game.findUnique({ where: { id } });
+    this.loadItem = (sku) => db.item.findUnique({ where: { sku }, include: { prices: true } });
+    if (ttlMs === 0) return;
+    // fetchMethod also makes concurrent misses for one key share a single query.
+    this.games = new LRUCache({ max: 1_000, ttl: ttlMs, fetchMethod: async (id) => ({ value: await this.loadGame(id) }) });
+    this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
+  }
+
+  async game(id: string): Promise<Game | null> {
+    return this.games ? ((await this.games.fetch(id))?.value ?? null) : this.loadGame(id);
+  }
+
+  async item(sku: string): Promise<CatalogItem | null> {
+    return this.items ? ((await this.items.fetch(sku))?.value ?? null) : this.loadItem(sku);
+  }
+
+  gameChanged(id: string) {
+    this.games?.delete(id);
+  }
+
+  itemChanged(sku: string) {
+    this.items?.delete(sku);
+  }
+}

@@ -1,0 +1,181 @@
+import type { Money } from '../domain/money';
+import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } from '../domain/orders/status';
+import type { Grant } from '../domain/catalog/pricing';
+import type { Db, RunSql } from '../infra/db';
+import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql';
+import { outOfStock, recordReservation, reserveStock } from './stock';
+
+/** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
+
+export interface NewOrder {
+  orderId: string;
+  gameId: string;
+  userId: string;
+  sku: string;
+  quantity: number;
+  grants: Grant[];
+  region: string;
+  amount: Money;
+  channel: string;
+  idempotencyKey: string;
+  requestHash: string;
+  clientIp?: string;
+  deviceId?: string;
+  expiresAt: string;
+  /** Set when the risk check denied the order: it is stored as REJECTED. */
+  rejection?: string;
+}
+
+export interface OpenedOrderRow {
+  status: 'PENDING_PAYMENT' | 'REJECTED';
+  status_reason: string | null;
+  /** False when an earlier attempt had opened it already. */
+  created: boolean;
+}
+
+/**
+ * Persists the order with its first history row, reserving limited stock, in one statement (all of
+ * it or nothing). Idempotent by order id: a retry finds the order it created.
+ */
+export async function openOrder(run: RunSql, o: NewOrder): Promise<OpenedOrderRow> {
+  const refused = o.rejection ?? null;
+  try {
+    const [row] = await run<Omit<OpenedOrderRow, 'created'>>(sql`
+      WITH ${reserveStock(o.sku, o.quantity, refused)},
+      decision AS (
+        -- A reason to refuse means a rejected order; none, an order awaiting payment.
+        SELECT reason, CASE WHEN reason IS NULL THEN 'PENDING_PAYMENT' ELSE 'REJECTED' END AS status
+        FROM (SELECT coalesce(${refused}::text,
+          CASE WHEN ${outOfStock} THEN ${REASONS.outOfStock}::text END) AS reason) r
+      ), created AS (
+        INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
+          status, status_reason, idempotency_key, request_hash, client_ip, device_id, expires_at, updated_at)
+        SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
+          ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb, ${o.region}::text,
+          ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
+          d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
+          ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${utc(o.expiresAt)}, ${NOW_UTC}
+        FROM decision d
+        RETURNING id, status, status_reason
+      ), history AS (
+        INSERT INTO order_history (order_id, status, reason) SELECT id, status, status_reason FROM created
+      ), ${recordReservation(o.sku, o.quantity)}
+      SELECT status, status_reason FROM created`);
+    return { ...row!, created: true };
+  } catch (err) {
+    // This order exists: an earlier attempt created it (the statement changed nothing).
+    if (!isUniqueViolation(err)) throw err;
+    const [row] = await run<Omit<OpenedOrderRow, 'created'>>(
+      sql`SELECT status, status_reason FROM orders WHERE id = ${o.orderId}::uuid`,
+    );
+    return { ...row!, created: false };
+  }
+}
+
+/** Columns a transition may set besides the status (names are fixed here, values are parameters). */
+export interface OrderPatch {
+  paid?: { paidAt: string; channelTxnId?: string; amount?: number; currency?: string };
+  /** Stamps this column with the time of the transition. */
+  stamp?: 'delivered_at' | 'closed_at' | 'refunded_at';
+}
+
+export type TransitionResult =
+  | { outcome: 'MOVED'; gameId: string; channel: string }
+  /** The step ran before: the order is in `to` or already past it. */
+  | { outcome: 'DONE_BEFORE' }
+  | { outcome: 'ILLEGAL'; current: OrderStatus | undefined };
+
+/**
+ * Moves an order to `to` and records it in its history, with the effects other modules own
+ * (statement fragments: CTEs that may read the CTE `moved(id, game_id, channel)`), in one SQL
+ * statement: atomic without a transaction, one round trip on the hot path.
+ */
+export async function transitionOrder(
+  run: RunSql,
+  orderId: string,
+  to: OrderStatus,
+  { reason, patch = {} }: { reason?: string; patch?: OrderPatch } = {},
+  effects: Sql[] = [],
+): Promise<TransitionResult> {
+  const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to));
+  const sets = [sql`status = ${to}::text`, sql`status_reason = ${reason ?? null}::text`, sql`updated_at = ${NOW_UTC}`];
+  if (patch.paid) {
+    sets.push(
+      sql`paid_at = ${utc(patch.paid.paidAt)}`,
+      sql`channel_txn_id = ${patch.paid.channelTxnId ?? null}::text`,
+      sql`paid_amount = ${patch.paid.amount ?? null}::int`,
+      sql`paid_currency = ${patch.paid.currency ?? null}::text`,
+    );
+  }
+  if (patch.stamp) sets.push(sql`${raw(patch.stamp)} = ${NOW_UTC}`);
+
+  const moved = await run<{ game_id: string; channel: string }>(sql`
+    WITH moved AS (
+      UPDATE orders SET ${join(sets, ', ')}
+      WHERE id = ${orderId}::uuid AND status = ANY(${allowedFrom}::text[])
+      RETURNING id, game_id, channel
+    ), history AS (
+      INSERT INTO order_history (order_id, status, reason) SELECT id, ${to}::text, ${reason ?? null}::text FROM moved
+      ON CONFLICT (order_id, status) DO NOTHING
+    )${effects.length ? sql`, ${join(effects, ', ')}` : sql``}
+    SELECT game_id, channel FROM moved`);
+  if (moved[0]) return { outcome: 'MOVED', gameId: moved[0].game_id, channel: moved[0].channel };
+
+  // Read after the statement: a concurrent attempt may have moved it in the meantime.
+  const [current] = await run<{ status: OrderStatus }>(sql`SELECT status FROM orders WHERE id = ${orderId}::uuid`);
+  if (current && (current.status === to || hasPassed(to, current.status))) return { outcome: 'DONE_BEFORE' };
+  return { outcome: 'ILLEGAL', current: current?.status };
+}
+
+/** Records where the channel payment of an order is, once the channel opened it. */
+export async function setChannelPayment(run: RunSql, orderId: string, channelPaymentId: string): Promise<void> {
+  await run(sql`UPDATE orders SET channel_payment_id = ${channelPaymentId}::text, updated_at = ${NOW_UTC}
+    WHERE id = ${orderId}::uuid`);
+}
+
+// ---- Reads (cold paths: Prisma's typed client) -------------------------------------------------
+
+export function orderStatusOf(db: Db, orderId: string) {
+  return db.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true, channel: true } });
+}
+
+export function orderForRefund(db: Db, orderId: string) {
+  return db.order.findUniqueOrThrow({ where: { id: orderId } });
+}
+
+export function channelPaymentOf(db: Db, orderId: string) {
+  return db.order.findUniqueOrThrow({ where: { id: orderId }, select: { channelPaymentId: true } });
+}
+
+/** An order as a game may see it (only its own), or null. */
+export async function findOrderOfGame(db: Db, gameId: string, orderId: string) {
+  const order = await db.order.findUnique({ where: { id: orderId }, select: { id: true, gameId: true, status: true } });
+  return order && order.gameId === gameId ? order : null;
+}
+
+export function findOrder(db: Db, orderId: string) {
+  return db.order.findUnique({ where: { id: orderId } });
+}
+
+export function orderWithHistory(db: Db, orderId: string) {
+  return db.order.findUniqueOrThrow({
+    where: { id: orderId },
+    include: { history: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+  });
+}
+
+/** Orders for operations, least recently changed first. */
+export function listOrders(
+  db: Db,
+  filter: { status?: OrderStatus; gameId?: string; unchangedSince?: Date; limit: number },
+) {
+  return db.order.findMany({
+    where: {
+      status: filter.status,
+      gameId: filter.gameId,
+      ...(filter.unchangedSince ? { updatedAt: { lt: filter.unchangedSince } } : {}),
+    },
+    orderBy: { updatedAt: 'asc' },
+    take: filter.limit,
+  });
+}

@@ -1,0 +1,65 @@
+import type { Money } from '../domain/money';
+import type { RunSql } from '../infra/db';
+import { NOW_UTC, sql, type Sql } from './sql';
+
+/** What channels told us: every verified notification, the results orders acted on, and discrepancies. */
+
+export interface PaymentResult {
+  orderId: string;
+  channel: string;
+  notificationId: string;
+  channelPaymentId: string;
+  channelTxnId?: string;
+  result: 'SUCCESS' | 'FAILED';
+  paid?: Money;
+}
+
+/** Returns whether this result is new (a channel's resent copy is not). */
+export async function recordPaymentResult(run: RunSql, r: PaymentResult): Promise<boolean> {
+  const recorded = await run(sql`
+    INSERT INTO payment_attempts (order_id, channel, notification_id, channel_payment_id, channel_txn_id, result, amount, currency)
+    VALUES (${r.orderId}::uuid, ${r.channel}::text, ${r.notificationId}::text, ${r.channelPaymentId}::text,
+      ${r.channelTxnId ?? null}::text, ${r.result}::text, ${r.paid?.value ?? null}::int, ${r.paid?.currency ?? null}::text)
+    ON CONFLICT (order_id, notification_id) DO NOTHING
+    RETURNING id`);
+  return recorded.length === 1;
+}
+
+/**
+ * Paid, but not what the order asked for: the discrepancy, kept for a person. Runs in the statement
+ * that moves the order (CTE `moved`) to MANUAL_REVIEW.
+ */
+export const recordDiscrepancy = (notificationId: string, expected: Money, paid: Money): Sql => sql`discrepancy AS (
+    INSERT INTO payment_discrepancies (order_id, notification_id, expected_amount, expected_currency, paid_amount, paid_currency)
+    SELECT id, ${notificationId}::text, ${expected.value}::int, ${expected.currency}::text, ${paid.value}::int, ${paid.currency}::text
+    FROM moved ON CONFLICT (order_id, notification_id) DO NOTHING)`;
+
+export interface ReceivedNotification {
+  channel: string;
+  notificationId: string;
+  channelPaymentId: string;
+  merchantOrderId: string;
+  result: string;
+  paid?: Money;
+  rawBody: string;
+}
+
+/**
+ * Keeps a verified notification, linked to its order when the payment and the merchant order id
+ * name the same one; a copy already received is counted. Returns the order it belongs to, if known.
+ */
+export async function recordNotification(run: RunSql, n: ReceivedNotification): Promise<string | null> {
+  const [recorded] = await run<{ order_id: string | null }>(sql`
+    INSERT INTO channel_notifications
+      (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body)
+    VALUES (${n.channel}::text, ${n.notificationId}::text, ${n.channelPaymentId}::text,
+      (SELECT id FROM orders WHERE channel_payment_id = ${n.channelPaymentId}::text
+         AND id::text = ${n.merchantOrderId}::text),
+      ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text, ${n.rawBody}::text)
+    ON CONFLICT (channel, notification_id) DO UPDATE
+      SET received_count = channel_notifications.received_count + 1, last_received_at = ${NOW_UTC},
+        -- A copy that arrived before its order knew the payment is linked by a later copy.
+        order_id = coalesce(channel_notifications.order_id, EXCLUDED.order_id)
+    RETURNING order_id::text`);
+  return recorded?.order_id ?? null;
+}

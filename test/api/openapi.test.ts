@@ -1,0 +1,283 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Express } from 'express';
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
+import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
+import { gameBody, itemBody } from '../../api/admin/schemas';
+import { opsActionBody, resolveBody } from '../../api/ops/schemas';
+import { createOrderBody } from '../../api/orders/schemas';
+import { signedHeaders } from '../../domain/signature';
+import { Harness, type TestGame } from '../support/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await Harness.start();
+});
+afterAll(() => h?.close());
+
+const options = () => ({ sandbox: h.config.SANDBOX_ENABLED });
+/** What a schema's `.meta({ examples })` gives; the document renders them as the schema's examples. */
+const examplesOf = (schema: z.ZodType) => (z.globalRegistry.get(schema)?.examples ?? []) as Record<string, unknown>[];
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
+
+/** Every documented operation of the zod spec the document is rendered from, as `METHOD /path`. */
+function specOperations(): Array<{ route: string; operation: ZodOpenApiOperationObject }> {
+  const paths: [string, ZodOpenApiPathItemObject][] = Object.entries(openApiSpec(options()).paths ?? {});
+  return paths.flatMap(([path, item]) =>
+    HTTP_METHODS.flatMap((method) => {
+      const operation = item[method];
+      return operation ? [{ route: `${method.toUpperCase()} ${path}`, operation }] : [];
+    }),
+  );
+}
+
+/** The parts of express 5's router layers this test reads. */
+interface RouterLayer {
+  rawPath?: unknown;
+  route?: { path: unknown; methods: Record<string, boolean> };
+  handle: { stack?: RouterLayer[] };
+}
+
+/** `METHOD /path/{param}` for every route the app serves, from its router stack. */
+function servedRoutes(app: Express): string[] {
+  const routes: string[] = [];
+  const join = (prefix: string, path: unknown) => {
+    if (typeof path !== 'string') throw new Error(`cannot document a non-string route path ${String(path)}`);
+    return `${prefix}${path === '/' ? '' : path}`;
+  };
+  const walk = (stack: RouterLayer[], prefix: string) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        const path = join(prefix, layer.route.path).replace(/:(\w+)/g, '{$1}');
+        for (const [method, handled] of Object.entries(layer.route.methods)) {
+          if (handled) routes.push(`${method.toUpperCase()} ${path}`);
+        }
+      } else if (layer.handle.stack) {
+        walk(layer.handle.stack, join(prefix, layer.rawPath));
+      } // else middleware: authentication, body parsers, static files
+    }
+  };
+  walk((app.router as unknown as { stack: RouterLayer[] }).stack, '');
+  return routes;
+}
+
+describe('the OpenAPI document', () => {
+  it('documents exactly the routes the app serves', () => {
+    const app = h.api.server.listeners('request')[0] as Express;
+    const served = servedRoutes(app);
+    const documented = specOperations().map((o) => o.route);
+    expect(served.length).toBeGreaterThan(10);
+    expect({
+      undocumented: served.filter((r) => !documented.includes(r)),
+      notServed: documented.filter((r) => !served.includes(r)),
+    }).toEqual({ undocumented: [], notServed: [] });
+    expect(new Set(served).size).toBe(served.length);
+  });
+
+  it('leaves out the sandbox when it is disabled', () => {
+    const paths = Object.keys(buildOpenApiDocument({ sandbox: false }).paths ?? {});
+    expect(paths.filter((p) => p.startsWith('/sandbox/'))).toEqual([]);
+    expect(paths).toContain('/v1/orders');
+  });
+
+  it('gives every request body and parameter examples that its zod schema accepts', () => {
+    const problems: string[] = [];
+    let checked = 0;
+    const check = (where: string, schema: z.ZodType, examples: unknown[], asWireString: boolean) => {
+      if (examples.length === 0) problems.push(`${where}: no example`);
+      examples.forEach((example, i) => {
+        checked++;
+        // Path, query and header values arrive as strings.
+        const parsed = schema.safeParse(asWireString ? String(example) : example);
+        if (!parsed.success) problems.push(`${where} example ${i + 1}: ${z.prettifyError(parsed.error)}`);
+      });
+    };
+
+    for (const { route, operation } of specOperations()) {
+      for (const [mediaType, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        const schema = media?.schema;
+        if (!(schema instanceof z.ZodType)) throw new Error(`${route} ${mediaType}: the body schema is not zod`);
+        const mediaExamples = Object.values(media?.examples ?? {}).map((e) => ('value' in e ? e.value : undefined));
+        check(`${route} body`, schema, [...examplesOf(schema), ...mediaExamples], false);
+      }
+      for (const [location, params] of Object.entries(operation.requestParams ?? {})) {
+        for (const [name, schema] of Object.entries((params as z.ZodObject).shape)) {
+          check(`${route} ${location} ${name}`, schema as z.ZodType, examplesOf(schema as z.ZodType), true);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(30);
+  });
+
+  it('is served at /openapi.json as built', async () => {
+    const res = await fetch(`${h.api.url}${OPENAPI_PATH}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const served = (await res.json()) as { openapi: string };
+    expect(served.openapi).toBe('3.1.0');
+    expect(served).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(options()))));
+  });
+
+  it('is browsable at /docs with local assets only and no inline script', async () => {
+    const res = await fetch(`${h.api.url}${DOCS_PATH}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const assets = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(3);
+    for (const asset of assets) {
+      expect(asset).toMatch(/^\/(?!\/)/); // same origin, never a CDN
+      const loaded = await fetch(`${h.api.url}${asset}`);
+      expect({ asset, status: loaded.status }).toEqual({ asset, status: 200 });
+      const body = await loaded.text();
+      expect(body.length).toBeGreaterThan(0);
+      if (asset.endsWith('.js') && !asset.includes('swagger-ui-bundle')) expect(body).toContain(OPENAPI_PATH);
+    }
+  });
+});
+
+describe('the API answers as documented', () => {
+  interface Request {
+    params?: Record<string, string>;
+    body?: unknown;
+    headers?: Record<string, string>;
+    signedBy?: TestGame;
+  }
+
+  /**
+   * Sends `METHOD /template` with its path parameters filled in, and checks that the answer's status,
+   * media type and body are the ones the document gives for that operation.
+   */
+  async function send(route: string, request: Request = {}): Promise<{ status: number; body: any }> {
+    const operation = specOperations().find((o) => o.route === route)?.operation;
+    if (!operation) throw new Error(`${route} is not documented`);
+    const [method, template] = route.split(' ') as [string, string];
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(request.params?.[name] ?? ''));
+    const raw = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const game = request.signedBy;
+    const signature = game
+      ? signedHeaders(game.secret, game.gameId, method, path, raw ?? '', randomBytes(12).toString('hex'), nowSeconds())
+      : {};
+    const res = await fetch(`${h.api.url}${path}`, {
+      method,
+      body: raw,
+      headers: {
+        ...(raw ? { 'Content-Type': 'application/json' } : {}),
+        ...signature,
+        ...request.headers,
+      },
+    });
+    const text = await res.text();
+
+    const status = String(res.status) as `${1 | 2 | 3 | 4 | 5}${string}`;
+    const documented = operation.responses[status] as ZodOpenApiResponseObject | undefined;
+    if (!documented) throw new Error(`${route} answered ${res.status}, which is not documented: ${text}`);
+    if (!documented.content) {
+      expect({ route, body: text }).toEqual({ route, body: '' });
+      return { status: res.status, body: undefined };
+    }
+    const contentType = res.headers.get('content-type') ?? '';
+    const media = Object.entries(documented.content).find(([type]) => contentType.startsWith(type))?.[1];
+    if (!media) throw new Error(`${route} ${status} answered ${contentType}, not ${Object.keys(documented.content)}`);
+    if (!(media.schema instanceof z.ZodType)) return { status: res.status, body: text };
+    const parsed = media.schema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      throw new Error(`${route} ${status} differs from its documentation:\n${z.prettifyError(parsed.error)}\n${text}`);
+    }
+    return { status: res.status, body: JSON.parse(text) };
+  }
+
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  const admin = () => ({ Authorization: `Bearer ${h.config.ADMIN_TOKEN}` });
+  const operator = () => ({ ...admin(), 'X-Operator': 'alice@studio.example' });
+
+  it('health, readiness, metrics and documentation', async () => {
+    expect((await send('GET /healthz')).status).toBe(200);
+    expect((await send('GET /readyz')).body.ready).toBe(true);
+    expect((await send('GET /metrics')).body).toContain('# TYPE');
+    expect((await send('GET /openapi.json')).status).toBe(200);
+    expect((await send('GET /docs')).status).toBe(200);
+  });
+
+  it('admin, with the documented examples as requests', async () => {
+    const params = { gameId: `docs-${randomUUID().slice(0, 8)}` };
+    const [game] = examplesOf(gameBody);
+    expect((await send('PUT /v1/admin/games/{gameId}', { params, body: game })).status).toBe(401);
+    const stored = await send('PUT /v1/admin/games/{gameId}', { params, headers: admin(), body: game });
+    expect(stored.body.gameId).toBe(params.gameId);
+
+    const sku = `docs-${randomUUID().slice(0, 8)}`;
+    for (const item of examplesOf(itemBody)) {
+      const body = { ...item, gameId: params.gameId };
+      expect((await send('PUT /v1/admin/items/{sku}', { params: { sku }, headers: admin(), body })).status).toBe(200);
+    }
+    const body = { ...examplesOf(itemBody)[0], gameId: 'no-such-game' };
+    const orphan = await send('PUT /v1/admin/items/{sku}', { params: { sku }, headers: admin(), body });
+    expect(orphan.body.error.code).toBe('GAME_NOT_FOUND');
+
+    const blacklist = 'PUT /v1/admin/risk/blacklist/{kind}/{value}';
+    const entry = { kind: 'DEVICE', value: `docs-${randomUUID()}` };
+    const added = await send(blacklist, { params: entry, headers: admin(), body: { reason: 'test' } });
+    expect(added.body).toEqual({ ...entry, reason: 'test' });
+    const removed = await send('DELETE /v1/admin/risk/blacklist/{kind}/{value}', { params: entry, headers: admin() });
+    expect(removed.status).toBe(204);
+    const badKind = await send(blacklist, { params: { kind: 'EMAIL', value: 'x' }, headers: admin() });
+    expect(badKind.body.error.code).toBe('VALIDATION_ERROR');
+  });
+
+  it('orders, sandbox, callbacks and operations', async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game);
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const body = { ...examplesOf(createOrderBody)[0], sku, channel: 'sandbox' };
+    const created = await send('POST /v1/orders', { signedBy: game, headers, body });
+    expect(created.status).toBe(201);
+    const reused = await send('POST /v1/orders', { signedBy: game, headers, body: { ...body, quantity: 3 } });
+    expect(reused.body.error.code).toBe('IDEMPOTENCY_CONFLICT');
+    const params: Record<string, string> = {
+      orderId: created.body.orderId,
+      paymentId: created.body.payment.channelPaymentId,
+    };
+
+    expect((await send('GET /v1/orders/{orderId}', { signedBy: game, params })).body.status).toBe('PENDING_PAYMENT');
+    expect((await send('GET /sandbox/checkout/{paymentId}', { params })).body).toContain(params.paymentId);
+    expect((await send('GET /sandbox/checkout/{paymentId}', { params: { paymentId: 'nope' } })).status).toBe(404);
+    const failed = await send('POST /sandbox/payments/{paymentId}/complete', { params, body: { result: 'FAILED' } });
+    expect(failed.body.status).toBe('FAILED');
+
+    expect((await send('POST /v1/orders/{orderId}/cancel', { signedBy: game, params })).body.status).toBe('CLOSED');
+    const missing = await send('GET /v1/orders/{orderId}', { signedBy: game, params: { orderId: randomUUID() } });
+    expect(missing.body.error.code).toBe('ORDER_NOT_FOUND');
+
+    const forged = await send('POST /v1/callbacks/{channel}', {
+      params: { channel: 'sandbox' },
+      headers: { 'Sandbox-Timestamp': String(nowSeconds()), 'Sandbox-Signature': 'AAAA' },
+      body: { notifyId: 'n-1' },
+    });
+    expect(forged.body.error.code).toBe('INVALID_SIGNATURE');
+
+    expect((await send('GET /v1/ops/orders', { headers: operator() })).status).toBe(200);
+    const refused = await send('POST /v1/ops/orders/{orderId}/refund', {
+      params,
+      headers: operator(),
+      body: examplesOf(opsActionBody)[0],
+    });
+    expect(refused.body.error.code).toBe('OPS_ACTION_NOT_ALLOWED');
+
+    // Paid, but not the amount asked: an operator resolves it with the documented example.
+    const other = await send('POST /v1/orders', { signedBy: game, headers: { 'Idempotency-Key': randomUUID() }, body });
+    const underpaid = { orderId: other.body.orderId, paymentId: other.body.payment.channelPaymentId };
+    const paid = { result: 'SUCCESS', paidAmount: 1 };
+    await send('POST /sandbox/payments/{paymentId}/complete', { params: underpaid, body: paid });
+    await h.waitForStatus(underpaid.orderId, 'MANUAL_REVIEW');
+    const resolved = await send('POST /v1/ops/orders/{orderId}/resolve', {
+      params: underpaid,
+      headers: operator(),
+      body: examplesOf(resolveBody)[0],
+    });
+    expect(resolved.status).toBe(202);
+  });
+});

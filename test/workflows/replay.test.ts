@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { purchaseWorkflowId } from '../../domain/ids';
+import { Harness, sleep, workflowBundle } from '../support/harness';
+
+const HISTORIES = join(__dirname, 'histories');
+const { History } = temporal.api.history.v1;
+const JSON_FORM = { longs: String, enums: String, bytes: String };
+
+/**
+ * Determinism guard: recorded histories of every path through the purchase workflow must replay
+ * against the current workflow code. Histories recorded by earlier versions live in test/histories
+ * (RECORD_HISTORIES=1 adds the histories of paths not recorded yet; a change of the commands a
+ * running order replays goes behind `patched()`, and the old histories prove it).
+ */
+let h: Harness;
+
+describe('workflow replay', () => {
+  beforeAll(async () => {
+    h = await Harness.start({ PAYMENT_TIMEOUT_MS: '1500', DELIVERY_DEADLINE_MS: '2000' });
+  });
+  afterAll(() => h?.close());
+
+  it('replays fresh histories of every path through the purchase', async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game, { stock: 10 });
+    const order = async () => {
+      const res = await h.createOrder(game, { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN' });
+      expect(res.status).toBe(201);
+      return res.body as { orderId: string; payment: { channelPaymentId: string } };
+    };
+
+    const delivered = await order();
+    await h.pay(delivered.payment.channelPaymentId, { result: 'FAILED' });
+    await sleep(200);
+    await h.pay(delivered.payment.channelPaymentId, { result: 'SUCCESS', notifyTimes: 3 });
+    const timedOut = await order();
+    const mismatch = await order();
+    await h.pay(mismatch.payment.channelPaymentId, { result: 'SUCCESS', paidAmount: 5 });
+    const cancelled = await order();
+    await h.signed(game, 'POST', `/v1/orders/${cancelled.orderId}/cancel`);
+    await h.waitForStatus(delivered.orderId, 'DELIVERED');
+    h.gameServer.mode = 'fail';
+    const refunded = await order();
+    await h.pay(refunded.payment.channelPaymentId);
+    await h.waitForStatus(refunded.orderId, 'REFUNDED');
+
+    await h.waitForStatus(mismatch.orderId, 'MANUAL_REVIEW');
+    await opsAction(mismatch.orderId, 'resolve', { action: 'REFUND', reason: 'underpaid' });
+    const reviewDelivered = await order();
+    await h.pay(reviewDelivered.payment.channelPaymentId, { result: 'SUCCESS', paidAmount: 700 });
+    await h.waitForStatus(reviewDelivered.orderId, 'MANUAL_REVIEW');
+    h.gameServer.mode = 'ok';
+    await opsAction(reviewDelivered.orderId, 'resolve', { action: 'DELIVER', reason: 'overpaid' });
+
+    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded };
+    const expected = {
+      delivered: 'DELIVERED',
+      timedOut: 'CLOSED',
+      reviewRefunded: 'REFUNDED',
+      reviewDelivered: 'DELIVERED',
+      cancelled: 'CLOSED',
+      refunded: 'REFUNDED',
+    };
+    const histories: { name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[] = [];
+    for (const [name, { orderId }] of Object.entries(cases)) {
+      const handle = h.client.workflow.getHandle(purchaseWorkflowId(orderId));
+      await expect(handle.result()).resolves.toBe(expected[name as keyof typeof expected]);
+      histories.push({ name, workflowId: handle.workflowId, history: await handle.fetchHistory() });
+    }
+
+    const replayed = await replay(histories.map(({ workflowId, history }) => ({ workflowId, history })));
+    expect(replayed).toEqual(histories.map(() => undefined));
+
+    if (process.env.RECORD_HISTORIES === '1') {
+      mkdirSync(HISTORIES, { recursive: true });
+      // Histories of earlier versions are kept: they are what running orders were started with.
+      for (const { name, history } of histories) {
+        if (existsSync(join(HISTORIES, `purchase-${name}.json`))) continue;
+        writeFileSync(join(HISTORIES, `purchase-${name}.json`), JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
+      }
+    }
+  });
+
+  it('replays the histories recorded by earlier versions', async () => {
+    const files = existsSync(HISTORIES) ? readdirSync(HISTORIES).filter((f) => f.endsWith('.json')) : [];
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    const recorded = files.map((file) => ({
+      workflowId: file,
+      history: History.fromObject(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
+    }));
+    expect(await replay(recorded)).toEqual(recorded.map(() => undefined));
+  });
+});
+
+function opsAction(orderId: string, action: string, body: unknown) {
+  return h.request('POST', `/v1/ops/orders/${orderId}/${action}`, JSON.stringify(body), {
+    Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+    'Content-Type': 'application/json',
+    'X-Operator': 'replay-test',
+  });
+}
+
+async function replay(histories: { workflowId: string; history: temporal.api.history.v1.IHistory }[]) {
+  const errors: unknown[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    errors.push(result.error);
+  }
+  return errors;
+}

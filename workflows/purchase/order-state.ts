@@ -1,0 +1,162 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { OrderStatus } from '../../domain/orders/status';
+import {
+  FAILURE,
+  OrderStatusKey,
+  cancelOrderUpdate,
+  opsActionUpdate,
+  orderSnapshotQuery,
+  paymentNotifiedSignal,
+  requestPaymentUpdate,
+  type OpsRequest,
+  type OrderSnapshot,
+  type PaymentNotification,
+  type PurchaseInput,
+} from '../contract';
+
+/** Which operator actions each status allows; anything else is refused before it reaches history. */
+const OPS_ALLOWED: Record<OpsRequest['action'], readonly OrderStatus[]> = {
+  RETRY_DELIVERY: ['DELIVERING'],
+  REFUND: ['DELIVERING', 'MANUAL_REVIEW'],
+  DELIVER: ['MANUAL_REVIEW'],
+};
+
+/**
+ * What one order's workflow knows, and the handlers through which the outside world changes it:
+ * the game's create and cancel calls (updates), the channel's payment results (a signal, at least
+ * once, deduplicated here), operators' actions (an update) and the snapshot query.
+ */
+export class OrderState {
+  status: OrderStatus = 'PENDING_PAYMENT';
+  reason?: string;
+  /** The channel's payment parameters for the payer, once the channel payment is open. */
+  payment?: Record<string, unknown>;
+  /** The create call may answer: the order is open (or was refused). */
+  opened = false;
+  /** Why the create call fails, when the order could not be opened at its channel. */
+  openFailure?: string;
+  cancelRequested = false;
+  /** The delivery in progress, cancelled by an operator's retry or refund. */
+  deliveryScope?: CancellationScope;
+  readonly inbox: PaymentNotification[] = [];
+  private opsRequest?: OpsRequest;
+  private readonly seenNotifications = new Set<string>();
+
+  constructor(
+    private readonly input: PurchaseInput,
+    readonly expiresAtMs: number,
+  ) {}
+
+  get expiresAt(): string {
+    return new Date(this.expiresAtMs).toISOString();
+  }
+
+  snapshot(): OrderSnapshot {
+    return {
+      orderId: this.input.orderId,
+      status: this.status,
+      reason: this.reason,
+      amount: this.input.amount,
+      channel: this.input.channel,
+      payment: this.payment,
+      expiresAt: this.expiresAt,
+    };
+  }
+
+  /** Records a status change: search attribute for the Temporal UI, one replay-safe log line. */
+  enter(next: OrderStatus, why?: string) {
+    this.status = next;
+    this.reason = why;
+    upsertSearchAttributes([{ key: OrderStatusKey, value: next }]);
+    log.info('order status changed', { orderId: this.input.orderId, status: next, reason: why, requestId: this.input.requestId });
+  }
+
+  /** The operator's pending request, if any (read through a method: handlers set it while the workflow awaits). */
+  pendingOps(): OpsRequest | undefined {
+    return this.opsRequest;
+  }
+
+  clearOps() {
+    this.opsRequest = undefined;
+  }
+
+  /** Answers the create call: the order is open (or refused, or its channel failed). */
+  markOpened(failure?: string) {
+    this.openFailure = failure;
+    this.opened = true;
+  }
+
+  lateSuccess(): PaymentNotification | undefined {
+    return this.inbox.find((n) => n.result === 'SUCCESS');
+  }
+
+  installHandlers() {
+    setHandler(orderSnapshotQuery, () => this.snapshot());
+    setHandler(
+      requestPaymentUpdate,
+      async () => {
+        await condition(() => this.opened);
+        if (this.openFailure) throw ApplicationFailure.nonRetryable('the payment channel is unavailable', this.openFailure);
+        return this.snapshot();
+      },
+      {
+        validator: (requestHash) => {
+          if (requestHash !== this.input.requestHash) {
+            throw ApplicationFailure.nonRetryable(
+              'this idempotency key was used for a different request',
+              FAILURE.idempotencyConflict,
+            );
+          }
+        },
+      },
+    );
+    setHandler(
+      cancelOrderUpdate,
+      async () => {
+        this.cancelRequested = true;
+        await condition(() => this.status !== 'PENDING_PAYMENT');
+        if (this.status !== 'CLOSED') throw notCancellable(this.status);
+        return this.snapshot();
+      },
+      {
+        validator: () => {
+          if (!this.opened || this.status !== 'PENDING_PAYMENT') throw notCancellable(this.status);
+        },
+      },
+    );
+    setHandler(
+      opsActionUpdate,
+      (request) => {
+        this.opsRequest = request;
+        if (request.action !== 'DELIVER') this.deliveryScope?.cancel();
+        return this.snapshot();
+      },
+      {
+        validator: (request: OpsRequest) => {
+          if (!OPS_ALLOWED[request.action].includes(this.status)) {
+            throw ApplicationFailure.nonRetryable(
+              `${request.action} is not allowed for an order in status ${this.status}`,
+              FAILURE.opsActionRefused,
+            );
+          }
+        },
+      },
+    );
+    setHandler(paymentNotifiedSignal, (notification) => {
+      if (this.seenNotifications.has(notification.notificationId)) return;
+      this.seenNotifications.add(notification.notificationId);
+      this.inbox.push(notification);
+    });
+  }
+}
+
+function notCancellable(status: OrderStatus) {
+  return ApplicationFailure.nonRetryable(`an order in status ${status} cannot be cancelled`, FAILURE.notCancellable);
+}

@@ -1,0 +1,174 @@
+import {
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { sameMoney } from '../../domain/money';
+import { REASONS, type OrderStatus } from '../../domain/orders/status';
+import { FAILURE, PATCHES, type PaymentNotification, type PurchaseInput } from '../contract';
+import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
+import { OrderState } from './order-state';
+
+/**
+ * One purchase, from risk check to delivered goods or returned money. Each step that commits
+ * something names the compensation that undoes it:
+ *
+ *   risk check
+ *   reserve stock (open the order)     ↔ release stock      (closing or refunding the order)
+ *   open the channel payment           ↔ close it           (payment timeout, game cancels)
+ *   take the money (payment result)    ↔ refund it          (delivery deadline, operator, late payment)
+ *   deliver to the game server, with retries until the delivery deadline
+ */
+export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
+  const { orderId, timing } = input;
+  const books = proxyLocalActivities<Activities>(booksOptions(timing));
+  const openingChannel = proxyLocalActivities<Activities>(openingChannelOptions(timing));
+  const channel = proxyActivities<Activities>(channelOptions(timing));
+  const order = new OrderState(input, Date.now() + timing.paymentTimeoutMs);
+  order.installHandlers();
+
+  // Compensations, each beside the step it undoes (one SQL statement may carry both effects).
+  const releaseStock = async (why: string) => {
+    await books.closeOrder({ orderId, reason: why }); // closing the order returns its reservation
+    order.enter('CLOSED', why);
+  };
+  const closeChannelPayment = () => channel.closeChannelPayment({ orderId, channel: input.channel });
+  const refundMoney = async (why: string) => {
+    const outcome = await channel.refundOrder({ orderId, reason: why });
+    // The game server took the goods while the refund was being decided: nothing to return.
+    if (outcome === 'ALREADY_DELIVERED') order.enter('DELIVERED');
+    else order.enter('REFUNDED', why);
+  };
+
+  // 1. Risk check; 2. open the order, reserving its stock (a refused order is kept for the record).
+  const risk = await books.checkRisk({
+    gameId: input.gameId,
+    userId: input.userId,
+    clientIp: input.clientIp,
+    deviceId: input.deviceId,
+  });
+  const { timing: _timing, ...orderFields } = input;
+  const opened = await books.openOrder({
+    ...orderFields,
+    expiresAt: order.expiresAt,
+    rejection: risk.decision === 'DENY' ? risk.reasons.join(',') : undefined,
+  });
+  order.enter(opened.status, opened.reason);
+  if (opened.status === 'REJECTED') {
+    order.markOpened();
+    return finish();
+  }
+
+  // 3. Open the channel payment; the create call returns its parameters to the game server.
+  try {
+    const created = await openingChannel.createChannelPayment({
+      orderId,
+      channel: input.channel,
+      amount: input.amount,
+      subject: input.itemName,
+      expiresAt: order.expiresAt,
+      userId: input.userId,
+    });
+    order.payment = created.payment;
+    order.markOpened();
+  } catch {
+    await releaseStock(REASONS.channelUnavailable);
+    order.markOpened(FAILURE.channelUnavailable);
+    return finish();
+  }
+
+  // 4. Wait for the money until the payment timeout; the game may cancel meanwhile.
+  while (order.status === 'PENDING_PAYMENT') {
+    if (order.inbox.length === 0 && !order.cancelRequested) {
+      const remaining = order.expiresAtMs - Date.now();
+      const woken = remaining > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, remaining));
+      if (!woken) {
+        await closeUnpaid(REASONS.paymentTimeout);
+        break;
+      }
+    }
+    const notification = order.inbox.shift();
+    if (notification) await takeMoney(notification);
+    else await closeUnpaid(REASONS.cancelledByGame);
+  }
+
+  // 5. Deliver, or refund when the game server cannot take the goods before the deadline.
+  if (order.status === 'PAID') await deliverOrRefund();
+
+  // Paid, but not what was asked: a person decides to deliver or to return the money.
+  if (order.status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) {
+    await condition(() => order.pendingOps() !== undefined);
+    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+    else await refundMoney(REASONS.opsRefund);
+  }
+
+  // Money that arrived for a closed order is never kept.
+  if (order.status === 'CLOSED') {
+    const late = order.lateSuccess();
+    if (late) {
+      await channel.refundOrder({ orderId, reason: REASONS.latePayment, latePayment: late });
+      order.enter('REFUNDED', REASONS.latePayment);
+    }
+  }
+  return finish();
+
+  async function finish() {
+    await condition(allHandlersFinished);
+    return order.status;
+  }
+
+  /** Records the channel's result; only the exact amount asked is taken as paid. */
+  async function takeMoney(notification: PaymentNotification) {
+    await books.recordPaymentResult({ orderId, channel: input.channel, notification });
+    if (notification.result === 'FAILED') return; // the payer may still try again until the timeout
+    if (!notification.paid || !sameMoney(notification.paid, input.amount)) {
+      await books.holdForReview({ orderId, expected: input.amount, notification });
+      order.enter('MANUAL_REVIEW', REASONS.amountMismatch);
+      return;
+    }
+    await books.markPaid({ orderId, notification });
+    order.enter('PAID');
+  }
+
+  /** Compensates steps 2 and 3: the stock goes back, the channel payment is closed. */
+  async function closeUnpaid(why: string) {
+    await releaseStock(why);
+    const outcome = await closeChannelPayment();
+    if (outcome === 'ALREADY_PAID') {
+      // The payer paid while we closed: the channel's notification is on its way; wait for it to refund.
+      await condition(() => order.lateSuccess() !== undefined, timing.paymentTimeoutMs);
+    }
+  }
+
+  async function deliverOrRefund() {
+    const deliveryId = await books.startDelivery({ orderId });
+    order.enter('DELIVERING');
+    order.clearOps();
+    const deadline = Date.now() + timing.deliveryDeadlineMs;
+    for (;;) {
+      order.deliveryScope = new CancellationScope();
+      try {
+        await order.deliveryScope.run(() =>
+          proxyActivities<Activities>(deliveryOptions(timing, deadline - Date.now())).deliverOrder({
+            orderId,
+            deliveryId,
+            deliveryAttemptTimeoutMs: timing.deliveryAttemptTimeoutMs,
+          }),
+        );
+        order.enter('DELIVERED');
+        return;
+      } catch (err) {
+        // An operator's retry restarts the backoff within the deadline; anything else ends delivery.
+        const retry = isCancellation(err) && order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
+        if (!retry) break;
+        order.clearOps();
+      }
+    }
+    await refundMoney(order.pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
+  }
+}

@@ -1,0 +1,47 @@
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { ActivityCancellationType } from '@temporalio/workflow';
+import type { PurchaseTiming } from '../contract';
+
+/** Retry and timeout presets of the purchase workflows, written once. */
+
+/** Database and channel steps back off from the configured interval, doubling, forever (money is held). */
+export function stepRetry(timing: Pick<PurchaseTiming, 'activityRetryInitialMs' | 'activityRetryMaxMs'>): RetryPolicy {
+  return {
+    initialInterval: timing.activityRetryInitialMs,
+    maximumInterval: timing.activityRetryMaxMs,
+    backoffCoefficient: 2,
+  };
+}
+
+/** Short database steps run as local activities: they keep the create call to one round trip. */
+export const booksOptions = (timing: PurchaseTiming): LocalActivityOptions => ({
+  startToCloseTimeout: '10s',
+  retry: stepRetry(timing),
+});
+
+/** Calls to the payment channel (close, refund, query), retried until they succeed. */
+export const channelOptions = (timing: Pick<PurchaseTiming, 'activityRetryInitialMs' | 'activityRetryMaxMs'>): ActivityOptions => ({
+  startToCloseTimeout: '30s',
+  retry: stepRetry(timing),
+});
+
+/** The game is waiting for the payment parameters: give up quickly on a broken channel. */
+export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOptions => ({
+  startToCloseTimeout: '15s',
+  retry: { ...stepRetry(timing), maximumAttempts: 3 },
+});
+
+/**
+ * Delivery retries until the delivery deadline (`remainingMs` from now). A cancelled delivery
+ * reports how its last attempt ended: goods the game took are never refunded.
+ */
+export const deliveryOptions = (timing: PurchaseTiming, remainingMs: number): ActivityOptions => ({
+  startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
+  scheduleToCloseTimeout: remainingMs,
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: timing.deliveryRetryInitialMs,
+    maximumInterval: timing.deliveryRetryMaxMs,
+    backoffCoefficient: 2,
+  },
+});
