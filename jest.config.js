@@ -15,14 +15,21 @@ module.exports = {
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
-    // Pure code: no database, no Temporal (`npx jest --selectProjects unit` runs in seconds).
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    // No database, no Temporal: pure code, and channel adapters against fakes of their channels'
+    // HTTP APIs (`npx jest --selectProjects unit` runs in seconds). The sandbox adapter is the
+    // exception: its channel is our own provider, on the database.
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/channels/**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/test/channels/sandbox'],
+    },
     // Everything else runs against one Temporal dev server and one freshly migrated database.
     {
       ...shared,
       displayName: 'system',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['<rootDir>/test/unit/'],
+      testPathIgnorePatterns: ['<rootDir>/test/unit/', '<rootDir>/test/channels/(?!sandbox)'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
