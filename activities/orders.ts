@@ -15,14 +15,10 @@ import {
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
 import type { Sql } from '../store/sql';
-import { FAILURE, type PaymentNotification, type PurchaseInput } from '../workflows/contract';
+import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 
-export type OpenOrderParams = Omit<PurchaseInput, 'timing' | 'itemName'> & {
-  expiresAt: string;
-  /** Set when the risk check denied the order: it is stored as REJECTED. */
-  rejection?: string;
-};
+export type OpenOrderParams = NewOrder;
 
 export interface OpenedOrder {
   status: Extract<OrderStatus, 'PENDING_PAYMENT' | 'REJECTED'>;
@@ -67,7 +63,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
   return {
     /** Persists the order, reserving limited stock (a refused order too, for the record). Idempotent. */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const opened = await openOrder(sql, params satisfies NewOrder);
+      const opened = await openOrder(sql, params);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).

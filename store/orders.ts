@@ -1,30 +1,17 @@
-import type { Money } from '../domain/money';
 import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } from '../domain/orders/status';
-import type { Grant } from '../domain/catalog/pricing';
 import type { Db, RunSql } from '../infra/db';
+import type { PurchaseInput } from '../workflows/contract';
 import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql';
 import { outOfStock, recordReservation, reserveStock } from './stock';
 
 /** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
 
-export interface NewOrder {
-  orderId: string;
-  gameId: string;
-  userId: string;
-  sku: string;
-  quantity: number;
-  grants: Grant[];
-  region: string;
-  amount: Money;
-  channel: string;
-  idempotencyKey: string;
-  requestHash: string;
-  clientIp?: string;
-  deviceId?: string;
+/** An order as its workflow opens it: the purchase, when it expires, and the risk check's refusal if any. */
+export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId'> & {
   expiresAt: string;
   /** Set when the risk check denied the order: it is stored as REJECTED. */
   rejection?: string;
-}
+};
 
 export interface OpenedOrderRow {
   status: 'PENDING_PAYMENT' | 'REJECTED';

@@ -90,6 +90,8 @@ export const opsActionUpdate = defineUpdate<OrderSnapshot, [OpsRequest]>('opsAct
 /** Ids of workflow changes that alter the commands of running orders (see `patched`). */
 export const PATCHES = {
   manualReviewAwaitsOps: 'manual-review-awaits-ops',
+  /** An operator's retry also restarts a delivery whose attempt failed as the retry arrived (not only a cancelled one). */
+  opsRetryAfterFailedAttempt: 'ops-retry-after-failed-attempt',
 } as const;
 
 /** Failure types the API maps to its error codes. */

@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../../testkit/demo-catalog';
 import { grant, id, price, timestamp } from '../shared/schemas';
 
+// The examples are the demo catalog `npm run dev` serves, so the page and the running demo agree.
+
 /** Path parameters the admin routes accept. */
-export const gameIdPath = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).meta({ examples: ['dragon-quest-m'] });
-export const skuPath = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).meta({ examples: ['gems-60'] });
+export const gameIdPath = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).meta({ examples: [DEMO_GAME_ID] });
+export const skuPath = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).meta({ examples: [DEMO_ITEMS[0]!.sku] });
 
 export const gameBody = z
   .object({
@@ -16,11 +19,7 @@ export const gameBody = z
   .meta({
     id: 'GameUpsert',
     examples: [
-      {
-        name: 'Dragon Quest Mobile',
-        secret: '9f2c4e7a1b3d5f6e8a0c2e4b6d8f0a1c3e5b7d9f',
-        deliveryUrl: 'https://game.example.com/payments/deliveries',
-      },
+      { name: DEMO_GAME_NAME, secret: DEMO_SECRET, deliveryUrl: 'https://game.example.com/payments/deliveries' },
     ],
   });
 
@@ -44,28 +43,7 @@ export const itemBody = z
   })
   .meta({
     id: 'ItemUpsert',
-    examples: [
-      {
-        gameId: 'dragon-quest-m',
-        name: '60 Gems',
-        grants: [{ itemId: 'gem', quantity: 60 }],
-        prices: [
-          { region: 'CN', currency: 'CNY', amount: 600 },
-          { region: 'JP', currency: 'JPY', amount: 120 },
-          { region: '*', currency: 'USD', amount: 99 },
-        ],
-      },
-      {
-        gameId: 'dragon-quest-m',
-        name: 'Founder Pack',
-        grants: [
-          { itemId: 'gem', quantity: 300 },
-          { itemId: 'skin-founder', quantity: 1 },
-        ],
-        prices: [{ region: '*', currency: 'USD', amount: 1999 }],
-        stock: 5000,
-      },
-    ],
+    examples: DEMO_ITEMS.map((item) => itemUpsert(item, DEMO_GAME_ID)),
   });
 
 export const blacklistBody = z

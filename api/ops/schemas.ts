@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEMO_GAME_ID } from '../../testkit/demo-catalog';
 import { ORDER_STATUSES } from '../../domain/orders/status';
 import { orderView } from '../orders/schemas';
 import { id, money, orderStatus, timestamp } from '../shared/schemas';
@@ -19,7 +20,7 @@ export const opsOrdersQuery = z.object({
     .min(0)
     .optional()
     .meta({ description: 'only orders unchanged for at least this long', examples: [600] }),
-  gameId: id.optional().meta({ examples: ['dragon-quest-m'] }),
+  gameId: id.optional().meta({ examples: [DEMO_GAME_ID] }),
   limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
 });
 

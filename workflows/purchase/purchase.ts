@@ -163,8 +163,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         order.enter('DELIVERED');
         return;
       } catch (err) {
-        // An operator's retry restarts the backoff within the deadline; anything else ends delivery.
-        const retry = isCancellation(err) && order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
+        // An operator's retry restarts the backoff within the deadline; anything else ends delivery. The
+        // retry cancels the attempt, but an attempt already failing reports its failure instead.
+        const retryAsked = order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
+        const retry = retryAsked && (isCancellation(err) || patched(PATCHES.opsRetryAfterFailedAttempt));
         if (!retry) break;
         order.clearOps();
       }

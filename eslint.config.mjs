@@ -1,0 +1,80 @@
+// Guardrails that cost nothing: promises are awaited, workflows stay deterministic, and imports point
+// the right way between business modules (see the README's architecture section).
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'crypto', 'http', 'https', 'net', 'child_process', 'timers', 'timers/*', 'util', 'stream', 'zlib', 'dns', 'url'];
+const restrict = (patterns) => ['error', { patterns }];
+const group = (paths, message, allowTypeImports = false) => ({ group: paths, message, allowTypeImports });
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'generated/', 'dist/', '.temporal/', '.data/', 'coverage/', '**/*.js', '**/*.mjs'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.base],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/await-thenable': 'error',
+      'no-var': 'error',
+      'prefer-const': 'error',
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    // Pure business rules: no I/O, nothing of the project outside domain/.
+    files: ['domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(
+          ['**/infra/**', '**/store/**', '**/api/**', '**/activities/**', '**/workflows/**', '**/channels/**', '**/sandbox/**', '**/generated/**', '**/testkit/**', '**/scripts/**'],
+          'domain/ is pure: it imports nothing of the project outside itself',
+        ),
+        group(['express', 'pg', '@prisma/*', '@temporalio/*', 'pino'], 'domain/ does no I/O'),
+      ]),
+    },
+  },
+  {
+    // Workflow code is replayed: no I/O, clocks or randomness, no Node builtins; activities by type only.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(NODE_BUILTINS, 'workflow code must stay deterministic: no Node builtins (do the work in an activity)'),
+        group(['**/infra/**', '**/store/**', '**/api/**', '**/channels/**', '**/sandbox/**', '**/generated/**', 'express', 'pg', '@prisma/*', 'pino', 'zod'], 'workflow code does no I/O and validates nothing at runtime (see temporal-notes: zod in workflows)'),
+        group(['**/activities', '**/activities/**'], 'workflows import activities by type only', true),
+      ]),
+    },
+  },
+  {
+    // Activities and the runtime never import workflow code; what they share lives in workflows/contract.ts.
+    files: ['activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
+        // The demo catalog is data: the API documentation shows it as its examples.
+        group(['**/scripts/**', '**/testkit/**', '!**/testkit/demo-catalog', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  },
+  {
+    // SQL is fenced in store/: the other modules call it.
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "MemberExpression[property.name=/^\\$(queryRaw|executeRaw|queryRawUnsafe|executeRawUnsafe)$/]", message: 'SQL lives in store/' },
+        { selector: "TaggedTemplateExpression[tag.property.name='sql']", message: 'SQL lives in store/' },
+      ],
+    },
+  },
+  {
+    // Channel adapters talk to their channel only: no database, no Temporal.
+    files: ['channels/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(['**/store/**', '**/activities/**', '**/workflows/**', '**/api/**', '**/infra/db', '@prisma/*', '@temporalio/*', 'pg'], 'a channel adapter talks to its channel only'),
+        group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  },
+);

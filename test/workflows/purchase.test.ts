@@ -1,0 +1,447 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import { purchaseWorkflowId } from '../../domain/ids';
+import type { OrderStatus } from '../../domain/orders/status';
+import {
+  cancelOrderUpdate,
+  opsActionUpdate,
+  orderSnapshotQuery,
+  paymentNotifiedSignal,
+  requestPaymentUpdate,
+  type PaymentNotification,
+  type PurchaseInput,
+} from '../../workflows/contract';
+import type { latePayment, purchase } from '../../workflows';
+
+/**
+ * Every branch of the purchase workflow, against the real Temporal dev server with stub activities:
+ * no database, no HTTP. End-to-end tests keep only the integration paths.
+ */
+
+type Stubbed = Pick<
+  Activities,
+  | 'checkRisk'
+  | 'openOrder'
+  | 'createChannelPayment'
+  | 'recordPaymentResult'
+  | 'markPaid'
+  | 'holdForReview'
+  | 'closeOrder'
+  | 'startDelivery'
+  | 'orderStatus'
+  | 'closeChannelPayment'
+  | 'refundOrder'
+  | 'deliverOrder'
+>;
+
+/** What the stubs were asked to do, in order, and knobs for how they answer. */
+class StubBooks {
+  readonly calls: string[] = [];
+  risk: 'ALLOW' | 'DENY' = 'ALLOW';
+  outOfStock = false;
+  channelDown = false;
+  closeOutcome: 'CLOSED' | 'ALREADY_PAID' = 'CLOSED';
+  /** Delivery attempts that fail before one succeeds (Infinity: the game server never takes it). */
+  deliveryFailures = 0;
+  /** The game server took the goods while the refund was being decided. */
+  deliveredMeanwhile = false;
+  statusForLatePayment: OrderStatus = 'CLOSED';
+  private deliveryAttempts = 0;
+
+  activities(): Stubbed {
+    const call = (name: string) => this.calls.push(name);
+    return {
+      checkRisk: async () => {
+        call('checkRisk');
+        return this.risk === 'ALLOW' ? { decision: 'ALLOW', reasons: [] } : { decision: 'DENY', reasons: ['BLACKLISTED_USER'] };
+      },
+      openOrder: async (p) => {
+        call('openOrder');
+        if (p.rejection) return { status: 'REJECTED', reason: p.rejection };
+        return this.outOfStock ? { status: 'REJECTED', reason: 'OUT_OF_STOCK' } : { status: 'PENDING_PAYMENT' };
+      },
+      createChannelPayment: async (p) => {
+        call('createChannelPayment');
+        if (this.channelDown) throw ApplicationFailure.nonRetryable('channel down', 'CHANNEL_DOWN');
+        return { channelPaymentId: `pay-${p.orderId}`, payment: { payUrl: `https://pay.example/${p.orderId}` } };
+      },
+      recordPaymentResult: async (p) => void call(`recordPaymentResult:${p.notification.result}`),
+      markPaid: async () => void call('markPaid'),
+      holdForReview: async () => void call('holdForReview'),
+      closeOrder: async (p) => void call(`closeOrder:${p.reason}`),
+      startDelivery: async (p) => {
+        call('startDelivery');
+        return `dlv_${p.orderId}`;
+      },
+      orderStatus: async () => {
+        call('orderStatus');
+        return { status: this.statusForLatePayment, channel: 'sandbox' };
+      },
+      closeChannelPayment: async () => {
+        call('closeChannelPayment');
+        return this.closeOutcome;
+      },
+      refundOrder: async (p) => {
+        call(`refundOrder:${p.reason}`);
+        return this.deliveredMeanwhile ? 'ALREADY_DELIVERED' : 'REFUNDED';
+      },
+      deliverOrder: async () => {
+        call('deliverOrder');
+        this.deliveryAttempts++;
+        if (this.deliveryAttempts > this.deliveryFailures) return;
+        // A failing game server: fails fast, and honours cancellation like the real activity.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        if (Context.current().cancellationSignal.aborted) throw new Error('cancelled');
+        throw ApplicationFailure.retryable('game server answered 500', 'DELIVERY_FAILED');
+      },
+    };
+  }
+}
+
+const TIMING = {
+  paymentTimeoutMs: 3_000,
+  deliveryDeadlineMs: 3_000,
+  deliveryAttemptTimeoutMs: 1_000,
+  deliveryRetryInitialMs: 100,
+  deliveryRetryMaxMs: 200,
+  activityRetryInitialMs: 50,
+  activityRetryMaxMs: 200,
+};
+
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+let bundle: WorkflowBundleWithSourceMap;
+
+beforeAll(async () => {
+  const address = process.env.TEMPORAL_ADDRESS!;
+  [connection, nativeConnection, bundle] = await Promise.all([
+    Connection.connect({ address }),
+    NativeConnection.connect({ address }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger() }),
+  ]);
+  client = new Client({ connection });
+});
+afterAll(async () => {
+  await connection?.close();
+  await nativeConnection?.close();
+});
+
+function quietLogger() {
+  const nothing = () => undefined;
+  return { trace: nothing, debug: nothing, info: nothing, warn: nothing, error: console.error, log: nothing };
+}
+
+/** One purchase workflow on its own task queue with `books` as its activities, until `scenario` ends. */
+async function withWorkflow<T>(books: StubBooks, scenario: (order: OrderUnderTest) => Promise<T>, timing = TIMING): Promise<T> {
+  const taskQueue = `wf-test-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: books.activities(),
+  });
+  const orderId = randomUUID();
+  const input: PurchaseInput = {
+    orderId,
+    gameId: 'game-1',
+    userId: 'player-1',
+    sku: 'gems-60',
+    itemName: '60 Gems',
+    quantity: 1,
+    grants: [{ itemId: 'gem', quantity: 60 }],
+    region: 'CN',
+    amount: { currency: 'CNY', value: 600 },
+    channel: 'sandbox',
+    idempotencyKey: `key-${orderId}`,
+    requestHash: 'hash-1',
+    timing,
+  };
+  return worker.runUntil(scenario(new OrderUnderTest(input, taskQueue)));
+}
+
+class OrderUnderTest {
+  constructor(
+    readonly input: PurchaseInput,
+    readonly taskQueue: string,
+  ) {}
+
+  get handle() {
+    return client.workflow.getHandle<typeof purchase>(purchaseWorkflowId(this.input.orderId));
+  }
+
+  /** The game's create call: Update-with-Start, answered once the order is open. */
+  create(requestHash = this.input.requestHash) {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof purchase>('purchase', {
+      workflowId: purchaseWorkflowId(this.input.orderId),
+      taskQueue: this.taskQueue,
+      args: [this.input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    return client.workflow.executeUpdateWithStart(requestPaymentUpdate, { args: [requestHash], startWorkflowOperation });
+  }
+
+  notify(result: 'SUCCESS' | 'FAILED', paid = this.input.amount, notificationId: string = randomUUID()) {
+    const notification: PaymentNotification = {
+      notificationId,
+      channelPaymentId: `pay-${this.input.orderId}`,
+      merchantOrderId: this.input.orderId,
+      result,
+      ...(result === 'SUCCESS' && { paid, channelTxnId: 'txn-1', paidAt: new Date().toISOString() }),
+    };
+    return this.handle.signal(paymentNotifiedSignal, notification);
+  }
+
+  ops(action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER') {
+    return this.handle.executeUpdate(opsActionUpdate, { args: [{ action, operator: 'alice', reason: 'test' }] });
+  }
+
+  status() {
+    return this.handle.query(orderSnapshotQuery).then((s) => s.status);
+  }
+
+  async until(status: OrderStatus, timeoutMs = 5_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = await this.status();
+      if (current === status) return;
+      if (Date.now() > deadline) throw new Error(`order is ${current}, expected ${status}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  result() {
+    return this.handle.result();
+  }
+}
+
+const failureType = (err: unknown) =>
+  err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure ? err.cause.type : String(err);
+
+describe('the purchase workflow', () => {
+  it('opens the order, takes the payment and delivers', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      const snapshot = await order.create();
+      expect(snapshot).toMatchObject({ status: 'PENDING_PAYMENT', payment: { payUrl: expect.any(String) } });
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('DELIVERED');
+    });
+    expect(books.calls).toEqual([
+      'checkRisk',
+      'openOrder',
+      'createChannelPayment',
+      'recordPaymentResult:SUCCESS',
+      'markPaid',
+      'startDelivery',
+      'deliverOrder',
+    ]);
+  });
+
+  it('answers a repeated create with the same order, and refuses another request under its key', async () => {
+    await withWorkflow(new StubBooks(), async (order) => {
+      const first = await order.create();
+      expect(await order.create()).toEqual(first);
+      expect(failureType(await order.create('another-hash').catch((e: unknown) => e))).toBe('IDEMPOTENCY_CONFLICT');
+      await order.handle.executeUpdate(cancelOrderUpdate);
+      expect(await order.result()).toBe('CLOSED');
+    });
+  });
+
+  it('refuses an order the risk check denies, and an item out of stock, keeping them REJECTED', async () => {
+    for (const knob of ['risk', 'stock'] as const) {
+      const books = new StubBooks();
+      if (knob === 'risk') books.risk = 'DENY';
+      else books.outOfStock = true;
+      await withWorkflow(books, async (order) => {
+        expect(await order.create()).toMatchObject({ status: 'REJECTED', reason: knob === 'risk' ? 'BLACKLISTED_USER' : 'OUT_OF_STOCK' });
+        expect(await order.result()).toBe('REJECTED');
+      });
+      expect(books.calls).toEqual(['checkRisk', 'openOrder']);
+    }
+  });
+
+  it('closes the order and releases its stock when the channel cannot open the payment', async () => {
+    const books = new StubBooks();
+    books.channelDown = true;
+    await withWorkflow(books, async (order) => {
+      expect(failureType(await order.create().catch((e: unknown) => e))).toBe('CHANNEL_UNAVAILABLE');
+      expect(await order.result()).toBe('CLOSED');
+    });
+    expect(books.calls).toEqual(['checkRisk', 'openOrder', 'createChannelPayment', 'closeOrder:CHANNEL_UNAVAILABLE']);
+  });
+
+  it('closes an unpaid order at the payment timeout: stock released, channel payment closed', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      expect(await order.result()).toBe('CLOSED');
+    }, { ...TIMING, paymentTimeoutMs: 500 });
+    expect(books.calls.slice(-2)).toEqual(['closeOrder:PAYMENT_TIMEOUT', 'closeChannelPayment']);
+  });
+
+  it('closes an order the game cancels, and refuses to cancel one that is paid', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      expect(await order.handle.executeUpdate(cancelOrderUpdate)).toMatchObject({ status: 'CLOSED' });
+      expect(await order.result()).toBe('CLOSED');
+    });
+    expect(books.calls.slice(-2)).toEqual(['closeOrder:CANCELLED_BY_GAME', 'closeChannelPayment']);
+
+    const paid = new StubBooks();
+    paid.deliveryFailures = Infinity;
+    await withWorkflow(paid, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('DELIVERING');
+      expect(failureType(await order.handle.executeUpdate(cancelOrderUpdate).catch((e: unknown) => e))).toBe('ORDER_NOT_CANCELLABLE');
+      await order.ops('REFUND');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+  });
+
+  it('stays payable after a failed payment and delivers on the next success, once for duplicates', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('FAILED');
+      await order.notify('SUCCESS', order.input.amount, 'ntf-1');
+      await order.notify('SUCCESS', order.input.amount, 'ntf-1');
+      expect(await order.result()).toBe('DELIVERED');
+    });
+    expect(books.calls.filter((c) => c.startsWith('recordPaymentResult'))).toEqual([
+      'recordPaymentResult:FAILED',
+      'recordPaymentResult:SUCCESS',
+    ]);
+    expect(books.calls.filter((c) => c === 'deliverOrder')).toHaveLength(1);
+  });
+
+  it('holds a payment of another amount for a person, who delivers or refunds', async () => {
+    for (const decision of ['DELIVER', 'REFUND'] as const) {
+      const books = new StubBooks();
+      await withWorkflow(books, async (order) => {
+        await order.create();
+        await order.notify('SUCCESS', { currency: 'CNY', value: 1 });
+        await order.until('MANUAL_REVIEW');
+        expect(books.calls).not.toContain('markPaid');
+        await order.ops(decision);
+        expect(await order.result()).toBe(decision === 'DELIVER' ? 'DELIVERED' : 'REFUNDED');
+      });
+      expect(books.calls).toContain('holdForReview');
+      expect(books.calls.at(-1)).toBe(decision === 'DELIVER' ? 'deliverOrder' : 'refundOrder:OPS_REFUND');
+    }
+  });
+
+  it('retries a failing delivery and delivers once the game server takes it', async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = 2;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TIMING, deliveryDeadlineMs: 30_000 });
+    expect(books.calls.filter((c) => c === 'deliverOrder')).toHaveLength(3);
+    expect(books.calls).not.toContain('refundOrder:DELIVERY_FAILED');
+  });
+
+  it('refunds when the game server cannot take the goods before the delivery deadline', async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = Infinity;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TIMING, deliveryDeadlineMs: 800 });
+    expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
+  });
+
+  it('keeps goods the game took while the refund was decided: DELIVERED, not refunded', async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = Infinity;
+    books.deliveredMeanwhile = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TIMING, deliveryDeadlineMs: 800 });
+  });
+
+  it("lets an operator retry a stuck delivery now, or refund it instead", async () => {
+    const retried = new StubBooks();
+    retried.deliveryFailures = 1;
+    await withWorkflow(retried, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('DELIVERING');
+      await order.ops('RETRY_DELIVERY');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TIMING, deliveryRetryInitialMs: 60_000, deliveryRetryMaxMs: 60_000, deliveryDeadlineMs: 120_000 });
+
+    const refunded = new StubBooks();
+    refunded.deliveryFailures = Infinity;
+    await withWorkflow(refunded, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('DELIVERING');
+      await order.ops('REFUND');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+    expect(refunded.calls.at(-1)).toBe('refundOrder:OPS_REFUND');
+  });
+
+  it('refuses operator actions the status does not allow', async () => {
+    await withWorkflow(new StubBooks(), async (order) => {
+      await order.create();
+      for (const action of ['RETRY_DELIVERY', 'REFUND', 'DELIVER'] as const) {
+        expect(failureType(await order.ops(action).catch((e: unknown) => e))).toBe('OPS_ACTION_NOT_ALLOWED');
+      }
+      await order.handle.executeUpdate(cancelOrderUpdate);
+    });
+  });
+
+  it('refunds a payment the payer made while the order was being closed', async () => {
+    const books = new StubBooks();
+    books.closeOutcome = 'ALREADY_PAID';
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.until('CLOSED', 5_000);
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TIMING, paymentTimeoutMs: 500 });
+    expect(books.calls.at(-1)).toBe('refundOrder:LATE_PAYMENT');
+  });
+});
+
+describe('the late-payment workflow', () => {
+  const late = (books: StubBooks) =>
+    withWorkflow(books, async (order) => {
+      const notification: PaymentNotification = {
+        notificationId: 'late-1',
+        channelPaymentId: 'pay-1',
+        merchantOrderId: order.input.orderId,
+        result: 'SUCCESS',
+        paid: order.input.amount,
+      };
+      return client.workflow.execute<typeof latePayment>('latePayment', {
+        workflowId: `late-${order.input.orderId}`,
+        taskQueue: order.taskQueue,
+        args: [order.input.orderId, notification, TIMING],
+      });
+    });
+
+  it('refunds money that arrived for an order closed unpaid, and ignores a duplicate for any other', async () => {
+    const closed = new StubBooks();
+    expect(await late(closed)).toBe('REFUNDED');
+    expect(closed.calls).toEqual(['orderStatus', 'recordPaymentResult:SUCCESS', 'refundOrder:LATE_PAYMENT']);
+
+    const delivered = new StubBooks();
+    delivered.statusForLatePayment = 'DELIVERED';
+    expect(await late(delivered)).toBe('IGNORED');
+    expect(delivered.calls).toEqual(['orderStatus']);
+  });
+});
