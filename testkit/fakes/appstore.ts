@@ -1,0 +1,314 @@
+import { generateKeyPairSync, randomInt, randomUUID, type KeyObject } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APPSTORE_API_TOKEN_AUDIENCE, signEs256, verifyEs256 } from '../../channels/appstore/wire';
+import type { InboundCallback } from '../../channels/types';
+import { createTestApplePki, type TestApplePki } from './appstore-pki';
+
+/**
+ * A fake App Store for one app: StoreKit 2 purchases signed as Apple signs them (ES256 JWS with an
+ * x5c chain from a test PKI), the Server Notifications V2 Apple would POST for them, and the App
+ * Store Server API's Get Transaction Info behind an ES256 bearer token, on 127.0.0.1.
+ */
+
+export type AppStoreEnvironment = 'Production' | 'Sandbox';
+
+export interface FakeAppStoreOptions {
+  bundleId: string;
+  environment: AppStoreEnvironment;
+  /** The app's Apple ID; Apple puts it in Production notifications. */
+  appAppleId?: number;
+  /** Defaults to a fresh test PKI. */
+  pki?: TestApplePki;
+}
+
+export interface Purchase {
+  /** What StoreKit was given as `.appAccountToken(...)` (our order id); absent for purchases made elsewhere. */
+  appAccountToken?: string;
+  productId: string;
+  /** Apple's unit price in milliunits of the major unit (990 USD = 0.99). */
+  priceMilliunits: number;
+  currency: string;
+  quantity?: number;
+  purchasedAt?: Date;
+}
+
+export interface Revocation {
+  revocationDate: number;
+  revocationReason: 0 | 1;
+  revocationType: 'REFUND_FULL' | 'REFUND_PRORATED' | 'FAMILY_REVOKE';
+  /** Milliunits of a percent (100000 = all). */
+  revocationPercentage?: number;
+}
+
+/** One purchase as the App Store keeps it: the fields of a JWSTransactionDecodedPayload. */
+export interface FakeTransaction {
+  transactionId: string;
+  originalTransactionId: string;
+  bundleId: string;
+  productId: string;
+  purchaseDate: number;
+  originalPurchaseDate: number;
+  quantity: number;
+  type: 'Consumable';
+  appAccountToken?: string;
+  inAppOwnershipType: 'PURCHASED';
+  environment: AppStoreEnvironment;
+  storefront: string;
+  storefrontId: string;
+  transactionReason: 'PURCHASE';
+  price: number;
+  currency: string;
+  revocation?: Revocation;
+}
+
+export interface PaidPurchase {
+  transactionId: string;
+  /** `Transaction.jwsRepresentation`: what the game client hands the game server. */
+  signedTransaction: string;
+  /** The ONE_TIME_CHARGE notification Apple POSTs. */
+  notification: InboundCallback;
+}
+
+export interface ApiKey {
+  issuerId: string;
+  keyId: string;
+  /** The .p8 file's contents (PKCS#8 PEM). */
+  privateKeyPem: string;
+}
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  authorized: boolean;
+}
+
+interface Injected {
+  status: number;
+  body?: unknown;
+}
+
+export class FakeAppStore {
+  readonly bundleId: string;
+  readonly environment: AppStoreEnvironment;
+  readonly appAppleId?: number;
+  readonly pki: TestApplePki;
+  /** The App Store Server API key the fake accepts bearer tokens of. */
+  readonly apiKey: ApiKey;
+  /** Every App Store Server API request, in order. */
+  readonly requests: ApiRequest[] = [];
+  url = '';
+  private readonly apiPublicKey: KeyObject;
+  private readonly transactions = new Map<string, FakeTransaction>();
+  private readonly injected: Injected[] = [];
+  private sequence = 0;
+  /** Ids of one fake never repeat; two fakes' ids rarely meet. */
+  private readonly idBase = randomInt(100_000_000) * 10;
+  private server?: Server;
+
+  constructor(options: FakeAppStoreOptions) {
+    this.bundleId = options.bundleId;
+    this.environment = options.environment;
+    this.appAppleId = options.appAppleId;
+    this.pki = options.pki ?? createTestApplePki();
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.apiPublicKey = publicKey;
+    this.apiKey = {
+      issuerId: randomUUID(),
+      keyId: randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase(),
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+  }
+
+  /** An account of this app as the platform configures it (the credentials contract of `appstore`); baseUrl once started. */
+  credentials() {
+    return {
+      bundleId: this.bundleId,
+      environment: this.environment,
+      ...(this.appAppleId !== undefined && { appAppleId: this.appAppleId }),
+      rootCertificates: [this.pki.rootCertificatePem],
+      issuerId: this.apiKey.issuerId,
+      keyId: this.apiKey.keyId,
+      privateKey: this.apiKey.privateKeyPem,
+      ...(this.url && { baseUrl: this.url }),
+    };
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(0, '127.0.0.1', resolve);
+    });
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop() {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  // ---- The player and Apple ----
+
+  /** The player buys on the device; Apple then sends ONE_TIME_CHARGE. */
+  pay(purchase: Purchase): PaidPurchase {
+    const purchaseDate = (purchase.purchasedAt ?? new Date()).getTime();
+    const transactionId = this.nextTransactionId();
+    const transaction: FakeTransaction = {
+      transactionId,
+      originalTransactionId: transactionId,
+      bundleId: this.bundleId,
+      productId: purchase.productId,
+      purchaseDate,
+      originalPurchaseDate: purchaseDate,
+      quantity: purchase.quantity ?? 1,
+      type: 'Consumable',
+      ...(purchase.appAccountToken !== undefined && { appAccountToken: purchase.appAccountToken }),
+      inAppOwnershipType: 'PURCHASED',
+      environment: this.environment,
+      storefront: 'USA',
+      storefrontId: '143441',
+      transactionReason: 'PURCHASE',
+      price: purchase.priceMilliunits,
+      currency: purchase.currency,
+    };
+    this.transactions.set(transactionId, transaction);
+    return { transactionId, signedTransaction: this.signedTransaction(transactionId), notification: this.notify('ONE_TIME_CHARGE', transactionId) };
+  }
+
+  /** Apple grants the player's refund request: the transaction is revoked and REFUND is sent. */
+  refund(transactionId: string, { percentage, reason = 0 }: { percentage?: number; reason?: 0 | 1 } = {}): InboundCallback {
+    this.transaction(transactionId).revocation = {
+      revocationDate: Date.now(),
+      revocationReason: reason,
+      revocationType: percentage === undefined || percentage === 100_000 ? 'REFUND_FULL' : 'REFUND_PRORATED',
+      ...(percentage !== undefined && { revocationPercentage: percentage }),
+    };
+    return this.notify('REFUND', transactionId);
+  }
+
+  /** Apple reverses a refund it granted (a dispute won): the transaction stands again. */
+  reverseRefund(transactionId: string): InboundCallback {
+    delete this.transaction(transactionId).revocation;
+    return this.notify('REFUND_REVERSED', transactionId);
+  }
+
+  declineRefund(transactionId: string): InboundCallback {
+    return this.notify('REFUND_DECLINED', transactionId);
+  }
+
+  /** A refund request Apple wants consumption data for. */
+  requestConsumption(transactionId: string, reason = 'UNINTENDED_PURCHASE'): InboundCallback {
+    return this.notify('CONSUMPTION_REQUEST', transactionId, { consumptionRequestReason: reason });
+  }
+
+  /** Family Sharing access withdrawn. */
+  revoke(transactionId: string): InboundCallback {
+    this.transaction(transactionId).revocation = { revocationDate: Date.now(), revocationReason: 0, revocationType: 'FAMILY_REVOKE' };
+    return this.notify('REVOKE', transactionId);
+  }
+
+  /** "Request a Test Notification": no transaction. */
+  testNotification(): InboundCallback {
+    return this.signedNotification(this.notificationPayload('TEST'));
+  }
+
+  /** A notification of `type` about a transaction, as it stands now. */
+  notify(type: string, transactionId: string, data: Record<string, unknown> = {}, subtype?: string): InboundCallback {
+    return this.signedNotification(
+      this.notificationPayload(type, { signedTransactionInfo: this.signedTransaction(transactionId), ...data }, subtype),
+    );
+  }
+
+  /** The transaction as Apple signs it now (receipts, notifications and the API all carry this). */
+  signedTransaction(transactionId: string, pki: TestApplePki = this.pki): string {
+    const { revocation, ...fields } = this.transaction(transactionId);
+    return signEs256({ x5c: pki.x5c }, { ...fields, ...revocation, signedDate: Date.now() }, pki.signingKey);
+  }
+
+  transaction(transactionId: string): FakeTransaction {
+    const transaction = this.transactions.get(transactionId);
+    if (!transaction) throw new Error(`no transaction ${transactionId} at the fake App Store`);
+    return transaction;
+  }
+
+  /** A ResponseBodyV2DecodedPayload, to sign as is or after a test changed it. */
+  notificationPayload(type: string, data: Record<string, unknown> = {}, subtype?: string): Record<string, unknown> {
+    return {
+      notificationType: type,
+      ...(subtype && { subtype }),
+      notificationUUID: randomUUID(),
+      data: {
+        ...(this.appAppleId !== undefined && { appAppleId: this.appAppleId }),
+        bundleId: this.bundleId,
+        bundleVersion: '1.0',
+        environment: this.environment,
+        ...data,
+      },
+      version: '2.0',
+      signedDate: Date.now(),
+    };
+  }
+
+  /** The POST Apple makes: JSON `{"signedPayload": JWS}`. */
+  signedNotification(payload: Record<string, unknown>, pki: TestApplePki = this.pki): InboundCallback {
+    return {
+      headers: { 'content-type': 'application/json' },
+      rawBody: Buffer.from(JSON.stringify({ signedPayload: signEs256({ x5c: pki.x5c }, payload, pki.signingKey) })),
+    };
+  }
+
+  /** The next API request is answered with this instead (e.g. 429, 500, a retryable 404). */
+  failNextRequest(status: number, body?: unknown) {
+    this.injected.push({ status, body });
+  }
+
+  // ---- App Store Server API ----
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    await new Promise((resolve) => req.resume().on('end', resolve)); // no endpoint here takes a body
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const authorized = this.authorized(req.headers.authorization);
+    this.requests.push({ method: req.method ?? '', path, authorized });
+    const answer = (status: number, body?: unknown) => {
+      res.writeHead(status, body === undefined ? {} : { 'Content-Type': 'application/json' });
+      res.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    // Apple answers a missing or bad token with a bare 401.
+    if (!authorized) return answer(401);
+    const injected = this.injected.shift();
+    if (injected) return answer(injected.status, injected.body);
+    const match = /^\/inApps\/v1\/transactions\/([^/]+)$/.exec(path);
+    if (req.method !== 'GET' || !match) return answer(404, { errorCode: 4040000, errorMessage: 'Not found.' });
+    const transactionId = decodeURIComponent(match[1]!);
+    if (!/^\d+$/.test(transactionId)) return answer(400, { errorCode: 4000006, errorMessage: 'Invalid transaction id.' });
+    if (!this.transactions.has(transactionId)) return answer(404, { errorCode: 4040010, errorMessage: 'Transaction id not found.' });
+    answer(200, { signedTransactionInfo: this.signedTransaction(transactionId) });
+  }
+
+  /** ES256 with the key's id, the issuer, Apple's audience, this app's bundle id, and not expired. */
+  private authorized(header: string | undefined): boolean {
+    const token = /^Bearer (.+)$/.exec(header ?? '')?.[1];
+    const jwt = token && verifyEs256(token, this.apiPublicKey);
+    if (!jwt) return false;
+    const { header: h, payload: p } = jwt;
+    const nowSeconds = Date.now() / 1000;
+    return (
+      h.kid === this.apiKey.keyId &&
+      p.iss === this.apiKey.issuerId &&
+      p.aud === APPSTORE_API_TOKEN_AUDIENCE &&
+      p.bid === this.bundleId &&
+      typeof p.exp === 'number' &&
+      p.exp > nowSeconds &&
+      typeof p.iat === 'number' &&
+      p.iat <= nowSeconds + 60
+    );
+  }
+
+  /** Apple's transaction ids are numeric strings; sandbox ones start with 2000000. */
+  private nextTransactionId(): string {
+    const prefix = this.environment === 'Sandbox' ? '2000000' : '1000000';
+    return `${prefix}${String(this.idBase + ++this.sequence).padStart(9, '0')}`;
+  }
+}
