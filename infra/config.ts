@@ -57,6 +57,8 @@ const configSchema = z
     CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
     /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
+    /** How long a new order's channel payment may take to open (retried) before the order is closed unpaid. */
+    CHANNEL_OPEN_BUDGET_MS: duration(30_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),
@@ -111,5 +113,6 @@ export function purchaseTiming(config: Config): PurchaseTiming {
     deliveryRetryMaxMs: config.DELIVERY_RETRY_MAX_MS,
     activityRetryInitialMs: config.ACTIVITY_RETRY_INITIAL_MS,
     activityRetryMaxMs: config.ACTIVITY_RETRY_MAX_MS,
+    channelOpenBudgetMs: config.CHANNEL_OPEN_BUDGET_MS,
   };
 }

@@ -24,6 +24,11 @@ export interface PurchaseTiming {
   deliveryRetryMaxMs: number;
   activityRetryInitialMs: number;
   activityRetryMaxMs: number;
+  /**
+   * How long opening the channel payment may be retried before the order is closed as
+   * CHANNEL_UNAVAILABLE (absent in orders started before it existed: three attempts then).
+   */
+  channelOpenBudgetMs?: number;
 }
 
 export interface PurchaseInput {

@@ -25,11 +25,15 @@ export const channelOptions = (timing: Pick<PurchaseTiming, 'activityRetryInitia
   retry: stepRetry(timing),
 });
 
-/** The game is waiting for the payment parameters: give up quickly on a broken channel. */
-export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOptions => ({
-  startToCloseTimeout: '15s',
-  retry: { ...stepRetry(timing), maximumAttempts: 3 },
-});
+/**
+ * Opening the channel payment is retried within a time budget: a slow or briefly failing channel
+ * costs the game a 503 and a retry with the same key, not a closed order. A channel's final
+ * refusal is not retried at all (non-retryable failure).
+ */
+export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOptions =>
+  timing.channelOpenBudgetMs === undefined
+    ? { startToCloseTimeout: '15s', retry: { ...stepRetry(timing), maximumAttempts: 3 } }
+    : { startToCloseTimeout: '15s', scheduleToCloseTimeout: timing.channelOpenBudgetMs, retry: stepRetry(timing) };
 
 /**
  * Delivery retries until the delivery deadline (`remainingMs` from now). A cancelled delivery
