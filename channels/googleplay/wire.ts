@@ -134,8 +134,9 @@ export const developerNotificationSchema = z.object({
     .object({
       purchaseToken: z.string().min(1),
       orderId: z.string().min(1),
-      productType: z.number().int(),
-      refundType: z.number().int(),
+      // Read as a full refund of a one-time product when absent, rather than refusing a genuine void.
+      productType: z.number().int().default(VOIDED_PRODUCT_TYPE_ONE_TIME),
+      refundType: z.number().int().default(VOIDED_REFUND_TYPE_FULL),
     })
     .optional(),
   subscriptionNotification: z.looseObject({ notificationType: z.number().int().optional() }).optional(),

@@ -394,6 +394,14 @@ describe('googleplay, beyond the suite', () => {
       expect(again.dedupeKey).toBe(first.dedupeKey);
     });
 
+    it('reads a void that names no product or refund type as a full refund of a one-time product', async () => {
+      const { request, purchase } = await order();
+      fake.voidPurchase(purchase.purchaseToken);
+      const bare = fake.notification({ voidedPurchaseNotification: { purchaseToken: purchase.purchaseToken, orderId: purchase.orderId } });
+      const { events } = await adapter.verifyNotification(fake.pushOf(bare));
+      expect(events).toEqual([expect.objectContaining({ kind: 'REFUND_SUCCEEDED', merchantOrderId: request.orderId })]);
+    });
+
     it('does not act on a quantity-based partial refund', async () => {
       const { purchase } = await order();
       fake.voidPurchase(purchase.purchaseToken);
