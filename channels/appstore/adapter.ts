@@ -115,7 +115,8 @@ async function verified<T>(verify: () => Promise<unknown>, schema: z.ZodType<T>)
 function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { http, now = () => new Date() }: ChannelDeps): ChannelAdapter {
   const credentials = account.credentials;
   const environment = credentials.environment === 'Production' ? Environment.PRODUCTION : Environment.SANDBOX;
-  // Offline checks: certificate dates against the payload's signedDate, no OCSP (see the report/README).
+  // Offline checks: certificate dates against the payload's signedDate, no OCSP (the library would
+  // call Apple's OCSP responder itself, outside deps.http and its timeout, on every new chain).
   const verifier = new SignedDataVerifier(
     credentials.rootCertificates.map((pem) => new X509Certificate(pem).raw),
     false,

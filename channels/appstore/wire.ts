@@ -40,7 +40,6 @@ const currencyCode = z.string().regex(/^[A-Z]{3}$/);
 /** The fields of a verified JWSTransactionDecodedPayload this adapter acts on. */
 export const decodedTransaction = z.object({
   transactionId: z.string().min(1),
-  originalTransactionId: z.string().min(1).optional(),
   productId: z.string().min(1),
   purchaseDate: z.number().int().nonnegative(),
   quantity: z.number().int().positive().optional(),
@@ -49,7 +48,6 @@ export const decodedTransaction = z.object({
   price: z.number().int().nonnegative().optional(),
   currency: currencyCode.optional(),
   revocationDate: z.number().int().nonnegative().optional(),
-  revocationReason: z.number().int().optional(),
   revocationType: z.string().optional(),
   /** Milliunits of a percent: 100000 is a full refund. */
   revocationPercentage: z.number().int().min(0).max(100_000).optional(),
@@ -61,7 +59,6 @@ export const decodedNotification = z.object({
   notificationType: z.string().min(1),
   subtype: z.string().optional(),
   notificationUUID: z.string().min(1),
-  signedDate: z.number().int().optional(),
   data: z
     .object({
       signedTransactionInfo: z.string().min(1).optional(),

@@ -1,4 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { currencyExponent } from '../../channels/amounts';
 import { appstoreChannel, appstoreCredentials } from '../../channels/appstore/adapter';
 import { ChannelError, createChannelHttp } from '../../channels/http';
@@ -254,13 +256,15 @@ describe('appstore adapter, beyond the suite', () => {
       }
     });
 
-    it('rejects a JWS whose x5c is not leaf, intermediate and root, and one whose payload was changed', async () => {
+    it('rejects a JWS whose x5c is not leaf, intermediate and root, one whose payload was changed and an unsigned one', async () => {
       const signedPayload = signedPayloadOf(buy(newRequest()).notification);
       const [header, payload, signature] = segments(signedPayload);
       const twoCertificates = encodeSegment({ ...decodeSegment(header), x5c: fake.pki.x5c.slice(0, 2) });
       expect(await rejection(adapter.verifyNotification(bodyWith(`${twoCertificates}.${payload}.${signature}`)))).toBe('INVALID_SIGNATURE');
       const otherType = withPayload(signedPayload, (n) => ({ ...n, notificationType: 'REFUND' }));
       expect(await rejection(adapter.verifyNotification(bodyWith(otherType)))).toBe('INVALID_SIGNATURE');
+      const unsigned = encodeSegment({ ...decodeSegment(header), alg: 'none' });
+      expect(await rejection(adapter.verifyNotification(bodyWith(`${unsigned}.${payload}.`)))).toBe('INVALID_SIGNATURE');
     });
 
     it('verifies the nested signedTransactionInfo too: a changed one inside a genuine envelope is rejected', async () => {
@@ -300,6 +304,27 @@ describe('appstore adapter, beyond the suite', () => {
       expect(await rejection(raw('{"signedPayload":"not.a.jws"}'))).toMatch(/MALFORMED_NOTIFICATION|INVALID_SIGNATURE/);
       const chargeWithoutTransaction = fake.signedNotification(fake.notificationPayload('ONE_TIME_CHARGE'));
       expect(await rejection(adapter.verifyNotification(chargeWithoutTransaction))).toBe('MALFORMED_NOTIFICATION');
+    });
+
+    it('is delivered by the fake as Apple POSTs it: JSON, the exact bytes, acknowledged by a 2xx', async () => {
+      const received: { contentType?: string; body: Buffer }[] = [];
+      const receiver = createServer(async (req, res) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        received.push({ contentType: req.headers['content-type'], body: Buffer.concat(chunks) });
+        const ack = adapter.acknowledgement();
+        res.writeHead(ack.status, { 'Content-Type': ack.contentType }).end(ack.body);
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      try {
+        const { notification } = buy(newRequest());
+        const status = await fake.deliver(notification, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/callbacks/appstore-test`);
+        expect(status).toBe(200);
+        expect(received).toEqual([{ contentType: 'application/json', body: notification.rawBody }]);
+        expect((await adapter.verifyNotification({ headers: {}, rawBody: received[0]!.body })).events[0]!.kind).toBe('PAYMENT_SUCCEEDED');
+      } finally {
+        await new Promise((resolve) => receiver.close(resolve));
+      }
     });
 
     it('has no freshness window: a resend signed days ago is accepted with the same dedupe key, within the chain\'s validity', async () => {

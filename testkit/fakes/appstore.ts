@@ -259,6 +259,14 @@ export class FakeAppStore {
     };
   }
 
+  /** Delivers a notification as Apple does: POST of the exact bytes to the account's callback URL; answers the status. */
+  async deliver(notification: InboundCallback, callbackUrl: string): Promise<number> {
+    const headers = Object.fromEntries(Object.entries(notification.headers).filter((h): h is [string, string] => typeof h[1] === 'string'));
+    const res = await fetch(callbackUrl, { method: 'POST', headers, body: new Uint8Array(notification.rawBody) });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
   /** The next API request is answered with this instead (e.g. 429, 500, a retryable 404). */
   failNextRequest(status: number, body?: unknown) {
     this.injected.push({ status, body });
