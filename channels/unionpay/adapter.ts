@@ -95,11 +95,11 @@ export function unionpayChannel(): ChannelDefinition<UnionPayCredentials> {
   return { type: 'unionpay', credentials: unionpayCredentials, createAdapter: createUnionPayAdapter };
 }
 
-/** Where the file transfer lives: its own host at UnionPay, the gateway's root anywhere else (a fake, a proxy). */
-function fileTransferUrl(gateway: URL): string {
+/** Where the file transfer lives: its own host at UnionPay, the gateway base itself anywhere else (a fake, a proxy). */
+function fileTransferUrl(gateway: URL, base: string): string {
   if (gateway.hostname === 'gateway.95516.com') return 'https://filedownload.95516.com/';
   if (gateway.hostname === UNIONPAY_TEST_GATEWAY_HOST) return 'https://filedownload.test.95516.com/';
-  return `${gateway.origin}/`;
+  return `${base}/`;
 }
 
 type QueriedTransaction =
@@ -371,7 +371,7 @@ function createUnionPayAdapter(account: ChannelAccount<UnionPayCredentials>, dep
           if (!day) throw finalError('INVALID_DATE', `unionpay statement: ${date} is not YYYY-MM-DD`);
           // The settlement day (MMDD): UnionPay's day ends at 23:00 Beijing time.
           const answer = await call(
-            fileTransferUrl(gateway),
+            fileTransferUrl(gateway, base),
             { txnType: TXN_TYPE.FILE_TRANSFER, txnSubType: '01', bizType: '000000', fileType: '00', settleDate: `${day[1]}${day[2]}`, txnTime: beijingTime(now()) },
             'file transfer',
           );

@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 import JSZip from 'jszip';
 import { orderIdOf } from '../ids';
 import type { StatementRow } from '../types';
-import { TXN_TYPE, UnionPayFormatError, refundIdOf, withYear } from './wire';
+import { TXN_TYPE, UnionPayFormatError, fromBeijingTime, refundIdOf, withYear } from './wire';
 
 /**
  * UnionPay's merchant settlement file (ACP file transfer, txnType 76, fileType 00). `fileContent` is
@@ -53,7 +53,7 @@ export async function settlementRows(fileContent: string, settleDate: string): P
 
 /** One ZM file. Payments (consume) and refunds (refund, consume undo) are rows; other transactions are not money we track. */
 export function parseGeneralTransactionFile(content: Buffer, settleDate: string): StatementRow[] {
-  const reference = settleDate.replace(/-/g, '');
+  const reference = fromBeijingTime(`${settleDate.replace(/-/g, '')}000000`);
   const rows: StatementRow[] = [];
   let start = 0;
   let lineNo = 0;
@@ -70,7 +70,7 @@ export function parseGeneralTransactionFile(content: Buffer, settleDate: string)
   return rows;
 }
 
-function rowOf(line: Buffer, reference: string, lineNo: number): StatementRow | undefined {
+function rowOf(line: Buffer, reference: Date, lineNo: number): StatementRow | undefined {
   if (line.length < LINE_MIN_BYTES) throw new UnionPayFormatError(`line ${lineNo}: ${line.length} bytes, a ZM line has at least ${LINE_MIN_BYTES}`);
   const field = (index: number) => line.toString('latin1', FIELD_OFFSETS[index], FIELD_OFFSETS[index]! + ZM_FIELD_WIDTHS[index]!).trim();
   const txnType = field(ZM.txnType);

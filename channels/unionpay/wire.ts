@@ -69,7 +69,7 @@ export function signFields(fields: UnionPayFields, privateKey: KeyObject): strin
 }
 
 export function verifyFields(fields: UnionPayFields, publicKey: KeyObject): boolean {
-  const signature = fields.signature;
+  const signature = fields.signature?.replace(/\s/g, '');
   if (!signature || !/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return false;
   return verify('sha256', digestHex(fields), publicKey, Buffer.from(signature, 'base64'));
 }
@@ -245,12 +245,14 @@ export function fromBeijingTime(value: string): Date {
 }
 
 /**
- * UnionPay's short times (MMDDhhmmss) have no year: it is the reference's, or the one before when the
- * month is later than the reference's (a December time in a January file).
+ * UnionPay's short times (MMDDhhmmss) have no year: it is the one that puts them nearest the reference
+ * (a January trace time of a December order is next year's; a December time in a January file last year's).
  */
-export function withYear(monthDayTime: string, reference: string): Date {
-  const year = Number(reference.slice(0, 4)) - (monthDayTime.slice(0, 2) > reference.slice(4, 6) ? 1 : 0);
-  return fromBeijingTime(`${year}${monthDayTime}`);
+export function withYear(monthDayTime: string, reference: Date): Date {
+  const year = Number(beijingTime(reference).slice(0, 4));
+  const candidates = [year - 1, year, year + 1].map((y) => fromBeijingTime(`${y}${monthDayTime}`));
+  const distance = (at: Date) => Math.abs(at.getTime() - reference.getTime());
+  return candidates.reduce((nearest, at) => (distance(at) < distance(nearest) ? at : nearest));
 }
 
 // ---- Our ids at UnionPay ----
@@ -314,7 +316,8 @@ export type Normalized = { event: ChannelEvent } | { notice: string };
 export function normalizeTransaction(transaction: UnionPayTransaction, result: string): Normalized {
   const { txnType, orderId, txnTime, queryId, origQryId, txnAmt, currencyCode } = transaction;
   const succeeded = SUCCESS_CODES.has(result);
-  const occurredAt = (transaction.traceTime ? withYear(transaction.traceTime, txnTime) : fromBeijingTime(txnTime)).toISOString();
+  const sentAt = fromBeijingTime(txnTime);
+  const occurredAt = (transaction.traceTime ? withYear(transaction.traceTime, sentAt) : sentAt).toISOString();
   const key = (kind: ChannelEventKind) => `unionpay:${txnType}:${queryId ?? `${orderId}@${txnTime}`}:${kind}`;
   const paid = () => {
     if (!queryId || !txnAmt || !currencyCode) {

@@ -5,7 +5,7 @@ import { merchantOrderNo } from '../../channels/ids';
 import type { ChannelAdapter, CreatePaymentRequest, CreatedPayment, InboundCallback, PaymentRef } from '../../channels/types';
 import { unionpayChannel, unionpayCredentials, type UnionPayCredentials } from '../../channels/unionpay/adapter';
 import { parseGeneralTransactionFile } from '../../channels/unionpay/statement';
-import { beijingTime, parseAnswer, refundIdOf, refundOrderIdOf, signingString } from '../../channels/unionpay/wire';
+import { beijingTime, fromBeijingTime, parseAnswer, refundIdOf, refundOrderIdOf, signingString, withYear } from '../../channels/unionpay/wire';
 import {
   UnionPayFake,
   notificationFields,
@@ -382,6 +382,12 @@ describe('unionpay wire formats', () => {
       respMsg: '成功[0000000]',
     });
     expect(() => parseAnswer('respCode=00&respCode=11')).toThrow(/twice/);
+  });
+
+  it("dates UnionPay's year-less times in the year nearest their reference, both ways across New Year", () => {
+    expect(withYear('0101000130', fromBeijingTime('20261231235900')).toISOString()).toBe('2026-12-31T16:01:30.000Z');
+    expect(withYear('1231235930', fromBeijingTime('20270101000000')).toISOString()).toBe('2026-12-31T15:59:30.000Z');
+    expect(withYear('0615120000', fromBeijingTime('20270615000000')).toISOString()).toBe('2027-06-15T04:00:00.000Z');
   });
 
   it('signs every field but the signature, keys in code-unit order', () => {

@@ -140,7 +140,7 @@ export class UnionPayFake {
     this.server = undefined;
   }
 
-  /** The next request to `path` is refused with this respCode (signed), whatever it asks. */
+  /** The next request to a synchronous API at `path` is refused with this respCode (signed), whatever it asks. */
   refuseNext(path: string, respCode: string): void {
     this.refusals.set(path, respCode);
   }
@@ -186,11 +186,6 @@ export class UnionPayFake {
     });
     this.settle(refund, '00');
     return this.notify(refund);
-  }
-
-  /** The transaction UnionPay knows by this orderId (a consume or a refund), if any. */
-  transaction(orderId: string): Readonly<Transaction> | undefined {
-    return [...this.transactions.values()].find((t) => t.orderId === orderId);
   }
 
   // ---- HTTP ----
