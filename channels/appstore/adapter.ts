@@ -134,7 +134,7 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
 
   /** Apple's refusal, final unless Apple marks it retryable; 5xx and 429 never get here (transient in http). */
   const refused = (res: ChannelResponse, what: string) => {
-    const parsed = apiErrorBody.safeParse(safeJson(res));
+    const parsed = apiErrorBody.safeParse(parseJson(res.body));
     if (!parsed.success) return finalError(`HTTP_${res.status}`, `App Store Server API ${what}: HTTP ${res.status}`);
     const { errorCode, errorMessage } = parsed.data;
     const message = `App Store Server API ${what}: ${errorCode} ${errorMessage ?? ''}`.trim();
@@ -201,7 +201,7 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
         if (refusal.code === APIError[APIError.TRANSACTION_ID_NOT_FOUND]) return { state: 'NOT_FOUND' };
         throw refusal;
       }
-      const body = transactionInfoResponse.safeParse(safeJson(res));
+      const body = transactionInfoResponse.safeParse(parseJson(res.body));
       if (!body.success) throw transientError('BAD_RESPONSE', `Get Transaction Info ${transactionId}: no signedTransactionInfo in the answer`);
       const transaction = await verifiedTransaction(body.data.signedTransactionInfo);
       if (!transaction.ok) {
@@ -278,8 +278,4 @@ function parseJson(raw: Buffer): unknown {
   } catch {
     return undefined;
   }
-}
-
-function safeJson(res: ChannelResponse): unknown {
-  return parseJson(res.body);
 }
