@@ -43,7 +43,6 @@ import {
   transaction,
   type PrepayRequest,
   type RefundRequestBody,
-  type RefundView,
   type Transaction,
 } from './wire';
 
@@ -332,7 +331,7 @@ function createWechatpayAdapter(account: ChannelAccount<WechatpayCredentials>, d
       const answer = await send('GET', WECHATPAY_PATHS.refund(merchantRefundNo(refundId)));
       if (answer.res.status === 404 && authenticCode(answer) === 'RESOURCE_NOT_EXISTS') return { state: 'NOT_FOUND' };
       if (answer.res.status !== 200) throw refused(answer, 'refund query');
-      const refund: RefundView = read(refundView, answer, 'refund query');
+      const refund = read(refundView, answer, 'refund query');
       const state = refund.status === 'SUCCESS' ? 'SUCCEEDED' : refund.status === 'PROCESSING' ? 'PROCESSING' : 'FAILED';
       return { state, channelRefundId: refund.refund_id, amount: { currency: refund.amount.currency, value: refund.amount.refund } };
     },

@@ -174,7 +174,6 @@ export const notificationEnvelope = z.object({
   summary: z.string().optional(),
   resource: encryptedResource,
 });
-export type NotificationEnvelope = z.infer<typeof notificationEnvelope>;
 
 const fen = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
