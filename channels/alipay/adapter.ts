@@ -81,8 +81,10 @@ export function alipayChannel(): ChannelDefinition<AlipayCredentials> {
 
 const TRADE_NOT_EXIST = 'ACQ.TRADE_NOT_EXIST';
 const TRADE_STATUS_ERROR = 'ACQ.TRADE_STATUS_ERROR';
-/** Alipay's subject is at most 256 characters. */
-const MAX_SUBJECT_LENGTH = 256;
+/** Alipay's subject and refund reason are at most 256 characters. */
+const truncated = (text: string) => [...text].slice(0, 256).join('');
+/** Alipay refuses `/`, `=` and `&` in a subject. */
+const subjectOf = (text: string) => truncated(text.replace(/\s*[/=&]\s*/g, ' '));
 /** A bill is a ZIP of a day's rows: more than an API answer. */
 const BILL_DOWNLOAD_TIMEOUT_MS = 60_000;
 
@@ -225,7 +227,7 @@ function createAlipayAdapter(
         bizContent: {
           out_trade_no: outTradeNo,
           total_amount: formatDecimal(request.amount),
-          subject: [...request.subject].slice(0, MAX_SUBJECT_LENGTH).join(''),
+          subject: subjectOf(request.subject),
           product_code: onPage ? PAGE_PAY_PRODUCT : APP_PAY_PRODUCT,
           time_expire: beijingDateTime(request.expiresAt),
         },
@@ -306,7 +308,7 @@ function createAlipayAdapter(
           out_trade_no: payment.channelPaymentId,
           refund_amount: formatDecimal(amount),
           out_request_no: outRequestNo,
-          refund_reason: [...reason].slice(0, MAX_SUBJECT_LENGTH).join(''),
+          refund_reason: truncated(reason),
         },
         tradeRefundResponse,
       );

@@ -62,7 +62,8 @@ interface FakeRefund {
   notification: AlipayNotification;
 }
 
-interface FakeTrade {
+/** A trade as the fake holds it (what tests may inspect after open or pay). */
+export interface AlipayFakeTrade {
   outTradeNo: string;
   tradeNo: string;
   totalAmount: number;
@@ -99,7 +100,7 @@ export class AlipayFake {
   private readonly alipayPrivateKey: string;
   /** Every gateway request received, its parameters as Alipay reads them. */
   readonly requests: Record<string, string>[] = [];
-  private readonly trades = new Map<string, FakeTrade>();
+  private readonly trades = new Map<string, AlipayFakeTrade>();
   private readonly bills = new Map<string, Buffer | null>();
   private readonly downloads = new Map<string, { zip: Buffer; expiresAt: number }>();
   private readonly faults: AlipayFault[] = [];
@@ -145,11 +146,11 @@ export class AlipayFake {
   }
 
   /** The payer opens the order (app order string or page pay URL): the trade exists, unpaid. */
-  open(payment: Record<string, unknown>): FakeTrade {
+  open(payment: Record<string, unknown>): AlipayFakeTrade {
     const order = this.readOrder(payment);
     const existing = this.trades.get(order.outTradeNo);
     if (existing) return existing;
-    const trade: FakeTrade = {
+    const trade: AlipayFakeTrade = {
       ...order,
       tradeNo: `${beijingDate(this.now()).replace(/-/g, '')}22001${digits(15)}`,
       status: 'WAIT_BUYER_PAY',
@@ -236,7 +237,7 @@ export class AlipayFake {
 
   // ---- The payer's side ----
 
-  private readOrder(payment: Record<string, unknown>): Pick<FakeTrade, 'outTradeNo' | 'totalAmount' | 'subject' | 'notifyUrl' | 'timeExpire'> {
+  private readOrder(payment: Record<string, unknown>): Pick<AlipayFakeTrade, 'outTradeNo' | 'totalAmount' | 'subject' | 'notifyUrl' | 'timeExpire'> {
     let params: Record<string, string>;
     let method: GatewayMethod;
     let product: string;
@@ -267,14 +268,14 @@ export class AlipayFake {
     };
   }
 
-  private trade(outTradeNo: string): FakeTrade {
+  private trade(outTradeNo: string): AlipayFakeTrade {
     const trade = this.trades.get(outTradeNo);
     if (!trade) throw new Error(`no trade ${outTradeNo}`);
     return trade;
   }
 
   /** Builds, signs and keeps the notification of the trade's current state. */
-  private record(trade: FakeTrade, refundFields: Record<string, string>): AlipayNotification {
+  private record(trade: AlipayFakeTrade, refundFields: Record<string, string>): AlipayNotification {
     const at = this.now();
     const fields: Record<string, string> = {
       gmt_create: beijingDateTime(trade.createdAt),
@@ -404,7 +405,7 @@ export class AlipayFake {
     }
   }
 
-  private refund(trade: FakeTrade, biz: Record<string, string>): Record<string, unknown> {
+  private refund(trade: AlipayFakeTrade, biz: Record<string, string>): Record<string, unknown> {
     const refunded = () => trade.refunds.reduce((sum, r) => sum + r.amount, 0);
     let amount: number;
     try {
@@ -479,7 +480,7 @@ export class AlipayFake {
   /** The day's payments and refunds (Beijing day) as Alipay's bill, or none when there were none. */
   private billOfTrades(date: string): Buffer | null {
     const rows: string[][] = [];
-    const cells = (trade: FakeTrade, type: '交易' | '退款', at: Date, amount: number, fee: number, refundNo: string) => [
+    const cells = (trade: AlipayFakeTrade, type: '交易' | '退款', at: Date, amount: number, fee: number, refundNo: string) => [
       trade.tradeNo,
       trade.outTradeNo,
       type,
