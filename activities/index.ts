@@ -1,5 +1,6 @@
 import type { ActivityDeps } from './deps';
 import { createDeliveryActivities } from './delivery';
+import { guardActivities } from './guard';
 import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
 import { createRiskActivities } from './risk';
@@ -7,12 +8,13 @@ import { createRiskActivities } from './risk';
 export type { ActivityDeps } from './deps';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...createOrderActivities(deps),
     ...createRiskActivities(deps),
     ...createPaymentActivities(deps),
     ...createDeliveryActivities(deps),
   };
+  return guardActivities(activities, deps.database.sql);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

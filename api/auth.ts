@@ -1,14 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import type { Game } from '../generated/prisma/client';
-import { checkSignedRequest } from '../domain/signature';
+import { MIN_NONCE_LENGTH, checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { CatalogReader } from '../store/catalog';
 import { purgeNoncesBefore, useNonce } from '../store/nonces';
 import { ApiError } from './errors';
+import { requireJsonBody } from './shared/body';
 
 const BODY_LIMIT = '64kb';
+const GAME_ID = /^[A-Za-z0-9_][A-Za-z0-9._:-]{0,63}$/;
+/** At least MIN_NONCE_LENGTH printable ASCII characters, at most 128 (it is stored). */
+const NONCE = new RegExp(`^[\\x21-\\x7e]{${MIN_NONCE_LENGTH},128}$`);
 
 export function adminAuth(config: Config): RequestHandler {
   const expected = Buffer.from(`Bearer ${config.ADMIN_TOKEN}`);
@@ -40,8 +44,13 @@ export function signedGameRequest({
 }): RequestHandler[] {
   const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why);
   const verify: RequestHandler = async (req, res, next) => {
+    requireJsonBody(req);
     const gameId = req.get('x-game-id');
     if (!gameId) throw unauthorized('X-Game-Id is missing');
+    // Shapes first: what cannot be a game id or a nonce never reaches the database.
+    if (!GAME_ID.test(gameId)) throw unauthorized('unknown game');
+    const nonce = req.get('x-nonce');
+    if (nonce !== undefined && !NONCE.test(nonce)) throw unauthorized('signature check failed: BAD_NONCE');
     const game = await catalog.game(gameId);
     if (!game) throw unauthorized('unknown game');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

@@ -2,8 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError } from '@temporalio/client';
 import { z } from 'zod';
-import { Prisma } from '../generated/prisma/client';
-import { adapterErrorKind } from '../infra/db';
+import { databaseErrorKind } from '../infra/db';
 
 /** Every error answer: `{ error: { code, message, details? } }` with a machine-readable code. */
 export class ApiError extends Error {
@@ -33,17 +32,24 @@ export const notFoundRoute: RequestHandler = (req) => {
   throw new ApiError(404, 'ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`);
 };
 
+const CLIENT_ERROR_CODES: Record<number, string> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+
+/** body-parser's messages are safe to show; anything else gets a generic one. */
+function clientErrorMessage(err: { type?: unknown; message?: unknown }): string {
+  if (err.type === 'entity.parse.failed') return 'the body is not valid JSON';
+  return typeof err.type === 'string' && typeof err.message === 'string' ? err.message : 'the request is invalid';
+}
+
 export function errorHandler(log: Pick<Logger, 'error' | 'warn'>): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (err instanceof ApiError) {
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;
     }
-    // body-parser errors (bad JSON, too large) carry their own status.
+    // body-parser and router errors (bad JSON, too large, unsupported charset, bad URI) carry their own status.
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : undefined;
     if (status) {
-      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR';
-      res.status(status).json({ error: { code, message: String(err.message ?? 'bad request') } });
+      res.status(status).json({ error: { code: CLIENT_ERROR_CODES[status] ?? 'VALIDATION_ERROR', message: clientErrorMessage(err) } });
       return;
     }
     if (isDependencyOutage(err)) {
@@ -62,13 +68,5 @@ export function errorHandler(log: Pick<Logger, 'error' | 'warn'>): ErrorRequestH
 export function isDependencyOutage(err: unknown): boolean {
   if (err instanceof ServiceError || isGrpcServiceError(err)) return true;
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true; // no worker answered in time
-  if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    // P1001/P1002: unreachable or timed out, P1017: connection closed, P2024: pool timeout,
-    // P2028: a transaction found no connection in time or outlived its timeout (rolled back);
-    // raw queries (P2010) carry the driver adapter's own reason.
-    return ['P1001', 'P1002', 'P1017', 'P2024', 'P2028'].includes(err.code) || CONNECTION_FAILURES.has(adapterErrorKind(err) ?? '');
-  }
-  return err instanceof Prisma.PrismaClientInitializationError;
+  return databaseErrorKind(err) === 'UNAVAILABLE';
 }
-
-const CONNECTION_FAILURES = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { createChannelRegistry } from '../channels/registry';
@@ -35,6 +36,7 @@ export async function startApi(
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
   });
+  server.on('clientError', answerClientError);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   return {
@@ -51,6 +53,28 @@ export async function startApi(
       await notifier?.stop();
     },
   };
+}
+
+/**
+ * What Node's HTTP parser refuses (headers over its limit, a malformed request line, an unknown
+ * method) never reaches express; it still gets the documented JSON error shape where the socket allows.
+ */
+const PARSER_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'the request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive'],
+};
+const STATUS_LINES: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex) {
+  if (!socket.writable || (err.code === 'ECONNRESET' && !socket.readable)) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = PARSER_ERRORS[err.code ?? ''] ?? [400, 'MALFORMED_REQUEST', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_LINES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function main() {

@@ -13,10 +13,13 @@ export function sameMoney(a: Money, b: Money): boolean {
   return a.currency === b.currency && a.value === b.value;
 }
 
+/** An order would carry more than MAX_ORDER_AMOUNT minor units. */
+export class AmountTooLargeError extends RangeError {}
+
 export function multiply(unit: Money, quantity: number): Money {
   const value = unit.value * quantity;
   if (!Number.isSafeInteger(value) || value > MAX_ORDER_AMOUNT) {
-    throw new RangeError(`amount ${unit.value} x ${quantity} exceeds the order limit`);
+    throw new AmountTooLargeError(`${unit.value} x ${quantity} ${unit.currency} exceeds the order limit of ${MAX_ORDER_AMOUNT} minor units`);
   }
   return { currency: unit.currency, value };
 }

@@ -86,3 +86,60 @@ export function openDatabase(databaseUrl: string, poolSize = 10): Database {
 export function adapterErrorKind(err: Prisma.PrismaClientKnownRequestError): string | undefined {
   return (err.meta?.driverAdapterError as { cause?: { kind?: string } } | undefined)?.cause?.kind;
 }
+
+/**
+ * What a database error means for the caller, whichever driver path raised it (Prisma's client, its
+ * pg adapter, or the node-postgres runner):
+ * - UNAVAILABLE: PostgreSQL cannot be reached or dropped the connection — nothing was decided, retry;
+ * - DATA: PostgreSQL refused the data itself (SQLSTATE class 22 data exception, class 23 integrity
+ *   violation) — the same input fails the same way, retrying cannot help;
+ * - OTHER: anything else.
+ */
+export type DatabaseErrorKind = 'UNAVAILABLE' | 'DATA' | 'OTHER';
+
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const UNAVAILABLE_NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down|in recovery mode)|terminating connection due to administrator command|Can't reach database server/i;
+
+export function databaseErrorKind(err: unknown): DatabaseErrorKind {
+  for (const e of causes(err)) {
+    if (e instanceof Prisma.PrismaClientInitializationError) return 'UNAVAILABLE';
+    if (e instanceof Prisma.PrismaClientKnownRequestError) {
+      if (UNAVAILABLE_PRISMA_CODES.has(e.code)) return 'UNAVAILABLE';
+      if (UNAVAILABLE_ADAPTER_KINDS.has(adapterErrorKind(e) ?? '')) return 'UNAVAILABLE';
+    }
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    if (code && UNAVAILABLE_NET_CODES.has(code)) return 'UNAVAILABLE';
+    const sqlState = sqlStateOf(e);
+    if (sqlState) {
+      // 08: connection exception, 57P0x: operator intervention (shutdown), 53300: too many connections.
+      if (sqlState.startsWith('08') || /^57P0[1-3]$/.test(sqlState) || sqlState === '53300') return 'UNAVAILABLE';
+      if (sqlState.startsWith('22') || sqlState.startsWith('23')) return 'DATA';
+    }
+    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return 'UNAVAILABLE';
+  }
+  return 'OTHER';
+}
+
+/** The error, its `cause` chain and the driver error Prisma wraps, each once. */
+function causes(err: unknown): { code?: unknown; message?: unknown }[] {
+  const found: { code?: unknown; message?: unknown }[] = [];
+  const queue: unknown[] = [err];
+  while (queue.length > 0 && found.length < 10) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || found.includes(e)) continue;
+    found.push(e);
+    queue.push((e as { cause?: unknown }).cause);
+    const adapter = (e as { meta?: { driverAdapterError?: { cause?: unknown } } }).meta?.driverAdapterError;
+    if (adapter) queue.push(adapter, adapter.cause);
+  }
+  return found;
+}
+
+/** A five-character SQLSTATE: node-postgres's `code`, or the one Prisma's adapter reports. */
+function sqlStateOf(e: { code?: unknown }): string | undefined {
+  const candidates = [e.code, (e as { originalCode?: unknown }).originalCode];
+  return candidates.find((c): c is string => typeof c === 'string' && /^[0-9A-Z]{5}$/.test(c));
+}

@@ -63,6 +63,7 @@ export function sandboxPaths(): ZodOpenApiPathsObject {
               404: ['PAYMENT_NOT_FOUND'],
               409: ['PAYMENT_NOT_PAYABLE'],
               413: ['PAYLOAD_TOO_LARGE'],
+              415: ['UNSUPPORTED_MEDIA_TYPE'],
             },
             SERVER_ERRORS,
           ),
@@ -78,7 +79,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
   const tags = ['Sandbox'];
   const paymentId = z.string().meta({ examples: ['sbx_9a7c3e1f5b2d4c6e8a0b1c2d'] });
   const refused = (own: Record<number, readonly [string, ...string[]]>) =>
-    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'] }, SERVER_ERRORS, own);
+    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
   return {
     '/sandbox/api/payments': {
       post: {

@@ -1,4 +1,5 @@
-import express, { Router, type ErrorRequestHandler, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Response } from 'express';
+import { jsonBody } from '../api/shared/body';
 import { z } from 'zod';
 import { MAX_ORDER_AMOUNT } from '../domain/money';
 import type { Database } from '../infra/db';
@@ -29,6 +30,8 @@ const ERROR_STATUS: Record<SandboxError['code'], number> = {
   REFUND_NOT_FOUND: 404,
 };
 
+const SANDBOX_ID = /^[\x21-\x7e]{1,128}$/;
+
 /** Inline styles and script only: the page must work with no network access beyond this host. */
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'";
 
@@ -39,7 +42,7 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'uns
 export function sandboxRouter({ database }: { database: Database }): Router {
   const provider = new SandboxProvider(database);
   const router = Router();
-  router.use(express.json());
+  router.use(...jsonBody('64kb'));
 
   const api = Router();
   const invalid = (res: Response, error: z.ZodError) =>
@@ -55,6 +58,19 @@ export function sandboxRouter({ database }: { database: Database }): Router {
     if (!parsed.success) return void invalid(res, parsed.error);
     const payment = await provider.createPayment(parsed.data);
     res.status(201).json(paymentView(payment));
+  });
+  // Ids are ASCII tokens: anything else names no payment, and never reaches the database.
+  router.param('paymentId', (_req, _res, next, id: string) => {
+    if (!SANDBOX_ID.test(id)) throw new SandboxError('PAYMENT_NOT_FOUND', 'no such sandbox payment');
+    next();
+  });
+  api.param('paymentId', (_req, _res, next, id: string) => {
+    if (!SANDBOX_ID.test(id)) throw new SandboxError('PAYMENT_NOT_FOUND', 'no such sandbox payment');
+    next();
+  });
+  api.param('refundId', (_req, _res, next, id: string) => {
+    if (!SANDBOX_ID.test(id)) throw new SandboxError('REFUND_NOT_FOUND', 'no such sandbox refund');
+    next();
   });
   api.get('/payments/:paymentId', async (req, res) => {
     const payment = await provider.getPayment(req.params.paymentId);

@@ -106,4 +106,6 @@ export const FAILURE = {
   opsActionRefused: 'OPS_ACTION_NOT_ALLOWED',
   channelUnavailable: 'CHANNEL_UNAVAILABLE',
   illegalTransition: 'ILLEGAL_TRANSITION',
+  /** PostgreSQL refused the data itself (SQLSTATE class 22/23): retrying cannot help. */
+  dataError: 'DATA_ERROR',
 } as const;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { blacklistBody, blacklistEntry, blacklistKind, gameBody, gameIdPath, gameResponse, itemBody, itemResponse, skuPath } from './schemas';
+import { blacklistBody, blacklistEntry, blacklistKind, blacklistValue, gameBody, gameIdPath, gameResponse, itemBody, itemResponse, skuPath } from './schemas';
 
 export function adminPaths(): ZodOpenApiPathsObject {
   const blacklistParams = {
-    path: z.object({ kind: blacklistKind, value: z.string().min(1).meta({ examples: ['player-66666'] }) }),
+    path: z.object({ kind: blacklistKind, value: blacklistValue }),
   };
   return {
     '/v1/admin/games/{gameId}': {

@@ -1,17 +1,18 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { putGame, putItem, type CatalogReader } from '../../store/catalog';
 import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
-import { blacklistBody, blacklistKind, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
+import { jsonBody } from '../shared/body';
+import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
 export function adminRouter({ database, config, catalog }: { database: Database; config: Config; catalog: CatalogReader }): Router {
   const { db } = database;
   const router = Router();
-  router.use('/v1/admin', adminAuth(config), express.json({ limit: '256kb' }));
+  router.use('/v1/admin', adminAuth(config), ...jsonBody('256kb'));
 
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
@@ -41,7 +42,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
 
   router.put('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
     const kind = parseBody(blacklistKind, req.params.kind);
-    const value = String(req.params.value);
+    const value = parseBody(blacklistValue, req.params.value);
     const { reason } = parseBody(blacklistBody, req.body ?? {});
     await putBlacklistEntry(db, { kind, value, reason });
     res.json({ kind, value, reason });
@@ -49,7 +50,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
 
   router.delete('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
     const kind = parseBody(blacklistKind, req.params.kind);
-    await removeBlacklistEntry(db, kind, String(req.params.value));
+    await removeBlacklistEntry(db, kind, parseBody(blacklistValue, req.params.value));
     res.status(204).end();
   });
 

@@ -1,20 +1,20 @@
 import { z } from 'zod';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../../testkit/demo-catalog';
-import { grant, id, price, timestamp } from '../shared/schemas';
+import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
 // The examples are the demo catalog `npm run dev` serves, so the page and the running demo agree.
 
 /** Path parameters the admin routes accept. */
-export const gameIdPath = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).meta({ examples: [DEMO_GAME_ID] });
-export const skuPath = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).meta({ examples: [DEMO_ITEMS[0]!.sku] });
+export const gameIdPath = slug(64).meta({ examples: [DEMO_GAME_ID] });
+export const skuPath = slug(128).meta({ examples: [DEMO_ITEMS[0]!.sku] });
 
 export const gameBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    secret: z.string().min(32, 'at least 32 characters').max(256).meta({
+    name: text(200).trim().min(1),
+    secret: printableAscii(32, 256).meta({
       description: 'HMAC key shared with the game server: signs its calls to us and our deliveries to it',
     }),
-    deliveryUrl: z.url({ protocol: /^https?$/ }).meta({ description: 'where paid orders are delivered (signed POST)' }),
+    deliveryUrl: z.url({ protocol: /^https?$/ }).max(2048).meta({ description: 'where paid orders are delivered (signed POST)' }),
   })
   .meta({
     id: 'GameUpsert',
@@ -25,8 +25,8 @@ export const gameBody = z
 
 export const itemBody = z
   .object({
-    gameId: id,
-    name: z.string().trim().min(1).max(200),
+    gameId: gameIdPath,
+    name: text(200).trim().min(1),
     grants: z.array(grant).min(1).max(50).meta({ description: 'what one unit grants in the game' }),
     prices: z.array(price).min(1).max(300).meta({ description: 'one price per region; replaced as a whole' }),
     stock: z
@@ -47,9 +47,11 @@ export const itemBody = z
   });
 
 export const blacklistBody = z
-  .object({ reason: z.string().max(500).optional() })
+  .object({ reason: text(500).optional() })
   .meta({ id: 'BlacklistEntryUpsert', examples: [{ reason: 'chargeback fraud, ticket RISK-1042' }] });
 export const blacklistKind = z.enum(['USER', 'DEVICE', 'IP']).meta({ examples: ['USER'] });
+/** A user id, device id or IP address to block (path parameter). */
+export const blacklistValue = text(256).min(1).meta({ examples: ['player-66666'] });
 
 export const gameResponse = z.strictObject({
   gameId: z.string(),

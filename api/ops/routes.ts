@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import { Router, type Request } from 'express';
 import { purchaseWorkflowId } from '../../domain/ids';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
@@ -8,6 +8,7 @@ import { findOrder, listOrders } from '../../store/orders';
 import type { OpsRequest } from '../../workflows/contract';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
+import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
 import { operatorHeader, opsActionBody, opsOrdersQuery, resolveBody } from './schemas';
@@ -25,7 +26,7 @@ interface Deps {
 export function opsRouter({ database, config, purchases }: Deps): Router {
   const { db } = database;
   const router = Router();
-  router.use('/v1/ops', adminAuth(config), express.json({ limit: '16kb' }));
+  router.use('/v1/ops', adminAuth(config), ...jsonBody('16kb'));
 
   router.get('/v1/ops/orders', async (req, res) => {
     operatorOf(req);

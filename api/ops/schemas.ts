@@ -2,14 +2,15 @@ import { z } from 'zod';
 import { DEMO_GAME_ID } from '../../testkit/demo-catalog';
 import { ORDER_STATUSES } from '../../domain/orders/status';
 import { orderView } from '../orders/schemas';
-import { id, money, orderStatus, timestamp } from '../shared/schemas';
+import { money, orderStatus, slug, text, timestamp } from '../shared/schemas';
+
+/** Ten years: older than any order the books keep online. */
+const MAX_AGE_SECONDS = 10 * 366 * 24 * 3600;
 
 /** Operations: finding stuck orders and acting on them (admin token plus the operator's identity). */
-export const operatorHeader = z
-  .string()
+export const operatorHeader = text(128)
   .trim()
   .min(1)
-  .max(128)
   .meta({ description: 'who acts, for the audit trail', examples: ['alice@studio.example'] });
 
 export const opsOrdersQuery = z.object({
@@ -18,14 +19,15 @@ export const opsOrdersQuery = z.object({
     .number()
     .int()
     .min(0)
+    .max(MAX_AGE_SECONDS)
     .optional()
     .meta({ description: 'only orders unchanged for at least this long', examples: [600] }),
-  gameId: id.optional().meta({ examples: [DEMO_GAME_ID] }),
+  gameId: slug(64).optional().meta({ examples: [DEMO_GAME_ID] }),
   limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
 });
 
 export const opsActionBody = z
-  .object({ reason: z.string().trim().min(1).max(500) })
+  .object({ reason: text(500).trim().min(1) })
   .meta({ id: 'OpsAction', examples: [{ reason: 'game server was down 14:00-15:10 UTC, ticket OPS-311' }] });
 
 export const resolveBody = opsActionBody

@@ -1,6 +1,7 @@
 import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
 import { orderIdFor, requestHash } from '../../domain/ids';
+import { AmountTooLargeError, MAX_ORDER_AMOUNT } from '../../domain/money';
 import { REASONS } from '../../domain/orders/status';
 import { grantsFor, orderAmount, type Grant } from '../../domain/catalog/pricing';
 import { purchaseTiming, type Config } from '../../infra/config';
@@ -41,7 +42,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
     // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
     const item = await catalog.item(body.sku);
     if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
-    const amount = orderAmount(item.prices, body.region, body.quantity);
+    const amount = amountOf(item.prices, body.region, body.quantity);
     if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
     const channel = body.channel ?? channels.names()[0];
     if (!channel || !channels.get(channel)) {
@@ -128,6 +129,15 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
   });
 
   return router;
+}
+
+function amountOf(prices: Parameters<typeof orderAmount>[0], region: string, quantity: number) {
+  try {
+    return orderAmount(prices, region, quantity);
+  } catch (err) {
+    if (err instanceof AmountTooLargeError) throw new ApiError(422, 'AMOUNT_TOO_LARGE', err.message, { limit: MAX_ORDER_AMOUNT });
+    throw err;
+  }
 }
 
 const idempotencyConflict = () =>

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { id, money, orderStatus, region, timestamp } from '../shared/schemas';
+import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
 export const createOrderBody = z
   .object({
@@ -7,10 +7,7 @@ export const createOrderBody = z
     sku: id,
     quantity: z.number().int().min(1).max(10_000).default(1),
     region,
-    channel: z
-      .string()
-      .min(1)
-      .max(32)
+    channel: slug(64)
       .optional()
       .meta({ description: 'payment channel; the first configured one when omitted' }),
     clientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
@@ -32,7 +29,7 @@ export const createOrderBody = z
     ],
   });
 
-export const idempotencyKey = z.string().min(1).max(128).meta({
+export const idempotencyKey = printableAscii(1, 128).meta({
   description: "the game server's id for this purchase: a retry with the same key and body answers the same order",
   examples: ['purchase-6a1f0e52-881'],
 });

@@ -13,6 +13,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with the current state',
   413: 'The body is too large',
+  415: 'The body is not JSON in UTF-8',
   422: 'Cannot be served as asked',
   500: 'Internal error',
   502: 'The payment channel could not open the payment: the order is closed (a new Idempotency-Key starts again)',
@@ -50,4 +51,8 @@ export const GAME_SIGNATURE = [{ gameId: [], gameTimestamp: [], gameNonce: [], g
 
 /** The errors of every authenticated route (admin token or game signature), plus its own. */
 export const authenticatedErrors = (own: Record<number, ErrorCodes> = {}) =>
-  errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'] }, SERVER_ERRORS, own);
+  errors(
+    { 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] },
+    SERVER_ERRORS,
+    own,
+  );

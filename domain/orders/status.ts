@@ -56,4 +56,8 @@ export const REASONS = {
   latePayment: 'LATE_PAYMENT',
   opsRefund: 'OPS_REFUND',
   outOfStock: 'OUT_OF_STOCK',
+  /** PostgreSQL refused the order's data before it was open: nothing was stored or taken. */
+  invalidData: 'INVALID_DATA',
+  /** PostgreSQL refused the data of a paid order's step: a person decides (deliver or refund). */
+  dataError: 'DATA_ERROR',
 } as const;

@@ -44,6 +44,8 @@ class StubBooks {
   risk: 'ALLOW' | 'DENY' = 'ALLOW';
   outOfStock = false;
   channelDown = false;
+  /** The channel answers with a transient failure (an outage) instead of a final refusal. */
+  channelFlaky = false;
   closeOutcome: 'CLOSED' | 'ALREADY_PAID' = 'CLOSED';
   /** Delivery attempts that fail before one succeeds (Infinity: the game server never takes it). */
   deliveryFailures = 0;
@@ -67,6 +69,7 @@ class StubBooks {
       createChannelPayment: async (p) => {
         call('createChannelPayment');
         if (this.channelDown) throw ApplicationFailure.nonRetryable('channel down', 'CHANNEL_DOWN');
+        if (this.channelFlaky) throw ApplicationFailure.retryable('channel timed out', 'TIMEOUT');
         return { channelPaymentId: `pay-${p.orderId}`, payment: { payUrl: `https://pay.example/${p.orderId}` } };
       },
       recordPaymentResult: async (p) => void call(`recordPaymentResult:${p.notification.result}`),
@@ -273,6 +276,19 @@ describe('the purchase workflow', () => {
       expect(await order.result()).toBe('CLOSED');
     });
     expect(books.calls).toEqual(['checkRisk', 'openOrder', 'createChannelPayment', 'closeOrder:CHANNEL_UNAVAILABLE']);
+  });
+
+  it('keeps trying a channel that times out for its budget, then closes the order', async () => {
+    const books = new StubBooks();
+    books.channelFlaky = true;
+    const started = Date.now();
+    await withWorkflow(books, async (order) => {
+      expect(failureType(await order.create().catch((e: unknown) => e))).toBe('CHANNEL_UNAVAILABLE');
+      expect(await order.result()).toBe('CLOSED');
+    }, { ...TIMING, channelOpenBudgetMs: 1_500 });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(books.calls.filter((c) => c === 'createChannelPayment').length).toBeGreaterThan(1);
+    expect(books.calls.at(-1)).toBe('closeOrder:CHANNEL_UNAVAILABLE');
   });
 
   it('closes an unpaid order at the payment timeout: stock released, channel payment closed', async () => {

@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -46,18 +48,27 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   };
 
   // 1. Risk check; 2. open the order, reserving its stock (a refused order is kept for the record).
-  const risk = await books.checkRisk({
-    gameId: input.gameId,
-    userId: input.userId,
-    clientIp: input.clientIp,
-    deviceId: input.deviceId,
-  });
-  const { timing: _timing, ...orderFields } = input;
-  const opened = await books.openOrder({
-    ...orderFields,
-    expiresAt: order.expiresAt,
-    rejection: risk.decision === 'DENY' ? risk.reasons.join(',') : undefined,
-  });
+  let opened: Awaited<ReturnType<typeof books.openOrder>>;
+  try {
+    const risk = await books.checkRisk({
+      gameId: input.gameId,
+      userId: input.userId,
+      clientIp: input.clientIp,
+      deviceId: input.deviceId,
+    });
+    const { timing: _timing, ...orderFields } = input;
+    opened = await books.openOrder({
+      ...orderFields,
+      expiresAt: order.expiresAt,
+      rejection: risk.decision === 'DENY' ? risk.reasons.join(',') : undefined,
+    });
+  } catch (err) {
+    // Data the database cannot store: refused for good, nothing was taken (never retried forever).
+    if (!isDataError(err)) throw err;
+    order.enter('REJECTED', REASONS.invalidData);
+    order.markOpened(FAILURE.dataError);
+    return finish();
+  }
   order.enter(opened.status, opened.reason);
   if (opened.status === 'REJECTED') {
     order.markOpened();
@@ -66,14 +77,17 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
   // 3. Open the channel payment; the create call returns its parameters to the game server.
   try {
-    const created = await openingChannel.createChannelPayment({
-      orderId,
-      channel: input.channel,
-      amount: input.amount,
-      subject: input.itemName,
-      expiresAt: order.expiresAt,
-      userId: input.userId,
-    });
+    const open = () =>
+      openingChannel.createChannelPayment({
+        orderId,
+        channel: input.channel,
+        amount: input.amount,
+        subject: input.itemName,
+        expiresAt: order.expiresAt,
+        userId: input.userId,
+      });
+    const budget = timing.channelOpenBudgetMs;
+    const created = await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
     order.payment = created.payment;
     order.markOpened();
   } catch {
@@ -82,38 +96,39 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     return finish();
   }
 
-  // 4. Wait for the money until the payment timeout; the game may cancel meanwhile.
-  while (order.status === 'PENDING_PAYMENT') {
-    if (order.inbox.length === 0 && !order.cancelRequested) {
-      const remaining = order.expiresAtMs - Date.now();
-      const woken = remaining > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, remaining));
-      if (!woken) {
-        await closeUnpaid(REASONS.paymentTimeout);
-        break;
+  try {
+    // 4. Wait for the money until the payment timeout; the game may cancel meanwhile.
+    while (order.status === 'PENDING_PAYMENT') {
+      if (order.inbox.length === 0 && !order.cancelRequested) {
+        const remaining = order.expiresAtMs - Date.now();
+        const woken = remaining > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, remaining));
+        if (!woken) {
+          await closeUnpaid(REASONS.paymentTimeout);
+          break;
+        }
       }
+      const notification = order.inbox.shift();
+      if (notification) await takeMoney(notification);
+      else await closeUnpaid(REASONS.cancelledByGame);
     }
-    const notification = order.inbox.shift();
-    if (notification) await takeMoney(notification);
-    else await closeUnpaid(REASONS.cancelledByGame);
-  }
 
-  // 5. Deliver, or refund when the game server cannot take the goods before the deadline.
-  if (order.status === 'PAID') await deliverOrRefund();
+    // 5. Deliver, or refund when the game server cannot take the goods before the deadline.
+    if (order.status === 'PAID') await deliverOrRefund();
 
-  // Paid, but not what was asked: a person decides to deliver or to return the money.
-  if (order.status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) {
-    await condition(() => order.pendingOps() !== undefined);
-    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
-    else await refundMoney(REASONS.opsRefund);
-  }
+    // Paid, but not what was asked: a person decides to deliver or to return the money.
+    if (order.status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) await operatorDecides();
 
-  // Money that arrived for a closed order is never kept.
-  if (order.status === 'CLOSED') {
-    const late = order.lateSuccess();
+    // Money that arrived for a closed order is never kept.
+    const late = order.status === 'CLOSED' ? order.lateSuccess() : undefined;
     if (late) {
       await channel.refundOrder({ orderId, reason: REASONS.latePayment, latePayment: late });
       order.enter('REFUNDED', REASONS.latePayment);
     }
+  } catch (err) {
+    // A step whose data the database refuses is not retried forever: a person decides.
+    if (!isDataError(err)) throw err;
+    order.enter('MANUAL_REVIEW', REASONS.dataError);
+    await operatorDecides();
   }
   return finish();
 
@@ -145,6 +160,13 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     }
   }
 
+  /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
+  async function operatorDecides() {
+    await condition(() => order.pendingOps() !== undefined);
+    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+    else await refundMoney(REASONS.opsRefund);
+  }
+
   async function deliverOrRefund() {
     const deliveryId = await books.startDelivery({ orderId });
     order.enter('DELIVERING');
@@ -173,4 +195,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     }
     await refundMoney(order.pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
   }
+}
+
+/** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
+function isDataError(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE.dataError;
 }

@@ -26,14 +26,21 @@ export const channelOptions = (timing: Pick<PurchaseTiming, 'activityRetryInitia
 });
 
 /**
- * Opening the channel payment is retried within a time budget: a slow or briefly failing channel
- * costs the game a 503 and a retry with the same key, not a closed order. A channel's final
- * refusal is not retried at all (non-retryable failure).
+ * Opening the channel payment is retried until its time budget runs out (the workflow bounds it with
+ * a timer: local activities do not enforce a schedule-to-close timeout across retries): a slow or
+ * briefly failing channel costs the game a 503 and a retry with the same key, not a closed order.
+ * A channel's final refusal is not retried (non-retryable failure). Orders started before the budget
+ * existed keep their three attempts.
  */
 export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOptions =>
   timing.channelOpenBudgetMs === undefined
     ? { startToCloseTimeout: '15s', retry: { ...stepRetry(timing), maximumAttempts: 3 } }
-    : { startToCloseTimeout: '15s', scheduleToCloseTimeout: timing.channelOpenBudgetMs, retry: stepRetry(timing) };
+    : {
+        startToCloseTimeout: '15s',
+        retry: stepRetry(timing),
+        // Each retry waits on a workflow timer, so the budget's timer can end the attempts on time.
+        localRetryThreshold: 1,
+      };
 
 /**
  * Delivery retries until the delivery deadline (`remainingMs` from now). A cancelled delivery
