@@ -118,7 +118,8 @@ export function databaseErrorKind(err: unknown): DatabaseErrorKind {
       if (sqlState.startsWith('08') || /^57P0[1-3]$/.test(sqlState) || sqlState === '53300') return 'UNAVAILABLE';
       if (sqlState.startsWith('22') || sqlState.startsWith('23')) return 'DATA';
     }
-    if (typeof e.message === 'string' && UNAVAILABLE_MESSAGE.test(e.message)) return 'UNAVAILABLE';
+    const messages = [e.message, (e as { originalMessage?: unknown }).originalMessage];
+    if (messages.some((m) => typeof m === 'string' && UNAVAILABLE_MESSAGE.test(m))) return 'UNAVAILABLE';
   }
   return 'OTHER';
 }

@@ -1,5 +1,5 @@
 import type { Db, RunSql } from '../infra/db';
-import { NOW_UTC, sql } from './sql';
+import { NOW_UTC, sql, type Sql } from './sql';
 
 /** Activities failing right now, by workflow: the record behind GET /v1/ops/stuck. */
 
@@ -16,6 +16,13 @@ export async function recordActivityFailure(run: RunSql, f: { workflowId: string
 export async function clearActivityFailure(run: RunSql, workflowId: string, activityType: string) {
   await run(sql`DELETE FROM activity_failures WHERE workflow_id = ${workflowId}::text AND activity_type = ${activityType}::text`);
 }
+
+/**
+ * The same, as a fragment of the statement that records the activity's success (an operator's retry
+ * starts the activity afresh, at attempt 1, possibly on another worker: its success still clears).
+ */
+export const activityRecovered = (workflowId: string, activityType: string): Sql => sql`recovered AS (
+    DELETE FROM activity_failures WHERE workflow_id = ${workflowId}::text AND activity_type = ${activityType}::text)`;
 
 /** Activities failing since before `since`, longest first. */
 export function failingSince(db: Db, since: Date, limit: number) {

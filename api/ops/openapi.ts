@@ -2,7 +2,16 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { orderIdParam } from '../orders/schemas';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { operatorHeader, opsActionBody, opsActionResponse, opsOrdersQuery, opsOrdersResponse, resolveBody } from './schemas';
+import {
+  operatorHeader,
+  opsActionBody,
+  opsActionResponse,
+  opsOrdersQuery,
+  opsOrdersResponse,
+  resolveBody,
+  stuckQuery,
+  stuckResponse,
+} from './schemas';
 
 export function opsPaths(): ZodOpenApiPathsObject {
   const operator = z.object({ 'X-Operator': operatorHeader });
@@ -27,6 +36,19 @@ export function opsPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: { query: opsOrdersQuery, header: operator },
         responses: { 200: json('The matching orders.', opsOrdersResponse), ...authenticatedErrors() },
+      },
+    },
+    '/v1/ops/stuck': {
+      get: {
+        tags: ['Operations'],
+        summary: 'Workflows whose activities keep failing',
+        description:
+          'Every activity attempt that fails is recorded and cleared when the activity succeeds: this lists the ones ' +
+          'failing for longer than `olderThanSeconds`, longest first, with the last error. A payment step retried ' +
+          'for a long time (a channel or the game server down, a defect) shows here before anyone complains.',
+        security: ADMIN,
+        requestParams: { query: stuckQuery, header: operator },
+        responses: { 200: json('The failing activities.', stuckResponse), ...authenticatedErrors() },
       },
     },
     '/v1/ops/orders/{orderId}/retry-delivery': {

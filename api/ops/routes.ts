@@ -1,8 +1,9 @@
 import { Router, type Request } from 'express';
-import { purchaseWorkflowId } from '../../domain/ids';
+import { orderIdOfWorkflow, purchaseWorkflowId } from '../../domain/ids';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
+import { failingSince } from '../../store/activity-failures';
 import { auditOutcome, auditRequested } from '../../store/ops';
 import { findOrder, listOrders } from '../../store/orders';
 import type { OpsRequest } from '../../workflows/contract';
@@ -11,7 +12,7 @@ import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { operatorHeader, opsActionBody, opsOrdersQuery, resolveBody } from './schemas';
+import { operatorHeader, opsActionBody, opsOrdersQuery, resolveBody, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -50,6 +51,23 @@ export function opsRouter({ database, config, purchases }: Deps): Router {
         createdAt: o.createdAt.toISOString(),
         updatedAt: o.updatedAt.toISOString(),
         workflowId: purchaseWorkflowId(o.id),
+      })),
+    });
+  });
+
+  router.get('/v1/ops/stuck', async (req, res) => {
+    operatorOf(req);
+    const query = parseBody(stuckQuery, req.query);
+    const rows = await failingSince(db, new Date(Date.now() - query.olderThanSeconds * 1000), query.limit);
+    res.json({
+      stuck: rows.map((r) => ({
+        workflowId: r.workflowId,
+        ...(orderIdOfWorkflow(r.workflowId) && { orderId: orderIdOfWorkflow(r.workflowId) }),
+        activity: r.activityType,
+        attempts: r.attempts,
+        failingSince: r.firstFailedAt.toISOString(),
+        lastFailedAt: r.lastFailedAt.toISOString(),
+        lastError: r.lastError,
       })),
     });
   });

@@ -55,3 +55,28 @@ export const opsOrderSummary = z
 export const opsOrdersResponse = z.strictObject({ orders: z.array(opsOrderSummary) });
 export const opsActionResponse = z.strictObject({ accepted: z.literal(true), order: orderView });
 
+
+export const stuckQuery = z.object({
+  olderThanSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_AGE_SECONDS)
+    .default(300)
+    .meta({ description: 'only activities failing for at least this long (default 5 minutes)', examples: [60] }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
+});
+
+export const stuckResponse = z.strictObject({
+  stuck: z.array(
+    z.strictObject({
+      workflowId: z.string().meta({ description: 'the Temporal workflow (`temporal workflow show --workflow-id …`)' }),
+      orderId: z.uuid().optional().meta({ description: 'the order, for purchase workflows' }),
+      activity: z.string().meta({ examples: ['deliverOrder'] }),
+      attempts: z.number().int(),
+      failingSince: timestamp,
+      lastFailedAt: timestamp,
+      lastError: z.string(),
+    }),
+  ),
+});

@@ -158,6 +158,8 @@ function refusedToApiError(err: PurchaseRefusedError): ApiError {
       return new ApiError(409, 'ORDER_NOT_CANCELLABLE', err.message);
     case 'CHANNEL_UNAVAILABLE':
       return channelUnavailable();
+    case 'DATA_ERROR':
+      return new ApiError(422, 'INVALID_ORDER_DATA', 'the order could not be stored as given; nothing was taken');
     default:
       return new ApiError(500, 'INTERNAL', err.message);
   }

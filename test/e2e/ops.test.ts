@@ -60,6 +60,31 @@ describe('operations API', () => {
     await h.waitForStatus(orderId, 'DELIVERED');
   });
 
+  it('lists workflows whose activities keep failing, with the last error, until they succeed', async () => {
+    const { orderId } = await stuckDelivery();
+    const workflowId = purchaseWorkflowId(orderId);
+    const listed = async () =>
+      ((await ops('GET', '/v1/ops/stuck?olderThanSeconds=0&limit=500')).body.stuck as { workflowId: string }[]).find(
+        (s) => s.workflowId === workflowId,
+      );
+    await sleep(300); // the failed attempt is recorded as the activity reports it
+    expect(await listed()).toMatchObject({
+      orderId,
+      activity: 'deliverOrder',
+      attempts: 1,
+      lastError: expect.stringContaining('game server answered 500'),
+    });
+    // Not yet failing for an hour.
+    const older = (await ops('GET', '/v1/ops/stuck?olderThanSeconds=3600&limit=500')).body.stuck as { workflowId: string }[];
+    expect(older.find((s) => s.workflowId === workflowId)).toBeUndefined();
+
+    h.gameServer.mode = 'ok';
+    await ops('POST', `/v1/ops/orders/${orderId}/retry-delivery`, { reason: 'game server is back' });
+    await h.waitForStatus(orderId, 'DELIVERED', 10_000);
+    await sleep(300);
+    expect(await listed()).toBeUndefined();
+  });
+
   it('requires the admin token and the operator identity', async () => {
     expect((await ops('GET', '/v1/ops/orders', undefined, null)).status).toBe(400);
     const noToken = await h.request('GET', '/v1/ops/orders', undefined, { 'X-Operator': OPERATOR });

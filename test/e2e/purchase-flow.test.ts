@@ -340,6 +340,34 @@ describe('a payment channel that cannot open the payment', () => {
   });
 });
 
+describe('data the database refuses', () => {
+  it('rejects the order at once (422 INVALID_ORDER_DATA) instead of retrying its workflow forever', async () => {
+    const userId = `refused-${randomUUID().slice(0, 8)}`;
+    // PostgreSQL refuses this user's order as it would refuse text it cannot store (class 22).
+    await h.db.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION refuse_test_order() RETURNS trigger AS $$
+      BEGIN
+        IF NEW.user_id = '${userId}' THEN RAISE EXCEPTION 'cannot store this' USING ERRCODE = '22021'; END IF;
+        RETURN NEW;
+      END $$ LANGUAGE plpgsql`);
+    await h.db.$executeRawUnsafe(
+      'CREATE TRIGGER refuse_test_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION refuse_test_order()',
+    );
+    try {
+      const key = randomUUID();
+      const res = await h.createOrder(game, { userId, sku, region: 'CN' }, key);
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('INVALID_ORDER_DATA');
+      const orderId = orderIdFor(game.gameId, key);
+      await expect(h.waitForWorkflowEnd(purchaseWorkflowId(orderId))).resolves.toBe('REJECTED');
+      expect(await h.db.order.count({ where: { userId } })).toBe(0);
+    } finally {
+      await h.db.$executeRawUnsafe('DROP TRIGGER refuse_test_order ON orders');
+      await h.db.$executeRawUnsafe('DROP FUNCTION refuse_test_order()');
+    }
+  });
+});
+
 describe('bad requests change nothing', () => {
   it('validates the body and the idempotency key', async () => {
     const before = await h.db.order.count();

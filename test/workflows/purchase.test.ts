@@ -43,6 +43,8 @@ class StubBooks {
   readonly calls: string[] = [];
   risk: 'ALLOW' | 'DENY' = 'ALLOW';
   outOfStock = false;
+  /** PostgreSQL refuses the data of this step (see activities/guard.ts). */
+  dataErrorIn?: 'openOrder' | 'markPaid';
   channelDown = false;
   /** The channel answers with a transient failure (an outage) instead of a final refusal. */
   channelFlaky = false;
@@ -63,6 +65,7 @@ class StubBooks {
       },
       openOrder: async (p) => {
         call('openOrder');
+        if (this.dataErrorIn === 'openOrder') throw ApplicationFailure.nonRetryable('invalid byte sequence', 'DATA_ERROR');
         if (p.rejection) return { status: 'REJECTED', reason: p.rejection };
         return this.outOfStock ? { status: 'REJECTED', reason: 'OUT_OF_STOCK' } : { status: 'PENDING_PAYMENT' };
       },
@@ -73,7 +76,10 @@ class StubBooks {
         return { channelPaymentId: `pay-${p.orderId}`, payment: { payUrl: `https://pay.example/${p.orderId}` } };
       },
       recordPaymentResult: async (p) => void call(`recordPaymentResult:${p.notification.result}`),
-      markPaid: async () => void call('markPaid'),
+      markPaid: async () => {
+        call('markPaid');
+        if (this.dataErrorIn === 'markPaid') throw ApplicationFailure.nonRetryable('value out of range', 'DATA_ERROR');
+      },
       holdForReview: async () => void call('holdForReview'),
       closeOrder: async (p) => void call(`closeOrder:${p.reason}`),
       startDelivery: async (p) => {
@@ -105,7 +111,7 @@ class StubBooks {
   }
 }
 
-const TIMING = {
+const TIMING: PurchaseInput['timing'] = {
   paymentTimeoutMs: 3_000,
   deliveryDeadlineMs: 3_000,
   deliveryAttemptTimeoutMs: 1_000,
@@ -266,6 +272,28 @@ describe('the purchase workflow', () => {
       });
       expect(books.calls).toEqual(['checkRisk', 'openOrder']);
     }
+  });
+
+  it('rejects an order whose data the database refuses, at once, and lets a person decide a paid one', async () => {
+    const refused = new StubBooks();
+    refused.dataErrorIn = 'openOrder';
+    await withWorkflow(refused, async (order) => {
+      expect(failureType(await order.create().catch((e: unknown) => e))).toBe('DATA_ERROR');
+      expect(await order.result()).toBe('REJECTED');
+    });
+    expect(refused.calls).toEqual(['checkRisk', 'openOrder']);
+
+    const paid = new StubBooks();
+    paid.dataErrorIn = 'markPaid';
+    await withWorkflow(paid, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('MANUAL_REVIEW');
+      await order.ops('REFUND');
+      expect(await order.result()).toBe('REFUNDED');
+    });
+    expect(paid.calls.filter((c) => c === 'markPaid')).toHaveLength(1);
+    expect(paid.calls.at(-1)).toBe('refundOrder:OPS_REFUND');
   });
 
   it('closes the order and releases its stock when the channel cannot open the payment', async () => {

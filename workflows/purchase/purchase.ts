@@ -199,5 +199,6 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === FAILURE.dataError;
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === FAILURE.dataError;
 }
