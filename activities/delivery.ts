@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
 import { businessMetrics } from '../infra/metrics';
 import { deliveryOrder, recordAttempt, recordFailedAttempt, type AttemptOutcome } from '../store/deliveries';
+import { journalGoodsDelivered } from '../store/journal';
 import { activityRecovered } from '../store/activity-failures';
 import { commitStock } from '../store/stock';
 import type { ActivityDeps } from './deps';
@@ -60,6 +61,7 @@ export function createDeliveryActivities({ database }: ActivityDeps) {
         await moveOrder(sql, order.id, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [
           recordAttempt(params.deliveryId, outcome),
           commitStock,
+          journalGoodsDelivered,
           activityRecovered(Context.current().info.workflowExecution?.workflowId ?? '', 'deliverOrder'),
         ]);
       }

@@ -12,6 +12,7 @@ import {
   type NewOrder,
   type OrderPatch,
 } from '../store/orders';
+import { journalPaymentCaptured, journalPaymentHeld, journalReviewReleased } from '../store/journal';
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
 import type { Sql } from '../store/sql';
@@ -89,7 +90,10 @@ export function createOrderActivities({ database }: ActivityDeps) {
 
     /** Takes the money: the order is paid. */
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
-      await moveOrder(sql, params.orderId, 'PAID', { patch: { paid: paidPatch(params.notification) } });
+      const n = params.notification;
+      await moveOrder(sql, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
+        ...(n.paid ? [journalPaymentCaptured(n.paid, n.channelTxnId)] : []),
+      ]);
     },
 
     /** Paid, but not what the order asked for: never deliver, keep the discrepancy for a person. */
@@ -101,7 +105,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
         params.orderId,
         'MANUAL_REVIEW',
         { reason: REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
-        [recordDiscrepancy(n.notificationId, params.expected, paid)],
+        [recordDiscrepancy(n.notificationId, params.expected, paid), journalPaymentHeld(paid, n.channelTxnId)],
       );
     },
 
@@ -112,7 +116,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
 
     async startDelivery(params: { orderId: string }): Promise<string> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await moveOrder(sql, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId)]);
+      await moveOrder(sql, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
       return deliveryId;
     },
 

@@ -4,6 +4,7 @@ import { ChannelError } from '../channels/http';
 import type { CloseOutcome, CreatedPayment, PaymentRef } from '../channels/types';
 import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
+import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
 import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/orders';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
@@ -93,7 +94,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
         order.id,
         'REFUNDED',
         { reason: params.reason, patch: { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) } },
-        [releaseStock, refundSucceeded(refundId, channelRefundId)],
+        [releaseStock, refundSucceeded(refundId, channelRefundId), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';
