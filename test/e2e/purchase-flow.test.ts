@@ -405,6 +405,48 @@ describe('bad requests change nothing', () => {
     const otherGame = await h.createGame('Other');
     const foreignSku = await h.createOrder(otherGame, { userId: 'u', sku, region: 'CN' });
     expect(foreignSku.status).toBe(404);
+
+    const dear = await h.createItem(game, { prices: [{ region: '*', currency: 'USD', amount: 1_500_000_000 }] });
+    const tooMuch = await h.createOrder(game, { userId: 'u', sku: dear, region: 'US', quantity: 2 });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.body.error).toMatchObject({ code: 'AMOUNT_TOO_LARGE', details: { limit: 2_000_000_000 } });
+    expect(await h.db.order.count({ where: { sku: dear } })).toBe(0);
+  });
+
+  it('refuses non-JSON bodies with 415 and changes nothing', async () => {
+    const before = await h.db.order.count();
+    const body = JSON.stringify({ userId: 'u', sku, region: 'CN' });
+    for (const type of ['image/png', 'application/json; charset=utf-16', 'text/plain']) {
+      const res = await h.signed(game, 'POST', '/v1/orders', JSON.parse(body), { 'Content-Type': type, 'Idempotency-Key': randomUUID() });
+      expect(res.status).toBe(415);
+      expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+    const admin = await h.request('PUT', `/v1/admin/games/${game.gameId}`, '{}', {
+      Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+      'Content-Type': 'application/json; charset=utf-16',
+    });
+    expect(admin.status).toBe(415);
+    expect(admin.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await h.db.order.count()).toBe(before);
+  });
+
+  it('never lets text PostgreSQL cannot store reach it', async () => {
+    const before = await h.db.order.count();
+    for (const userId of ['a\u0000b', 'x\ud800', 'ok'.repeat(100)]) {
+      const res = await h.createOrder(game, { userId, sku, region: 'CN' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_ERROR');
+    }
+    expect((await h.admin('PUT', `/v1/admin/risk/blacklist/USER/${encodeURIComponent('a\u0000')}`, {})).status).toBe(400);
+    expect((await h.admin('PUT', `/v1/admin/risk/blacklist/USER/${'v'.repeat(6000)}`, {})).status).toBe(400);
+    const ops = await h.request('GET', '/v1/ops/orders?gameId=%00&olderThanSeconds=100000000000', undefined, {
+      Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+      'X-Operator': 'alice',
+    });
+    expect(ops.status).toBe(400);
+    const longNonce = await h.signed(game, 'GET', `/v1/orders/${randomUUID()}`, undefined, {});
+    expect(longNonce.status).toBe(404);
+    expect(await h.db.order.count()).toBe(before);
   });
 
   it('rejects bad signatures, stale timestamps and replayed nonces with 401', async () => {
