@@ -6,6 +6,7 @@ import type { Database } from '../infra/db';
 import { createHttpMetrics } from '../infra/metrics';
 import type { PurchasesClient } from '../infra/temporal';
 import { sandboxRouter } from '../sandbox/routes';
+import { DEMO_GAME_ID, DEMO_SECRET } from '../testkit/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { callbacksRouter } from './callbacks/routes';
@@ -44,7 +45,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
-  app.use(docsRouter({ sandbox: deps.config.SANDBOX_ENABLED }));
+  app.use(
+    docsRouter({
+      sandbox: deps.config.SANDBOX_ENABLED,
+      // "Try it out" signs as the demo game only in development, where that game exists.
+      ...(deps.config.NODE_ENV === 'development' && { demoSigner: { gameId: DEMO_GAME_ID, secret: DEMO_SECRET } }),
+    }),
+  );
 
   app.use(notFoundRoute);
   app.use(errorHandler(deps.log));

@@ -159,6 +159,20 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** What the payer (a developer, here) should expect, by the payment's status. */
+function nextStep(status: string): string {
+  switch (status) {
+    case 'PAID':
+      return 'This payment is paid. It stays paid when you reload: a payment is made once, and the sandbox keeps its own books, as a real channel does. The payment center has been notified and delivers the goods to the game.';
+    case 'CLOSED':
+      return 'This payment was closed (the order expired or the game cancelled it): it can no longer be paid.';
+    case 'REFUNDED':
+      return 'This payment was refunded.';
+    default:
+      return 'Press Pay to pay the amount asked: the sandbox then sends a signed notification to the payment center, which delivers the goods to the game. Fail simulates a declined payment (the order stays payable).';
+  }
+}
+
 function checkoutPage(p: SandboxPayment): string {
   const payable = p.status === 'CREATED' || p.status === 'FAILED';
   const disabled = payable ? '' : ' disabled';
@@ -169,9 +183,11 @@ function checkoutPage(p: SandboxPayment): string {
     `<dl>
   <dt>Subject</dt><dd>${escapeHtml(p.subject)}</dd>
   <dt>Amount</dt><dd class="amount">${escapeHtml(formatAmount(p.amount, p.currency))}</dd>
+  <dt>Order</dt><dd><code>${escapeHtml(p.merchantOrderId)}</code></dd>
   <dt>Payment</dt><dd><code>${escapeHtml(p.id)}</code></dd>
   <dt>Status</dt><dd id="status">${escapeHtml(p.status)}</dd>
 </dl>
+<p class="note" id="next">${escapeHtml(nextStep(p.status))}</p>
 <div class="actions" data-complete-url="${escapeHtml(completeUrl)}">
   <button class="pay" data-result="SUCCESS"${disabled}>Pay</button>
   <button class="fail" data-result="FAILED"${disabled}>Fail</button>
@@ -196,7 +212,9 @@ function checkoutPage(p: SandboxPayment): string {
         return res.json().then(function (body) {
           if (!res.ok) throw new Error(body.error ? body.error.message : 'HTTP ' + res.status);
           status.textContent = body.status;
-          message.textContent = body.status === 'PAID' ? 'Payment succeeded.' : 'Payment failed; you may try again.';
+          message.textContent = body.status === 'PAID'
+            ? 'Payment succeeded. The sandbox now notifies the payment center, which delivers the goods to the game (watch the order in the Temporal UI).'
+            : 'Payment failed; you may try again until the order expires.';
           setDisabled(body.status === 'PAID');
         });
       }).catch(function (err) {
@@ -227,6 +245,7 @@ function page(title: string, content: string): string {
   button { flex: 1; padding: .75rem; font-size: 1rem; border: 0; border-radius: .5rem; color: #fff; cursor: pointer; }
   button.pay { background: #059669; } button.fail { background: #dc2626; }
   button:disabled { opacity: .4; cursor: not-allowed; }
+  .note { color: #374151; font-size: .9rem; }
 </style>
 </head>
 <body><main>

@@ -39,22 +39,60 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const STARTUP = `window.ui = SwaggerUIBundle({
+/** Credentials "Try it out" signs game-server calls with (development only: the demo game's). */
+export interface DemoSigner {
+  gameId: string;
+  secret: string;
+}
+
+/**
+ * In development the page signs game-server calls (`X-Game-Id` … `X-Signature`, as a game server
+ * would) with the demo game's secret, and fills a fresh Idempotency-Key, so a newcomer can create
+ * and read orders from the page. Elsewhere the page only documents.
+ */
+function startupScript(signer: DemoSigner | undefined): string {
+  const sign = signer
+    ? `
+const DEMO = ${JSON.stringify(signer)};
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+async function signDemoGameRequest(req) {
+  const url = new URL(req.url, window.location.origin);
+  if (!/^\\/v1\\/(orders|games)(\\/|$)/.test(url.pathname) || req.headers['X-Signature']) return req;
+  const body = typeof req.body === 'string' ? req.body : '';
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = hex(crypto.getRandomValues(new Uint8Array(16)));
+  const bodyHash = hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body)));
+  const canonical = [req.method.toUpperCase(), url.pathname + url.search, timestamp, nonce, bodyHash].join('\\n');
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(DEMO.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  req.headers['X-Game-Id'] = DEMO.gameId;
+  req.headers['X-Timestamp'] = timestamp;
+  req.headers['X-Nonce'] = nonce;
+  req.headers['X-Signature'] = hex(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(canonical)));
+  if (req.method.toUpperCase() === 'POST' && url.pathname === '/v1/orders' && !req.headers['Idempotency-Key']) {
+    req.headers['Idempotency-Key'] = crypto.randomUUID();
+  }
+  return req;
+}
+`
+    : '';
+  return `${sign}window.ui = SwaggerUIBundle({
   url: ${JSON.stringify(OPENAPI_PATH)},
   dom_id: '#swagger-ui',
   deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis],
   // The default would load a badge from validator.swagger.io.
-  validatorUrl: null,
+  validatorUrl: null,${signer ? '\n  requestInterceptor: signDemoGameRequest,' : ''}
 });
 `;
+}
 
 /**
  * `GET /openapi.json` (built once) and `GET /docs`: Swagger UI served from the swagger-ui-dist
  * package, so the page works without any CDN.
  */
-export function docsRouter(options: OpenApiOptions): Router {
+export function docsRouter(options: OpenApiOptions & { demoSigner?: DemoSigner }): Router {
   const document = buildOpenApiDocument(options);
+  const STARTUP = startupScript(options.demoSigner);
   const router = Router();
   router.get(OPENAPI_PATH, (_req, res) => {
     res.json(document);

@@ -47,7 +47,22 @@ export const createOrderResponse = z
       .meta({ description: "what the payer needs, in the channel's terms (the sandbox: channelPaymentId, payUrl)" }),
     expiresAt: timestamp,
   })
-  .meta({ id: 'CreatedOrder' });
+  .meta({
+    id: 'CreatedOrder',
+    examples: [
+      {
+        orderId: '3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b',
+        status: 'PENDING_PAYMENT',
+        amount: { currency: 'CNY', value: 1200 },
+        channel: 'sandbox',
+        payment: {
+          channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d',
+          payUrl: 'http://127.0.0.1:3000/sandbox/checkout/sbx_9a7c3e1f5b2d4c6e8a0b1c2d',
+        },
+        expiresAt: '2026-11-30T08:15:00.000Z',
+      },
+    ],
+  });
 
 export const orderView = z
   .strictObject({
@@ -64,5 +79,28 @@ export const orderView = z
     deliveredAt: timestamp.optional(),
     history: z.array(z.strictObject({ status: orderStatus, at: timestamp, reason: z.string().optional() })),
   })
-  .meta({ id: 'Order' });
+  .meta({
+    id: 'Order',
+    examples: [
+      {
+        orderId: '3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b',
+        status: 'DELIVERED',
+        userId: 'player-10086',
+        sku: 'demo-gems-60',
+        quantity: 2,
+        amount: { currency: 'CNY', value: 1200 },
+        channel: 'sandbox',
+        createdAt: '2026-11-30T08:00:00.000Z',
+        expiresAt: '2026-11-30T08:15:00.000Z',
+        paidAt: '2026-11-30T08:01:12.345Z',
+        deliveredAt: '2026-11-30T08:01:12.610Z',
+        history: [
+          { status: 'PENDING_PAYMENT', at: '2026-11-30T08:00:00.000Z' },
+          { status: 'PAID', at: '2026-11-30T08:01:12.345Z' },
+          { status: 'DELIVERING', at: '2026-11-30T08:01:12.400Z' },
+          { status: 'DELIVERED', at: '2026-11-30T08:01:12.610Z' },
+        ],
+      },
+    ],
+  });
 

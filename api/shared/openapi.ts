@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { globalRegistry, type z } from 'zod';
 import type { ZodOpenApiResponsesObject } from 'zod-openapi';
 import { errorEnvelope } from './schemas';
 
@@ -37,7 +37,34 @@ export function errors(...groups: Record<number, ErrorCodes>[]): ZodOpenApiRespo
 }
 
 export const json = (description: string, schema: z.ZodType) => ({ description, content: { 'application/json': { schema } } });
-export const jsonBody = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema } } });
+/**
+ * A JSON request body. The schema's examples (`.meta({ examples })`) are also given as named media
+ * examples, which Swagger UI offers in a menu ("Try it out" starts from the one picked).
+ */
+export const jsonBody = (schema: z.ZodType) => {
+  const examples = (globalRegistry.get(schema)?.examples ?? []) as unknown[];
+  return {
+    required: true,
+    content: {
+      'application/json': {
+        schema,
+        ...(examples.length > 1 && {
+          examples: Object.fromEntries(examples.map((value, i) => [`example${i + 1}`, { summary: summaryOf(value, i), value }])),
+        }),
+      },
+    },
+  };
+};
+
+/** A short label for an example in Swagger UI's menu. */
+function summaryOf(value: unknown, i: number): string {
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    const label = v.name ?? v.action ?? v.sku ?? v.userId ?? v.reason;
+    if (typeof label === 'string') return label.length > 60 ? `${label.slice(0, 57)}…` : label;
+  }
+  return `Example ${i + 1}`;
+}
 export const text = (description: string, mediaType: string) => ({
   description,
   content: { [mediaType]: { schema: { type: 'string' as const } } },

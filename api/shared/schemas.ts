@@ -44,7 +44,7 @@ export const timestamp = z.iso.datetime();
 
 export const money = z
   .strictObject({ currency, value: z.number().int().min(0).meta({ description: minorUnits }) })
-  .meta({ id: 'Money' });
+  .meta({ id: 'Money', examples: [{ currency: 'CNY', value: 1200 }] });
 export const orderStatus = z.enum(ORDER_STATUSES).meta({ id: 'OrderStatus' });
 
 /** The error envelope, narrowed to the codes one response can carry. */

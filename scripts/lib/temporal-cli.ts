@@ -96,13 +96,14 @@ async function trySdkDownload(log: Log): Promise<string | undefined> {
   try {
     const outcome = await Promise.race([started, timeout]);
     if (outcome === 'timeout') {
-      log(`SDK download did not finish within ${SDK_DOWNLOAD_TIMEOUT_MS / 1000}s`);
+      log(`the SDK's download of the Temporal CLI did not finish within ${SDK_DOWNLOAD_TIMEOUT_MS / 1000}s (expected offline); falling back`);
       started.then((env) => env.teardown()).catch(() => undefined);
       return undefined;
     }
     await outcome.teardown();
   } catch (err) {
-    log(`SDK download failed: ${(err as Error).message.split('\n')[0]}`);
+    // Expected offline: the next way (Go) takes over.
+    log(`the SDK could not download the Temporal CLI (${(err as Error).message.split('\n')[0]}); this is expected without internet access, falling back to building it with Go`);
     return undefined;
   } finally {
     clearTimeout(timer);
@@ -222,7 +223,9 @@ export async function startTemporalDevServer(opts: DevServerOptions = {}): Promi
   }
   for (const { name, type } of ORDER_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${name}=${type}`);
 
-  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl+C in a terminal reaches only our process, which stops the API and the
+  // worker first (they drain through Temporal) and Temporal after them.
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Kept so a failed start can say why; shutdown chatter is not forwarded to `log`.
   const recent: string[] = [];
