@@ -1,7 +1,8 @@
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { createChannelRegistry } from './channels/registry';
+import { startChannelRegistry } from './infra/channels';
 import { loadConfig, type Config } from './infra/config';
+import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { workerTelemetry } from './infra/metrics';
@@ -13,10 +14,12 @@ export interface PurchaseWorkerDeps {
   /** Pre-built workflow bundle (tests, production images); otherwise bundled from ./workflows. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   taskQueue?: string;
+  /** Configuration changes made through any process (channel accounts); absent: loaded once. */
+  changes?: ConfigChanges;
 }
 
-export function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue }: PurchaseWorkerDeps) {
-  const channels = createChannelRegistry({ config });
+export async function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue, changes }: PurchaseWorkerDeps) {
+  const channels = await startChannelRegistry(config, database, changes);
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -38,7 +41,8 @@ async function main() {
     telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createPurchaseWorker({ config, database, connection });
+  const changes = watchConfigChanges(config.DATABASE_URL, log);
+  const worker = await createPurchaseWorker({ config, database, connection, changes });
   log.info(
     {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -49,6 +53,7 @@ async function main() {
   );
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await worker.run();
+  await changes.close();
   await connection.close();
   await database.close();
   log.info('worker stopped');

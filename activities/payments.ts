@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
-import type { CloseOutcome, CreatedPayment, PaymentRef } from '../channels/types';
+import type { CloseOutcome, CreatedPayment, PaymentRef, Platform } from '../channels/types';
 import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
 import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
@@ -30,6 +30,9 @@ export function createPaymentActivities({ database, channels, config }: Activity
       subject: string;
       expiresAt: string;
       userId?: string;
+      platform?: string;
+      storeProductId?: string;
+      clientIp?: string;
     }): Promise<CreatedPayment> {
       const created = await channelCall(() =>
         adapter(params.channel).createPayment({
@@ -39,6 +42,9 @@ export function createPaymentActivities({ database, channels, config }: Activity
           notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(params.channel)}`,
           expiresAt: new Date(params.expiresAt),
           userId: params.userId ?? '',
+          platform: params.platform as Platform | undefined,
+          storeProductId: params.storeProductId,
+          clientIp: params.clientIp,
         }),
       );
       await setChannelPayment(sql, params.orderId, created.channelPaymentId);

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
 import type { Config } from '../infra/config';
+import type { ConfigChanges } from '../infra/config-changes';
 import type { Database } from '../infra/db';
 import { createHttpMetrics } from '../infra/metrics';
 import type { PurchasesClient } from '../infra/temporal';
@@ -10,6 +11,7 @@ import { DEMO_GAME_ID, DEMO_SECRET } from '../testkit/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { callbacksRouter } from './callbacks/routes';
+import { channelsRouter } from './channels/routes';
 import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
 import { healthRouter } from './health/routes';
@@ -23,6 +25,8 @@ export interface AppDeps {
   channels: ChannelRegistry;
   purchases: PurchasesClient;
   log: Logger;
+  /** Configuration changes (the admin API's writes reload this process at once, others within a second). */
+  changes?: ConfigChanges;
   /** Set when the process is shutting down: /readyz then sends traffic elsewhere. */
   lifecycle?: { draining: boolean };
 }
@@ -41,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
 
   const catalog = new CatalogReader(deps.database.db, deps.config.CATALOGUE_CACHE_MS);
   app.use(adminRouter({ ...deps, catalog }));
+  app.use(channelsRouter(deps));
   app.use(ordersRouter({ ...deps, catalog }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));

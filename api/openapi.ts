@@ -3,6 +3,7 @@ import { sandboxNotificationSchema } from '../channels/sandbox/wire';
 import { sandboxPaths } from '../sandbox/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
+import { channelPaths } from './channels/openapi';
 import { documentationPaths } from './docs/openapi';
 import { healthPaths } from './health/openapi';
 import { opsPaths } from './ops/openapi';
@@ -44,6 +45,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     paths: {
       ...healthPaths(),
       ...adminPaths(),
+      ...channelPaths(),
       ...orderPaths(),
       ...callbackPaths(),
       ...(sandbox ? sandboxPaths() : {}),

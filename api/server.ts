@@ -2,8 +2,9 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { createChannelRegistry } from '../channels/registry';
+import { startChannelRegistry } from '../infra/channels';
 import { loadConfig, type Config } from '../infra/config';
+import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
 import { createLogger } from '../infra/logger';
 import { PurchasesClient } from '../infra/temporal';
@@ -24,11 +25,12 @@ export async function startApi(
   connection: Connection,
   log: Logger = createLogger(config, 'api'),
 ): Promise<RunningApi> {
-  const channels = createChannelRegistry({ config });
+  const changes = watchConfigChanges(config.DATABASE_URL, log);
+  const channels = await startChannelRegistry(config, database, changes, log);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
   const lifecycle = { draining: false };
-  const app = createApp({ database, config, channels, purchases, log, lifecycle });
+  const app = createApp({ database, config, channels, purchases, log, lifecycle, changes });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
@@ -51,6 +53,7 @@ export async function startApi(
       server.closeIdleConnections();
       await closed;
       await notifier?.stop();
+      await changes.close();
     },
   };
 }

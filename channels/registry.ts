@@ -1,13 +1,35 @@
 import type { Config } from '../infra/config';
 import { sandboxKeys } from '../sandbox/keys';
+import { alipayChannel } from './alipay/adapter';
+import { appstoreChannel } from './appstore/adapter';
+import { googleplayChannel } from './googleplay/adapter';
 import { createChannelHttp, type ChannelHttp } from './http';
 import { sandboxChannel } from './sandbox/adapter';
-import type { ChannelAccount, ChannelAdapter, ChannelDefinition, ChannelType } from './types';
+import type { ChannelAdapter, ChannelDefinition, ChannelType } from './types';
+import { unionpayChannel } from './unionpay/adapter';
+import { wechatpayChannel } from './wechatpay/adapter';
 
 /** Every channel type the platform speaks: the one list. */
 export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY'>) {
-  const definitions: ChannelDefinition<any>[] = [sandboxChannel(sandboxKeys(config).publicKeyPem)];
+  const definitions: ChannelDefinition<any>[] = [
+    sandboxChannel(sandboxKeys(config).publicKeyPem),
+    alipayChannel(),
+    wechatpayChannel(),
+    appstoreChannel(),
+    googleplayChannel(),
+    unionpayChannel(),
+  ];
   return new Map<ChannelType, ChannelDefinition<any>>(definitions.map((d) => [d.type, d]));
+}
+
+/** A configured account, its credentials decrypted (the registry validates them for the type). */
+export interface ConfiguredAccount {
+  channelId: string;
+  type: ChannelType;
+  enabled: boolean;
+  credentials: unknown;
+  /** Changes when the account changes: its adapter is rebuilt then, kept otherwise (caches, tokens). */
+  version: string;
 }
 
 export interface ChannelRegistry {
@@ -15,35 +37,70 @@ export interface ChannelRegistry {
   get(channelId: string): ChannelAdapter | undefined;
   /** The enabled accounts' ids, in configuration order. */
   names(): string[];
+  /** Reloads the accounts (on a configuration change); adapters of unchanged accounts are kept. */
+  refresh(): Promise<void>;
 }
 
 export interface RegistryDeps {
-  config: Pick<Config, 'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS'>;
+  config: Pick<
+    Config,
+    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS'
+  >;
+  /** The configured accounts (the channel_accounts table); none when absent. */
+  loadAccounts?: () => Promise<ConfiguredAccount[]>;
   http?: ChannelHttp;
+  /** Told of an account whose credentials do not fit its type (it is left out, never half-used). */
+  onInvalidAccount?: (channelId: string, reason: string) => void;
 }
 
-/** The channel accounts this deployment takes payments through. */
-export function createChannelRegistry({ config, http }: RegistryDeps): ChannelRegistry {
+/** The built-in sandbox is an account of its own in development, unless one named `sandbox` is configured. */
+const IMPLICIT_SANDBOX: ConfiguredAccount = { channelId: 'sandbox', type: 'sandbox', enabled: true, credentials: {}, version: 'implicit' };
+
+/** The channel accounts this deployment takes payments through, kept current by `refresh`. */
+export function createChannelRegistry({ config, loadAccounts, http, onInvalidAccount }: RegistryDeps): ChannelRegistry {
   const definitions = channelDefinitions(config);
   const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS });
-  const accounts: ChannelAccount[] = config.SANDBOX_ENABLED ? [{ channelId: 'sandbox', type: 'sandbox', credentials: {} }] : [];
-  const adapters = new Map<string, ChannelAdapter>();
-  for (const account of accounts) {
-    const definition = definitions.get(account.type)!;
-    adapters.set(
-      account.channelId,
-      definition.createAdapter(
-        { ...account, credentials: definition.credentials.parse(account.credentials) },
+  let adapters = new Map<string, { version: string; adapter: ChannelAdapter }>();
+
+  const build = (accounts: ConfiguredAccount[]) => {
+    const next = new Map<string, { version: string; adapter: ChannelAdapter }>();
+    for (const account of accounts) {
+      if (!account.enabled) continue;
+      // The sandbox provider runs only where the sandbox is enabled: its accounts go with it.
+      if (account.type === 'sandbox' && !config.SANDBOX_ENABLED) continue;
+      const kept = adapters.get(account.channelId);
+      if (kept && kept.version === account.version) {
+        next.set(account.channelId, kept);
+        continue;
+      }
+      const definition = definitions.get(account.type);
+      const credentials = definition?.credentials.safeParse(account.credentials);
+      if (!definition || !credentials?.success) {
+        onInvalidAccount?.(account.channelId, definition ? 'its credentials do not fit its type' : `unknown type ${account.type}`);
+        continue;
+      }
+      const adapter = definition.createAdapter(
+        { channelId: account.channelId, type: account.type, credentials: credentials.data },
         {
           http: client,
           callbackUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(account.channelId)}`,
           publicBaseUrl: config.PUBLIC_BASE_URL,
         },
-      ),
-    );
-  }
+      );
+      next.set(account.channelId, { version: account.version, adapter });
+    }
+    adapters = next;
+  };
+
+  const withImplicitSandbox = (accounts: ConfiguredAccount[]) =>
+    config.SANDBOX_ENABLED && !accounts.some((a) => a.channelId === IMPLICIT_SANDBOX.channelId) ? [IMPLICIT_SANDBOX, ...accounts] : accounts;
+
+  build(withImplicitSandbox([]));
   return {
-    get: (channelId) => adapters.get(channelId),
+    get: (channelId) => adapters.get(channelId)?.adapter,
     names: () => [...adapters.keys()],
+    async refresh() {
+      build(withImplicitSandbox(loadAccounts ? await loadAccounts() : []));
+    },
   };
 }

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
 import type { PurchaseTiming } from '../workflows/contract';
+import { parseKeyring } from './credentials';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -19,6 +21,8 @@ const socketAddress = z.string().refine((value) => {
 }, 'expected IP:port, e.g. 0.0.0.0:9464 or [::]:9464');
 
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+/** Where channels' statement days are cut, unless configured (most of our channels are Chinese). */
+export const DEFAULT_RECON_TIME_ZONE = 'Asia/Shanghai';
 
 const configSchema = z
   .object({
@@ -55,6 +59,12 @@ const configSchema = z
     WORKFLOW_ANSWER_TIMEOUT_MS: duration(10_000),
     /** How long an API process may answer from its copy of a game or item (0: always read the database). */
     CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
+    /**
+     * Keys that encrypt channel credentials at rest: `kid:base64(32 bytes)`, comma separated (old keys
+     * stay to read old rows); required in production. CREDENTIALS_ACTIVE_KEY names the one new writes use.
+     */
+    CREDENTIALS_KEYS: z.string().optional(),
+    CREDENTIALS_ACTIVE_KEY: z.string().optional(),
     /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
     /** How long a new order's channel payment may take to open (retried) before the order is closed unpaid. */
@@ -63,6 +73,18 @@ const configSchema = z
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),
     RISK_ORDER_WINDOW_MS: duration(60_000),
+
+    /** Daily reconciliation: each channel account's previous calendar day, at this time in this zone. */
+    RECON_TIME: z.string().refine((v) => parseTimeOfDay(v) !== undefined, 'HH:MM (24 h), e.g. 10:00').default('10:00'),
+    RECON_TIME_ZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_RECON_TIME_ZONE),
+    /** The task queue of reconciliation and other finance work, scaled apart from purchases. */
+    FINANCE_TASK_QUEUE: z.string().min(1).default('finance'),
+    /** Which task queues this worker process serves. */
+    WORKER_ROLES: z
+      .string()
+      .transform((v) => v.split(',').map((role) => role.trim()))
+      .pipe(z.array(z.enum(['purchases', 'finance'])).min(1))
+      .default(['purchases', 'finance']),
 
     SANDBOX_ENABLED: flag(true),
     /** PEM keys of the sandbox provider; generated per process when absent (development only). */
@@ -81,6 +103,14 @@ const configSchema = z
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must be set in production' });
+    }
+    if (c.NODE_ENV === 'production' && !c.CREDENTIALS_KEYS) {
+      ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: 'must be set in production' });
+    }
+    try {
+      parseKeyring(c.CREDENTIALS_KEYS, c.CREDENTIALS_ACTIVE_KEY);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: (err as Error).message });
     }
     if (Boolean(c.SANDBOX_PRIVATE_KEY) !== Boolean(c.SANDBOX_PUBLIC_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_PUBLIC_KEY'], message: 'set both sandbox keys or neither' });

@@ -24,6 +24,8 @@ export interface ItemFields {
   prices: RegionalPrice[];
   /** Units left to sell; null for unlimited, undefined to keep what is there. */
   stock?: number | null;
+  /** The item's product in each store channel, replaced as a whole when given. */
+  storeProducts?: Partial<Record<'appstore' | 'googleplay', string>>;
 }
 
 export type ItemUpsert =
@@ -42,6 +44,7 @@ export async function putItem(db: Db, sku: string, body: ItemFields): Promise<It
     name: body.name,
     grants: body.grants as unknown as Prisma.InputJsonValue,
     ...(body.stock !== undefined ? { stockAvailable: body.stock } : {}),
+    ...(body.storeProducts !== undefined ? { storeProducts: body.storeProducts as Prisma.InputJsonValue } : {}),
   };
   const item = await db.$transaction(async (tx) => {
     await tx.item.upsert({ where: { sku }, create: { sku, ...fields }, update: fields });

@@ -7,7 +7,7 @@ import { outOfStock, recordReservation, reserveStock } from './stock';
 /** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
 
 /** An order as its workflow opens it: the purchase, when it expires, and the risk check's refusal if any. */
-export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId'> & {
+export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId' | 'confirmsDelivery'> & {
   expiresAt: string;
   /** Set when the risk check denied the order: it is stored as REJECTED. */
   rejection?: string;
@@ -36,12 +36,14 @@ export async function openOrder(run: RunSql, o: NewOrder): Promise<OpenedOrderRo
           CASE WHEN ${outOfStock} THEN ${REASONS.outOfStock}::text END) AS reason) r
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
-          status, status_reason, idempotency_key, request_hash, client_ip, device_id, expires_at, updated_at)
+          status, status_reason, idempotency_key, request_hash, client_ip, device_id, platform, store_product_id,
+          expires_at, updated_at)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
           ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb, ${o.region}::text,
           ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
-          ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${utc(o.expiresAt)}, ${NOW_UTC}
+          ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${o.platform ?? null}::text,
+          ${o.storeProductId ?? null}::text, ${utc(o.expiresAt)}, ${NOW_UTC}
         FROM decision d
         RETURNING id, status, status_reason
       ), history AS (

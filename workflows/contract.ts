@@ -47,6 +47,12 @@ export interface PurchaseInput {
   requestHash: string;
   clientIp?: string;
   deviceId?: string;
+  /** Where the payer pays (ios, android, web, pc). */
+  platform?: string;
+  /** The item's product in the order's store channel (App Store, Google Play). */
+  storeProductId?: string;
+  /** The channel wants to hear that the goods were delivered (Google Play: consume). */
+  confirmsDelivery?: boolean;
   /** The API request that created the order, to follow it through the logs. */
   requestId?: string;
   timing: PurchaseTiming;

@@ -37,6 +37,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       grants: item.grants,
       stock: item.stockAvailable,
       prices: item.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
+      ...(item.storeProducts !== null && { storeProducts: item.storeProducts }),
     });
   });
 

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../../testkit/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
+/** The item's product id in each store channel; a receipt for another product is never delivered. */
+export const storeProducts = z
+  .strictObject({ appstore: text(200).min(1).optional(), googleplay: text(200).min(1).optional() })
+  .meta({ description: "the item's product id in each store", examples: [{ appstore: 'com.studio.game.gems60', googleplay: 'gems_60' }] });
+
 // The examples are the demo catalog `npm run dev` serves, so the page and the running demo agree.
 
 /** Path parameters the admin routes accept. */
@@ -36,6 +41,7 @@ export const itemBody = z
       .nullable()
       .optional()
       .meta({ description: 'units left to sell; omit or null for unlimited virtual goods' }),
+    storeProducts: storeProducts.optional(),
   })
   .refine((item) => new Set(item.prices.map((p) => p.region)).size === item.prices.length, {
     message: 'one price per region',
@@ -66,6 +72,7 @@ export const itemResponse = z.strictObject({
   grants: z.array(grant),
   stock: z.number().int().nullable().meta({ description: 'units left to sell; null for unlimited' }),
   prices: z.array(price),
+  storeProducts: storeProducts.optional(),
 });
 export const blacklistEntry = z.strictObject({ kind: blacklistKind, value: z.string(), reason: z.string().optional() });
 

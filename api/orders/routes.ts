@@ -45,10 +45,16 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
     const amount = amountOf(item.prices, body.region, body.quantity);
     if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
     const channel = body.channel ?? channels.names()[0];
-    if (!channel || !channels.get(channel)) {
+    const adapter = channel ? channels.get(channel) : undefined;
+    if (!channel || !adapter) {
       throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `payment channel ${channel ?? '(none)'} is not available`, {
         available: channels.names(),
       });
+    }
+    // A store sells its own product: an item without one cannot be bought through it.
+    const storeProductId = adapter.supports.receipts ? storeProductOf(item.storeProducts, adapter.type) : undefined;
+    if (adapter.supports.receipts && !storeProductId) {
+      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `${body.sku} has no ${adapter.type} product`, { available: channels.names() });
     }
 
     let snapshot: OrderSnapshot | undefined;
@@ -68,6 +74,9 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
         requestHash: hash,
         clientIp: body.clientIp,
         deviceId: body.deviceId,
+        platform: body.platform,
+        storeProductId,
+        confirmsDelivery: adapter.supports.receipts || undefined,
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });
@@ -129,6 +138,11 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
   });
 
   return router;
+}
+
+function storeProductOf(products: unknown, store: string): string | undefined {
+  const id = (products as Record<string, unknown> | null)?.[store];
+  return typeof id === 'string' ? id : undefined;
 }
 
 function amountOf(prices: Parameters<typeof orderAmount>[0], region: string, quantity: number) {

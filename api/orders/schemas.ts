@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLATFORMS } from '../../channels/types';
 import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
 export const createOrderBody = z
@@ -11,6 +12,7 @@ export const createOrderBody = z
       .optional()
       .meta({ description: 'payment channel; the first configured one when omitted' }),
     clientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+    platform: z.enum(PLATFORMS).optional().meta({ description: 'where the payer pays: decides e.g. app pay or page pay' }),
     deviceId: id.optional(),
   })
   .meta({

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../infra/config';
+import { watchConfigChanges, type ConfigChanges } from '../../infra/config-changes';
 import { openDatabase, type Database, type Db, type RunSql } from '../../infra/db';
 import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
@@ -64,6 +65,8 @@ async function freePort(): Promise<number> {
 export class Harness {
   worker?: Worker;
   private workerRun?: Promise<void>;
+  /** The worker's own view of configuration changes, as a separate process would have. */
+  private workerChanges?: ConfigChanges;
 
   private constructor(
     readonly config: Config,
@@ -130,11 +133,13 @@ export class Harness {
   }
 
   async startWorker() {
+    this.workerChanges ??= watchConfigChanges(this.config.DATABASE_URL);
     this.worker = await createPurchaseWorker({
       config: this.config,
       database: this.databaseRef,
       connection: this.nativeConnection,
       workflowBundle: await workflowBundle(),
+      changes: this.workerChanges,
     });
     this.workerRun = this.worker.run();
   }
@@ -147,6 +152,7 @@ export class Harness {
 
   async close() {
     await this.stopWorker();
+    await this.workerChanges?.close();
     await this.api.stop();
     await this.gameServer.stop();
     await this.connection.close();

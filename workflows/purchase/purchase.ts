@@ -85,6 +85,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         subject: input.itemName,
         expiresAt: order.expiresAt,
         userId: input.userId,
+        platform: input.platform,
+        storeProductId: input.storeProductId,
+        clientIp: input.clientIp,
       });
     const budget = timing.channelOpenBudgetMs;
     const created = await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
