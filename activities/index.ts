@@ -1,8 +1,10 @@
 import type { ActivityDeps } from './deps';
 import { createDeliveryActivities } from './delivery';
+import { createFinanceActivities } from './finance';
 import { guardActivities } from './guard';
 import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
+import { createReversalActivities } from './reversals';
 import { createRiskActivities } from './risk';
 
 export type { ActivityDeps } from './deps';
@@ -13,6 +15,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRiskActivities(deps),
     ...createPaymentActivities(deps),
     ...createDeliveryActivities(deps),
+    ...createReversalActivities(deps),
+    ...createFinanceActivities(deps),
   };
   return guardActivities(activities, deps.database.sql);
 }

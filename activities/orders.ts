@@ -35,7 +35,7 @@ export async function moveOrder(
   run: RunSql,
   orderId: string,
   to: OrderStatus,
-  change: { reason?: string; patch?: OrderPatch } = {},
+  change: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } = {},
   effects: Sql[] = [],
 ): Promise<void> {
   const result = await transitionOrder(run, orderId, to, change, effects);

@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
-import type { CloseOutcome, CreatedPayment, PaymentRef, Platform } from '../channels/types';
+import { paymentResultOf } from '../channels/events';
+import { ChannelUnsupportedError, type CloseOutcome, type CreatedPayment, type PaymentRef, type Platform } from '../channels/types';
 import type { Money } from '../domain/money';
 import { refundIdFor } from '../domain/ids';
 import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
 import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/orders';
+import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
 import type { PaymentNotification } from '../workflows/contract';
@@ -51,6 +53,46 @@ export function createPaymentActivities({ database, channels, config }: Activity
       return created;
     },
 
+    /**
+     * Asks the channel about a payment it has not notified (a lost notification): a payment it took
+     * comes back as the payment result its notification would have brought, recorded like one.
+     */
+    async queryChannelPayment(params: { orderId: string; channel: string }): Promise<PaymentNotification | undefined> {
+      const order = await orderForRefund(db, params.orderId);
+      const channel = adapter(params.channel);
+      if (!order.channelPaymentId) return undefined;
+      let answer;
+      try {
+        answer = await channel.queryPayment(await paymentRef(params.orderId));
+      } catch (err) {
+        // A channel that cannot be asked (e.g. a store without API credentials) leaves it to its notifications.
+        if (err instanceof ChannelUnsupportedError) return undefined;
+        throw err;
+      }
+      if (answer.state !== 'SUCCEEDED' || !answer.event) return undefined;
+      const result = paymentResultOf(answer.event, {
+        amount: { currency: order.currency, value: order.amount },
+        storeProductId: order.storeProductId,
+      });
+      if (!result) return undefined;
+      await recordNotification(sql, {
+        channel: params.channel,
+        notificationId: result.notificationId,
+        channelPaymentId: result.channelPaymentId || order.channelPaymentId,
+        merchantOrderId: params.orderId,
+        result: result.result,
+        paid: result.paid,
+        rawBody: JSON.stringify({ source: 'query', event: answer.event }),
+      });
+      Context.current().log.info('payment found by asking the channel', { orderId: params.orderId, channel: params.channel });
+      return result;
+    },
+
+    /** Tells a store the goods were delivered (Google Play: consume, before its 3-day auto-refund). */
+    async confirmChannelDelivery(params: { orderId: string; channel: string }): Promise<void> {
+      await channelCall(async () => adapter(params.channel).confirmDelivery(await paymentRef(params.orderId)));
+    },
+
     /** Compensates the channel payment of an order closed unpaid. */
     async closeChannelPayment(params: { orderId: string; channel: string }): Promise<CloseOutcome> {
       const order = await channelPaymentOf(db, params.orderId);
@@ -83,7 +125,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
       }
       const refundId = refundIdFor(order.id);
       await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
-      const { channelRefundId } = await adapter(order.channel).refund({
+      const { channelRefundId, state } = await adapter(order.channel).refund({
         refundId,
         payment: {
           orderId: order.id,
@@ -99,8 +141,13 @@ export function createPaymentActivities({ database, channels, config }: Activity
         sql,
         order.id,
         'REFUNDED',
-        { reason: params.reason, patch: { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) } },
-        [releaseStock, refundSucceeded(refundId, channelRefundId), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
+        {
+          reason: params.reason,
+          patch: { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) },
+          // Goods the game took are never refunded by the purchase itself (reversals are their own step).
+          onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'],
+        },
+        [releaseStock, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';
@@ -114,6 +161,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
       channelPaymentId: order.channelPaymentId!,
       channelTradeNo: order.channelTxnId ?? undefined,
       amount: { currency: order.currency, value: order.amount },
+      storeProductId: order.storeProductId ?? undefined,
     };
   }
 }

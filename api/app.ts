@@ -5,6 +5,7 @@ import type { Config } from '../infra/config';
 import type { ConfigChanges } from '../infra/config-changes';
 import type { Database } from '../infra/db';
 import { createHttpMetrics } from '../infra/metrics';
+import type { ReconciliationClient } from '../infra/reconciliation';
 import type { PurchasesClient } from '../infra/temporal';
 import { sandboxRouter } from '../sandbox/routes';
 import { DEMO_GAME_ID, DEMO_SECRET } from '../testkit/demo-catalog';
@@ -14,6 +15,8 @@ import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
 import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
+import { financeRouter } from './finance/routes';
+import { gamesRouter } from './games/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
@@ -24,6 +27,7 @@ export interface AppDeps {
   config: Config;
   channels: ChannelRegistry;
   purchases: PurchasesClient;
+  reconciliations: ReconciliationClient;
   log: Logger;
   /** Configuration changes (the admin API's writes reload this process at once, others within a second). */
   changes?: ConfigChanges;
@@ -49,6 +53,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(ordersRouter({ ...deps, catalog }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
+  app.use(gamesRouter({ ...deps, catalog }));
+  app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
   app.use(
     docsRouter({

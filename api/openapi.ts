@@ -5,6 +5,8 @@ import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
 import { documentationPaths } from './docs/openapi';
+import { financePaths } from './finance/openapi';
+import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
@@ -40,6 +42,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       { name: 'Callbacks', description: 'Payment channels report payment results.' },
       ...(sandbox ? [{ name: 'Sandbox', description: 'The built-in test payment provider (`SANDBOX_ENABLED`).' }] : []),
       { name: 'Operations', description: 'Find stuck orders and act on them (admin token and `X-Operator`).' },
+      { name: 'Finance', description: 'Ledger, reconciliation runs and their differences, reports (admin token).' },
       { name: 'Documentation' },
     ],
     paths: {
@@ -50,6 +53,8 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...callbackPaths(),
       ...(sandbox ? sandboxPaths() : {}),
       ...opsPaths(),
+      ...gamePaths(),
+      ...financePaths(),
       ...documentationPaths(),
     },
     components: {

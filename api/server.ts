@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../infra/config';
 import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
 import { createLogger } from '../infra/logger';
+import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
@@ -30,7 +31,8 @@ export async function startApi(
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
   const lifecycle = { draining: false };
-  const app = createApp({ database, config, channels, purchases, log, lifecycle, changes });
+  const reconciliations = new ReconciliationClient(client, config);
+  const app = createApp({ database, config, channels, purchases, reconciliations, log, lifecycle, changes });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();

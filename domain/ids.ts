@@ -16,10 +16,11 @@ export function orderIdFor(gameId: string, idempotencyKey: string): string {
 export const purchaseWorkflowId = (orderId: string) => `order-${orderId}`;
 /** The order a purchase or late-payment workflow id names, if it names one. */
 export function orderIdOfWorkflow(workflowId: string): string | undefined {
-  const match = /^(?:order|late-payment)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(workflowId);
+  const match = /^(?:order|late-payment|reversal)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(workflowId);
   return match?.[1];
 }
 export const latePaymentWorkflowId = (orderId: string) => `late-payment-${orderId}`;
+export const reversalWorkflowId = (orderId: string) => `reversal-${orderId}`;
 export const deliveryIdFor = (orderId: string) => `dlv_${orderId}`;
 export const refundIdFor = (orderId: string) => `rf_${orderId}`;
 

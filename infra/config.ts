@@ -69,6 +69,30 @@ const configSchema = z
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
     /** How long a new order's channel payment may take to open (retried) before the order is closed unpaid. */
     CHANNEL_OPEN_BUDGET_MS: duration(30_000),
+    /** How long the create call may try the ranked channel accounts, one after the other, before it answers 502. */
+    CHANNEL_FAILOVER_BUDGET_MS: duration(3_000),
+    /** Circuit breakers, per channel account and shared by every process (see domain/routing/breaker.ts). */
+    CHANNEL_BREAKER_WINDOW_MS: duration(60_000),
+    CHANNEL_BREAKER_MIN_CALLS: z.coerce.number().int().positive().default(20),
+    CHANNEL_BREAKER_FAILURE_RATE: z.coerce.number().gt(0).max(1).default(0.5),
+    CHANNEL_BREAKER_CONSECUTIVE_FAILURES: z.coerce.number().int().positive().default(5),
+    CHANNEL_BREAKER_COOLDOWN_MS: duration(30_000),
+    CHANNEL_BREAKER_HALF_OPEN_PROBES: z.coerce.number().int().positive().default(3),
+    /** Routing (see domain/routing/router.ts): the share of orders sent to another account than the cheapest. */
+    ROUTING_EXPLORATION_SHARE: z.coerce.number().min(0).max(1).default(0.02),
+    /** What a failed opening is assumed to cost, in basis points of the order amount (10000: the whole sale). */
+    ROUTING_FAILURE_PENALTY_BPS: z.coerce.number().int().min(0).max(100_000).default(10_000),
+    /** An account's success rate counts its last this many create attempts ... */
+    ROUTING_WINDOW_ATTEMPTS: z.coerce.number().int().positive().max(10_000).default(100),
+    /** ... within this long, plus this many pseudo-successes (so one early failure does not bury a new account). */
+    ROUTING_WINDOW_MS: duration(10 * 60_000),
+    ROUTING_PRIOR_ATTEMPTS: z.coerce.number().int().min(0).max(10_000).default(10),
+    /** Seeds the exploration and tie draws (tests, benchmarks); random when absent. */
+    ROUTING_RANDOM_SEED: z.coerce.number().int().optional(),
+    /** Redis for the breakers' and routing windows' shared state; PostgreSQL when absent. */
+    REDIS_URL: z.string().url().optional(),
+    /** With no payment result this long after the payment opened, the channel is asked (then backing off; 0: never). */
+    PAYMENT_QUERY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),
@@ -144,5 +168,7 @@ export function purchaseTiming(config: Config): PurchaseTiming {
     activityRetryInitialMs: config.ACTIVITY_RETRY_INITIAL_MS,
     activityRetryMaxMs: config.ACTIVITY_RETRY_MAX_MS,
     channelOpenBudgetMs: config.CHANNEL_OPEN_BUDGET_MS,
+    channelFailoverBudgetMs: config.CHANNEL_FAILOVER_BUDGET_MS,
+    ...(config.PAYMENT_QUERY_AFTER_MS > 0 && { paymentQueryAfterMs: config.PAYMENT_QUERY_AFTER_MS }),
   };
 }

@@ -6,16 +6,18 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { latePaymentWorkflowId, purchaseWorkflowId } from '../domain/ids';
+import { latePaymentWorkflowId, purchaseWorkflowId, reversalWorkflowId } from '../domain/ids';
 import {
   GameIdKey,
   OrderStatusKey,
   PaymentChannelKey,
   UserIdKey,
   cancelOrderUpdate,
+  channelReversalSignal,
   opsActionUpdate,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  type ChannelReversal,
   type OpsRequest,
   type OrderSnapshot,
   type PaymentNotification,
@@ -122,6 +124,34 @@ export class PurchasesClient {
     } catch (err) {
       // One late-payment decision per order; a repeated notification needs no second one.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /**
+   * Reports a reversal (a channel refund, a chargeback, a revocation, an operator's refund of a
+   * delivered order): to the order's workflow while it runs, else to a reversal workflow started for
+   * it — one per order, so a channel's repeated reports reverse it once.
+   */
+  async reverse(orderId: string, reversal: ChannelReversal, timing: PurchaseTiming): Promise<'SIGNALLED' | 'STARTED' | 'ALREADY_STARTED'> {
+    if (reversal.cause !== 'OPS_REFUND') {
+      try {
+        await this.client.workflow.getHandle(purchaseWorkflowId(orderId)).signal(channelReversalSignal, reversal);
+        return 'SIGNALLED';
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+    }
+    try {
+      await this.client.workflow.start('reversal', {
+        workflowId: reversalWorkflowId(orderId),
+        taskQueue: this.taskQueue,
+        args: [orderId, reversal, timing],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      return 'STARTED';
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ALREADY_STARTED';
+      throw err;
     }
   }
 

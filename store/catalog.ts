@@ -11,6 +11,7 @@ export interface GameFields {
   name: string;
   secret: string;
   deliveryUrl: string;
+  revokeUrl?: string | null;
 }
 
 export function putGame(db: Db, gameId: string, fields: GameFields): Promise<Game> {

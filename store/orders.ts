@@ -83,10 +83,11 @@ export async function transitionOrder(
   run: RunSql,
   orderId: string,
   to: OrderStatus,
-  { reason, patch = {} }: { reason?: string; patch?: OrderPatch } = {},
+  { reason, patch = {}, onlyFrom }: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } = {},
   effects: Sql[] = [],
 ): Promise<TransitionResult> {
-  const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to));
+  // `onlyFrom` narrows the state machine for one step (the purchase's own refund never undoes a delivery).
+  const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to) && (!onlyFrom || onlyFrom.includes(from)));
   const sets = [sql`status = ${to}::text`, sql`status_reason = ${reason ?? null}::text`, sql`updated_at = ${NOW_UTC}`];
   if (patch.paid) {
     sets.push(
@@ -151,6 +152,28 @@ export function orderWithHistory(db: Db, orderId: string) {
     where: { id: orderId },
     include: { history: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
   });
+}
+
+/**
+ * The order a channel event names: by our order id (the merchant order number), else by the channel's
+ * payment id, else by its transaction number — always within that channel account.
+ */
+export async function orderForChannelEvent(
+  db: Db,
+  channel: string,
+  ref: { merchantOrderId?: string; channelPaymentId?: string; channelTradeNo?: string },
+) {
+  const uuid = ref.merchantOrderId && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref.merchantOrderId);
+  const where = uuid
+    ? { id: ref.merchantOrderId!.toLowerCase() }
+    : ref.channelPaymentId
+      ? { channelPaymentId: ref.channelPaymentId }
+      : ref.channelTradeNo
+        ? { channel, channelTxnId: ref.channelTradeNo }
+        : undefined;
+  if (!where) return null;
+  const order = await db.order.findFirst({ where });
+  return order && order.channel === channel ? order : null;
 }
 
 /** Orders for operations, least recently changed first. */

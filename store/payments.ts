@@ -39,9 +39,12 @@ export interface ReceivedNotification {
   notificationId: string;
   channelPaymentId: string;
   merchantOrderId: string;
+  /** SUCCESS, FAILED, or the kind of a refund, chargeback, revocation or notice. */
   result: string;
   paid?: Money;
   rawBody: string;
+  /** The order it belongs to, when the caller found it already (refunds, chargebacks). */
+  orderId?: string;
 }
 
 /**
@@ -53,8 +56,8 @@ export async function recordNotification(run: RunSql, n: ReceivedNotification): 
     INSERT INTO channel_notifications
       (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body)
     VALUES (${n.channel}::text, ${n.notificationId}::text, ${n.channelPaymentId}::text,
-      (SELECT id FROM orders WHERE channel_payment_id = ${n.channelPaymentId}::text
-         AND id::text = ${n.merchantOrderId}::text),
+      coalesce(${n.orderId ?? null}::uuid, (SELECT id FROM orders WHERE channel_payment_id = ${n.channelPaymentId}::text
+         AND id::text = ${n.merchantOrderId}::text)),
       ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text, ${n.rawBody}::text)
     ON CONFLICT (channel, notification_id) DO UPDATE
       SET received_count = channel_notifications.received_count + 1, last_received_at = ${NOW_UTC},
@@ -62,4 +65,20 @@ export async function recordNotification(run: RunSql, n: ReceivedNotification): 
         order_id = coalesce(channel_notifications.order_id, EXCLUDED.order_id)
     RETURNING order_id::text`);
   return recorded?.order_id ?? null;
+}
+
+/**
+ * Claims a store transaction for an order: one order per transaction, ever. Answers whether this
+ * order holds it (now or before) or another one does.
+ */
+export async function claimStoreTransaction(run: RunSql, channel: string, channelTradeNo: string, orderId: string) {
+  const [row] = await run<{ order_id: string }>(sql`
+    WITH claimed AS (
+      INSERT INTO store_receipts (channel, channel_trade_no, order_id) VALUES (${channel}::text, ${channelTradeNo}::text, ${orderId}::uuid)
+      ON CONFLICT (channel, channel_trade_no) DO NOTHING RETURNING order_id)
+    SELECT order_id::text FROM claimed
+    UNION ALL
+    SELECT order_id::text FROM store_receipts WHERE channel = ${channel}::text AND channel_trade_no = ${channelTradeNo}::text
+    LIMIT 1`);
+  return row?.order_id === orderId ? 'THIS_ORDER' : 'ANOTHER_ORDER';
 }

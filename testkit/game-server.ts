@@ -54,6 +54,8 @@ export class ReferenceGameServer {
   readonly grants = new Map<string, Grant>();
   /** Every orderId for which a second, different deliveryId was granted: must stay empty. */
   readonly ordersGrantedTwice = new Set<string>();
+  /** Goods taken back, by revocationId (each once, however often it is sent). */
+  readonly revocations = new Map<string, { revocationId: string; orderId: string; body: Record<string, unknown>; resent: number }>();
   rejectedSignatures = 0;
   injectedFailures = 0;
   slowAnswers = 0;
@@ -75,6 +77,11 @@ export class ReferenceGameServer {
   /** Where a game's deliveries go (with a query string: our signature covers it). */
   deliveryUrl(gameId: string) {
     return `${this.url}/games/${encodeURIComponent(gameId)}/deliveries?v=1`;
+  }
+
+  /** Where a game is told to take goods back. */
+  revokeUrl(gameId: string) {
+    return `${this.url}/games/${encodeURIComponent(gameId)}/revocations`;
   }
 
   async start(): Promise<this> {
@@ -149,6 +156,25 @@ export class ReferenceGameServer {
       body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
       res.writeHead(400).end('not JSON');
+      return;
+    }
+    if (req.url?.includes('/revocations')) {
+      // Revocations: checked and recorded once per revocationId, like deliveries.
+      if (!check.ok) {
+        this.rejectedSignatures++;
+        res.writeHead(401).end();
+        return;
+      }
+      if (this.mode === 'fail') {
+        res.writeHead(500).end('maintenance');
+        return;
+      }
+      const revocationId = String(body.revocationId);
+      const known = this.revocations.get(revocationId);
+      if (known) known.resent++;
+      else this.revocations.set(revocationId, { revocationId, orderId: String(body.orderId), body, resent: 0 });
+      this.log({ event: known ? 'revocation resent' : 'revoked', revocationId, orderId: String(body.orderId) });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
       return;
     }
     const delivery: ReceivedDelivery = {

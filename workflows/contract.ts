@@ -3,6 +3,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import type { Grant } from '../domain/catalog/pricing';
 import type { OrderStatus } from '../domain/orders/status';
+import type { RoutingDecision } from '../domain/routing/router';
 
 /**
  * What the purchase workflows share with their callers (API, activities, tests): messages, search
@@ -29,6 +30,17 @@ export interface PurchaseTiming {
    * CHANNEL_UNAVAILABLE (absent in orders started before it existed: three attempts then).
    */
   channelOpenBudgetMs?: number;
+  /**
+   * With other accounts to fail over to (`channelCandidates`), how long the create call may try them
+   * one after the other; a sole account keeps `channelOpenBudgetMs`.
+   */
+  channelFailoverBudgetMs?: number;
+  /**
+   * With no payment result this long after the payment was opened, the channel is asked (a lost
+   * notification, 掉单), then again after twice as long, and once more before the order is closed.
+   * Absent in orders started before it existed: they wait for the notification only.
+   */
+  paymentQueryAfterMs?: number;
 }
 
 export interface PurchaseInput {
@@ -43,6 +55,13 @@ export interface PurchaseInput {
   region: string;
   amount: Money;
   channel: string;
+  /**
+   * The accounts to open the payment at, in the order to try them (the first is `channel`): when one
+   * fails, the next is tried within the failover budget. Absent in orders started before failover.
+   */
+  channelCandidates?: string[];
+  /** How the router chose, kept with the order for GET /v1/orders/{orderId}. */
+  routing?: OrderRouting;
   idempotencyKey: string;
   requestHash: string;
   clientIp?: string;
@@ -57,6 +76,9 @@ export interface PurchaseInput {
   requestId?: string;
   timing: PurchaseTiming;
 }
+
+/** The router's decision as the order keeps it: every account considered, the choice and why. */
+export type OrderRouting = Pick<RoutingDecision, 'candidates' | 'chosen' | 'reason'>;
 
 /** What a caller learns about an order from its workflow. */
 export interface OrderSnapshot {
@@ -80,6 +102,24 @@ export interface PaymentNotification {
   /** What was actually paid (may differ from the order: never trust it blindly). */
   paid?: Money;
   paidAt?: string;
+  /** A store paid for another product than the order's item: never delivered (a person decides). */
+  productMismatch?: boolean;
+}
+
+/** Why the money of an order went back after it was paid. */
+export type ReversalCause = 'CHANNEL_REFUND' | 'CHARGEBACK' | 'REVOKED' | 'OPS_REFUND';
+
+/** The channel (or an operator) reversed a paid order: the order ends REFUNDED or CHARGED_BACK, the goods go back. */
+export interface ChannelReversal {
+  cause: ReversalCause;
+  /** Stable across the channel's resends: one reversal per order anyway. */
+  dedupeKey: string;
+  amount?: Money;
+  occurredAt?: string;
+  /** Operator refunds: who, and whether the game is told to take the goods back. */
+  operator?: string;
+  reason?: string;
+  revoke: boolean;
 }
 
 /** Update-with-Start target: returns the payment parameters once the order is open. */
@@ -88,6 +128,8 @@ export const requestPaymentUpdate = defineUpdate<OrderSnapshot, [requestHash: st
 export const cancelOrderUpdate = defineUpdate<OrderSnapshot, []>('cancelOrder');
 /** A verified payment result from the order's channel; at-least-once, deduplicated by the workflow. */
 export const paymentNotifiedSignal = defineSignal<[PaymentNotification]>('paymentNotified');
+/** A refund, chargeback or revocation reported by the channel while the order's workflow still runs. */
+export const channelReversalSignal = defineSignal<[ChannelReversal]>('channelReversal');
 export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
@@ -103,6 +145,12 @@ export const PATCHES = {
   manualReviewAwaitsOps: 'manual-review-awaits-ops',
   /** An operator's retry also restarts a delivery whose attempt failed as the retry arrived (not only a cancelled one). */
   opsRetryAfterFailedAttempt: 'ops-retry-after-failed-attempt',
+  /** Opening the payment tries the ranked channel accounts in turn (PurchaseInput.channelCandidates). */
+  channelFailover: 'channel-failover',
+  /** The payment wait asks the channel when no notification came (lost callbacks). */
+  queryLostPayments: 'query-lost-payments',
+  /** A refund or chargeback from the channel side ends the order and takes the goods back. */
+  channelReversals: 'channel-reversals',
 } as const;
 
 /** Failure types the API maps to its error codes. */
@@ -114,4 +162,30 @@ export const FAILURE = {
   illegalTransition: 'ILLEGAL_TRANSITION',
   /** PostgreSQL refused the data itself (SQLSTATE class 22/23): retrying cannot help. */
   dataError: 'DATA_ERROR',
+} as const;
+
+// ---- Reconciliation (workflows/reconciliation) --------------------------------------------------
+
+/** One channel account's statement day, reconciled by one run (its id names the run's records). */
+export interface ReconciliationRun {
+  runId: string;
+  channel: string;
+  /** The channel's calendar day, `YYYY-MM-DD`. */
+  date: string;
+}
+
+/** How a run ended, as its workflow reports it (the run's record has the detail). */
+export interface ReconciliationOutcome extends ReconciliationRun {
+  status: 'COMPLETED' | 'FAILED';
+  /** Differences still open or held for the next day. */
+  unsettled: number;
+}
+
+/** Workflow types and ids of reconciliation: one child workflow per run, so a run's history stays its own. */
+export const RECONCILIATION = {
+  scheduledWorkflow: 'scheduledReconciliation',
+  requestWorkflow: 'reconcileRuns',
+  runWorkflowId: (runId: string) => `recon-run-${runId}`,
+  requestWorkflowId: (requestId: string) => `recon-request-${requestId}`,
+  scheduleId: (taskQueue: string, channel: string) => `${taskQueue}-reconciliation-${channel}`,
 } as const;

@@ -1,3 +1,5 @@
 // The workflow bundle's entry: every workflow type the worker runs.
 export { purchase } from './purchase/purchase';
 export { latePayment } from './purchase/late-payment';
+export { reversal } from './purchase/reversal';
+export { reconcileChannelDay, reconcileRuns, scheduledReconciliation } from './reconciliation/reconcile';

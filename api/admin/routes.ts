@@ -17,9 +17,15 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
-    const game = await putGame(db, gameId, body);
+    const game = await putGame(db, gameId, { ...body, revokeUrl: body.revokeUrl ?? null });
     catalog.gameChanged(gameId);
-    res.json({ gameId: game.id, name: game.name, deliveryUrl: game.deliveryUrl, updatedAt: game.updatedAt });
+    res.json({
+      gameId: game.id,
+      name: game.name,
+      deliveryUrl: game.deliveryUrl,
+      ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
+      updatedAt: game.updatedAt,
+    });
   });
 
   router.put('/v1/admin/items/:sku', async (req, res) => {

@@ -20,6 +20,11 @@ export const gameBody = z
       description: 'HMAC key shared with the game server: signs its calls to us and our deliveries to it',
     }),
     deliveryUrl: z.url({ protocol: /^https?$/ }).max(2048).meta({ description: 'where paid orders are delivered (signed POST)' }),
+    revokeUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .meta({ description: 'where the game is told to take back goods of refunded or charged-back orders (signed POST)' }),
   })
   .meta({
     id: 'GameUpsert',
@@ -63,6 +68,7 @@ export const gameResponse = z.strictObject({
   gameId: z.string(),
   name: z.string(),
   deliveryUrl: z.string(),
+  revokeUrl: z.string().optional(),
   updatedAt: timestamp,
 });
 export const itemResponse = z.strictObject({

@@ -82,6 +82,7 @@ export function callbackPaths(): ZodOpenApiPathsObject {
             {
               400: ['MALFORMED_NOTIFICATION'],
               401: ['INVALID_SIGNATURE', 'STALE_NOTIFICATION'],
+              403: ['WRONG_MERCHANT'],
               404: ['CHANNEL_NOT_FOUND'],
               413: ['PAYLOAD_TOO_LARGE'],
             },

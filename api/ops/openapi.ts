@@ -8,7 +8,10 @@ import {
   opsActionResponse,
   opsOrdersQuery,
   opsOrdersResponse,
+  opsRefundBody,
   resolveBody,
+  revocationsQuery,
+  revocationsResponse,
   stuckQuery,
   stuckResponse,
 } from './schemas';
@@ -60,11 +63,24 @@ export function opsPaths(): ZodOpenApiPathsObject {
     },
     '/v1/ops/orders/{orderId}/refund': {
       post: action(
-        'Refund instead of delivering',
+        'Refund an order',
         'For a `DELIVERING` or `MANUAL_REVIEW` order: stops delivering and refunds, unless the game server ' +
-          'already took the goods.',
-        opsActionBody,
+          'already took the goods. For a `DELIVERED` order (customer service): the money goes back through the ' +
+          'channel and, unless `revoke` is false, the game is told to take the goods back (`revokeUrl`).',
+        opsRefundBody,
       ),
+    },
+    '/v1/ops/revocations': {
+      get: {
+        tags: ['Operations'],
+        summary: 'Goods games were told (or must be told) to take back',
+        description:
+          'One revocation per refunded or charged-back delivered order. `NO_REVOKE_URL`: the game has no ' +
+          '`revokeUrl`, a person must take the goods back.',
+        security: ADMIN,
+        requestParams: { query: revocationsQuery, header: operator },
+        responses: { 200: json('The revocations, oldest first.', revocationsResponse), ...authenticatedErrors() },
+      },
     },
     '/v1/ops/orders/{orderId}/resolve': {
       post: action(

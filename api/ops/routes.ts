@@ -1,10 +1,11 @@
 import { Router, type Request } from 'express';
 import { orderIdOfWorkflow, purchaseWorkflowId } from '../../domain/ids';
-import type { Config } from '../../infra/config';
+import { purchaseTiming, type Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import { failingSince } from '../../store/activity-failures';
 import { auditOutcome, auditRequested } from '../../store/ops';
+import { listRevocations } from '../../store/revocations';
 import { findOrder, listOrders } from '../../store/orders';
 import type { OpsRequest } from '../../workflows/contract';
 import { adminAuth } from '../auth';
@@ -12,7 +13,7 @@ import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { operatorHeader, opsActionBody, opsOrdersQuery, resolveBody, stuckQuery } from './schemas';
+import { operatorHeader, opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -72,17 +73,49 @@ export function opsRouter({ database, config, purchases }: Deps): Router {
     });
   });
 
-  const act = (path: string, action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'>) =>
+  router.get('/v1/ops/revocations', async (req, res) => {
+    operatorOf(req);
+    const query = parseBody(revocationsQuery, req.query);
+    const rows = await listRevocations(db, { status: query.status, limit: query.limit });
+    res.json({
+      revocations: rows.map((r) => ({
+        revocationId: r.id,
+        orderId: r.orderId,
+        reason: r.reason,
+        status: r.status,
+        attempts: r.attempts,
+        ...(r.lastError !== null && { lastError: r.lastError }),
+        createdAt: r.createdAt.toISOString(),
+        ...(r.revokedAt !== null && { revokedAt: r.revokedAt.toISOString() }),
+      })),
+    });
+  });
+
+  const act = (
+    path: string,
+    action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'> & { revoke?: boolean },
+  ) =>
     router.post(`/v1/ops/orders/:orderId/${path}`, async (req, res) => {
       const operator = operatorOf(req);
-      const request = { ...action(req.body ?? {}), operator };
+      const { revoke, ...asked } = action(req.body ?? {});
+      const request = { ...asked, operator };
       const orderId = String(req.params.orderId);
       const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
       if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
 
       const audit = await auditRequested(db, { orderId, operator, action: request.action, reason: request.reason });
       try {
-        await purchases.opsAction(orderId, request);
+        if (request.action === 'REFUND' && order.status === 'DELIVERED') {
+          // Customer service refunds a delivered order: its purchase has ended; a reversal returns the
+          // money through the channel and, when asked, tells the game to take the goods back.
+          await purchases.reverse(
+            orderId,
+            { cause: 'OPS_REFUND', dedupeKey: `ops-refund:${orderId}`, operator, reason: request.reason, revoke: revoke ?? true },
+            purchaseTiming(config),
+          );
+        } else {
+          await purchases.opsAction(orderId, request);
+        }
       } catch (err) {
         const refused = err instanceof PurchaseRefusedError;
         await auditOutcome(db, audit, refused ? 'REFUSED' : 'FAILED', (err as Error).message);
@@ -94,7 +127,7 @@ export function opsRouter({ database, config, purchases }: Deps): Router {
     });
 
   act('retry-delivery', (body) => ({ action: 'RETRY_DELIVERY', ...parseBody(opsActionBody, body) }));
-  act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsActionBody, body) }));
+  act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsRefundBody, body) }));
   act('resolve', (body) => parseBody(resolveBody, body));
   return router;
 }

@@ -30,6 +30,35 @@ export const opsActionBody = z
   .object({ reason: text(500).trim().min(1) })
   .meta({ id: 'OpsAction', examples: [{ reason: 'game server was down 14:00-15:10 UTC, ticket OPS-311' }] });
 
+export const opsRefundBody = opsActionBody
+  .extend({
+    revoke: z
+      .boolean()
+      .optional()
+      .meta({ description: 'a DELIVERED order: tell the game to take the goods back (default true)' }),
+  })
+  .meta({ id: 'OpsRefund', examples: [{ reason: 'player charged twice, ticket CS-8812', revoke: true }] });
+
+export const revocationsQuery = z.object({
+  status: z.enum(['PENDING', 'REVOKED', 'NO_REVOKE_URL']).optional().meta({ examples: ['NO_REVOKE_URL'] }),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const revocationsResponse = z.strictObject({
+  revocations: z.array(
+    z.strictObject({
+      revocationId: z.string(),
+      orderId: z.uuid(),
+      reason: z.enum(['REFUND', 'CHARGEBACK', 'REVOKED']),
+      status: z.enum(['PENDING', 'REVOKED', 'NO_REVOKE_URL']),
+      attempts: z.number().int(),
+      lastError: z.string().optional(),
+      createdAt: timestamp,
+      revokedAt: timestamp.optional(),
+    }),
+  ),
+});
+
 export const resolveBody = opsActionBody
   .extend({ action: z.enum(['DELIVER', 'REFUND']) })
   .meta({

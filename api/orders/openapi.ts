@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { GAME_SIGNATURE, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { createOrderBody, createOrderResponse, idempotencyKey, orderIdParam, orderView } from './schemas';
+import { createOrderBody, createOrderResponse, idempotencyKey, orderIdParam, orderView, receiptBody } from './schemas';
 
 export function orderPaths(): ZodOpenApiPathsObject {
   const orderParams = { path: z.object({ orderId: orderIdParam }) };
@@ -37,6 +37,30 @@ export function orderPaths(): ZodOpenApiPathsObject {
         responses: {
           200: json('The order and its status history.', orderView),
           ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'] }),
+        },
+      },
+    },
+    '/v1/orders/{orderId}/receipts': {
+      post: {
+        tags: ['Orders'],
+        summary: "Submit a store's proof of purchase (App Store, Google Play)",
+        description:
+          'The game server forwards what the store gave the game client: an App Store signed transaction, or a ' +
+          'Google Play purchase token and product. It is verified with the store (bundle or package, environment, ' +
+          'this order as the app account token or obfuscated profile id, the item\'s store product), claimed for this ' +
+          'order only, and pays the order as the channel\'s notification would; the answer is the order once it moved ' +
+          'on (usually DELIVERED). Submitting it again answers the same; a notification of the same purchase has no ' +
+          'second effect.',
+        security: GAME_SIGNATURE,
+        requestParams: { path: z.object({ orderId: orderIdParam }) },
+        requestBody: jsonBody(receiptBody),
+        responses: {
+          200: json('The order.', orderView),
+          ...authenticatedErrors({
+            404: ['ORDER_NOT_FOUND'],
+            409: ['RECEIPT_ALREADY_USED'],
+            422: ['INVALID_RECEIPT', 'RECEIPT_PRODUCT_MISMATCH', 'RECEIPTS_NOT_SUPPORTED'],
+          }),
         },
       },
     },

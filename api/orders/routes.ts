@@ -1,5 +1,7 @@
 import { Router, type Response } from 'express';
+import { paymentResultOf } from '../../channels/events';
 import type { ChannelRegistry } from '../../channels/registry';
+import { ReceiptRejectedError } from '../../channels/types';
 import { orderIdFor, requestHash } from '../../domain/ids';
 import { AmountTooLargeError, MAX_ORDER_AMOUNT } from '../../domain/money';
 import { REASONS } from '../../domain/orders/status';
@@ -9,11 +11,12 @@ import type { Database, Db } from '../../infra/db';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import type { CatalogReader } from '../../store/catalog';
 import { findOrder, findOrderOfGame, orderWithHistory } from '../../store/orders';
+import { claimStoreTransaction, recordNotification } from '../../store/payments';
 import type { OrderSnapshot } from '../../workflows/contract';
 import { signedGameRequest, type SignedLocals } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { requestIdOf } from '../request-context';
-import { createOrderBody, idempotencyKey, orderIdParam } from './schemas';
+import { createOrderBody, idempotencyKey, orderIdParam, receiptBody } from './schemas';
 
 interface Deps {
   database: Database;
@@ -122,6 +125,50 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
     res.json(await orderView(db, order.id));
   });
 
+  /**
+   * A store's proof of purchase (App Store signed transaction, Google Play purchase token): verified
+   * with the store, claimed for this order only, then handed to the order's workflow like the
+   * channel's notification; answers the order once it has moved on.
+   */
+  router.post('/v1/orders/:orderId/receipts', ...signed, async (req, res) => {
+    const { id } = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
+    const receipt = parseBody(receiptBody, req.body);
+    const order = (await findOrder(db, id))!;
+    const adapter = channels.get(order.channel);
+    if (!adapter?.supports.receipts) {
+      throw new ApiError(422, 'RECEIPTS_NOT_SUPPORTED', `channel ${order.channel} takes no receipts: its notifications pay its orders`);
+    }
+    const terms = { amount: { currency: order.currency, value: order.amount }, storeProductId: order.storeProductId };
+    let event;
+    try {
+      event = await adapter.verifyReceipt(receipt, { orderId: id, amount: terms.amount, storeProductId: order.storeProductId ?? undefined });
+    } catch (err) {
+      if (err instanceof ReceiptRejectedError) {
+        const code = err.code === 'WRONG_PRODUCT' ? 'RECEIPT_PRODUCT_MISMATCH' : 'INVALID_RECEIPT';
+        throw new ApiError(422, code, err.message, { reason: err.code });
+      }
+      throw err;
+    }
+    if (!event.channelTradeNo) throw new ApiError(422, 'INVALID_RECEIPT', 'the receipt names no transaction');
+    if ((await claimStoreTransaction(database.sql, adapter.channelId, event.channelTradeNo, id)) === 'ANOTHER_ORDER') {
+      throw new ApiError(409, 'RECEIPT_ALREADY_USED', 'this store transaction paid another order');
+    }
+    const payment = paymentResultOf(event, terms)!;
+    await recordNotification(database.sql, {
+      channel: adapter.channelId,
+      notificationId: payment.notificationId,
+      channelPaymentId: payment.channelPaymentId || (order.channelPaymentId ?? ''),
+      merchantOrderId: id,
+      result: payment.result,
+      paid: payment.paid,
+      rawBody: JSON.stringify({ source: 'receipt', event }),
+      orderId: id,
+    });
+    await purchases.notifyPayment(id, payment, purchaseTiming(config));
+    await settled(db, id, RECEIPT_WAIT_MS);
+    res.json(await orderView(db, id));
+  });
+
   router.post('/v1/orders/:orderId/cancel', ...signed, async (req, res) => {
     const order = await ownedOrder(db, gameOf(res).id, String(req.params.orderId));
     if (order.status === 'PENDING_PAYMENT') {
@@ -138,6 +185,18 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
   });
 
   return router;
+}
+
+/** How long a receipt call waits for the order to move on before it answers the order as it is. */
+const RECEIPT_WAIT_MS = 5_000;
+
+async function settled(db: Db, orderId: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const order = await findOrder(db, orderId);
+    if (order && order.status !== 'PENDING_PAYMENT' && order.status !== 'PAID') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function storeProductOf(products: unknown, store: string): string | undefined {

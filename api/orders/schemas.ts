@@ -37,6 +37,30 @@ export const idempotencyKey = printableAscii(1, 128).meta({
 });
 export const orderIdParam = z.uuid().meta({ examples: ['3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b'] });
 
+/** A store's proof of purchase, as the game server received it from the game client. */
+export const receiptBody = z
+  .union([
+    z.strictObject({
+      signedTransaction: z
+        .string()
+        .min(1)
+        .max(16_384)
+        .regex(/^[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$/, 'a JWS (compact serialization)')
+        .meta({ description: 'App Store: the StoreKit 2 `Transaction.jwsRepresentation`' }),
+    }),
+    z.strictObject({
+      purchaseToken: z.string().min(1).max(4_096).regex(/^[\x21-\x7e]+$/).meta({ description: "Google Play: the purchase's token" }),
+      productId: z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/),
+    }),
+  ])
+  .meta({
+    id: 'StoreReceipt',
+    examples: [
+      { signedTransaction: 'eyJhbGciOiJFUzI1NiIsIng1YyI6WyJNSUlCLi4uIl19.eyJ0cmFuc2FjdGlvbklkIjoiMjAwMDAwMDEifQ.c2lnbmF0dXJl' },
+      { purchaseToken: 'opaque-token-from-google-play', productId: 'gems_60' },
+    ],
+  });
+
 export const createOrderResponse = z
   .strictObject({
     orderId: z.uuid(),

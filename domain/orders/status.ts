@@ -8,10 +8,13 @@ export const ORDER_STATUSES = [
   'REJECTED',
   'REFUNDED',
   'MANUAL_REVIEW',
+  /** The payer's bank took the money back (a dispute): the goods are taken back too. */
+  'CHARGED_BACK',
 ] as const;
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/** The purchase itself: paid, delivered, or the money returned by us. */
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   PENDING_PAYMENT: ['PAID', 'CLOSED', 'MANUAL_REVIEW'],
   PAID: ['DELIVERING', 'REFUNDED'],
@@ -22,10 +25,23 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   DELIVERED: [],
   REJECTED: [],
   REFUNDED: [],
+  CHARGED_BACK: [],
+};
+
+/**
+ * Reversals, after the fact: the channel refunds or the payer's bank reverses a paid order, or an
+ * operator refunds a delivered one; the goods go back. Kept apart so that no step of the purchase
+ * mistakes a reversed order for one it already handled (see hasPassed).
+ */
+const REVERSALS: Partial<Record<OrderStatus, readonly OrderStatus[]>> = {
+  PAID: ['CHARGED_BACK'],
+  DELIVERING: ['CHARGED_BACK'],
+  MANUAL_REVIEW: ['CHARGED_BACK'],
+  DELIVERED: ['REFUNDED', 'CHARGED_BACK'],
 };
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
-  return TRANSITIONS[from].includes(to);
+  return TRANSITIONS[from].includes(to) || (REVERSALS[from]?.includes(to) ?? false);
 }
 
 /**
@@ -56,6 +72,14 @@ export const REASONS = {
   latePayment: 'LATE_PAYMENT',
   opsRefund: 'OPS_REFUND',
   outOfStock: 'OUT_OF_STOCK',
+  /** The channel returned the money (the player asked the store or the channel, not us). */
+  channelRefund: 'CHANNEL_REFUND',
+  /** The payer's bank reversed the payment. */
+  chargeback: 'CHARGEBACK',
+  /** The store revoked the purchase (e.g. Apple REVOKE, family sharing withdrawn). */
+  revoked: 'REVOKED',
+  /** The store product the payer bought is not this order's item. */
+  productMismatch: 'PRODUCT_MISMATCH',
   /** PostgreSQL refused the order's data before it was open: nothing was stored or taken. */
   invalidData: 'INVALID_DATA',
   /** PostgreSQL refused the data of a paid order's step: a person decides (deliver or refund). */

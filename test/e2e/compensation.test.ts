@@ -12,6 +12,7 @@ afterEach(() => {
   h.gameServer.mode = 'ok';
   h.config.PAYMENT_TIMEOUT_MS = 60_000;
   h.config.DELIVERY_DEADLINE_MS = 60_000;
+  h.config.PAYMENT_QUERY_AFTER_MS = 60_000;
 });
 
 async function placeOrder() {
@@ -39,8 +40,36 @@ describe('compensation', () => {
     expect(late.status).toBe(409);
   });
 
+  it('asks the channel about a payment whose notification was lost, and delivers it (掉单)', async () => {
+    h.config.PAYMENT_QUERY_AFTER_MS = 800;
+    const { orderId, payment } = await placeOrder();
+    // Paid at the channel; its notification is held back for an hour, as a lost one would be.
+    expect((await h.pay(payment.channelPaymentId, { result: 'SUCCESS', notifyDelayMs: 3_600_000 })).status).toBe(202);
+    await h.waitForStatus(orderId, 'DELIVERED', 15_000);
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+    const found = await h.db.channelNotification.findMany({ where: { orderId } });
+    expect(found.map((n) => JSON.parse(n.rawBody).source)).toEqual(['query']);
+    // The lost notification, when it finally comes, has no second effect.
+    await h.db.sandboxNotification.updateMany({ where: { paymentId: payment.channelPaymentId }, data: { nextAttemptAt: new Date() } });
+    await sleep(1_500);
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+  });
+
+  it('asks the channel once more before closing an order on timeout', async () => {
+    h.config.PAYMENT_TIMEOUT_MS = 1_500;
+    h.config.PAYMENT_QUERY_AFTER_MS = 60_000;
+    const { orderId, payment } = await placeOrder();
+    await sleep(500);
+    expect((await h.pay(payment.channelPaymentId, { result: 'SUCCESS', notifyDelayMs: 3_600_000 })).status).toBe(202);
+    await h.waitForStatus(orderId, 'DELIVERED', 15_000);
+    expect(await h.db.orderHistory.count({ where: { orderId, status: 'CLOSED' } })).toBe(0);
+  });
+
   it('refunds a payment that lands while the order is being closed', async () => {
     h.config.PAYMENT_TIMEOUT_MS = 1500;
+    // The channel is not asked before the close (its query would find the payment and deliver it).
+    h.config.PAYMENT_QUERY_AFTER_MS = 0;
     const { orderId, payment } = await placeOrder();
     // Paid just before the timeout; the channel's notification arrives after the close.
     await sleep(700);
@@ -57,6 +86,7 @@ describe('compensation', () => {
 
   it('refunds a payment notified after the order workflow ended', async () => {
     h.config.PAYMENT_TIMEOUT_MS = 1000;
+    h.config.PAYMENT_QUERY_AFTER_MS = 0;
     const { orderId, payment } = await placeOrder();
     await sleep(500);
     expect((await h.pay(payment.channelPaymentId, { result: 'SUCCESS', notifyDelayMs: 4000 })).status).toBe(202);

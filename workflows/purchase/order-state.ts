@@ -11,10 +11,12 @@ import {
   FAILURE,
   OrderStatusKey,
   cancelOrderUpdate,
+  channelReversalSignal,
   opsActionUpdate,
   orderSnapshotQuery,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  type ChannelReversal,
   type OpsRequest,
   type OrderSnapshot,
   type PaymentNotification,
@@ -46,6 +48,8 @@ export class OrderState {
   /** The delivery in progress, cancelled by an operator's retry or refund. */
   deliveryScope?: CancellationScope;
   readonly inbox: PaymentNotification[] = [];
+  /** The channel returned the money (first report wins; the order ends with it). */
+  reversal?: ChannelReversal;
   private opsRequest?: OpsRequest;
   private readonly seenNotifications = new Set<string>();
 
@@ -91,6 +95,13 @@ export class OrderState {
   markOpened(failure?: string) {
     this.openFailure = failure;
     this.opened = true;
+  }
+
+  /** A payment result, from the channel's notification or from asking it: each one once. */
+  receive(notification: PaymentNotification) {
+    if (this.seenNotifications.has(notification.notificationId)) return;
+    this.seenNotifications.add(notification.notificationId);
+    this.inbox.push(notification);
   }
 
   lateSuccess(): PaymentNotification | undefined {
@@ -149,10 +160,12 @@ export class OrderState {
         },
       },
     );
-    setHandler(paymentNotifiedSignal, (notification) => {
-      if (this.seenNotifications.has(notification.notificationId)) return;
-      this.seenNotifications.add(notification.notificationId);
-      this.inbox.push(notification);
+    setHandler(paymentNotifiedSignal, (notification) => this.receive(notification));
+    setHandler(channelReversalSignal, (reversal) => {
+      if (this.reversal) return;
+      this.reversal = reversal;
+      // A delivery in progress stops: the money is gone (goods already taken are taken back after).
+      this.deliveryScope?.cancel();
     });
   }
 }

@@ -12,8 +12,8 @@ import {
 import type { Activities } from '../../activities';
 import { sameMoney } from '../../domain/money';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
-import { FAILURE, PATCHES, type PaymentNotification, type PurchaseInput } from '../contract';
-import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
+import { FAILURE, PATCHES, type ChannelReversal, type PaymentNotification, type PurchaseInput } from '../contract';
+import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions, revocationOptions } from '../shared/options';
 import { OrderState } from './order-state';
 
 /**
@@ -100,23 +100,40 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   }
 
   try {
-    // 4. Wait for the money until the payment timeout; the game may cancel meanwhile.
+    // 4. Wait for the money until the payment timeout; the game may cancel meanwhile. A channel that
+    //    stays silent is asked (a lost notification), and asked once more before the order closes.
+    const queries = timing.paymentQueryAfterMs !== undefined && patched(PATCHES.queryLostPayments);
+    let queryAfterMs = timing.paymentQueryAfterMs ?? 0;
+    let nextQueryAtMs = Date.now() + queryAfterMs;
     while (order.status === 'PENDING_PAYMENT') {
       if (order.inbox.length === 0 && !order.cancelRequested) {
         const remaining = order.expiresAtMs - Date.now();
-        const woken = remaining > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, remaining));
-        if (!woken) {
+        const wait = queries ? Math.min(remaining, nextQueryAtMs - Date.now()) : remaining;
+        const woken = wait > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, wait));
+        if (!woken && queries) {
+          await askChannel();
+          if (order.expiresAtMs > Date.now() || order.inbox.length > 0) {
+            queryAfterMs *= 2;
+            nextQueryAtMs = Date.now() + queryAfterMs;
+            continue;
+          }
+        }
+        if (!woken && order.inbox.length === 0) {
           await closeUnpaid(REASONS.paymentTimeout);
           break;
         }
       }
       const notification = order.inbox.shift();
       if (notification) await takeMoney(notification);
-      else await closeUnpaid(REASONS.cancelledByGame);
+      else if (order.cancelRequested) await closeUnpaid(REASONS.cancelledByGame);
     }
 
-    // 5. Deliver, or refund when the game server cannot take the goods before the deadline.
+    // 5. Deliver, or refund when the game server cannot take the goods before the deadline; a store
+    //    that needs to hear of the delivery is told (Google Play: consume).
     if (order.status === 'PAID') await deliverOrRefund();
+    if (order.status === 'DELIVERED' && input.confirmsDelivery) {
+      await channel.confirmChannelDelivery({ orderId, channel: input.channel });
+    }
 
     // Paid, but not what was asked: a person decides to deliver or to return the money.
     if (order.status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) await operatorDecides();
@@ -137,16 +154,34 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
   async function finish() {
     await condition(allHandlersFinished);
+    // The channel returned the money (a store refund, a chargeback) while this order was still open.
+    if (order.reversal && patched(PATCHES.channelReversals)) await reverse(order.reversal);
     return order.status;
+  }
+
+  /** Asks the channel about a payment it has not notified; a result counts as its notification. */
+  async function askChannel() {
+    const found = await channel.queryChannelPayment({ orderId, channel: input.channel });
+    if (found) order.receive(found);
+  }
+
+  /**
+   * A reversal from the channel side: the money went back without us, so nothing is refunded; the
+   * order ends REFUNDED (CHANNEL_REFUND) or CHARGED_BACK, and goods the game took are taken back.
+   */
+  async function reverse(reversal: ChannelReversal) {
+    const outcome = await books.recordReversal({ orderId, reversal });
+    if (outcome.status) order.enter(outcome.status, outcome.reason);
+    if (outcome.revocationId) await proxyActivities<Activities>(revocationOptions(timing)).revokeGrants({ orderId, revocationId: outcome.revocationId });
   }
 
   /** Records the channel's result; only the exact amount asked is taken as paid. */
   async function takeMoney(notification: PaymentNotification) {
     await books.recordPaymentResult({ orderId, channel: input.channel, notification });
     if (notification.result === 'FAILED') return; // the payer may still try again until the timeout
-    if (!notification.paid || !sameMoney(notification.paid, input.amount)) {
+    if (notification.productMismatch || !notification.paid || !sameMoney(notification.paid, input.amount)) {
       await books.holdForReview({ orderId, expected: input.amount, notification });
-      order.enter('MANUAL_REVIEW', REASONS.amountMismatch);
+      order.enter('MANUAL_REVIEW', notification.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch);
       return;
     }
     await books.markPaid({ orderId, notification });
@@ -165,7 +200,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
   /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
   async function operatorDecides() {
-    await condition(() => order.pendingOps() !== undefined);
+    await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
+    if (order.reversal) return; // the channel settled it: see finish()
     if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
     else await refundMoney(REASONS.opsRefund);
   }
@@ -192,6 +228,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         // retry cancels the attempt, but an attempt already failing reports its failure instead.
         const retryAsked = order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
         const retry = retryAsked && (isCancellation(err) || patched(PATCHES.opsRetryAfterFailedAttempt));
+        // The channel returned the money while we delivered: no refund from us (see finish()).
+        if (order.reversal && isCancellation(err)) return;
         if (!retry) break;
         order.clearOps();
       }

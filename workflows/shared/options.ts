@@ -42,6 +42,17 @@ export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOpti
         localRetryThreshold: 1,
       };
 
+/** Telling the game to take goods back is retried like a delivery, for as long as a delivery. */
+export const revocationOptions = (timing: PurchaseTiming): ActivityOptions => ({
+  startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
+  scheduleToCloseTimeout: timing.deliveryDeadlineMs,
+  retry: {
+    initialInterval: timing.deliveryRetryInitialMs,
+    maximumInterval: timing.deliveryRetryMaxMs,
+    backoffCoefficient: 2,
+  },
+});
+
 /**
  * Delivery retries until the delivery deadline (`remainingMs` from now). A cancelled delivery
  * reports how its last attempt ended: goods the game took are never refunded.

@@ -10,6 +10,9 @@ describe('order state machine', () => {
     ['DELIVERING', 'REFUNDED'],
     ['CLOSED', 'REFUNDED'],
     ['MANUAL_REVIEW', 'REFUNDED'],
+    ['DELIVERED', 'REFUNDED'],
+    ['DELIVERED', 'CHARGED_BACK'],
+    ['DELIVERING', 'CHARGED_BACK'],
   ])('allows %s -> %s', (from, to) => {
     expect(canTransition(from, to)).toBe(true);
   });
@@ -19,7 +22,9 @@ describe('order state machine', () => {
     ['PENDING_PAYMENT', 'DELIVERING'],
     ['CLOSED', 'PAID'],
     ['CLOSED', 'DELIVERING'],
-    ['DELIVERED', 'REFUNDED'],
+    ['DELIVERED', 'DELIVERING'],
+    ['CHARGED_BACK', 'REFUNDED'],
+    ['CLOSED', 'CHARGED_BACK'],
     ['REFUNDED', 'DELIVERING'],
     ['REJECTED', 'PAID'],
     ['PAID', 'PENDING_PAYMENT'],
@@ -37,9 +42,11 @@ describe('order state machine', () => {
     walk('PENDING_PAYMENT', new Set());
   });
 
-  it('ends every paid path in delivery or refund', () => {
+  it('ends every paid path delivered, refunded or charged back', () => {
     const terminal = ORDER_STATUSES.filter((s) => ORDER_STATUSES.every((next) => !canTransition(s, next)));
-    expect(terminal.sort()).toEqual(['DELIVERED', 'REFUNDED', 'REJECTED']);
+    expect(terminal.sort()).toEqual(['CHARGED_BACK', 'REFUNDED', 'REJECTED']);
+    // A delivered order stays delivered unless the money goes back (channel refund, chargeback, operator).
+    expect(ORDER_STATUSES.filter((next) => canTransition('DELIVERED', next)).sort()).toEqual(['CHARGED_BACK', 'REFUNDED']);
     // Money is held from PAID on (and by a late payment to a CLOSED order): each can still be refunded.
     for (const status of ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'] as const) {
       expect(canTransition(status, 'REFUNDED')).toBe(true);

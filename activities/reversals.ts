@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { refundIdFor } from '../domain/ids';
+import type { Money } from '../domain/money';
+import { REASONS, canTransition, type OrderStatus } from '../domain/orders/status';
+import { signedHeaders } from '../domain/signature';
+import { journalChannelReversal, journalRefunded } from '../store/journal';
+import { orderForRefund } from '../store/orders';
+import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
+import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
+import { releaseStock } from '../store/stock';
+import type { ChannelReversal } from '../workflows/contract';
+import type { ActivityDeps } from './deps';
+import { moveOrder } from './orders';
+
+const REASON_OF: Record<ChannelReversal['cause'], string> = {
+  CHANNEL_REFUND: REASONS.channelRefund,
+  CHARGEBACK: REASONS.chargeback,
+  REVOKED: REASONS.revoked,
+  OPS_REFUND: REASONS.opsRefund,
+};
+/** What the game is told, in its revocation: why the goods go back. */
+const REVOCATION_REASON: Record<ChannelReversal['cause'], 'REFUND' | 'CHARGEBACK' | 'REVOKED'> = {
+  CHANNEL_REFUND: 'REFUND',
+  OPS_REFUND: 'REFUND',
+  CHARGEBACK: 'CHARGEBACK',
+  REVOKED: 'REVOKED',
+};
+
+export interface ReversalOutcome {
+  /** The order's status after the reversal (absent: nothing to reverse, e.g. it was never paid). */
+  status?: OrderStatus;
+  reason?: string;
+  /** Set when the game must take goods back. */
+  revocationId?: string;
+}
+
+/** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
+export function createReversalActivities({ database, channels }: ActivityDeps) {
+  const { db, sql } = database;
+  return {
+    /**
+     * Ends the order REFUNDED or CHARGED_BACK with the ledger's reversal and, when the goods were
+     * delivered, the revocation the game is told of — in one statement. Idempotent.
+     */
+    async recordReversal({ orderId, reversal }: { orderId: string; reversal: ChannelReversal }): Promise<ReversalOutcome> {
+      const order = await orderForRefund(db, orderId);
+      const status = order.status as OrderStatus;
+      const to: OrderStatus = reversal.cause === 'CHARGEBACK' ? 'CHARGED_BACK' : 'REFUNDED';
+      const reason = REASON_OF[reversal.cause];
+      const revocationId = revocationIdFor(orderId);
+      if (status === 'REFUNDED' || status === 'CHARGED_BACK') {
+        // Done before (a retry), or refunded by us already: the money went back once.
+        const revoked = await db.revocation.findUnique({ where: { orderId }, select: { id: true } });
+        return { status, reason: order.statusReason ?? undefined, ...(revoked && { revocationId: revoked.id }) };
+      }
+      if (!canTransition(status, to)) {
+        Context.current().log.warn('reversal of an order that holds no money', { orderId, status, cause: reversal.cause });
+        return {};
+      }
+      const delivered = status === 'DELIVERED';
+      const returned: Money = reversal.amount ?? paidOf(order);
+      const ledger =
+        reversal.cause === 'OPS_REFUND'
+          ? journalRefunded(returned)
+          : journalChannelReversal(reversal.cause === 'CHARGEBACK' ? 'CHARGEBACK' : 'CHANNEL_REFUND', reversal.dedupeKey, returned);
+      const revoke = delivered && reversal.revoke;
+      await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
+        releaseStock,
+        ledger,
+        ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
+      ]);
+      Context.current().log.info('order reversed', { orderId, cause: reversal.cause, status: to, amount: returned, revoke });
+      return { status: to, reason, ...(revoke && { revocationId }) };
+    },
+
+    /** An operator refunds a delivered order: the money goes back through the order's channel (idempotent). */
+    async refundThroughChannel({ orderId, reason }: { orderId: string; reason: string }): Promise<void> {
+      const order = await orderForRefund(db, orderId);
+      const refundId = refundIdFor(orderId);
+      const existing = await findRefund(db, refundId);
+      if (existing && existing.status !== 'PENDING') return;
+      const adapter = channels.get(order.channel);
+      if (!adapter) throw ApplicationFailure.nonRetryable(`channel ${order.channel} is not configured`, 'CHANNEL_NOT_CONFIGURED');
+      if (!adapter.supports.refund || !order.channelPaymentId) {
+        throw ApplicationFailure.nonRetryable(`${adapter.type} cannot refund through its API; refund it at the store`, 'REFUND_NOT_SUPPORTED');
+      }
+      const paid = paidOf(order);
+      await createPendingRefund(db, { id: refundId, orderId, channel: order.channel, amount: paid, reason });
+      const result = await adapter.refund({
+        refundId,
+        payment: {
+          orderId,
+          channelPaymentId: order.channelPaymentId,
+          channelTradeNo: order.channelTxnId ?? undefined,
+          amount: { currency: order.currency, value: order.amount },
+          storeProductId: order.storeProductId ?? undefined,
+        },
+        amount: paid,
+        paid,
+        reason,
+      });
+      await recordRefundAccepted(sql, refundId, result.channelRefundId, result.state);
+    },
+
+    /**
+     * Tells the game to take back the goods: a signed POST to its revokeUrl with the same
+     * revocationId on every attempt (games revoke each id once). A game without one leaves the
+     * revocation for operations (NO_REVOKE_URL).
+     */
+    async revokeGrants({ revocationId }: { orderId: string; revocationId: string }): Promise<'REVOKED' | 'NO_REVOKE_URL'> {
+      const target = await revocationTarget(sql, revocationId);
+      if (!target) throw ApplicationFailure.nonRetryable(`no revocation ${revocationId}`, 'REVOCATION_NOT_FOUND');
+      if (target.status === 'REVOKED' || target.status === 'NO_REVOKE_URL') return target.status;
+      if (!target.revoke_url) {
+        await recordRevocationAttempt(sql, revocationId, { status: 'NO_REVOKE_URL' });
+        Context.current().log.warn('goods to take back, but the game has no revokeUrl', { orderId: target.order_id, revocationId });
+        return 'NO_REVOKE_URL';
+      }
+      const body = JSON.stringify({
+        revocationId,
+        orderId: target.order_id,
+        userId: target.user_id,
+        sku: target.sku,
+        quantity: target.quantity,
+        grants: target.grants,
+        reason: target.reason,
+        amount: { currency: target.currency, value: target.amount },
+      });
+      const url = new URL(target.revoke_url);
+      const headers = signedHeaders(target.secret, target.game_id, 'POST', url.pathname + url.search, body, randomBytes(16).toString('hex'), Math.floor(Date.now() / 1000));
+      let statusCode: number | undefined;
+      let error: string | undefined;
+      try {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { ...headers, 'Content-Type': 'application/json' },
+          body,
+          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(10_000)]),
+        });
+        statusCode = res.status;
+        await res.arrayBuffer();
+        if (!res.ok) error = `game server answered ${res.status}`;
+      } catch (err) {
+        error = `game server unreachable: ${(err as Error).message}`;
+      }
+      await recordRevocationAttempt(sql, revocationId, { status: error ? 'PENDING' : 'REVOKED', statusCode, error });
+      if (error) throw ApplicationFailure.retryable(error, 'REVOCATION_FAILED');
+      return 'REVOKED';
+    },
+  };
+}
+
+function paidOf(order: { paidAmount: number | null; paidCurrency: string | null; amount: number; currency: string }): Money {
+  return order.paidAmount != null && order.paidCurrency
+    ? { currency: order.paidCurrency, value: order.paidAmount }
+    : { currency: order.currency, value: order.amount };
+}

@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request } from 'express';
+import type { ChannelRegistry } from '../../channels/registry';
+import { isResolvable, RESOLUTIONS } from '../../domain/reconciliation/differences';
+import { dayOf, daysFrom } from '../../domain/reconciliation/days';
+import type { Config } from '../../infra/config';
+import type { Database } from '../../infra/db';
+import type { ReconciliationClient } from '../../infra/reconciliation';
+import { accountEntries, trialBalance } from '../../store/journal';
+import {
+  createRuns,
+  differencesOf,
+  findDifference,
+  findRun,
+  listRuns,
+  markFailed,
+  resolveDifference,
+  type DifferenceRow,
+  type RunRow,
+} from '../../store/reconciliation';
+import { channelReport, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
+import { adminAuth } from '../auth';
+import { ApiError, parseBody } from '../errors';
+import { jsonBody } from '../shared/body';
+import {
+  MAX_RECONCILIATION_DAYS,
+  MAX_REPORT_DAYS,
+  accountEntriesQuery,
+  accountPath,
+  channelsReportQuery,
+  differencePath,
+  operatorHeader,
+  reconciliationRequest,
+  resolveBody,
+  revenueQuery,
+  runPath,
+  runQuery,
+  runsQuery,
+  trialBalanceQuery,
+} from './schemas';
+
+interface Deps {
+  database: Database;
+  config: Config;
+  channels: ChannelRegistry;
+  reconciliations: ReconciliationClient;
+}
+
+/**
+ * Finance: the ledger (trial balance, account entries), reconciliation runs (reruns, differences and
+ * their resolution) and reports. Admin token; the finance role where roles exist.
+ */
+export function financeRouter({ database, config, channels, reconciliations }: Deps): Router {
+  const run = database.sql;
+  const router = Router();
+  router.use('/v1/finance', adminAuth(config), ...jsonBody('16kb'));
+
+  router.get('/v1/finance/ledger/trial-balance', async (req, res) => {
+    const q = parseBody(trialBalanceQuery, req.query);
+    const rows = await trialBalance(run, q);
+    const totals = new Map<string, { currency: string; debits: number; credits: number }>();
+    const accounts = rows.map((r) => {
+      const row = { account: r.account, currency: r.currency, debits: safe(r.debits), credits: safe(r.credits), balance: safe(r.balance) };
+      const total = totals.get(r.currency) ?? { currency: r.currency, debits: 0, credits: 0 };
+      total.debits += row.debits;
+      total.credits += row.credits;
+      totals.set(r.currency, total);
+      return row;
+    });
+    res.json({ ...(q.currency && { currency: q.currency }), ...(q.at && { at: q.at }), accounts, totals: [...totals.values()] });
+  });
+
+  router.get('/v1/finance/ledger/accounts/:account/entries', async (req, res) => {
+    const account = parseBody(accountPath, req.params.account);
+    const q = parseBody(accountEntriesQuery, req.query);
+    const rows = await accountEntries(run, { account, from: q.from, to: q.to, afterId: q.after, limit: q.limit });
+    res.json({
+      account,
+      entries: rows.map((e) => ({
+        id: e.id,
+        eventId: e.event_id,
+        kind: e.kind,
+        ...(e.order_id && { orderId: e.order_id }),
+        ...(e.reference && { reference: e.reference }),
+        ...(e.memo && { memo: e.memo }),
+        effectiveAt: e.effective_at,
+        recordedAt: e.recorded_at,
+        currency: e.currency,
+        amount: safe(e.amount),
+        postings: e.postings,
+      })),
+      page: rows.length === q.limit ? { nextAfter: rows[rows.length - 1]!.id } : {},
+    });
+  });
+
+  router.post('/v1/finance/reconciliations', async (req, res) => {
+    const body = parseBody(reconciliationRequest, req.body);
+    const adapter = channels.get(body.channel);
+    if (!adapter) throw new ApiError(404, 'CHANNEL_NOT_FOUND', `no enabled channel account ${body.channel}`, { available: channels.names() });
+    if (!adapter.supports.statement) throw new ApiError(422, 'STATEMENT_UNSUPPORTED', `${body.channel} publishes no statements to reconcile`);
+    const today = dayOf(new Date(), config.RECON_TIME_ZONE);
+    if (body.to > today) throw new ApiError(422, 'DATE_IN_FUTURE', `${body.to} has not begun in ${config.RECON_TIME_ZONE} (today is ${today})`);
+    const days = daysFrom(body.from, body.to);
+    if (days.length > MAX_RECONCILIATION_DAYS) {
+      throw new ApiError(422, 'RANGE_TOO_LONG', `at most ${MAX_RECONCILIATION_DAYS} days per request (asked ${days.length})`);
+    }
+    const requestedBy = optionalOperator(req);
+    const created = await createRuns(
+      run,
+      days.map((date) => ({ id: randomUUID(), channel: body.channel, date, timeZone: config.RECON_TIME_ZONE, trigger: 'API', requestedBy })),
+    );
+    try {
+      await reconciliations.startRuns(created.map((r) => ({ runId: r.id, channel: r.channel, date: r.date })));
+    } catch (err) {
+      // Nothing will run them: they end now, failed, rather than stay RUNNING.
+      for (const r of created) await markFailed(run, r.id, 'the reconciliation workflow could not be started');
+      throw err;
+    }
+    res.status(202).json({ runs: created.map((r) => ({ id: r.id, channel: r.channel, date: r.date, status: r.status })) });
+  });
+
+  router.get('/v1/finance/reconciliations', async (req, res) => {
+    const q = parseBody(runsQuery, req.query);
+    res.json({ runs: (await listRuns(run, q)).map(runView) });
+  });
+
+  router.get('/v1/finance/reconciliations/:runId', async (req, res) => {
+    const found = runPath.safeParse(req.params.runId).success ? await findRun(run, req.params.runId) : undefined;
+    if (!found) throw new ApiError(404, 'RUN_NOT_FOUND', `no reconciliation run ${req.params.runId}`);
+    const q = parseBody(runQuery, req.query);
+    const differences = await differencesOf(run, { runId: found.id, afterId: q.after, limit: q.limit, kind: q.kind, resolution: q.resolution });
+    res.json({
+      ...runView(found),
+      differences: differences.map(differenceView),
+      page: differences.length === q.limit ? { nextAfter: differences[differences.length - 1]!.id } : {},
+    });
+  });
+
+  router.post('/v1/finance/differences/:differenceId/resolve', async (req, res) => {
+    const resolvedBy = requiredOperator(req);
+    const id = parseBody(differencePath, req.params.differenceId);
+    const { note } = parseBody(resolveBody, req.body);
+    const resolved = await resolveDifference(database, { id, note, resolvedBy, resolvable: RESOLUTIONS.filter(isResolvable) });
+    if (resolved) return void res.json(differenceView(resolved));
+    const current = await findDifference(run, id);
+    if (!current) throw new ApiError(404, 'DIFFERENCE_NOT_FOUND', `no difference ${id}`);
+    // The same resolution again answers the same: a retried request changes nothing.
+    if (current.resolution === 'RESOLVED' && current.note === note) return void res.json(differenceView(current));
+    throw new ApiError(409, 'DIFFERENCE_NOT_OPEN', `difference ${id} is ${current.resolution}`, { resolution: current.resolution });
+  });
+
+  router.get('/v1/finance/reports/revenue', async (req, res) => {
+    const q = parseBody(revenueQuery, req.query);
+    reportRangeAllowed(q);
+    const by = (q.by ?? ['game', 'channel']) as ReportDimension[];
+    const [rows, coverage] = await Promise.all([
+      revenueReport(run, { from: q.from, to: q.to, groupBy: q.groupBy, by }),
+      rolledUpDays(run, q),
+    ]);
+    const view = rows.map((r) => ({
+      period: r.period,
+      ...(r.game_id !== undefined && { game: r.game_id }),
+      ...(r.channel !== undefined && { channel: r.channel }),
+      ...(r.region !== undefined && { region: r.region }),
+      currency: r.currency,
+      ordersPaid: safe(r.orders_paid),
+      paid: safe(r.paid_amount),
+      delivered: safe(r.delivered),
+      revenue: safe(r.revenue),
+      refunds: safe(r.refunds),
+      refunded: safe(r.refund_amount),
+      chargebacks: safe(r.chargebacks),
+      chargedBack: safe(r.chargeback_amount),
+    }));
+    if (q.format === 'csv') {
+      const columns = ['period', ...by.filter((d) => d !== 'currency'), 'currency', 'ordersPaid', 'paid', 'delivered', 'revenue', 'refunds', 'refunded', 'chargebacks', 'chargedBack'];
+      const lines = [columns.join(','), ...view.map((row) => columns.map((c) => csvCell((row as Record<string, unknown>)[c])).join(','))];
+      res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="revenue-${q.from}-${q.to}.csv"`);
+      return void res.send(`${lines.join('\n')}\n`);
+    }
+    res.json({ from: q.from, to: q.to, groupBy: q.groupBy, by, rows: view, coverage });
+  });
+
+  router.get('/v1/finance/reports/channels', async (req, res) => {
+    const q = parseBody(channelsReportQuery, req.query);
+    reportRangeAllowed(q);
+    const [rows, coverage] = await Promise.all([channelReport(run, q), rolledUpDays(run, q)]);
+    const byChannel = new Map<string, { channel: string; ordersCreated: number; ordersPaid: number; refunds: number; chargebacks: number; amounts: unknown[] }>();
+    for (const r of rows) {
+      const c = byChannel.get(r.channel) ?? { channel: r.channel, ordersCreated: 0, ordersPaid: 0, refunds: 0, chargebacks: 0, amounts: [] };
+      c.ordersCreated += safe(r.orders_created);
+      c.ordersPaid += safe(r.orders_paid);
+      c.refunds += safe(r.refunds);
+      c.chargebacks += safe(r.chargebacks);
+      c.amounts.push({ currency: r.currency, paid: safe(r.paid_amount), refunded: safe(r.refund_amount), chargedBack: safe(r.chargeback_amount), fees: safe(r.fees) });
+      byChannel.set(r.channel, c);
+    }
+    res.json({
+      from: q.from,
+      to: q.to,
+      channels: [...byChannel.values()].map((c) => ({ ...c, successRate: c.ordersCreated ? round(c.ordersPaid / c.ordersCreated, 4) : 0 })),
+      coverage,
+    });
+  });
+
+  return router;
+}
+
+function reportRangeAllowed(q: { from: string; to: string }) {
+  const days = daysFrom(q.from, q.to).length;
+  if (days > MAX_REPORT_DAYS) throw new ApiError(422, 'RANGE_TOO_LONG', `at most ${MAX_REPORT_DAYS} days per report (asked ${days})`);
+}
+
+function optionalOperator(req: Request): string | undefined {
+  const header = req.get('x-operator');
+  return header === undefined ? undefined : requiredOperator(req);
+}
+
+function requiredOperator(req: Request): string {
+  const operator = operatorHeader.safeParse(req.get('x-operator'));
+  if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name who acts');
+  return operator.data;
+}
+
+function runView(r: RunRow) {
+  return {
+    id: r.id,
+    channel: r.channel,
+    date: r.date,
+    status: r.status,
+    trigger: r.trigger,
+    ...(r.requestedBy !== null && { requestedBy: r.requestedBy }),
+    timeZone: r.timeZone,
+    superseded: r.supersededBy !== null,
+    ...(r.supersededBy !== null && { supersededBy: r.supersededBy }),
+    progress: { rowsRead: r.rowsRead, rowsMatched: r.rowsMatched },
+    ...(r.summary && { summary: r.summary }),
+    ...(r.error !== null && { error: r.error }),
+    createdAt: r.createdAt,
+    ...(r.startedAt !== null && { startedAt: r.startedAt }),
+    ...(r.finishedAt !== null && { finishedAt: r.finishedAt }),
+  };
+}
+
+function differenceView(d: DifferenceRow) {
+  const money = (value: string | null) => (value === null || d.currency === null ? undefined : { currency: d.currency, value: safe(value) });
+  const ours = money(d.ours);
+  const theirs = money(d.theirs);
+  return {
+    id: d.id,
+    runId: d.runId,
+    kind: d.kind,
+    reason: d.reason,
+    resolution: d.resolution,
+    side: d.side,
+    ...(d.channelTradeNo !== null && { channelTradeNo: d.channelTradeNo }),
+    ...(d.orderId !== null && { orderId: d.orderId }),
+    ...(d.refundId !== null && { refundId: d.refundId }),
+    ...(ours && { ours }),
+    ...(theirs && { theirs }),
+    ...(d.detail !== null && { detail: d.detail }),
+    ...(d.repair !== null && { repair: d.repair }),
+    ...(d.note !== null && { note: d.note }),
+    ...(d.resolvedBy !== null && { resolvedBy: d.resolvedBy }),
+    ...(d.resolvedAt !== null && { resolvedAt: d.resolvedAt }),
+    ...(d.recheckedBy !== null && { recheckedBy: d.recheckedBy }),
+  };
+}
+
+/** Sums come from PostgreSQL as text (bigint); money stays within safe integers by MAX_ORDER_AMOUNT. */
+function safe(value: string | number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`${value} is beyond the safe integer range`);
+  return n;
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+function csvCell(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
