@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { startChannelRegistry } from './infra/channels';
@@ -5,6 +6,7 @@ import { loadConfig, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
+import { ReconciliationClient } from './infra/reconciliation';
 import { workerTelemetry } from './infra/metrics';
 
 export interface PurchaseWorkerDeps {
@@ -30,6 +32,21 @@ export async function createPurchaseWorker({ config, database, connection, workf
   });
 }
 
+/**
+ * The finance worker: the same workflow types and activities, polling the finance task queue, so
+ * reconciliation (heavy statements) is scaled apart from purchases.
+ */
+export function createFinanceWorker(deps: PurchaseWorkerDeps) {
+  return createPurchaseWorker({ ...deps, taskQueue: deps.taskQueue ?? deps.config.FINANCE_TASK_QUEUE });
+}
+
+/** Each enabled channel account with statements gets its daily reconciliation schedule (idempotent). */
+export async function ensureReconciliationSchedules(config: Config, database: Database, client: Client): Promise<string[]> {
+  const channels = await startChannelRegistry(config, database);
+  const reconciled = channels.names().filter((id) => channels.get(id)?.supports.statement);
+  return new ReconciliationClient(client, config).ensureSchedules(reconciled);
+}
+
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
@@ -42,17 +59,23 @@ async function main() {
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const changes = watchConfigChanges(config.DATABASE_URL, log);
-  const worker = await createPurchaseWorker({ config, database, connection, changes });
+  const workers: Worker[] = [];
+  if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes }));
+  if (config.WORKER_ROLES.includes('finance')) {
+    workers.push(await createFinanceWorker({ config, database, connection, changes }));
+    const schedules = await ensureReconciliationSchedules(config, database, new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
+    log.info({ schedules, at: config.RECON_TIME, timeZone: config.RECON_TIME_ZONE }, 'reconciliation schedules in place');
+  }
   log.info(
     {
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      taskQueues: workers.map((w) => w.options.taskQueue),
       temporal: config.TEMPORAL_ADDRESS,
       metrics: `http://${config.WORKER_METRICS_ADDRESS}/metrics`,
     },
     'worker started',
   );
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
-  await worker.run();
+  await Promise.all(workers.map((w) => w.run()));
   await changes.close();
   await connection.close();
   await database.close();

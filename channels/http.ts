@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 /**
  * The HTTP client every channel adapter uses to call its provider: a timeout on every call, and
  * failures sorted into the two kinds the workflows act on — transient (network, timeout, 5xx, 429:
@@ -48,6 +50,18 @@ export interface ChannelHttp {
    * verdict in it) and throws a TRANSIENT ChannelError for the rest and for network failures.
    */
   send(request: ChannelRequest): Promise<ChannelResponse>;
+  /**
+   * The same for a large download (a statement): the answer's body as a stream, read as it arrives.
+   * The timeout covers the wait for the answer's headers; the reader bounds the rest. Optional:
+   * `streamOf` falls back to `send` (the whole body in memory) for clients without it.
+   */
+  stream?(request: ChannelRequest): Promise<ChannelStreamResponse>;
+}
+
+export interface ChannelStreamResponse {
+  status: number;
+  headers: Headers;
+  body: Readable;
 }
 
 export function createChannelHttp(options: { timeoutMs: number; fetchImpl?: typeof fetch } = { timeoutMs: 10_000 }): ChannelHttp {
@@ -90,7 +104,44 @@ export function createChannelHttp(options: { timeoutMs: number; fetchImpl?: type
         },
       };
     },
+
+    async stream({ method, url, headers, body, timeoutMs }) {
+      const limit = timeoutMs ?? options.timeoutMs;
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException('no answer in time', 'TimeoutError')), limit);
+      let res: Response;
+      try {
+        res = await doFetch(url, {
+          method,
+          headers,
+          body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+          redirect: 'manual',
+          signal: controller.signal,
+        });
+      } catch (err) {
+        const name = (err as Error)?.name;
+        if (name === 'TimeoutError' || name === 'AbortError') {
+          throw transientError('TIMEOUT', `${method} ${redact(url)}: no answer within ${limit} ms`);
+        }
+        throw transientError('NETWORK', `${method} ${redact(url)}: ${describe(err)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (res.status >= 500 || res.status === 429) {
+        const text = Buffer.from(await res.arrayBuffer()).toString('utf8', 0, 200);
+        throw transientError(`HTTP_${res.status}`, `${method} ${redact(url)}: HTTP ${res.status} ${text}`);
+      }
+      const stream = res.body ? Readable.fromWeb(res.body as NodeWebReadableStream) : Readable.from([]);
+      return { status: res.status, headers: res.headers, body: stream };
+    },
   };
+}
+
+/** A download as a stream, through `http.stream` where the client has it. */
+export async function streamOf(http: ChannelHttp, request: ChannelRequest): Promise<ChannelStreamResponse> {
+  if (http.stream) return http.stream(request);
+  const res = await http.send(request);
+  return { status: res.status, headers: res.headers, body: Readable.from([res.body]) };
 }
 
 /** Query strings of channel calls may carry signatures: never in an error message. */

@@ -20,6 +20,11 @@ export interface Database {
   sql: RunSql;
   /** Runs `work` in one transaction on one connection; its statements commit together or not at all. */
   transaction<T>(work: (sql: RunSql) => Promise<T>): Promise<T>;
+  /**
+   * Lends `work` a connection of its own (COPY streams need one: store/copy.ts), with the same
+   * statement runner on it; given back when `work` settles.
+   */
+  withConnection<T>(work: (client: PoolClient, sql: RunSql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -70,6 +75,19 @@ export function openDatabase(databaseUrl: string, poolSize = 10): Database {
       } catch (err) {
         // A connection that cannot even roll back is not given back to the pool.
         await client.query('ROLLBACK').catch(() => (broken = true));
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async withConnection(work) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        return await work(client, runner(client));
+      } catch (err) {
+        // A COPY cut short leaves the connection in an unknown state: it is not given back.
+        broken = true;
         throw err;
       } finally {
         client.release(broken);

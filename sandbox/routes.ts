@@ -2,6 +2,7 @@ import { Router, type ErrorRequestHandler, type Response } from 'express';
 import { jsonBody } from '../api/shared/body';
 import { z } from 'zod';
 import { MAX_ORDER_AMOUNT } from '../domain/money';
+import { DEFAULT_RECON_TIME_ZONE, type Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { SandboxPayment, SandboxRefund } from '../store/sandbox';
 import {
@@ -11,6 +12,7 @@ import {
   type SandboxPaymentView,
 } from '../channels/sandbox/wire';
 import { MAX_NOTIFY_TIMES, SandboxError, SandboxProvider } from './provider';
+import { statementsRouter } from './statements';
 
 export const completeSchema = z.object({
   result: z.enum(['SUCCESS', 'FAILED']),
@@ -39,10 +41,12 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'uns
  * The sandbox provider's side, mounted at /sandbox: the payer's checkout page, and the merchant API
  * (`/sandbox/api`) the platform's sandbox adapter calls over HTTP as it would call a real channel.
  */
-export function sandboxRouter({ database }: { database: Database }): Router {
+export function sandboxRouter({ database, config }: { database: Database; config?: Pick<Config, 'RECON_TIME_ZONE'> }): Router {
   const provider = new SandboxProvider(database);
   const router = Router();
   router.use(...jsonBody('64kb'));
+  // The provider's days are calendar days where reconciliation runs (the default zone without a config).
+  router.use('/statements', statementsRouter({ database, timeZone: config?.RECON_TIME_ZONE ?? DEFAULT_RECON_TIME_ZONE }));
 
   const api = Router();
   const invalid = (res: Response, error: z.ZodError) =>

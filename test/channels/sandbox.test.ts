@@ -6,6 +6,7 @@ import { createChannelHttp } from '../../channels/http';
 import { sandboxChannel } from '../../channels/sandbox/adapter';
 import { SANDBOX_SIGNATURE_HEADER, SANDBOX_TIMESTAMP_HEADER, signNotification } from '../../channels/sandbox/wire';
 import type { InboundCallback } from '../../channels/types';
+import { dayOf } from '../../domain/reconciliation/days';
 import { loadConfig } from '../../infra/config';
 import { openDatabase, type Database } from '../../infra/db';
 import { sandboxKeys } from '../../sandbox/keys';
@@ -15,6 +16,8 @@ import { describeChannelConformance } from './conformance';
 
 /** fetch refuses port 9 outright: notifications here are read from the provider's outbox, not sent. */
 const NOWHERE = 'http://127.0.0.1:9/v1/callbacks/sandbox';
+/** The conformance account's callback URL: the provider's statement of an account lists the payments notified there. */
+const CONFORMANCE_NOWHERE = 'http://127.0.0.1:9/v1/callbacks/sandbox-conformance';
 const now = () => Math.floor(Date.now() / 1000);
 const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
@@ -30,14 +33,14 @@ const signed = (rawBody: string, timestamp: number, key: string): InboundCallbac
 describeChannelConformance('sandbox', async () => {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
   const database: Database = openDatabase(config.DATABASE_URL, 3);
-  const app = express().use('/sandbox', sandboxRouter({ database }));
+  const app = express().use('/sandbox', sandboxRouter({ database, config }));
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keys = sandboxKeys(config);
   const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
     { channelId: 'sandbox-conformance', type: 'sandbox', credentials: {} },
-    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: NOWHERE, publicBaseUrl: base },
+    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
   );
   const payments: string[] = [];
 
@@ -47,7 +50,7 @@ describeChannelConformance('sandbox', async () => {
       orderId: randomUUID(),
       amount: { currency: 'JPY', value: 160 },
       subject: '60 Gems',
-      notifyUrl: NOWHERE,
+      notifyUrl: CONFORMANCE_NOWHERE,
       expiresAt: new Date(Date.now() + 60_000),
       userId: 'player-1',
     }),
@@ -65,6 +68,8 @@ describeChannelConformance('sandbox', async () => {
     signWithWrongKey: (cb) => signed(cb.rawBody.toString(), now(), otherKey),
     tamper: (cb) => ({ ...cb, rawBody: Buffer.from(cb.rawBody.toString().replace(/"amount":\d+/, '"amount":1')) }),
     stale: (cb) => signed(cb.rawBody.toString(), now() - 305, keys.privateKeyPem),
+    // The provider's days are calendar days in the reconciliation time zone.
+    statementDate: () => dayOf(new Date(), config.RECON_TIME_ZONE),
     async close() {
       // Retire this file's undelivered notifications so other suites' notifiers do not chase them.
       await database.db.sandboxNotification.updateMany({

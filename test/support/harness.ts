@@ -16,7 +16,7 @@ import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
 import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
-import { createPurchaseWorker } from '../../worker';
+import { createFinanceWorker, createPurchaseWorker } from '../../worker';
 import { LogCapture } from './log-capture';
 
 export type TestGame = GameCredentials;
@@ -65,6 +65,9 @@ async function freePort(): Promise<number> {
 export class Harness {
   worker?: Worker;
   private workerRun?: Promise<void>;
+  /** Reconciliation, on its own task queue (as `WORKER_ROLES=finance` runs it). */
+  financeWorker?: Worker;
+  private financeWorkerRun?: Promise<void>;
   /** The worker's own view of configuration changes, as a separate process would have. */
   private workerChanges?: ConfigChanges;
 
@@ -100,6 +103,7 @@ export class Harness {
       PORT: String(port),
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+      FINANCE_TASK_QUEUE: `test-finance-${randomUUID()}`,
       PAYMENT_TIMEOUT_MS: '60000',
       DELIVERY_DEADLINE_MS: '60000',
       DELIVERY_HTTP_TIMEOUT_MS: '2000',
@@ -122,6 +126,7 @@ export class Harness {
     const apiClient = new ApiClient(api.url, config.ADMIN_TOKEN);
     const harness = new Harness(config, database, api, client, connection, nativeConnection, gameServer, apiClient);
     await harness.startWorker();
+    await harness.startFinanceWorker();
     return harness;
   }
 
@@ -150,8 +155,27 @@ export class Harness {
     this.worker = undefined;
   }
 
+  async startFinanceWorker() {
+    this.workerChanges ??= watchConfigChanges(this.config.DATABASE_URL);
+    this.financeWorker = await createFinanceWorker({
+      config: this.config,
+      database: this.databaseRef,
+      connection: this.nativeConnection,
+      workflowBundle: await workflowBundle(),
+      changes: this.workerChanges,
+    });
+    this.financeWorkerRun = this.financeWorker.run();
+  }
+
+  async stopFinanceWorker() {
+    this.financeWorker?.shutdown();
+    await this.financeWorkerRun;
+    this.financeWorker = undefined;
+  }
+
   async close() {
     await this.stopWorker();
+    await this.stopFinanceWorker();
     await this.workerChanges?.close();
     await this.api.stop();
     await this.gameServer.stop();

@@ -1,0 +1,140 @@
+import type { Database, RunSql } from '../infra/db';
+import { NOW_UTC, join, raw, sql, type Sql } from './sql';
+
+/**
+ * Finance reports, served from aggregates kept per day: `report_daily` (per game, channel account,
+ * region and currency) and `report_channel_fees_daily`, rolled up from the orders and the ledger one
+ * (day, channel account) at a time — by each day's reconciliation run, after its fees are booked.
+ * A report over a year reads a few hundred thousand aggregate rows, never the orders.
+ */
+
+const dayStart = (date: string, timeZone: string, offset = 0) =>
+  sql`(((${date}::date + ${offset}::int)::timestamp AT TIME ZONE ${timeZone}::text) AT TIME ZONE 'UTC')`;
+
+/**
+ * Recomputes one channel account's day: orders placed and paid that day, goods delivered, refunds and
+ * chargebacks booked that day (ledger), and the fees its statement stated. Replaces what was there.
+ */
+export async function rollUpDay(database: Database, d: { channel: string; date: string; timeZone: string }): Promise<void> {
+  const lo = dayStart(d.date, d.timeZone);
+  const hi = dayStart(d.date, d.timeZone, 1);
+  const c = sql`${d.channel}::text`;
+  await database.transaction(async (run) => {
+    await run(sql`DELETE FROM report_daily WHERE day = ${d.date}::date AND channel = ${c}`);
+    await run(sql`DELETE FROM report_channel_fees_daily WHERE day = ${d.date}::date AND channel = ${c}`);
+    await run(sql`
+      INSERT INTO report_daily (day, game_id, channel, region, currency, orders_created, orders_paid, paid_amount,
+        delivered, revenue, refunds, refund_amount, chargebacks, chargeback_amount)
+      SELECT ${d.date}::date, game_id, ${c}, region, currency, sum(created), sum(paid), sum(paid_amount), sum(delivered), sum(revenue),
+        sum(refunds), sum(refund_amount), sum(chargebacks), sum(chargeback_amount)
+      FROM (
+        SELECT o.game_id, o.region, o.currency, 1 AS created, 0 AS paid, 0::bigint AS paid_amount, 0 AS delivered, 0::bigint AS revenue,
+          0 AS refunds, 0::bigint AS refund_amount, 0 AS chargebacks, 0::bigint AS chargeback_amount
+        FROM orders o WHERE o.created_at >= ${lo} AND o.created_at < ${hi} AND o.channel = ${c}
+        UNION ALL
+        SELECT o.game_id, o.region, o.paid_currency, 0, 1, o.paid_amount, 0, 0, 0, 0, 0, 0
+        FROM orders o WHERE o.paid_at >= ${lo} AND o.paid_at < ${hi} AND o.channel = ${c} AND o.paid_amount > 0
+        UNION ALL
+        SELECT e.game_id, o.region, e.currency, 0, 0, 0,
+          (e.kind = 'GOODS_DELIVERED')::int, CASE WHEN e.kind = 'GOODS_DELIVERED' THEN e.amount ELSE 0 END,
+          (e.kind IN ('REFUND', 'CHANNEL_REFUND'))::int, CASE WHEN e.kind IN ('REFUND', 'CHANNEL_REFUND') THEN e.amount ELSE 0 END,
+          (e.kind = 'CHARGEBACK')::int, CASE WHEN e.kind = 'CHARGEBACK' THEN e.amount ELSE 0 END
+        FROM journal_entries e JOIN orders o ON o.id = e.order_id
+        WHERE e.effective_at >= ${lo} AND e.effective_at < ${hi} AND e.channel = ${c}
+          AND e.kind IN ('GOODS_DELIVERED', 'REFUND', 'CHANNEL_REFUND', 'CHARGEBACK')
+      ) x
+      GROUP BY game_id, region, currency`);
+    await run(sql`
+      INSERT INTO report_channel_fees_daily (day, channel, currency, fees)
+      SELECT ${d.date}::date, ${c}, e.currency, sum(p.amount)
+      FROM journal_entries e JOIN journal_postings p ON p.entry_id = e.id AND p.account = 'channel_fees:' || ${c}
+      WHERE e.kind = 'CHANNEL_FEE' AND e.channel = ${c} AND e.reference = ${d.date}::text
+      GROUP BY e.currency`);
+    await run(sql`
+      INSERT INTO report_rollups (day, channel, rolled_up_at) VALUES (${d.date}::date, ${c}, ${NOW_UTC})
+      ON CONFLICT (day, channel) DO UPDATE SET rolled_up_at = EXCLUDED.rolled_up_at`);
+  });
+}
+
+export const REPORT_DIMENSIONS = ['game', 'channel', 'region', 'currency'] as const;
+export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
+const DIMENSION_COLUMN: Record<ReportDimension, string> = { game: 'game_id', channel: 'channel', region: 'region', currency: 'currency' };
+
+export interface RevenueRow {
+  period: string;
+  game_id?: string;
+  channel?: string;
+  region?: string;
+  currency: string;
+  orders_paid: string;
+  paid_amount: string;
+  delivered: string;
+  revenue: string;
+  refunds: string;
+  refund_amount: string;
+  chargebacks: string;
+  chargeback_amount: string;
+}
+
+/**
+ * Revenue per day or month and the dimensions asked for; amounts are per currency always (money of
+ * two currencies is never added up).
+ */
+export function revenueReport(
+  run: RunSql,
+  q: { from: string; to: string; groupBy: 'day' | 'month'; by: ReportDimension[] },
+): Promise<RevenueRow[]> {
+  const dimensions = [...new Set<ReportDimension>([...q.by, 'currency'])].sort(
+    (a, b) => REPORT_DIMENSIONS.indexOf(a) - REPORT_DIMENSIONS.indexOf(b),
+  );
+  const period = q.groupBy === 'day' ? sql`day::text` : sql`to_char(day, 'YYYY-MM')`;
+  const columns: Sql[] = dimensions.map((d) => raw(DIMENSION_COLUMN[d]));
+  return run<RevenueRow>(sql`
+    SELECT ${period} AS period, ${join(columns, ', ')},
+      sum(orders_paid)::text AS orders_paid, sum(paid_amount)::text AS paid_amount, sum(delivered)::text AS delivered,
+      sum(revenue)::text AS revenue, sum(refunds)::text AS refunds, sum(refund_amount)::text AS refund_amount,
+      sum(chargebacks)::text AS chargebacks, sum(chargeback_amount)::text AS chargeback_amount
+    FROM report_daily WHERE day BETWEEN ${q.from}::date AND ${q.to}::date
+    GROUP BY 1, ${join(columns, ', ')}
+    ORDER BY 1, ${join(columns, ', ')}`);
+}
+
+export interface ChannelReportRow {
+  channel: string;
+  currency: string;
+  orders_created: string;
+  orders_paid: string;
+  paid_amount: string;
+  refunds: string;
+  refund_amount: string;
+  chargebacks: string;
+  chargeback_amount: string;
+  fees: string;
+}
+
+/** Per channel account and currency: orders placed and paid, amounts, refunds, chargebacks and fees. */
+export function channelReport(run: RunSql, q: { from: string; to: string }): Promise<ChannelReportRow[]> {
+  return run<ChannelReportRow>(sql`
+    WITH placed AS (
+      SELECT channel, currency, sum(orders_created) AS orders_created, sum(orders_paid) AS orders_paid,
+        sum(paid_amount) AS paid_amount, sum(refunds) AS refunds, sum(refund_amount) AS refund_amount,
+        sum(chargebacks) AS chargebacks, sum(chargeback_amount) AS chargeback_amount
+      FROM report_daily WHERE day BETWEEN ${q.from}::date AND ${q.to}::date GROUP BY channel, currency
+    ), fees AS (
+      SELECT channel, currency, sum(fees) AS fees FROM report_channel_fees_daily
+      WHERE day BETWEEN ${q.from}::date AND ${q.to}::date GROUP BY channel, currency
+    )
+    SELECT channel, currency, coalesce(o.orders_created, 0)::text AS orders_created, coalesce(o.orders_paid, 0)::text AS orders_paid,
+      coalesce(o.paid_amount, 0)::text AS paid_amount, coalesce(o.refunds, 0)::text AS refunds,
+      coalesce(o.refund_amount, 0)::text AS refund_amount, coalesce(o.chargebacks, 0)::text AS chargebacks,
+      coalesce(o.chargeback_amount, 0)::text AS chargeback_amount, coalesce(f.fees, 0)::text AS fees
+    FROM placed o FULL JOIN fees f USING (channel, currency)
+    ORDER BY channel, currency`);
+}
+
+/** How many (day, channel account) pairs of the range the aggregates cover. */
+export async function rolledUpDays(run: RunSql, q: { from: string; to: string }): Promise<{ channel: string; days: number }[]> {
+  return run<{ channel: string; days: number }>(sql`
+    SELECT channel, count(*)::int AS days FROM report_rollups WHERE day BETWEEN ${q.from}::date AND ${q.to}::date
+    GROUP BY channel ORDER BY channel`);
+}
