@@ -104,7 +104,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
         sql,
         params.orderId,
         'MANUAL_REVIEW',
-        { reason: REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
+        { reason: n.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
         [recordDiscrepancy(n.notificationId, params.expected, paid), journalPaymentHeld(paid, n.channelTxnId)],
       );
     },

@@ -194,7 +194,7 @@ async function settled(db: Db, orderId: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const order = await findOrder(db, orderId);
-    if (order && order.status !== 'PENDING_PAYMENT' && order.status !== 'PAID') return;
+    if (order && !['PENDING_PAYMENT', 'PAID', 'DELIVERING'].includes(order.status)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

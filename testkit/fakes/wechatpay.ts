@@ -178,6 +178,15 @@ export class WechatpayFake {
     return this.notification('TRANSACTION.SUCCESS', 'transaction', '支付成功', this.transactionView(trade));
   }
 
+  /** The merchant refunds a paid trade in WeChat Pay's merchant platform (not through the API). */
+  refundFromPortal(outTradeNo: string, outRefundNo: string): FakeRefund {
+    const trade = this.trades.get(outTradeNo);
+    if (!trade) throw new Error(`no trade ${outTradeNo}`);
+    const reply = this.refund({ out_trade_no: outTradeNo, out_refund_no: outRefundNo, amount: { refund: trade.total, total: trade.total, currency: WECHATPAY_CURRENCY } } as RefundRequestBody);
+    if (reply.status !== 200) throw new Error(`the portal refund was refused: ${JSON.stringify(reply.json)}`);
+    return this.refunds.get(outRefundNo)!;
+  }
+
   /** WeChat finishes a refund (or gives up on it); returns its REFUND.* notification. */
   settleRefund(outRefundNo: string, status: 'SUCCESS' | 'ABNORMAL' | 'CLOSED' = 'SUCCESS'): InboundCallback {
     const refund = this.refunds.get(outRefundNo);

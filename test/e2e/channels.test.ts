@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { FakeAppStore } from '../../testkit/fakes/appstore';
+import { FakeGooglePlay, VOIDED_REASON } from '../../testkit/fakes/googleplay';
+import { WechatpayFake } from '../../testkit/fakes/wechatpay';
+import { Harness, sleep, type TestGame } from '../support/harness';
+
+/**
+ * Real channels through the whole system: accounts configured at runtime, payments notified in each
+ * channel's own wire format (from fakes of their APIs, keys made here), store receipts, and refunds,
+ * chargebacks and revocations from the channel side that end the order and take the goods back.
+ */
+
+let h: Harness;
+let game: TestGame;
+const wechat = new WechatpayFake();
+const appstore = new FakeAppStore({ bundleId: 'com.studio.game', environment: 'Sandbox' });
+const googleplay = new FakeGooglePlay({ packageName: 'com.studio.game' });
+
+beforeAll(async () => {
+  h = await Harness.start({ PAYMENT_QUERY_AFTER_MS: '0' });
+  await Promise.all([wechat.start(), appstore.start(), googleplay.start()]);
+  game = await h.createGame();
+  // The game takes goods back at its revokeUrl.
+  const res = await h.admin('PUT', `/v1/admin/games/${game.gameId}`, {
+    name: 'Test Game',
+    secret: game.secret,
+    deliveryUrl: h.gameServer.deliveryUrl(game.gameId),
+    revokeUrl: h.gameServer.revokeUrl(game.gameId),
+  });
+  expect(res.status).toBe(200);
+});
+afterAll(async () => {
+  await Promise.all([wechat.stop(), appstore.stop(), googleplay.stop()]);
+  await h?.close();
+});
+
+const channels = (method: string, path: string, body?: unknown) =>
+  h.request(method, path, body === undefined ? undefined : JSON.stringify(body), {
+    Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+    'Content-Type': 'application/json',
+    'X-Operator': 'alice@studio.example',
+  });
+
+async function order(channel: string, sku: string, extra: Record<string, unknown> = {}) {
+  const res = await h.createOrder(game, { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN', channel, ...extra });
+  expect(res.status).toBe(201);
+  return res.body as { orderId: string; payment: Record<string, unknown> };
+}
+
+/** The API and the worker both see an account once the change reached them (within a second). */
+async function untilOrderable(channel: string, sku: string) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const res = await h.createOrder(game, { userId: 'probe', sku, region: 'CN', channel });
+    if (res.status === 201 || Date.now() > deadline) return res;
+    await sleep(100);
+  }
+}
+
+describe('channel accounts', () => {
+  it('keeps credentials write-only and encrypted, audits every change, and applies it without a restart', async () => {
+    const credentials = wechat.credentials();
+    const bad = await channels('PUT', '/v1/admin/channels/wechat-main', { type: 'wechatpay', enabled: true, credentials: { ...credentials, apiV3Key: 'short' } });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('credentials.apiV3Key');
+    expect(JSON.stringify(bad.body)).not.toContain(credentials.merchantPrivateKey.slice(40, 80));
+
+    const saved = await channels('PUT', '/v1/admin/channels/wechat-main', {
+      type: 'wechatpay',
+      enabled: true,
+      displayName: 'WeChat Pay, main',
+      credentials,
+    });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toEqual({
+      channelId: 'wechat-main',
+      type: 'wechatpay',
+      enabled: true,
+      displayName: 'WeChat Pay, main',
+      hasCredentials: true,
+      updatedAt: expect.any(String),
+    });
+    const listed = await channels('GET', '/v1/admin/channels');
+    expect(JSON.stringify(listed.body)).not.toContain(credentials.apiV3Key);
+    const row = await h.db.channelAccount.findUniqueOrThrow({ where: { id: 'wechat-main' } });
+    expect(row.credentialsCiphertext).not.toContain(credentials.apiV3Key);
+    expect(row.credentialsKeyId).toBe('dev');
+
+    // Renamed without credentials: kept.
+    expect((await channels('PUT', '/v1/admin/channels/wechat-main', { type: 'wechatpay', enabled: true })).status).toBe(200);
+    const audit = await h.db.configAudit.findMany({ where: { entityId: 'wechat-main' }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => [a.actor, (a.after as { displayName?: string }).displayName ?? null])).toEqual([
+      ['alice@studio.example', 'WeChat Pay, main'],
+      ['alice@studio.example', 'WeChat Pay, main'],
+    ]);
+    expect(JSON.stringify(audit, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(credentials.apiV3Key);
+  });
+});
+
+describe('WeChat Pay, end to end', () => {
+  it('delivers on its notification, and takes the goods back when the merchant platform refunds', async () => {
+    const sku = await h.createItem(game);
+    expect((await untilOrderable('wechat-main', sku)).status).toBe(201);
+    const { orderId, payment } = await order('wechat-main', sku, { platform: 'web' });
+    expect(payment.codeUrl).toEqual(expect.any(String));
+
+    const outTradeNo = orderId.replace(/-/g, '');
+    expect(await wechat.deliver(wechat.pay(outTradeNo), `${h.api.url}/v1/callbacks/wechat-main`)).toBe(204);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+
+    // A refund made in WeChat's merchant platform (not by us) reverses the delivered order.
+    const refundNo = `portal-${randomUUID().slice(0, 8)}`;
+    wechat.refundFromPortal(outTradeNo, refundNo);
+    expect(await wechat.deliver(wechat.settleRefund(refundNo), `${h.api.url}/v1/callbacks/wechat-main`)).toBe(204);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    const revocation = await untilRevoked(orderId);
+    expect(revocation.body).toMatchObject({ orderId, reason: 'REFUND', sku, grants: [{ itemId: 'gem', quantity: 60 }] });
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+  });
+});
+
+describe('App Store, end to end', () => {
+  let sku: string;
+  beforeAll(async () => {
+    const saved = await channels('PUT', '/v1/admin/channels/appstore', { type: 'appstore', enabled: true, credentials: appstore.credentials() });
+    expect(saved.status).toBe(200);
+    sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
+    expect((await untilOrderable('appstore', sku)).status).toBe(201);
+  });
+
+  it('pays and delivers an order on its StoreKit receipt, once, whatever else arrives', async () => {
+    const { orderId, payment } = await order('appstore', sku, { platform: 'ios' });
+    expect(payment).toEqual({ appAccountToken: orderId, productId: 'com.studio.game.gems60' });
+    const paid = appstore.pay({ productId: 'com.studio.game.gems60', appAccountToken: orderId.toUpperCase(), priceMilliunits: 6000, currency: 'CNY' });
+
+    const receipt = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
+    expect(receipt.status).toBe(200);
+    expect(receipt.body.status).toBe('DELIVERED');
+    // The same purchase's notification, and the receipt again: no second effect.
+    expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    expect((await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction })).status).toBe(200);
+    await sleep(500);
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+
+    // The same transaction cannot pay another order; a forged one pays nothing.
+    const other = await order('appstore', sku, { platform: 'ios' });
+    const reused = await h.signed(game, 'POST', `/v1/orders/${other.orderId}/receipts`, { signedTransaction: paid.signedTransaction });
+    expect(reused.status).toBe(422); // the transaction's appAccountToken names the first order
+    const forged = paid.signedTransaction.replace(/\.[^.]+$/, '.c2lnbmF0dXJl');
+    const invalid = await h.signed(game, 'POST', `/v1/orders/${other.orderId}/receipts`, { signedTransaction: forged });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.error.code).toBe('INVALID_RECEIPT');
+    expect(await h.orderStatus(other.orderId)).toBe('PENDING_PAYMENT');
+    await h.signed(game, 'POST', `/v1/orders/${other.orderId}/cancel`);
+
+    // Apple refunds the player: the order is refunded and the game takes the gems back.
+    expect(await appstore.deliver(appstore.refund(paid.transactionId), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'REFUND', orderId });
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).result()).resolves.toBe('REFUNDED');
+    // REFUND_REVERSED and TEST are recorded for operations, and change nothing.
+    expect(await appstore.deliver(appstore.reverseRefund(paid.transactionId), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    expect(await appstore.deliver(appstore.testNotification(), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    expect(await h.orderStatus(orderId)).toBe('REFUNDED');
+  });
+
+  it('refuses a receipt of another product and keeps the order payable', async () => {
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+    const paid = appstore.pay({ productId: 'com.studio.game.other', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+    const res = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('RECEIPT_PRODUCT_MISMATCH');
+    expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
+    // Apple's notification of that purchase is authentic: it is held for a person, never delivered.
+    expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    await h.waitForStatus(orderId, 'MANUAL_REVIEW');
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('PRODUCT_MISMATCH');
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
+  });
+});
+
+describe('Google Play, end to end', () => {
+  it('pays on the purchase token, consumes it after delivery, and takes the goods back on a chargeback', async () => {
+    const saved = await channels('PUT', '/v1/admin/channels/googleplay', { type: 'googleplay', enabled: true, credentials: googleplay.credentials() });
+    expect(saved.status).toBe(200);
+    const sku = await h.createItem(game, { storeProducts: { googleplay: 'gems_60' } });
+    expect((await untilOrderable('googleplay', sku)).status).toBe(201);
+    const { orderId, payment } = await order('googleplay', sku, { platform: 'android' });
+    expect(payment).toMatchObject({ obfuscatedProfileId: orderId, productId: 'gems_60' });
+    const bought = googleplay.purchase({
+      productId: 'gems_60',
+      obfuscatedAccountId: String(payment.obfuscatedAccountId),
+      obfuscatedProfileId: orderId,
+    });
+    const receipt = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { purchaseToken: bought.purchaseToken, productId: 'gems_60' });
+    expect(receipt.status).toBe(200);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    await h.waitForWorkflowEnd(purchaseWorkflowId(orderId));
+    expect(googleplay.purchaseOf(bought.purchaseToken)?.consumptionState).toBe(1);
+
+    googleplay.voidPurchase(bought.purchaseToken, { reason: VOIDED_REASON.CHARGEBACK });
+    expect(await googleplay.deliver(googleplay.voidedPush(bought.purchaseToken), `${h.api.url}/v1/callbacks/googleplay`)).toBe(204);
+    await h.waitForStatus(orderId, 'CHARGED_BACK');
+    expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'CHARGEBACK', orderId });
+  });
+});
+
+describe('operators refund a delivered order', () => {
+  it('returns the money through the channel and tells the game to take the goods back', async () => {
+    const sku = await h.createItem(game);
+    const created = await h.createOrder(game, { userId: 'cs-case', sku, region: 'CN' });
+    await h.pay(created.body.payment.channelPaymentId);
+    await h.waitForStatus(created.body.orderId, 'DELIVERED');
+    const res = await channels('POST', `/v1/ops/orders/${created.body.orderId}/refund`, { reason: 'charged twice, ticket CS-1', revoke: true });
+    expect(res.status).toBe(202);
+    await h.waitForStatus(created.body.orderId, 'REFUNDED');
+    expect((await untilRevoked(created.body.orderId)).body.reason).toBe('REFUND');
+    expect((await h.db.sandboxPayment.findUniqueOrThrow({ where: { id: created.body.payment.channelPaymentId } })).status).toBe('REFUNDED');
+    const revocations = await channels('GET', '/v1/ops/revocations?status=REVOKED&limit=500');
+    expect(revocations.body.revocations.map((r: { orderId: string }) => r.orderId)).toContain(created.body.orderId);
+  });
+});
+
+async function untilRevoked(orderId: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const found = [...h.gameServer.revocations.values()].find((r) => r.orderId === orderId);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no revocation for ${orderId}`);
+    await sleep(50);
+  }
+}
+
