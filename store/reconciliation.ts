@@ -424,10 +424,12 @@ async function settleNeighbours(run: RunSql, s: MatchScope, prevRun: string | nu
   if (prevRun) {
     await run(settle(s.recheckHeld(true), listedHere, prevRun));
     await run(settle(s.recheckHeld(false), sql`NOT ${listedHere}`, prevRun));
+    await refreshSummary(run, prevRun);
   }
   if (nextRun) {
     const listedOnPrevious = s.classify({ type: 'OURS_UNLISTED', side: 'PAYMENT', listedOn: 'PREVIOUS_DAY', nextDayStaged: true })[0]!;
     await run(settle(listedOnPrevious, listedHere, nextRun));
+    await refreshSummary(run, nextRun);
   }
 }
 
