@@ -41,7 +41,7 @@ export const opsRefundBody = opsActionBody
 
 export const revocationsQuery = z.object({
   status: z.enum(['PENDING', 'REVOKED', 'NO_REVOKE_URL']).optional().meta({ examples: ['NO_REVOKE_URL'] }),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
 });
 
 export const revocationsResponse = z.strictObject({
