@@ -42,6 +42,8 @@ export interface CreateSandboxPayment {
   amount: Money;
   subject: string;
   notifyUrl: string;
+  /** The merchant account's share of payments to decline (fault injection). */
+  declineRate?: number;
 }
 
 export interface CompleteSandboxPayment {
@@ -89,6 +91,7 @@ export class SandboxProvider {
       currency: input.amount.currency,
       subject: input.subject,
       notifyUrl: input.notifyUrl,
+      declineRate: input.declineRate,
     });
     // This order already had a payment (a retry, or a concurrent create won): answer with it.
     return created ? payment : sameOrder(payment, input);
@@ -116,7 +119,8 @@ export class SandboxProvider {
     }
     const payment = await this.getPayment(id);
     if (!payment) throw new SandboxError('PAYMENT_NOT_FOUND', `no sandbox payment ${id}`);
-    const success = input.result === 'SUCCESS';
+    // An account set to decline a share of its payments turns that share of payers away.
+    const success = input.result === 'SUCCESS' && !(payment.declineRate > 0 && Math.random() < payment.declineRate);
     const now = new Date();
     const txnId = success ? randomId('sbxtxn') : null;
     const paidAmount = success ? (input.paidAmount ?? payment.amount) : null;
@@ -125,7 +129,7 @@ export class SandboxProvider {
       event: 'PAYMENT_RESULT',
       paymentId: payment.id,
       merchantOrderId: payment.merchantOrderId,
-      result: input.result,
+      result: success ? 'SUCCESS' : 'FAILED',
       txnId: txnId ?? undefined,
       amount: paidAmount ?? payment.amount,
       currency: payment.currency,

@@ -15,16 +15,21 @@ export interface NewSandboxPayment {
   amount: number;
   currency: string;
   subject: string;
+  /** Also names the merchant account: each account has its own order numbers. */
   notifyUrl: string;
+  /** Share of its payments the provider declines (0 unless the account injects faults). */
+  declineRate?: number;
 }
 
-/** Creates the payment, or returns the one this merchant order already has. */
+/** Creates the payment, or returns the one this merchant order already has at this merchant account. */
 export async function insertPayment(db: Db, p: NewSandboxPayment): Promise<{ payment: SandboxPayment; created: boolean }> {
   try {
     return { payment: await db.sandboxPayment.create({ data: { ...p, status: 'CREATED' } }), created: true };
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
-    const winner = await db.sandboxPayment.findUniqueOrThrow({ where: { merchantOrderId: p.merchantOrderId } });
+    const winner = await db.sandboxPayment.findUniqueOrThrow({
+      where: { merchantOrderId_notifyUrl: { merchantOrderId: p.merchantOrderId, notifyUrl: p.notifyUrl } },
+    });
     return { payment: winner, created: false };
   }
 }
@@ -33,8 +38,9 @@ export function findPayment(db: Db, id: string): Promise<SandboxPayment | null> 
   return db.sandboxPayment.findUnique({ where: { id } });
 }
 
+/** The order's first payment at the provider (an order opened at two sandbox accounts has two). */
 export function findPaymentOfMerchantOrder(db: Db, merchantOrderId: string): Promise<SandboxPayment | null> {
-  return db.sandboxPayment.findUnique({ where: { merchantOrderId } });
+  return db.sandboxPayment.findFirst({ where: { merchantOrderId }, orderBy: { createdAt: 'asc' } });
 }
 
 export interface Completion {

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { finalError, type ChannelResponse } from '../http';
+import { finalError, transientError, type ChannelResponse } from '../http';
 import {
   CallbackRejectedError,
   ChannelUnsupportedError,
@@ -27,9 +28,16 @@ import {
   type SandboxPaymentView,
 } from './wire';
 
-/** A sandbox account's settings: where the provider is (default: this deployment's /sandbox). */
+/**
+ * A sandbox account's settings: where the provider is (default: this deployment's /sandbox), and the
+ * faults it injects for demos, tests and benchmarks (none by default): a share of creates that fail
+ * as an outage would (transient), a delay before each create, a share of payments the provider declines.
+ */
 export const sandboxCredentials = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  failCreateRate: z.number().min(0).max(1).optional(),
+  createLatencyMs: z.number().int().min(0).max(120_000).optional(),
+  declineRate: z.number().min(0).max(1).optional(),
 });
 export type SandboxCredentials = z.infer<typeof sandboxCredentials>;
 
@@ -79,11 +87,17 @@ function createSandboxAdapter(
     supports: { close: true, refund: true, queryRefund: true, statement: false, receipts: false },
 
     async createPayment(request) {
+      const { failCreateRate = 0, createLatencyMs = 0, declineRate } = account.credentials;
+      if (createLatencyMs > 0) await sleep(createLatencyMs);
+      if (failCreateRate > 0 && Math.random() < failCreateRate) {
+        throw transientError('SANDBOX_FAULT', `sandbox account ${account.channelId} fails this create (failCreateRate ${failCreateRate})`);
+      }
       const res = await call('POST', '/payments', {
         merchantOrderId: request.orderId,
         amount: request.amount,
         subject: request.subject,
         notifyUrl: request.notifyUrl,
+        ...(declineRate !== undefined && { declineRate }),
       });
       if (res.status !== 200 && res.status !== 201) throw refused(res, 'create payment');
       const payment = sandboxPaymentView.parse(res.json());

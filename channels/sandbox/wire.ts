@@ -70,6 +70,8 @@ export const sandboxCreatePaymentRequest = z
     amount: money,
     subject: z.string().min(1).max(256),
     notifyUrl: z.string().url().max(2048),
+    /** Share of this payment's attempts the provider declines (a sandbox account's fault setting). */
+    declineRate: z.number().min(0).max(1).optional(),
   })
   .meta({
     examples: [

@@ -53,9 +53,12 @@ export function stateAt(breaker: BreakerRecord, now: number, s: Pick<BreakerSett
   return breaker.state === 'OPEN' && now >= breaker.changedAt + s.cooldownMs ? 'HALF_OPEN' : breaker.state;
 }
 
-/** Calls before a breaker closed say nothing about the account since: its window starts when it closed. */
+/**
+ * Where the breaker's window starts: `windowMs` ago, but calls before a breaker closed say nothing
+ * about the account since, so a closed breaker's window starts no earlier than when it closed.
+ */
 export function windowStart(breaker: BreakerRecord, now: number, s: Pick<BreakerSettings, 'windowMs'>): number {
-  return Math.max(now - s.windowMs, breaker.changedAt);
+  return breaker.state === 'CLOSED' ? Math.max(now - s.windowMs, breaker.changedAt) : now - s.windowMs;
 }
 
 /** The record after one call's outcome; the same object when nothing changes. */
