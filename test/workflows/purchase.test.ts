@@ -8,6 +8,7 @@ import { purchaseWorkflowId } from '../../domain/ids';
 import type { OrderStatus } from '../../domain/orders/status';
 import {
   cancelOrderUpdate,
+  channelReversalSignal,
   opsActionUpdate,
   orderSnapshotQuery,
   paymentNotifiedSignal,
@@ -36,6 +37,11 @@ type Stubbed = Pick<
   | 'closeChannelPayment'
   | 'refundOrder'
   | 'deliverOrder'
+  | 'queryChannelPayment'
+  | 'confirmChannelDelivery'
+  | 'recordReversal'
+  | 'revokeGrants'
+  | 'refundThroughChannel'
 >;
 
 /** What the stubs were asked to do, in order, and knobs for how they answer. */
@@ -54,6 +60,11 @@ class StubBooks {
   /** The game server took the goods while the refund was being decided. */
   deliveredMeanwhile = false;
   statusForLatePayment: OrderStatus = 'CLOSED';
+  /** What asking the channel finds, by the number of the query (1-based): a payment, or nothing. */
+  queryFinds: (n: number, orderId: string) => PaymentNotification | undefined = () => undefined;
+  /** How long telling the store of a delivery takes. */
+  confirmDelayMs = 0;
+  private queries = 0;
   private deliveryAttempts = 0;
 
   activities(): Stubbed {
@@ -98,6 +109,25 @@ class StubBooks {
         call(`refundOrder:${p.reason}`);
         return this.deliveredMeanwhile ? 'ALREADY_DELIVERED' : 'REFUNDED';
       },
+      queryChannelPayment: async (p) => {
+        call('queryChannelPayment');
+        return this.queryFinds(++this.queries, p.orderId);
+      },
+      confirmChannelDelivery: async () => {
+        call('confirmChannelDelivery');
+        await new Promise((resolve) => setTimeout(resolve, this.confirmDelayMs));
+      },
+      recordReversal: async (p) => {
+        call(`recordReversal:${p.reversal.cause}`);
+        return p.reversal.cause === 'CHARGEBACK'
+          ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', revocationId: `rv_${p.orderId}` }
+          : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', revocationId: `rv_${p.orderId}` };
+      },
+      revokeGrants: async () => {
+        call('revokeGrants');
+        return 'REVOKED';
+      },
+      refundThroughChannel: async () => void call('refundThroughChannel'),
       deliverOrder: async () => {
         call('deliverOrder');
         this.deliveryAttempts++;
@@ -146,7 +176,12 @@ function quietLogger() {
 }
 
 /** One purchase workflow on its own task queue with `books` as its activities, until `scenario` ends. */
-async function withWorkflow<T>(books: StubBooks, scenario: (order: OrderUnderTest) => Promise<T>, timing = TIMING): Promise<T> {
+async function withWorkflow<T>(
+  books: StubBooks,
+  scenario: (order: OrderUnderTest) => Promise<T>,
+  timing = TIMING,
+  extra: Partial<PurchaseInput> = {},
+): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -169,6 +204,7 @@ async function withWorkflow<T>(books: StubBooks, scenario: (order: OrderUnderTes
     idempotencyKey: `key-${orderId}`,
     requestHash: 'hash-1',
     timing,
+    ...extra,
   };
   return worker.runUntil(scenario(new OrderUnderTest(input, taskQueue)));
 }
@@ -458,6 +494,64 @@ describe('the purchase workflow', () => {
       expect(await order.result()).toBe('REFUNDED');
     }, { ...TIMING, paymentTimeoutMs: 500 });
     expect(books.calls.at(-1)).toBe('refundOrder:LATE_PAYMENT');
+  });
+});
+
+describe('a channel that stays silent, or changes its mind', () => {
+  const success = (orderId: string): PaymentNotification => ({
+    notificationId: 'query:txn-1',
+    channelPaymentId: `pay-${orderId}`,
+    merchantOrderId: orderId,
+    result: 'SUCCESS',
+    paid: { currency: 'CNY', value: 600 },
+    channelTxnId: 'txn-1',
+  });
+
+  it('asks the channel when no notification comes, backing off, and takes the payment it reports', async () => {
+    const books = new StubBooks();
+    books.queryFinds = (n, orderId) => (n >= 2 ? success(orderId) : undefined);
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TIMING, paymentTimeoutMs: 20_000, paymentQueryAfterMs: 200 });
+    expect(books.calls.filter((c) => c === 'queryChannelPayment')).toHaveLength(2);
+    expect(books.calls).toContain('markPaid');
+  });
+
+  it('asks once more before closing on timeout, and closes when the channel has nothing', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      expect(await order.result()).toBe('CLOSED');
+    }, { ...TIMING, paymentTimeoutMs: 600, paymentQueryAfterMs: 60_000 });
+    expect(books.calls.slice(-3)).toEqual(['queryChannelPayment', 'closeOrder:PAYMENT_TIMEOUT', 'closeChannelPayment']);
+  });
+
+  it('stops delivering when the channel charges the payment back, and refunds nothing itself', async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = Infinity;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('DELIVERING');
+      await order.handle.signal(channelReversalSignal, { cause: 'CHARGEBACK', dedupeKey: 'cb-1', revoke: true });
+      expect(await order.result()).toBe('CHARGED_BACK');
+    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+    expect(books.calls).toContain('recordReversal:CHARGEBACK');
+    expect(books.calls.some((c) => c.startsWith('refundOrder'))).toBe(false);
+  });
+
+  it('takes the goods back when a store refund arrives as the delivered order ends', async () => {
+    const books = new StubBooks();
+    books.confirmDelayMs = 1_000;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('DELIVERED');
+      await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-apple-1', revoke: true });
+      expect(await order.result()).toBe('REFUNDED');
+    }, TIMING, { confirmsDelivery: true });
+    expect(books.calls.slice(-3)).toEqual(['confirmChannelDelivery', 'recordReversal:CHANNEL_REFUND', 'revokeGrants']);
   });
 });
 
