@@ -228,8 +228,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         // retry cancels the attempt, but an attempt already failing reports its failure instead.
         const retryAsked = order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
         const retry = retryAsked && (isCancellation(err) || patched(PATCHES.opsRetryAfterFailedAttempt));
-        // The channel returned the money while we delivered: no refund from us (see finish()).
-        if (order.reversal && isCancellation(err)) return;
+        // The channel returned the money while we delivered (the attempt cancelled, or failing as it
+        // came): no refund from us (see finish()).
+        if (order.reversal) return;
         if (!retry) break;
         order.clearOps();
       }
