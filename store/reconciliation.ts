@@ -1,5 +1,6 @@
 import type { DifferenceKind, Fact, Finding, Resolution, Side } from '../domain/reconciliation/differences';
 import type { Database, RunSql } from '../infra/db';
+import { feeAtRate } from './fees';
 import { journalStatementFees, journalUnplacedMoney } from './journal';
 import { NOW_UTC, isoOf, join, raw, sql, type Sql } from './sql';
 import { dropSupersededLines } from './statements';
@@ -181,7 +182,7 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     const R = sql`${s.runId}::uuid`;
     const lines = sql`statement_lines l`;
     const rate = s.feeRateBasisPoints ?? null;
-    const expected = (amount: Sql) => sql`((${amount}) * ${rate}::bigint + 5000) / 10000`;
+    const expected = (amount: Sql) => feeAtRate(amount, rate);
     const feeDiffers = sql`(${rate}::int IS NOT NULL AND l.fee IS NOT NULL AND l.fee <> ${expected(sql`l.amount`)})`;
 
     // Our side: payments and refunds of the day and its two neighbours (lines may sit a day off).

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Database, RunSql } from '../infra/db';
 import { copyOut } from './copy';
+import { feeAtRate } from './fees';
 import { join, sql, type Sql } from './sql';
 
 /**
@@ -45,7 +46,7 @@ function decimal(amount: Sql, currency: Sql, exponents: Record<string, number>):
       lpad((abs(${amount}) % (10::bigint ^ ${exponent})::bigint)::text, ${exponent}, '0') END)`;
 }
 
-const fee = (amount: Sql, rate: number) => sql`((${amount}) * ${rate}::bigint + 5000) / 10000`;
+const fee = feeAtRate;
 
 /** The columns of the trade bill, as WeChat Pay names them (its "ALL" bill, the subset the sandbox fills). */
 export const SANDBOX_STATEMENT_COLUMNS = [
