@@ -125,7 +125,12 @@ export function createPaymentActivities({ database, channels, config }: Activity
       }
       const refundId = refundIdFor(order.id);
       await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
-      const { channelRefundId, state } = await adapter(order.channel).refund({
+      const channel = adapter(order.channel);
+      if (!channel.supports.refund) {
+        // A person decides (visible as this failure): the store returns money only at the player's request.
+        throw ApplicationFailure.nonRetryable(`${channel.type} cannot refund through its API`, 'REFUND_NOT_SUPPORTED');
+      }
+      const { channelRefundId, state } = await channel.refund({
         refundId,
         payment: {
           orderId: order.id,

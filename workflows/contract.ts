@@ -72,6 +72,8 @@ export interface PurchaseInput {
   storeProductId?: string;
   /** The channel wants to hear that the goods were delivered (Google Play: consume). */
   confirmsDelivery?: boolean;
+  /** False when we cannot return the money through the channel (App Store: only Apple refunds). */
+  refundable?: boolean;
   /** The API request that created the order, to follow it through the logs. */
   requestId?: string;
   timing: PurchaseTiming;

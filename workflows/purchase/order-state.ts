@@ -157,6 +157,12 @@ export class OrderState {
               FAILURE.opsActionRefused,
             );
           }
+          if (request.action === 'REFUND' && this.input.refundable === false) {
+            throw ApplicationFailure.nonRetryable(
+              `${this.input.channel} cannot refund through its API (the store refunds at the player's request)`,
+              FAILURE.opsActionRefused,
+            );
+          }
         },
       },
     );

@@ -210,7 +210,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     const deliveryId = await books.startDelivery({ orderId });
     order.enter('DELIVERING');
     order.clearOps();
-    const deadline = Date.now() + timing.deliveryDeadlineMs;
+    // Money we cannot return (App Store) is never given up on: the goods are owed, delivery goes on.
+    const deadline = Date.now() + (input.refundable === false ? UNREFUNDABLE_DELIVERY_DEADLINE_MS : timing.deliveryDeadlineMs);
     for (;;) {
       order.deliveryScope = new CancellationScope();
       try {
@@ -238,6 +239,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await refundMoney(order.pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
   }
 }
+
+/** How long the goods of a payment we cannot refund are delivered for: as good as forever. */
+const UNREFUNDABLE_DELIVERY_DEADLINE_MS = 30 * 24 * 3_600_000;
 
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
