@@ -101,7 +101,13 @@ export function statementsRouter({ database, timeZone }: { database: Database; t
     const exponents = Object.fromEntries(currencies.map((c) => [c, currencyExponent(c)]).filter(([, e]) => e !== 2));
     res.status(200).type('text/csv; charset=utf-8').set('Cache-Control', 'no-store');
     const scope = { date, timeZone, channelId: account, feeRateBasisPoints: SANDBOX_FEE_RATE_BASIS_POINTS, exponents };
-    await writeSandboxStatement(database, scope, res);
+    try {
+      await writeSandboxStatement(database, scope, res);
+    } catch (err) {
+      // Once lines went out, an error can only cut the statement short: its reader sees no summary.
+      if (!res.headersSent) throw err;
+      res.destroy();
+    }
   });
 
   router.post('/:date/adjustments', async (req, res) => {

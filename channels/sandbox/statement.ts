@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { AmountError, parseDecimal } from '../amounts';
-import { finalError } from '../http';
+import { finalError, transientError } from '../http';
 import { orderIdOf } from '../ids';
 import type { StatementRow } from '../types';
 
@@ -49,6 +49,8 @@ export async function* parseSandboxStatement(statement: Readable | Buffer | stri
       if (row) yield row;
     }
     if (!index) throw malformed('the statement has no header');
+    // Every statement ends with its summary: without it, the download was cut short (try again).
+    throw transientError('STATEMENT_TRUNCATED', `sandbox statement: it ends after line ${lineNo}, before its summary`);
   } finally {
     lines.close();
   }

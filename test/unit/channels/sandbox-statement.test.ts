@@ -68,4 +68,11 @@ describe("the sandbox provider's statement", () => {
     expect(await malformed(`${HEADER}\nno backticks here`)).toMatch(/backtick/);
     expect(await malformed('')).toMatch(/no header/);
   });
+
+  it('takes a statement without its summary as cut short, to be fetched again', async () => {
+    const cut = `${HEADER}\n${line(['2026-11-01 00:05:00+08:00', 'a', 'b', 't', 'o', 'SUCCESS', 'CNY', '6.00', '0', '0', '0', '', '0', ''])}\n`;
+    const err = await rows(cut).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ChannelError);
+    expect(err).toMatchObject({ code: 'STATEMENT_TRUNCATED', transient: true });
+  });
 });
