@@ -9,6 +9,7 @@ import {
   sandboxRefundView,
 } from '../channels/sandbox/wire';
 import { completeSchema } from './routes';
+import { adjustmentBody, adjustmentView, statementDate, statementQuery } from './statements';
 
 export function sandboxPaths(): ZodOpenApiPathsObject {
   const paymentId = z.string().meta({ examples: ['sbxpay_9a7c3e1f5b2d4c6e8a0b1c2d'] });
@@ -71,6 +72,49 @@ export function sandboxPaths(): ZodOpenApiPathsObject {
       },
     },
     ...merchantApiPaths(),
+    ...statementPaths(),
+  };
+}
+
+/** The provider's daily statements, and the differences tests and demos plant in them. */
+function statementPaths(): ZodOpenApiPathsObject {
+  const tags = ['Sandbox'];
+  const dateParams = { path: z.object({ date: statementDate }) };
+  const refused = (own: Record<number, readonly [string, ...string[]]>) =>
+    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
+  return {
+    '/sandbox/statements/{date}': {
+      get: {
+        tags,
+        summary: "The provider's statement of one day (CSV in the shape of WeChat Pay's trade bill)",
+        description:
+          'Payments, refunds and fees of one calendar day in `RECON_TIME_ZONE`, as the platform\'s sandbox adapter ' +
+          'reads them for reconciliation: a header row, lines whose every cell starts with a backtick (amounts as ' +
+          'decimals in the currency\'s unit, times local with their offset), then a per-currency summary. The fee is ' +
+          '0.60% of every line, rounded half up (a refund returns its share). `channelId` narrows it to one sandbox ' +
+          'account (the payments notified at `/v1/callbacks/{channelId}`).',
+        requestParams: { ...dateParams, query: statementQuery },
+        responses: { 200: text('The statement.', 'text/csv'), ...refused({}) },
+      },
+    },
+    '/sandbox/statements/{date}/adjustments': {
+      post: {
+        tags,
+        summary: "Plant a difference in a day's statement",
+        description:
+          '`DROP` leaves the payment out, `AMOUNT` and `FEE` list it with another amount or fee (minor units), ' +
+          '`MOVE_TO_NEXT_DAY` lists it on the next day instead, `STATUS` lists it as refunded too. `EXTRA` without ' +
+          '`channelPaymentId` adds a payment nobody ordered (a new one each call); with the id of an unpaid or closed ' +
+          'payment, the payer paid after all and the notification was lost: the provider records it paid on that day ' +
+          'and only the statement tells.',
+        requestParams: dateParams,
+        requestBody: jsonBody(adjustmentBody),
+        responses: {
+          201: json('The planted difference.', adjustmentView),
+          ...refused({ 404: ['PAYMENT_NOT_FOUND'], 409: ['PAYMENT_ALREADY_PAID', 'PAYMENT_NOT_LISTED'] }),
+        },
+      },
+    },
   };
 }
 

@@ -38,6 +38,7 @@ export const adjustmentBody = z
     amount: minor.optional().meta({ description: 'AMOUNT: the statement\'s amount; EXTRA without a payment: what was taken (minor units)' }),
     fee: minor.optional().meta({ description: 'FEE: the statement\'s fee (minor units); EXTRA: its fee' }),
     currency: z.string().regex(CURRENCY_PATTERN).optional().meta({ description: 'EXTRA without a payment: its currency (CNY when absent)' }),
+    channelId: channelId.optional().meta({ description: "EXTRA without a payment: the account whose statement lists it (every account's when absent)" }),
   })
   .superRefine((a, ctx) => {
     const need = (field: 'channelPaymentId' | 'amount' | 'fee', why: string) => {
@@ -53,7 +54,7 @@ export const adjustmentBody = z
       { kind: 'DROP', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d' },
       { kind: 'AMOUNT', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d', amount: 500 },
       { kind: 'FEE', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d', fee: 9 },
-      { kind: 'EXTRA', amount: 600, currency: 'CNY' },
+      { kind: 'EXTRA', amount: 600, currency: 'CNY', channelId: 'sandbox' },
       { kind: 'EXTRA', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d' },
       { kind: 'MOVE_TO_NEXT_DAY', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d' },
       { kind: 'STATUS', channelPaymentId: 'sbx_9a7c3e1f5b2d4c6e8a0b1c2d' },
@@ -67,6 +68,7 @@ export const adjustmentView = z.strictObject({
   kind: z.enum(ADJUSTMENT_KINDS),
   channelPaymentId: z.string().optional(),
   channelTradeNo: z.string().optional().meta({ description: 'the trade number the statement lists (EXTRA)' }),
+  channelId: z.string().optional(),
   amount: z.number().int().optional(),
   fee: z.number().int().optional(),
   currency: z.string().optional(),
@@ -130,7 +132,8 @@ async function plant(database: Database, timeZone: string, date: string, a: Adju
   const run = database.sql;
   if (a.kind === 'EXTRA' && a.channelPaymentId === undefined) {
     const tradeNo = `sbxtxn_${randomBytes(12).toString('hex')}`;
-    return plantForeignPayment(run, { date, tradeNo, amount: { currency: a.currency ?? 'CNY', value: a.amount! }, fee: a.fee });
+    const amount = { currency: a.currency ?? 'CNY', value: a.amount! };
+    return plantForeignPayment(run, { date, tradeNo, amount, fee: a.fee, channelId: a.channelId });
   }
   const id = a.channelPaymentId!;
   const status = await paymentStatus(run, id);
@@ -151,6 +154,7 @@ function view(a: PlantedAdjustment): z.infer<typeof adjustmentView> {
     kind: a.kind,
     ...(a.paymentId !== null && { channelPaymentId: a.paymentId }),
     ...(a.tradeNo !== null && { channelTradeNo: a.tradeNo }),
+    ...(a.channelId !== null && { channelId: a.channelId }),
     ...(a.amount !== null && { amount: a.amount }),
     ...(a.fee !== null && { fee: a.fee }),
     ...(a.currency !== null && { currency: a.currency }),

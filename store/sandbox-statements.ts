@@ -121,6 +121,7 @@ function statementQuery(s: StatementScope): Sql {
       SELECT greatest(b.lo, least(a.created_at, b.hi - interval '1 millisecond')), a.trade_no, md5(a.trade_no)::uuid::text,
         'SUCCESS', a.currency, a.amount, NULL, NULL, 0, NULL, coalesce(a.fee, ${fee(sql`a.amount`, s.feeRateBasisPoints)})
       FROM adj a, bounds b WHERE a.kind = 'EXTRA' AND a.payment_id IS NULL AND a.statement_date = ${D}
+        AND (a.channel_id IS NULL OR ${s.channelId ?? null}::text IS NULL OR a.channel_id = ${s.channelId ?? null}::text)
     )
     SELECT line FROM (
       SELECT 1 AS section, r.at, r.trade_no, ${cells([
@@ -185,13 +186,14 @@ export interface PlantedAdjustment {
   kind: AdjustmentKind;
   paymentId: string | null;
   tradeNo: string | null;
+  channelId: string | null;
   currency: string | null;
   amount: number | null;
   fee: number | null;
 }
 
 const ADJUSTMENT_COLUMNS = sql`id::text, statement_date::text AS "statementDate", kind, payment_id AS "paymentId",
-  trade_no AS "tradeNo", currency, amount, fee`;
+  trade_no AS "tradeNo", channel_id AS "channelId", currency, amount, fee`;
 
 /** Plants (or replaces) a difference of one payment in one day's statement. */
 export async function plantPaymentAdjustment(
@@ -209,11 +211,12 @@ export async function plantPaymentAdjustment(
 /** A payment nobody ordered in one day's statement (each call adds one, under a new trade number). */
 export async function plantForeignPayment(
   run: RunSql,
-  a: { date: string; tradeNo: string; amount: { currency: string; value: number }; fee?: number },
+  a: { date: string; tradeNo: string; amount: { currency: string; value: number }; fee?: number; channelId?: string },
 ): Promise<PlantedAdjustment> {
   const [row] = await run<PlantedAdjustment>(sql`
-    INSERT INTO sandbox_statement_adjustments (statement_date, kind, trade_no, currency, amount, fee)
-    VALUES (${a.date}::date, 'EXTRA', ${a.tradeNo}::text, ${a.amount.currency}::text, ${a.amount.value}::int, ${a.fee ?? null}::int)
+    INSERT INTO sandbox_statement_adjustments (statement_date, kind, trade_no, currency, amount, fee, channel_id)
+    VALUES (${a.date}::date, 'EXTRA', ${a.tradeNo}::text, ${a.amount.currency}::text, ${a.amount.value}::int, ${a.fee ?? null}::int,
+      ${a.channelId ?? null}::text)
     RETURNING ${ADJUSTMENT_COLUMNS}`);
   return row!;
 }

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
+import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
+import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
+import { adjustmentBody, statementDate } from '../../sandbox/statements';
 import { createOrderBody } from '../../api/orders/schemas';
 import { signedHeaders } from '../../domain/signature';
 import { Harness, type TestGame } from '../support/harness';
@@ -279,5 +282,54 @@ describe('the API answers as documented', () => {
       body: examplesOf(resolveBody)[0],
     });
     expect(resolved.status).toBe(202);
+  });
+
+  it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {
+    const game = await h.createGame();
+    const [grants, empty] = examplesOf(grantLogBody);
+    expect((await send('POST /v1/games/grant-logs', { signedBy: game, body: grants })).body).toMatchObject({ received: 1 });
+    expect((await send('POST /v1/games/grant-logs', { signedBy: game, body: empty })).body.recorded).toBe(0);
+    expect((await send('POST /v1/games/grant-logs', { body: empty })).status).toBe(401);
+    const badGrant = await send('POST /v1/games/grant-logs', { signedBy: game, body: { date: '2026-02-30', grants: [] } });
+    expect(badGrant.body.error.code).toBe('VALIDATION_ERROR');
+
+    const date = String(examplesOf(statementDate)[0]);
+    const statement = await send('GET /sandbox/statements/{date}', { params: { date } });
+    expect(statement.body).toMatch(/^\uFEFF?交易时间,/);
+    expect((await send('GET /sandbox/statements/{date}', { params: { date: '2026-13-01' } })).body.error.code).toBe('VALIDATION_ERROR');
+    const foreign = examplesOf(adjustmentBody).find((a) => a.kind === 'EXTRA' && !a.channelPaymentId)!;
+    expect((await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, body: foreign })).body.channelTradeNo).toMatch(/^sbxtxn_/);
+    const unknown = await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, body: examplesOf(adjustmentBody)[0] });
+    expect(unknown.body.error.code).toBe('PAYMENT_NOT_FOUND');
+
+    const [request] = examplesOf(reconciliationRequest);
+    const started = await send('POST /v1/finance/reconciliations', { headers: operator(), body: request });
+    expect(started.status).toBe(202);
+    const runId = started.body.runs[0].id;
+    const far = await send('POST /v1/finance/reconciliations', { headers: admin(), body: { channel: 'sandbox', from: '2030-01-01', to: '2030-01-01' } });
+    expect(far.body.error.code).toBe('DATE_IN_FUTURE');
+    const noChannel = await send('POST /v1/finance/reconciliations', { headers: admin(), body: { ...request, channel: 'no-such-channel' } });
+    expect(noChannel.body.error.code).toBe('CHANNEL_NOT_FOUND');
+    expect((await send('GET /v1/finance/reconciliations', { headers: admin() })).body.runs.length).toBeGreaterThan(0);
+    for (let run = await send('GET /v1/finance/reconciliations/{runId}', { params: { runId }, headers: admin() }); ; ) {
+      if (run.body.status !== 'RUNNING') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      run = await send('GET /v1/finance/reconciliations/{runId}', { params: { runId }, headers: admin() });
+    }
+    const done = await send('GET /v1/finance/reconciliations/{runId}', { params: { runId }, headers: admin() });
+    expect(done.body.status).toBe('COMPLETED');
+    const missing = await send('GET /v1/finance/reconciliations/{runId}', { params: { runId: randomUUID() }, headers: admin() });
+    expect(missing.body.error.code).toBe('RUN_NOT_FOUND');
+    const difference = await send('POST /v1/finance/differences/{differenceId}/resolve', {
+      params: { differenceId: '999999999' },
+      headers: operator(),
+      body: examplesOf(resolveDifferenceBody)[0],
+    });
+    expect(difference.body.error.code).toBe('DIFFERENCE_NOT_FOUND');
+
+    expect((await send('GET /v1/finance/ledger/trial-balance', { headers: admin() })).status).toBe(200);
+    const entries = await send('GET /v1/finance/ledger/accounts/{account}/entries', { params: { account: 'suspense' }, headers: admin() });
+    expect(entries.body.account).toBe('suspense');
+    expect((await send('GET /v1/finance/reports/revenue', { headers: admin() })).body.error.code).toBe('VALIDATION_ERROR');
   });
 });

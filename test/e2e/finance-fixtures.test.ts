@@ -56,7 +56,7 @@ beforeAll(async () => {
   await adjust(D1, { kind: 'DROP', channelPaymentId: orders.dropped!.paymentId });
   await adjust(D1, { kind: 'STATUS', channelPaymentId: orders.status!.paymentId });
   await adjust(D1, { kind: 'EXTRA', channelPaymentId: orders.closedUnpaid!.paymentId });
-  orders.foreign = { orderId: '', paymentId: '', tradeNo: (await adjust(D1, { kind: 'EXTRA', amount: 777, currency: 'CNY' })).channelTradeNo };
+  orders.foreign = { orderId: '', paymentId: '', tradeNo: (await adjust(D1, { kind: 'EXTRA', amount: 777, currency: 'CNY', channelId: channel })).channelTradeNo };
 
   // The game's own log of D1: every delivery but one, and a grant for an order that was never paid.
   const granted = Object.entries(orders).filter(([name]) => !['notGranted', 'foreign', 'closedUnpaid', 'refunded', 'channelCutLater'].includes(name));

@@ -76,7 +76,7 @@ describe('daily reconciliation of a sandbox statement', () => {
 
     await plant(date, { kind: 'AMOUNT', channelPaymentId: amount.payment.channelPaymentId, amount: 500 });
     await plant(date, { kind: 'FEE', channelPaymentId: fee.payment.channelPaymentId, fee: 9 });
-    const foreign = await plant(date, { kind: 'EXTRA', amount: 777, currency: 'CNY' });
+    const foreign = await plant(date, { kind: 'EXTRA', amount: 777, currency: 'CNY', channelId: channel });
     await plant(date, { kind: 'EXTRA', channelPaymentId: unpaid.payment.channelPaymentId });
 
     const [run] = await reconcile(date);
