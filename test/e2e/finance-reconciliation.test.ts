@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { dayOf } from '../../domain/reconciliation/days';
 import { ledgerViolations, orderEntries, trialBalance } from '../../store/journal';
 import { Harness, sleep, type TestGame } from '../support/harness';
@@ -121,5 +124,28 @@ describe('daily reconciliation of a sandbox statement', () => {
     const after = await trialBalance(h.sql, { currency: 'CNY' });
     expect(Number(after.find((b) => b.account === `channel_fees:${channel}`)?.balance)).toBe(feesBefore);
     expect(Number(after.find((b) => b.account === 'suspense')?.balance)).toBe(of('suspense'));
+  });
+
+  it('is run by finance from the command line: a bar per day, the summary, exit 3 while differences are open', async () => {
+    const cli = (args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', path.join('scripts', 'recon.ts'), ...args], {
+        cwd: path.join(__dirname, '..', '..'),
+        env: { ...process.env, ADMIN_TOKEN: h.config.ADMIN_TOKEN },
+      }).then(
+        (out) => ({ code: 0, ...out }),
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+    const withOpen = await cli(['--channel', channel, '--from', today(), '--api', h.api.url, '--poll-ms', '100']);
+    expect(withOpen.code).toBe(3);
+    expect(withOpen.stdout).toMatch(/date\s+status\s+statement\s+ours\s+matched\s+open/);
+    expect(withOpen.stdout).toContain(`${today()}  COMPLETED`);
+
+    const quiet = `recon-${randomUUID().slice(0, 8)}`;
+    expect((await h.admin('PUT', `/v1/admin/channels/${quiet}`, { type: 'sandbox', enabled: true })).status).toBe(200);
+    await sleep(1_500);
+    expect((await cli(['--channel', quiet, '--from', today(), '--api', h.api.url, '--poll-ms', '100'])).code).toBe(0);
+    const refused = await cli(['--channel', 'no-such-channel', '--from', today(), '--api', h.api.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('CHANNEL_NOT_FOUND');
   });
 });
