@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { openChannelHealth, type ChannelHealth } from './infra/channel-health';
 import { startChannelRegistry } from './infra/channels';
 import { loadConfig, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
@@ -18,16 +19,18 @@ export interface PurchaseWorkerDeps {
   taskQueue?: string;
   /** Configuration changes made through any process (channel accounts); absent: loaded once. */
   changes?: ConfigChanges;
+  /** The channels' shared health (breakers); absent: opened here on PostgreSQL or REDIS_URL, never closed. */
+  health?: ChannelHealth;
 }
 
-export async function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue, changes }: PurchaseWorkerDeps) {
+export async function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue, changes, health }: PurchaseWorkerDeps) {
   const channels = await startChannelRegistry(config, database, changes);
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ database, channels, config }),
+    activities: createActivities({ database, channels, config, health: (health ?? openChannelHealth(config, database)).store }),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }
@@ -59,10 +62,11 @@ async function main() {
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const changes = watchConfigChanges(config.DATABASE_URL, log);
+  const health = openChannelHealth(config, database, { log });
   const workers: Worker[] = [];
-  if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes }));
+  if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
   if (config.WORKER_ROLES.includes('finance')) {
-    workers.push(await createFinanceWorker({ config, database, connection, changes }));
+    workers.push(await createFinanceWorker({ config, database, connection, changes, health }));
     const schedules = await ensureReconciliationSchedules(config, database, new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
     log.info({ schedules, at: config.RECON_TIME, timeZone: config.RECON_TIME_ZONE }, 'reconciliation schedules in place');
   }
@@ -77,6 +81,7 @@ async function main() {
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await Promise.all(workers.map((w) => w.run()));
   await changes.close();
+  await health.close();
   await connection.close();
   await database.close();
   log.info('worker stopped');

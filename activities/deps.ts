@@ -1,10 +1,13 @@
 import type { ChannelRegistry } from '../channels/registry';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
+import type { ChannelHealthStore } from '../store/channel-health';
 
 /** What activities depend on; built once by the worker (or a test) and closed over. */
 export interface ActivityDeps {
   database: Database;
   channels: ChannelRegistry;
   config: Config;
+  /** Where every channel call's outcome goes (the circuit breakers, shared by every process); the worker always sets it. */
+  health?: ChannelHealthStore;
 }

@@ -1,7 +1,9 @@
+import { createChannelAttemptActivities } from './channel-attempts';
 import type { ActivityDeps } from './deps';
 import { createDeliveryActivities } from './delivery';
 import { createFinanceActivities } from './finance';
 import { guardActivities } from './guard';
+import { observedChannels } from './observed-channels';
 import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
 import { createReversalActivities } from './reversals';
@@ -9,11 +11,14 @@ import { createRiskActivities } from './risk';
 
 export type { ActivityDeps } from './deps';
 
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(given: ActivityDeps) {
+  // Every channel call an activity makes feeds its account's breaker.
+  const deps = given.health ? { ...given, channels: observedChannels(given.channels, given.health) } : given;
   const activities = {
     ...createOrderActivities(deps),
     ...createRiskActivities(deps),
     ...createPaymentActivities(deps),
+    ...createChannelAttemptActivities(deps),
     ...createDeliveryActivities(deps),
     ...createReversalActivities(deps),
     ...createFinanceActivities(deps),

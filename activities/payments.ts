@@ -2,8 +2,17 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
 import { paymentResultOf } from '../channels/events';
-import { ChannelUnsupportedError, type CloseOutcome, type CreatedPayment, type PaymentRef, type Platform } from '../channels/types';
+import type { ChannelRegistry } from '../channels/registry';
+import {
+  ChannelUnsupportedError,
+  type ChannelAdapter,
+  type CloseOutcome,
+  type CreatedPayment,
+  type PaymentRef,
+  type Platform,
+} from '../channels/types';
 import type { Money } from '../domain/money';
+import type { Config } from '../infra/config';
 import { refundIdFor } from '../domain/ids';
 import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
 import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/orders';
@@ -17,38 +26,12 @@ import { moveOrder, paidPatch } from './orders';
 /** Work against the payment channels: open, close and refund channel payments. */
 export function createPaymentActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
-  const adapter = (channelId: string) => {
-    const found = channels.get(channelId);
-    if (!found) throw ApplicationFailure.nonRetryable(`channel ${channelId} is not configured`, 'CHANNEL_NOT_CONFIGURED');
-    return found;
-  };
+  const adapter = (channelId: string) => configuredAdapter(channels, channelId);
 
   return {
     /** Opens the payment at the channel (idempotent there by our order id) and records where it is. */
-    async createChannelPayment(params: {
-      orderId: string;
-      channel: string;
-      amount: Money;
-      subject: string;
-      expiresAt: string;
-      userId?: string;
-      platform?: string;
-      storeProductId?: string;
-      clientIp?: string;
-    }): Promise<CreatedPayment> {
-      const created = await channelCall(() =>
-        adapter(params.channel).createPayment({
-          orderId: params.orderId,
-          amount: params.amount,
-          subject: params.subject,
-          notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(params.channel)}`,
-          expiresAt: new Date(params.expiresAt),
-          userId: params.userId ?? '',
-          platform: params.platform as Platform | undefined,
-          storeProductId: params.storeProductId,
-          clientIp: params.clientIp,
-        }),
-      );
+    async createChannelPayment(params: OpenPaymentParams): Promise<CreatedPayment> {
+      const created = await openAtChannel(adapter(params.channel), config, params);
       await setChannelPayment(sql, params.orderId, created.channelPaymentId);
       return created;
     },
@@ -169,6 +152,43 @@ export function createPaymentActivities({ database, channels, config }: Activity
       storeProductId: order.storeProductId ?? undefined,
     };
   }
+}
+
+/** The adapter of a configured, enabled account; an account that is not is a non-retryable failure. */
+export function configuredAdapter(channels: ChannelRegistry, channelId: string): ChannelAdapter {
+  const found = channels.get(channelId);
+  if (!found) throw ApplicationFailure.nonRetryable(`channel ${channelId} is not configured`, 'CHANNEL_NOT_CONFIGURED');
+  return found;
+}
+
+/** What opening an order's payment at a channel account needs (step 3 of the purchase). */
+export interface OpenPaymentParams {
+  orderId: string;
+  channel: string;
+  amount: Money;
+  subject: string;
+  expiresAt: string;
+  userId?: string;
+  platform?: string;
+  storeProductId?: string;
+  clientIp?: string;
+}
+
+/** Opens the payment at the account (idempotent there by our order id); its notifications come to its callback URL. */
+export function openAtChannel(channel: ChannelAdapter, config: Pick<Config, 'PUBLIC_BASE_URL'>, params: OpenPaymentParams): Promise<CreatedPayment> {
+  return channelCall(() =>
+    channel.createPayment({
+      orderId: params.orderId,
+      amount: params.amount,
+      subject: params.subject,
+      notifyUrl: `${config.PUBLIC_BASE_URL}/v1/callbacks/${encodeURIComponent(params.channel)}`,
+      expiresAt: new Date(params.expiresAt),
+      userId: params.userId ?? '',
+      platform: params.platform as Platform | undefined,
+      storeProductId: params.storeProductId,
+      clientIp: params.clientIp,
+    }),
+  );
 }
 
 /** A channel's final refusal is not retried; its outages are (the activity's retry policy decides). */

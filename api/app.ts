@@ -1,11 +1,14 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { ChannelRegistry } from '../channels/registry';
+import { stateAt } from '../domain/routing/breaker';
+import type { ChannelHealth } from '../infra/channel-health';
 import type { Config } from '../infra/config';
 import type { ConfigChanges } from '../infra/config-changes';
 import type { Database } from '../infra/db';
-import { createHttpMetrics } from '../infra/metrics';
+import { createHttpMetrics, createRoutingMetrics } from '../infra/metrics';
 import type { ReconciliationClient } from '../infra/reconciliation';
+import { createChannelRouter } from '../infra/routing';
 import type { PurchasesClient } from '../infra/temporal';
 import { sandboxRouter } from '../sandbox/routes';
 import { DEMO_GAME_ID, DEMO_SECRET } from '../testkit/demo-catalog';
@@ -28,6 +31,8 @@ export interface AppDeps {
   channels: ChannelRegistry;
   purchases: PurchasesClient;
   reconciliations: ReconciliationClient;
+  /** The channel accounts' breakers and success rates, shared by every process. */
+  health: ChannelHealth;
   log: Logger;
   /** Configuration changes (the admin API's writes reload this process at once, others within a second). */
   changes?: ConfigChanges;
@@ -48,9 +53,17 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter(deps));
 
   const catalog = new CatalogReader(deps.database.db, deps.config.CATALOGUE_CACHE_MS);
+  // A game's channel policy applies to new orders within a second on every API process.
+  deps.changes?.on('games', async () => catalog.gamesChanged());
+  const routingMetrics = createRoutingMetrics(metrics.registry);
+  deps.health.subscribe((report) => {
+    const now = Date.now();
+    for (const { channelId, breaker } of report.values()) routingMetrics.breakerState(channelId, stateAt(breaker, now, deps.health.settings.breaker));
+  });
+  const router = createChannelRouter({ ...deps, metrics: routingMetrics });
   app.use(adminRouter({ ...deps, catalog }));
   app.use(channelsRouter(deps));
-  app.use(ordersRouter({ ...deps, catalog }));
+  app.use(ordersRouter({ ...deps, catalog, router }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));

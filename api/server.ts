@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
+import { HEALTH_REFRESH_MS, openChannelHealth } from '../infra/channel-health';
 import { startChannelRegistry } from '../infra/channels';
 import { loadConfig, type Config } from '../infra/config';
 import { watchConfigChanges } from '../infra/config-changes';
@@ -32,7 +33,9 @@ export async function startApi(
   const purchases = new PurchasesClient(client, config.TEMPORAL_TASK_QUEUE, config.WORKFLOW_ANSWER_TIMEOUT_MS);
   const lifecycle = { draining: false };
   const reconciliations = new ReconciliationClient(client, config);
-  const app = createApp({ database, config, channels, purchases, reconciliations, log, lifecycle, changes });
+  const health = openChannelHealth(config, database, { refreshMs: HEALTH_REFRESH_MS, log });
+  await health.refresh();
+  const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
@@ -56,6 +59,7 @@ export async function startApi(
       await closed;
       await notifier?.stop();
       await changes.close();
+      await health.close();
     },
   };
 }

@@ -1,3 +1,5 @@
+import { routingWithDefaults, type RoutingFields } from '../domain/routing/fields';
+import type { RoutableAccount } from '../domain/routing/router';
 import type { Config } from '../infra/config';
 import { sandboxKeys } from '../sandbox/keys';
 import { alipayChannel } from './alipay/adapter';
@@ -28,6 +30,8 @@ export interface ConfiguredAccount {
   type: ChannelType;
   enabled: boolean;
   credentials: unknown;
+  /** Where it may take payments and at what fee (omitted fields take their defaults). */
+  routing?: Partial<RoutingFields> | null;
   /** Changes when the account changes: its adapter is rebuilt then, kept otherwise (caches, tokens). */
   version: string;
 }
@@ -37,6 +41,8 @@ export interface ChannelRegistry {
   get(channelId: string): ChannelAdapter | undefined;
   /** The enabled accounts' ids, in configuration order. */
   names(): string[];
+  /** Every account the router considers, disabled ones too (to say so), with its routing fields. */
+  accounts(): RoutableAccount[];
   /** Reloads the accounts (on a configuration change); adapters of unchanged accounts are kept. */
   refresh(): Promise<void>;
 }
@@ -61,16 +67,29 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
   const definitions = channelDefinitions(config);
   const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS });
   let adapters = new Map<string, { version: string; adapter: ChannelAdapter }>();
+  let routable: RoutableAccount[] = [];
 
   const build = (accounts: ConfiguredAccount[]) => {
     const next = new Map<string, { version: string; adapter: ChannelAdapter }>();
+    const nextRoutable: RoutableAccount[] = [];
+    const routableOf = (account: ConfiguredAccount, adapter?: ChannelAdapter): RoutableAccount => ({
+      channelId: account.channelId,
+      type: account.type,
+      enabled: adapter !== undefined,
+      routing: routingWithDefaults(account.routing),
+      storeChannel: adapter?.supports.receipts ?? false,
+    });
     for (const account of accounts) {
-      if (!account.enabled) continue;
       // The sandbox provider runs only where the sandbox is enabled: its accounts go with it.
       if (account.type === 'sandbox' && !config.SANDBOX_ENABLED) continue;
+      if (!account.enabled) {
+        nextRoutable.push(routableOf(account));
+        continue;
+      }
       const kept = adapters.get(account.channelId);
       if (kept && kept.version === account.version) {
         next.set(account.channelId, kept);
+        nextRoutable.push(routableOf(account, kept.adapter));
         continue;
       }
       const definition = definitions.get(account.type);
@@ -88,8 +107,10 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
         },
       );
       next.set(account.channelId, { version: account.version, adapter });
+      nextRoutable.push(routableOf(account, adapter));
     }
     adapters = next;
+    routable = nextRoutable;
   };
 
   const withImplicitSandbox = (accounts: ConfiguredAccount[]) =>
@@ -99,6 +120,7 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
   return {
     get: (channelId) => adapters.get(channelId)?.adapter,
     names: () => [...adapters.keys()],
+    accounts: () => routable,
     async refresh() {
       build(withImplicitSandbox(loadAccounts ? await loadAccounts() : []));
     },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { createChannelRegistry, type ChannelRegistry, type ConfiguredAccount } from '../channels/registry';
 import type { ChannelType } from '../channels/types';
+import type { RoutingFields } from '../domain/routing/fields';
 import { listChannelAccounts } from '../store/channel-accounts';
 import type { Config } from './config';
 import type { ConfigChanges } from './config-changes';
@@ -25,6 +26,7 @@ export async function startChannelRegistry(
       enabled: row.enabled,
       credentials:
         row.credentialsCiphertext && row.credentialsKeyId ? decryptCredentials(keyring, row.credentialsCiphertext, row.credentialsKeyId) : {},
+      routing: row.routing as Partial<RoutingFields> | null,
       version: row.updatedAt.toISOString(),
     }));
   const registry = createChannelRegistry({

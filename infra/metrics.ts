@@ -2,7 +2,7 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import { noopMetricMeter, type MetricMeter } from '@temporalio/common';
 import type { TelemetryOptions } from '@temporalio/worker';
 import type { RequestHandler } from 'express';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Metrics of the payment center. The API serves its own prom-client registry on `GET /metrics`; the
@@ -22,6 +22,10 @@ export const METRIC_NAMES = {
   deliveryFailures: 'payments_delivery_failures_total',
   paymentToDelivery: 'payments_payment_to_delivery_seconds',
   riskDecisions: 'payments_risk_decisions_total',
+  routingDecisions: 'payments_routing_decisions_total',
+  routingDecisionDuration: 'payments_routing_decision_seconds',
+  breakerState: 'payments_channel_breaker_state',
+  breakerTransitions: 'payments_channel_breaker_transitions_total',
 } as const;
 
 /** The SDK meter takes counter names without the suffix its Prometheus exporter appends. */
@@ -71,6 +75,52 @@ export function createHttpMetrics() {
 
   return { registry, middleware, endpoint };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// API: routing decisions and the breakers as this process sees them.
+
+/** The breaker state gauge's values. */
+export const BREAKER_STATE_VALUES = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as const;
+
+export function createRoutingMetrics(registry: Registry) {
+  const decisions = new Counter({
+    name: METRIC_NAMES.routingDecisions,
+    help: 'Channel accounts chosen for new orders, by channel and why (CHEAPEST, EXPLORATION, PROBE, REQUESTED, NONE)',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: METRIC_NAMES.routingDecisionDuration,
+    help: 'CPU time of one routing decision in process (eligibility and ranking, no I/O)',
+    buckets: [0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.01],
+    registers: [registry],
+  });
+  const state = new Gauge({
+    name: METRIC_NAMES.breakerState,
+    help: 'Circuit breaker of each channel account: 0 closed, 1 half-open, 2 open (refreshed four times a second)',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  const transitions = new Counter({
+    name: METRIC_NAMES.breakerTransitions,
+    help: 'Circuit breaker transitions made by this process, by channel and new state',
+    labelNames: ['channel', 'to'] as const,
+    registers: [registry],
+  });
+  return {
+    decided(channel: string | undefined, reason: string | undefined, seconds: number) {
+      decisions.inc({ channel: channel ?? 'none', reason: reason ?? 'NONE' });
+      duration.observe(seconds);
+    },
+    breakerState(channel: string, value: keyof typeof BREAKER_STATE_VALUES) {
+      state.set({ channel }, BREAKER_STATE_VALUES[value]);
+    },
+    breakerTransition(channel: string, to: string) {
+      transitions.inc({ channel, to });
+    },
+  };
+}
+export type RoutingMetrics = ReturnType<typeof createRoutingMetrics>;
 
 // ---------------------------------------------------------------------------------------------------
 // Worker: the SDK's Prometheus exporter, and business metrics recorded from activities.
@@ -130,6 +180,11 @@ export const businessMetrics = {
     activityMeter()
       .createHistogram(METRIC_NAMES.paymentToDelivery, 'float', 's', 'Time from payment to delivery to the game server')
       .record(Math.max(0, seconds), { game });
+  },
+
+  /** A channel call moved an account's circuit breaker (counted where it happened: here, in a worker). */
+  breakerTransition(channel: string, to: string) {
+    count(METRIC_NAMES.breakerTransitions, 'Circuit breaker transitions made by this process, by channel and new state', { channel, to });
   },
 
   /** `reasons` comes from the risk rules: a small fixed set, joined in their stable order. */

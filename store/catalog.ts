@@ -1,7 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import type { Game, Item, ItemPrice, Prisma } from '../generated/prisma/client';
+import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
+import type { ChannelPolicy } from '../domain/routing/fields';
 import type { Db } from '../infra/db';
+import { CONFIG_CHANGED } from './channel-accounts';
+import { sql } from './sql';
 
 /** The catalog: games (with their secrets and delivery URLs) and items with their regional prices. */
 
@@ -12,10 +15,38 @@ export interface GameFields {
   secret: string;
   deliveryUrl: string;
   revokeUrl?: string | null;
+  /** Which channel types each platform's orders may use; null: every enabled account. */
+  channelPolicy?: ChannelPolicy | null;
 }
 
-export function putGame(db: Db, gameId: string, fields: GameFields): Promise<Game> {
-  return db.game.upsert({ where: { id: gameId }, create: { id: gameId, ...fields }, update: fields });
+/** What the audit keeps of a game: never its secret, only whether this change replaced it. */
+const gameAuditView = (game: Game | null) =>
+  game && { name: game.name, deliveryUrl: game.deliveryUrl, revokeUrl: game.revokeUrl, channelPolicy: game.channelPolicy };
+
+/**
+ * Creates or changes a game, audits the change (who, before, after) and tells every process (its
+ * channel policy routes the next orders), in one transaction.
+ */
+export function putGame(db: Db, gameId: string, { channelPolicy, ...fields }: GameFields, actor = 'system'): Promise<Game> {
+  const data = {
+    ...fields,
+    ...(channelPolicy !== undefined && { channelPolicy: channelPolicy === null ? Prisma.DbNull : (channelPolicy as Prisma.InputJsonValue) }),
+  };
+  return db.$transaction(async (tx) => {
+    const before = await tx.game.findUnique({ where: { id: gameId } });
+    const after = await tx.game.upsert({ where: { id: gameId }, create: { id: gameId, ...data }, update: data });
+    await tx.configAudit.create({
+      data: {
+        entity: 'game',
+        entityId: gameId,
+        actor,
+        before: (gameAuditView(before) ?? undefined) as Prisma.InputJsonValue | undefined,
+        after: { ...gameAuditView(after), secretChanged: before?.secret !== after.secret } as Prisma.InputJsonValue,
+      },
+    });
+    await tx.$executeRaw(sql`SELECT pg_notify(${CONFIG_CHANGED}, 'games')`);
+    return after;
+  });
 }
 
 export interface ItemFields {
@@ -90,6 +121,11 @@ export class CatalogReader {
 
   gameChanged(id: string) {
     this.games?.delete(id);
+  }
+
+  /** Another process changed a game (the notification does not say which). */
+  gamesChanged() {
+    this.games?.clear();
   }
 
   itemChanged(sku: string) {

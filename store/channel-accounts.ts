@@ -1,4 +1,5 @@
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
+import type { RoutingFields } from '../domain/routing/fields';
 import type { Database, Db } from '../infra/db';
 import { sql } from './sql';
 
@@ -14,6 +15,8 @@ export interface ChannelAccountRow {
   displayName: string | null;
   credentialsCiphertext: string | null;
   credentialsKeyId: string | null;
+  /** The routing fields as given (omitted ones take their defaults); null: none given. */
+  routing: Prisma.JsonValue;
   updatedAt: Date;
 }
 
@@ -32,11 +35,19 @@ export interface ChannelAccountWrite {
   displayName?: string | null;
   /** New encrypted credentials; absent keeps the stored ones. */
   credentials?: { ciphertext: string; keyId: string };
+  /** New routing fields; null removes them (the defaults apply); absent keeps the stored ones. */
+  routing?: Partial<RoutingFields> | null;
 }
 
 /** What the audit keeps of an account: never its credentials, only whether it has some. */
 const auditView = (row: ChannelAccountRow | null) =>
-  row && { type: row.type, enabled: row.enabled, displayName: row.displayName, hasCredentials: row.credentialsCiphertext !== null };
+  row && {
+    type: row.type,
+    enabled: row.enabled,
+    displayName: row.displayName,
+    hasCredentials: row.credentialsCiphertext !== null,
+    routing: row.routing,
+  };
 
 /**
  * Creates or changes an account, audits the change (who, before, after) and notifies every process,
@@ -51,6 +62,7 @@ export async function putChannelAccount(database: Database, write: ChannelAccoun
       enabled: write.enabled,
       ...(write.displayName !== undefined && { displayName: write.displayName }),
       ...(write.credentials && { credentialsCiphertext: write.credentials.ciphertext, credentialsKeyId: write.credentials.keyId }),
+      ...(write.routing !== undefined && { routing: write.routing === null ? Prisma.DbNull : (write.routing as Prisma.InputJsonValue) }),
     };
     const after = await tx.channelAccount.upsert({ where: { id: write.id }, create: { id: write.id, ...fields }, update: fields });
     await tx.configAudit.create({

@@ -37,13 +37,13 @@ export async function openOrder(run: RunSql, o: NewOrder): Promise<OpenedOrderRo
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
           status, status_reason, idempotency_key, request_hash, client_ip, device_id, platform, store_product_id,
-          expires_at, updated_at)
+          routing, expires_at, updated_at)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
           ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb, ${o.region}::text,
           ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
           ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${o.platform ?? null}::text,
-          ${o.storeProductId ?? null}::text, ${utc(o.expiresAt)}, ${NOW_UTC}
+          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}
         FROM decision d
         RETURNING id, status, status_reason
       ), history AS (

@@ -12,6 +12,9 @@ export function adminPaths(): ZodOpenApiPathsObject {
       put: {
         tags: ['Admin'],
         summary: 'Create or update a game',
+        description:
+          'Audited (who, when, before and after, never the secret; `X-Operator` names who, else `admin`); its channel policy ' +
+          'applies to new orders within a second on every API process.',
         security: ADMIN,
         requestParams: { path: z.object({ gameId: gameIdPath }) },
         requestBody: jsonBody(gameBody),

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { ChannelPolicy } from '../../domain/routing/fields';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { putGame, putItem, type CatalogReader } from '../../store/catalog';
@@ -17,13 +18,19 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
-    const game = await putGame(db, gameId, { ...body, revokeUrl: body.revokeUrl ?? null });
+    const game = await putGame(
+      db,
+      gameId,
+      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null },
+      req.get('x-operator') ?? 'admin',
+    );
     catalog.gameChanged(gameId);
     res.json({
       gameId: game.id,
       name: game.name,
       deliveryUrl: game.deliveryUrl,
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
+      ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy as ChannelPolicy }),
       updatedAt: game.updatedAt,
     });
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../../testkit/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
@@ -25,6 +26,14 @@ export const gameBody = z
       .max(2048)
       .optional()
       .meta({ description: 'where the game is told to take back goods of refunded or charged-back orders (signed POST)' }),
+    channelPolicy: z
+      .partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES)).min(1).refine((types) => new Set(types).size === types.length, 'each type once'))
+      .optional()
+      .meta({
+        description:
+          "per platform, the channel types its orders may pay through (e.g. iOS digital goods only through appstore); platforms not named, and a game without a policy, may use every enabled account",
+        examples: [{ ios: ['appstore'], android: ['googleplay', 'alipay', 'wechatpay'] }],
+      }),
   })
   .meta({
     id: 'GameUpsert',
@@ -69,6 +78,7 @@ export const gameResponse = z.strictObject({
   name: z.string(),
   deliveryUrl: z.string(),
   revokeUrl: z.string().optional(),
+  channelPolicy: z.partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES))).optional(),
   updatedAt: timestamp,
 });
 export const itemResponse = z.strictObject({

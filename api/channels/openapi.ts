@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { channelAccountBody, channelAccountView, channelAccountsResponse, channelIdPath } from './schemas';
+import { channelAccountBody, channelAccountView, channelAccountsResponse, channelHealthResponse, channelIdPath } from './schemas';
 
 export function channelPaths(): ZodOpenApiPathsObject {
   return {
@@ -11,6 +11,19 @@ export function channelPaths(): ZodOpenApiPathsObject {
         summary: 'List the channel accounts (never their credentials)',
         security: ADMIN,
         responses: { 200: json('Every configured account.', channelAccountsResponse), ...authenticatedErrors() },
+      },
+    },
+    '/v1/admin/channels/health': {
+      get: {
+        tags: ['Admin'],
+        summary: "Each channel account's circuit breaker, recent calls and create latency",
+        description:
+          'Read from the state every API and worker process shares (PostgreSQL, or Redis when `REDIS_URL` is set). A breaker opens ' +
+          'when technical failures (errors, timeouts; not refusals or declines) reach `CHANNEL_BREAKER_FAILURE_RATE` of at least ' +
+          '`CHANNEL_BREAKER_MIN_CALLS` calls in `CHANNEL_BREAKER_WINDOW_MS`, or after `CHANNEL_BREAKER_CONSECUTIVE_FAILURES` in a row; ' +
+          'after `CHANNEL_BREAKER_COOLDOWN_MS` it lets `CHANNEL_BREAKER_HALF_OPEN_PROBES` orders probe it, and closes on a success.',
+        security: ADMIN,
+        responses: { 200: json('Every configured or recently called account.', channelHealthResponse), ...authenticatedErrors() },
       },
     },
     '/v1/admin/channels/{channelId}': {

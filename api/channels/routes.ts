@@ -1,6 +1,10 @@
 import { Router } from 'express';
 import { channelDefinitions, type ChannelRegistry } from '../../channels/registry';
 import type { ChannelType } from '../../channels/types';
+import { stateAt } from '../../domain/routing/breaker';
+import { routingWithDefaults, type RoutingFields } from '../../domain/routing/fields';
+import { successRate } from '../../domain/routing/success-rate';
+import type { ChannelHealth } from '../../infra/channel-health';
 import type { Config } from '../../infra/config';
 import { encryptCredentials, parseKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
@@ -8,14 +12,24 @@ import { findChannelAccount, listChannelAccounts, putChannelAccount, type Channe
 import { adminAuth } from '../auth';
 import { ApiError, parseBody, validationError } from '../errors';
 import { jsonBody } from '../shared/body';
-import { channelAccountBody, channelIdPath } from './schemas';
+import { SANDBOX_FAULT_SETTINGS, channelAccountBody, channelIdPath } from './schemas';
 
 /**
  * Channel accounts, configured at runtime: a studio may hold several merchant accounts of one channel
  * type. Credentials are write-only (validated for the type, encrypted at rest, never returned or
  * logged); every change is audited and reaches every process within a second.
  */
-export function channelsRouter({ database, config, channels }: { database: Database; config: Config; channels: ChannelRegistry }): Router {
+export function channelsRouter({
+  database,
+  config,
+  channels,
+  health,
+}: {
+  database: Database;
+  config: Config;
+  channels: ChannelRegistry;
+  health: ChannelHealth;
+}): Router {
   const { db } = database;
   const definitions = channelDefinitions(config);
   const keyring = parseKeyring(config.CREDENTIALS_KEYS, config.CREDENTIALS_ACTIVE_KEY);
@@ -26,9 +40,45 @@ export function channelsRouter({ database, config, channels }: { database: Datab
     res.json({ channels: (await listChannelAccounts(db)).map(view) });
   });
 
+  /** Each account's circuit breaker and recent calls, read from the shared state now (not this process's copy). */
+  router.get('/v1/admin/channels/health', async (_req, res) => {
+    const now = Date.now();
+    const report = await health.store.report(now);
+    const accounts = channels.accounts();
+    const ids = [...new Set([...accounts.map((a) => a.channelId), ...report.keys()])];
+    res.json({
+      backend: health.backend,
+      checkedAt: new Date(now).toISOString(),
+      channels: ids.map((channelId) => {
+        const account = accounts.find((a) => a.channelId === channelId);
+        const known = report.get(channelId);
+        const window = known?.window ?? { calls: 0, failures: 0 };
+        const creates = known?.creates ?? { attempts: 0, successes: 0 };
+        return {
+          channelId,
+          ...(account && { type: account.type, enabled: account.enabled }),
+          state: known ? stateAt(known.breaker, now, health.settings.breaker) : 'CLOSED',
+          ...(known && known.breaker.changedAt > 0 && { stateChangedAt: new Date(known.breaker.changedAt).toISOString() }),
+          consecutiveFailures: known?.breaker.consecutiveFailures ?? 0,
+          calls: window.calls,
+          failures: window.failures,
+          ...(window.calls > 0 && { successRate: round4((window.calls - window.failures) / window.calls) }),
+          ...(known?.createLatencyP95Ms !== undefined && { createLatencyP95Ms: known.createLatencyP95Ms }),
+          creates: { ...creates, successRate: round4(successRate(creates, config.ROUTING_PRIOR_ATTEMPTS)) },
+        };
+      }),
+    });
+  });
+
   router.put('/v1/admin/channels/:channelId', async (req, res) => {
     const channelId = parseBody(channelIdPath, req.params.channelId);
     const body = parseBody(channelAccountBody, req.body);
+    const faults = SANDBOX_FAULT_SETTINGS.filter((key) => body.credentials?.[key] !== undefined);
+    if (body.type !== 'sandbox' && faults.length) {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'fault settings are for sandbox accounts only', {
+        issues: faults.map((key) => ({ path: `credentials.${key}`, message: `a ${body.type} account injects no faults` })),
+      });
+    }
     const existing = await findChannelAccount(db, channelId);
     // Credentials are needed for a new account, or when its type changes; otherwise kept.
     const keeps = existing && existing.type === body.type && body.credentials === undefined;
@@ -49,7 +99,7 @@ export function channelsRouter({ database, config, channels }: { database: Datab
     }
     const saved = await putChannelAccount(
       database,
-      { id: channelId, type: body.type, enabled: body.enabled, displayName: body.displayName, credentials },
+      { id: channelId, type: body.type, enabled: body.enabled, displayName: body.displayName, credentials, routing: body.routing },
       req.get('x-operator') ?? 'admin',
     );
     await channels.refresh();
@@ -65,6 +115,9 @@ function view(row: ChannelAccountRow) {
     enabled: row.enabled,
     ...(row.displayName !== null && { displayName: row.displayName }),
     hasCredentials: row.credentialsCiphertext !== null,
+    routing: routingWithDefaults(row.routing as Partial<RoutingFields> | null),
     updatedAt: row.updatedAt.toISOString(),
   };
 }
+
+const round4 = (value: number) => Math.round(value * 10_000) / 10_000;

@@ -6,13 +6,16 @@ import { orderIdFor, requestHash } from '../../domain/ids';
 import { AmountTooLargeError, MAX_ORDER_AMOUNT } from '../../domain/money';
 import { REASONS } from '../../domain/orders/status';
 import { grantsFor, orderAmount, type Grant } from '../../domain/catalog/pricing';
+import type { ChannelPolicy } from '../../domain/routing/fields';
 import { purchaseTiming, type Config } from '../../infra/config';
 import type { Database, Db } from '../../infra/db';
+import type { ChannelRouter } from '../../infra/routing';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import type { CatalogReader } from '../../store/catalog';
 import { findOrder, findOrderOfGame, orderWithHistory } from '../../store/orders';
 import { claimStoreTransaction, recordNotification } from '../../store/payments';
-import type { OrderSnapshot } from '../../workflows/contract';
+import { attemptsOf } from '../../store/routing';
+import type { OrderRouting, OrderSnapshot } from '../../workflows/contract';
 import { signedGameRequest, type SignedLocals } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { requestIdOf } from '../request-context';
@@ -24,10 +27,11 @@ interface Deps {
   channels: ChannelRegistry;
   purchases: PurchasesClient;
   catalog: CatalogReader;
+  router: ChannelRouter;
 }
 
 /** The order center's game-server API: create, read and cancel orders. */
-export function ordersRouter({ database, config, channels, purchases, catalog }: Deps): Router {
+export function ordersRouter({ database, config, channels, purchases, catalog, router: channelRouter }: Deps): Router {
   const { db } = database;
   const router = Router();
   const signed = signedGameRequest({ database, config, catalog });
@@ -47,18 +51,23 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
     if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
     const amount = amountOf(item.prices, body.region, body.quantity);
     if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
-    const channel = body.channel ?? channels.names()[0];
+    // The named account if it can take this order, else the router's choice with its fallbacks.
+    const routing = await channelRouter.choose({
+      amount,
+      region: body.region,
+      platform: body.platform,
+      policy: game.channelPolicy as ChannelPolicy | null,
+      // A store sells its own product: an item without one cannot be bought through it.
+      storeProducts: Object.keys(storeProductsOf(item.storeProducts)),
+      requested: body.channel,
+    });
+    const channel = routing.chosen;
     const adapter = channel ? channels.get(channel) : undefined;
     if (!channel || !adapter) {
-      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `payment channel ${channel ?? '(none)'} is not available`, {
-        available: channels.names(),
-      });
+      const what = body.channel ? `payment channel ${body.channel} is not available for this order` : 'no payment channel can take this order';
+      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', what, { available: routing.eligible, candidates: routing.candidates });
     }
-    // A store sells its own product: an item without one cannot be bought through it.
     const storeProductId = adapter.supports.receipts ? storeProductOf(item.storeProducts, adapter.type) : undefined;
-    if (adapter.supports.receipts && !storeProductId) {
-      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', `${body.sku} has no ${adapter.type} product`, { available: channels.names() });
-    }
 
     let snapshot: OrderSnapshot | undefined;
     try {
@@ -73,6 +82,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog }:
         region: body.region,
         amount,
         channel,
+        channelCandidates: routing.ranked,
+        routing: { candidates: routing.candidates, chosen: routing.chosen, reason: routing.reason },
         idempotencyKey: keyHeader.data,
         requestHash: hash,
         clientIp: body.clientIp,
@@ -200,8 +211,13 @@ async function settled(db: Db, orderId: string, timeoutMs: number) {
 }
 
 function storeProductOf(products: unknown, store: string): string | undefined {
-  const id = (products as Record<string, unknown> | null)?.[store];
-  return typeof id === 'string' ? id : undefined;
+  return storeProductsOf(products)[store];
+}
+
+/** The item's product id per store channel type. */
+function storeProductsOf(products: unknown): Record<string, string> {
+  const entries = Object.entries((products as Record<string, unknown> | null) ?? {});
+  return Object.fromEntries(entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 function amountOf(prices: Parameters<typeof orderAmount>[0], region: string, quantity: number) {
@@ -260,5 +276,19 @@ export async function orderView(db: Db, orderId: string) {
     paidAt: order.paidAt?.toISOString(),
     deliveredAt: order.deliveredAt?.toISOString(),
     history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString(), reason: h.reason ?? undefined })),
+    ...(order.routing !== null && { routing: await routingView(db, order.id, order.routing as unknown as OrderRouting) }),
+  };
+}
+
+/** The router's decision as stored with the order, and each attempt to open its payment. */
+async function routingView(db: Db, orderId: string, decision: OrderRouting) {
+  const attempts = await attemptsOf(db, orderId);
+  const failedOver = attempts.filter((a) => a.outcome !== 'OPENED').map((a) => a.channel);
+  return {
+    candidates: decision.candidates,
+    chosen: decision.chosen!,
+    ...(decision.reason && { reason: decision.reason }),
+    ...(failedOver.length > 0 && { failedOver }),
+    attempts: attempts.map((a) => ({ attempt: a.attempt, channel: a.channel, outcome: a.outcome, at: a.at.toISOString(), error: a.error ?? undefined })),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Exclusion, RouteReason } from '../../domain/routing/router';
 import { PLATFORMS } from '../../channels/types';
 import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
@@ -90,6 +91,50 @@ export const createOrderResponse = z
     ],
   });
 
+const EXCLUSIONS = [
+  'DISABLED',
+  'PLATFORM',
+  'REGION',
+  'CURRENCY',
+  'GAME_POLICY',
+  'NO_STORE_PRODUCT',
+  'BREAKER_OPEN',
+  'BREAKER_HALF_OPEN',
+  'STORE_CHANNEL',
+  'NOT_REQUESTED',
+] as const satisfies readonly Exclusion[];
+const REASONS = ['CHEAPEST', 'EXPLORATION', 'PROBE', 'REQUESTED'] as const satisfies readonly RouteReason[];
+
+export const orderRouting = z
+  .strictObject({
+    candidates: z
+      .array(
+        z.strictObject({
+          channel: z.string(),
+          score: z.number().meta({ description: 'expected cost in the order\'s minor units: fee + (1 − successRate) × the failure penalty' }),
+          feeMinor: z.number().int().meta({ description: 'the fee for this order, rounded half up to the minor unit' }),
+          successRate: z.number().meta({ description: 'recent create attempts that opened the payment, with a prior for new accounts' }),
+          excludedBecause: z.enum(EXCLUSIONS).optional().meta({ description: 'why the account was not tried' }),
+        }),
+      )
+      .meta({ description: 'every account considered: the ones tried first, in the order tried, then the others' }),
+    chosen: z.string().meta({ description: "the router's choice (the first account tried)" }),
+    reason: z.enum(REASONS).optional().meta({ description: 'cheapest expected cost, exploration share, half-open probe, or the game named it' }),
+    failedOver: z.array(z.string()).optional().meta({ description: 'accounts that failed to open the payment, in the order tried' }),
+    attempts: z
+      .array(
+        z.strictObject({
+          attempt: z.number().int(),
+          channel: z.string(),
+          outcome: z.enum(['OPENED', 'FAILED', 'TIMED_OUT', 'CLOSED_LATE']),
+          at: timestamp,
+          error: z.string().optional(),
+        }),
+      )
+      .meta({ description: 'each attempt to open the payment (CLOSED_LATE: it opened after the order moved on, and was closed)' }),
+  })
+  .meta({ id: 'OrderRouting', description: 'how the channel was chosen (orders created since routing)' });
+
 export const orderView = z
   .strictObject({
     orderId: z.uuid(),
@@ -104,6 +149,7 @@ export const orderView = z
     paidAt: timestamp.optional(),
     deliveredAt: timestamp.optional(),
     history: z.array(z.strictObject({ status: orderStatus, at: timestamp, reason: z.string().optional() })),
+    routing: orderRouting.optional(),
   })
   .meta({
     id: 'Order',
@@ -126,6 +172,20 @@ export const orderView = z
           { status: 'DELIVERING', at: '2026-11-30T08:01:12.400Z' },
           { status: 'DELIVERED', at: '2026-11-30T08:01:12.610Z' },
         ],
+        routing: {
+          candidates: [
+            { channel: 'sandbox-cn', score: 7, feeMinor: 7, successRate: 1 },
+            { channel: 'sandbox', score: 19.26, feeMinor: 0, successRate: 0.9839 },
+            { channel: 'wechat-main', score: 7, feeMinor: 7, successRate: 1, excludedBecause: 'BREAKER_OPEN' },
+          ],
+          chosen: 'sandbox-cn',
+          reason: 'CHEAPEST',
+          failedOver: ['sandbox-cn'],
+          attempts: [
+            { attempt: 1, channel: 'sandbox-cn', outcome: 'FAILED', at: '2026-11-30T08:00:00.021Z', error: 'sandbox create payment: HTTP 503' },
+            { attempt: 2, channel: 'sandbox', outcome: 'OPENED', at: '2026-11-30T08:00:00.048Z' },
+          ],
+        },
       },
     ],
   });

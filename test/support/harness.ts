@@ -9,6 +9,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
+import { openChannelHealth, type ChannelHealth } from '../../infra/channel-health';
 import { loadConfig, type Config } from '../../infra/config';
 import { watchConfigChanges, type ConfigChanges } from '../../infra/config-changes';
 import { openDatabase, type Database, type Db, type RunSql } from '../../infra/db';
@@ -70,6 +71,8 @@ export class Harness {
   private financeWorkerRun?: Promise<void>;
   /** The worker's own view of configuration changes, as a separate process would have. */
   private workerChanges?: ConfigChanges;
+  /** The worker's own connection to the channels' shared health (PostgreSQL, or REDIS_URL). */
+  private workerHealth?: ChannelHealth;
 
   private constructor(
     readonly config: Config,
@@ -139,12 +142,14 @@ export class Harness {
 
   async startWorker() {
     this.workerChanges ??= watchConfigChanges(this.config.DATABASE_URL);
+    this.workerHealth ??= openChannelHealth(this.config, this.databaseRef);
     this.worker = await createPurchaseWorker({
       config: this.config,
       database: this.databaseRef,
       connection: this.nativeConnection,
       workflowBundle: await workflowBundle(),
       changes: this.workerChanges,
+      health: this.workerHealth,
     });
     this.workerRun = this.worker.run();
   }
@@ -177,6 +182,7 @@ export class Harness {
     await this.stopWorker();
     await this.stopFinanceWorker();
     await this.workerChanges?.close();
+    await this.workerHealth?.close();
     await this.api.stop();
     await this.gameServer.stop();
     await this.connection.close();

@@ -14,6 +14,7 @@ import { sameMoney } from '../../domain/money';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
 import { FAILURE, PATCHES, type ChannelReversal, type PaymentNotification, type PurchaseInput } from '../contract';
 import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions, revocationOptions } from '../shared/options';
+import { openWithFailover } from './channel-failover';
 import { OrderState } from './order-state';
 
 /**
@@ -75,8 +76,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     return finish();
   }
 
-  // 3. Open the channel payment; the create call returns its parameters to the game server.
+  // 3. Open the channel payment; the create call returns its parameters to the game server. With
+  //    ranked accounts, a failing one hands over to the next (channel-failover.ts).
   try {
+    const candidates = input.channelCandidates;
     const open = () =>
       openingChannel.createChannelPayment({
         orderId,
@@ -90,7 +93,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         clientIp: input.clientIp,
       });
     const budget = timing.channelOpenBudgetMs;
-    const created = await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
+    const created =
+      candidates?.length && patched(PATCHES.channelFailover)
+        ? await openWithFailover(input, candidates, order.expiresAt)
+        : await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
     order.payment = created.payment;
     order.markOpened();
   } catch {

@@ -42,6 +42,15 @@ export const openingChannelOptions = (timing: PurchaseTiming): LocalActivityOpti
         localRetryThreshold: 1,
       };
 
+/**
+ * Failover: an account with others behind it gets one try within its share of the failover budget;
+ * a failure or a timeout moves on to the next account at once (the last one is retried, see above).
+ */
+export const failoverAttemptOptions = (slotMs: number): LocalActivityOptions => ({
+  startToCloseTimeout: slotMs,
+  retry: { maximumAttempts: 1 },
+});
+
 /** Telling the game to take goods back is retried like a delivery, for as long as a delivery. */
 export const revocationOptions = (timing: PurchaseTiming): ActivityOptions => ({
   startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,

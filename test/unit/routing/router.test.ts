@@ -223,7 +223,7 @@ describe('the router: ranking by expected cost', () => {
 describe('the router: properties', () => {
   const routing = fc.record({
     platforms: fc.subarray([...ROUTING_PLATFORMS], { minLength: 1 }),
-    regions: fc.oneof(fc.constant(['*']), fc.subarray(['CN', 'US', 'JP', 'HK'], { minLength: 1 })),
+    regions: fc.oneof(fc.constant<string[]>(['*']), fc.subarray(['CN', 'US', 'JP', 'HK'], { minLength: 1 })),
     currencies: fc.option(fc.subarray(['CNY', 'USD', 'JPY'], { minLength: 1 }), { nil: undefined }),
     feeRateBps: fc.integer({ min: 0, max: 10_000 }),
     priority: fc.integer({ min: -5, max: 5 }),
@@ -242,7 +242,7 @@ describe('the router: properties', () => {
     currency: fc.constantFrom('CNY', 'USD', 'JPY'),
     region: fc.constantFrom('CN', 'US', 'JP', 'DE'),
     platform: fc.option(fc.constantFrom(...ROUTING_PLATFORMS), { nil: undefined }),
-    policy: fc.option(fc.record({ ios: fc.constant(['appstore']), web: fc.subarray(['sandbox', 'alipay', 'wechatpay']) }), { nil: undefined }),
+    policy: fc.option(fc.record({ ios: fc.constant<string[]>(['appstore']), web: fc.subarray(['sandbox', 'alipay', 'wechatpay']) }), { nil: undefined }),
     storeProducts: fc.subarray(['appstore']),
     explorationShare: fc.double({ min: 0, max: 1, noNaN: true }),
     seed: fc.integer(),
