@@ -1,5 +1,5 @@
 import type Redis from 'ioredis';
-import { NEW_BREAKER, afterOutcome, claimProbe, windowStart, type BreakerRecord } from '../domain/routing/breaker';
+import { NEW_BREAKER, afterOutcome, claimProbe, closedSince, windowStart, type BreakerRecord } from '../domain/routing/breaker';
 import {
   retentionMs,
   transitionOf,
@@ -119,7 +119,14 @@ export function redisChannelHealth(redis: Redis, settings: HealthSettings, prefi
           const breaker = await cas.read(channelId);
           const [window, creates] = await Promise.all([
             windowOf(channelId, breaker, now),
-            redis.zrevrangebyscore(keys.creates(channelId), '+inf', now - settings.routingWindow.ms, 'LIMIT', 0, settings.routingWindow.attempts),
+            redis.zrevrangebyscore(
+              keys.creates(channelId),
+              '+inf',
+              Math.max(now - settings.routingWindow.ms, closedSince(breaker)),
+              'LIMIT',
+              0,
+              settings.routingWindow.attempts,
+            ),
           ]);
           const attempts = creates.map((m) => {
             const [outcome, latency] = m.split(':').slice(-2);

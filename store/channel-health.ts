@@ -112,7 +112,7 @@ interface BreakerRow {
   version: number;
 }
 
-/** The window of a closed breaker starts when it closed (see windowStart); of a new account, at the epoch. */
+/** Windows start no earlier than when the breaker closed (see closedSince in domain/routing/breaker.ts). */
 const closedSince = (b: Sql) => sql`CASE WHEN ${b}.state = 'CLOSED' THEN ${b}.changed_at ELSE 'epoch'::timestamp END`;
 
 const recordOf = (row: BreakerRow | undefined): BreakerRecord =>
@@ -221,7 +221,8 @@ export function pgChannelHealth(run: RunSql, settings: HealthSettings): ChannelH
             percentile_disc(0.95) WITHIN GROUP (ORDER BY c.latency_ms) AS p95
           FROM (
             SELECT o.outcome, o.latency_ms FROM channel_call_outcomes o
-            WHERE o.channel_id = b.channel_id AND o.operation = 'create' AND o.at >= ${new Date(now - ms)}::timestamp
+            WHERE o.channel_id = b.channel_id AND o.operation = 'create'
+              AND o.at >= greatest(${new Date(now - ms)}::timestamp, ${closedSince(sql`b`)})
             ORDER BY o.at DESC LIMIT ${attempts}::int
           ) c
         ) r

@@ -54,11 +54,16 @@ export function stateAt(breaker: BreakerRecord, now: number, s: Pick<BreakerSett
 }
 
 /**
- * Where the breaker's window starts: `windowMs` ago, but calls before a breaker closed say nothing
- * about the account since, so a closed breaker's window starts no earlier than when it closed.
+ * Calls before a breaker closed say nothing about the account since it recovered: the windows over
+ * its calls (the breaker's, and routing's success rate) start no earlier than this.
  */
+export function closedSince(breaker: BreakerRecord): number {
+  return breaker.state === 'CLOSED' ? breaker.changedAt : 0;
+}
+
+/** Where the breaker's window starts: `windowMs` ago, or when the breaker closed if later. */
 export function windowStart(breaker: BreakerRecord, now: number, s: Pick<BreakerSettings, 'windowMs'>): number {
-  return breaker.state === 'CLOSED' ? Math.max(now - s.windowMs, breaker.changedAt) : now - s.windowMs;
+  return Math.max(now - s.windowMs, closedSince(breaker));
 }
 
 /** The record after one call's outcome; the same object when nothing changes. */

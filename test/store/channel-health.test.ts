@@ -84,8 +84,9 @@ describe.each(stores)('the channels health in %s', (_name, open) => {
     expect(await store.record(call('OK', halfOpenAt + 50))).toEqual({ channelId, from: 'HALF_OPEN', to: 'CLOSED', at: halfOpenAt + 50 });
     const report = (await store.report(halfOpenAt + 60)).get(channelId)!;
     expect(report.breaker.state).toBe('CLOSED');
-    // Its window starts afresh when it closes.
+    // Its windows start afresh when it closes: the breaker's, and the create attempts routing counts.
     expect(report.window).toEqual({ calls: 1, failures: 0 });
+    expect(report.creates).toEqual({ attempts: 1, successes: 1 });
   });
 
   it('reopens on a failed probe', async () => {
