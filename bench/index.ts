@@ -5,6 +5,7 @@ import { stopStacksOnSignal } from './lib/launcher';
 const MODES: Record<string, () => Promise<void>> = {
   throughput: async () => (await import('./throughput')).throughputMode(),
   'open-orders': async () => (await import('./open-orders')).openOrdersMode(),
+  failover: async () => (await import('./failover')).failoverMode(),
 };
 
 async function main() {

@@ -18,6 +18,11 @@ export const { values: args } = parseArgs({
     'paced-seconds': { type: 'string', default: '60' },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    /** failover: how long the failing account fails, and the healthy phases before and after. */
+    'outage-seconds': { type: 'string', default: '30' },
+    'phase-seconds': { type: 'string', default: '20' },
+    /** failover: keep the breakers in this Redis instead of PostgreSQL. */
+    redis: { type: 'string' },
   },
 });
 
