@@ -91,6 +91,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
         platform: body.platform,
         storeProductId,
         confirmsDelivery: adapter.supports.receipts || undefined,
+        refundable: adapter.supports.refund ? undefined : false,
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });

@@ -4,11 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { purchaseWorkflowId } from '../../domain/ids';
+import { channelReversalSignal } from '../../workflows/contract';
 import { Harness, sleep, workflowBundle } from '../support/harness';
 
 const HISTORIES = join(__dirname, 'histories');
 const { History } = temporal.api.history.v1;
 const JSON_FORM = { longs: String, enums: String, bytes: String };
+/** Recorded histories are named by the shape of the workflow that made them: bump it with the shape. */
+const HISTORY_VERSION = '2026-11-30';
 
 /**
  * Determinism guard: recorded histories of every path through the purchase workflow must replay
@@ -20,7 +23,7 @@ let h: Harness;
 
 describe('workflow replay', () => {
   beforeAll(async () => {
-    h = await Harness.start({ PAYMENT_TIMEOUT_MS: '1500', DELIVERY_DEADLINE_MS: '2000' });
+    h = await Harness.start({ PAYMENT_TIMEOUT_MS: '1500', DELIVERY_DEADLINE_MS: '2000', PAYMENT_QUERY_AFTER_MS: '500' });
   });
   afterAll(() => h?.close());
 
@@ -56,7 +59,22 @@ describe('workflow replay', () => {
     h.gameServer.mode = 'ok';
     await opsAction(reviewDelivered.orderId, 'resolve', { action: 'DELIVER', reason: 'overpaid' });
 
-    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded };
+    // Paid at the channel, its notification lost: found by asking the channel.
+    const foundByQuery = await order();
+    await h.pay(foundByQuery.payment.channelPaymentId, { result: 'SUCCESS', notifyDelayMs: 3_600_000 });
+    // Charged back while the game server is down: the order ends without a refund of ours.
+    h.gameServer.mode = 'fail';
+    h.config.DELIVERY_DEADLINE_MS = 60_000;
+    const chargedBack = await order();
+    await h.pay(chargedBack.payment.channelPaymentId);
+    await h.waitForStatus(chargedBack.orderId, 'DELIVERING');
+    await h.client.workflow
+      .getHandle(purchaseWorkflowId(chargedBack.orderId))
+      .signal(channelReversalSignal, { cause: 'CHARGEBACK', dedupeKey: 'replay-cb', revoke: true });
+    await h.waitForStatus(chargedBack.orderId, 'CHARGED_BACK');
+    h.gameServer.mode = 'ok';
+
+    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded, foundByQuery, chargedBack };
     const expected = {
       delivered: 'DELIVERED',
       timedOut: 'CLOSED',
@@ -64,6 +82,8 @@ describe('workflow replay', () => {
       reviewDelivered: 'DELIVERED',
       cancelled: 'CLOSED',
       refunded: 'REFUNDED',
+      foundByQuery: 'DELIVERED',
+      chargedBack: 'CHARGED_BACK',
     };
     const histories: { name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[] = [];
     for (const [name, { orderId }] of Object.entries(cases)) {
@@ -79,8 +99,9 @@ describe('workflow replay', () => {
       mkdirSync(HISTORIES, { recursive: true });
       // Histories of earlier versions are kept: they are what running orders were started with.
       for (const { name, history } of histories) {
-        if (existsSync(join(HISTORIES, `purchase-${name}.json`))) continue;
-        writeFileSync(join(HISTORIES, `purchase-${name}.json`), JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
+        const file = join(HISTORIES, `purchase-${HISTORY_VERSION}-${name}.json`);
+        if (existsSync(file)) continue;
+        writeFileSync(file, JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
       }
     }
   });
