@@ -25,7 +25,7 @@ import { postgresVersion, round, scrape } from './lib/system';
 const PRIMARY = 'sbx-a';
 const BACKUP = 'sbx-b';
 /** Both accounts alike: they share the orders by weight until one fails. */
-const ROUTING = { regions: ['CN'], currencies: ['CNY'], feeRateBps: 60 };
+const ROUTING = { regions: ['CN'], currencies: ['CNY'], feeRateBps: 60, weight: 1 };
 /** Shorter than production's 30 s so the run shows probes failing during the outage and one closing it after. */
 const BENCH_COOLDOWN_MS = 5_000;
 const HEALTH_POLL_MS = 100;

@@ -107,6 +107,7 @@ export function createRoutingMetrics(registry: Registry) {
     labelNames: ['channel', 'to'] as const,
     registers: [registry],
   });
+  const seen = new Set<string>();
   return {
     decided(channel: string | undefined, reason: string | undefined, seconds: number) {
       decisions.inc({ channel: channel ?? 'none', reason: reason ?? 'NONE' });
@@ -114,6 +115,10 @@ export function createRoutingMetrics(registry: Registry) {
     },
     breakerState(channel: string, value: keyof typeof BREAKER_STATE_VALUES) {
       state.set({ channel }, BREAKER_STATE_VALUES[value]);
+      // Every account's transition series exist from the start (at 0), so increase() sees the first one.
+      if (seen.has(channel)) return;
+      seen.add(channel);
+      for (const to of Object.keys(BREAKER_STATE_VALUES)) transitions.inc({ channel, to }, 0);
     },
     breakerTransition(channel: string, to: string) {
       transitions.inc({ channel, to });

@@ -115,7 +115,7 @@ function view(row: ChannelAccountRow) {
     enabled: row.enabled,
     ...(row.displayName !== null && { displayName: row.displayName }),
     hasCredentials: row.credentialsCiphertext !== null,
-    routing: routingWithDefaults(row.routing as Partial<RoutingFields> | null),
+    ...(row.routing !== null && { routing: routingWithDefaults(row.routing as Partial<RoutingFields>) }),
     updatedAt: row.updatedAt.toISOString(),
   };
 }

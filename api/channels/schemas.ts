@@ -59,7 +59,11 @@ export const routingFields = z
       .min(0)
       .max(10_000)
       .optional()
-      .meta({ description: `share of orders between accounts of equal cost and priority; default ${DEFAULT_ROUTING.weight}` }),
+      .meta({
+        description:
+          `share of the orders between accounts of equal cost and priority, relative to each other; default ${DEFAULT_ROUTING.weight}: ` +
+          'no share, such accounts follow the weighted ones in configuration order',
+      }),
   })
   .refine((r) => !r.fixedFee || !r.currencies || (r.currencies.length === 1 && r.currencies[0] === r.fixedFee.currency), {
     path: ['currencies'],
@@ -134,7 +138,8 @@ export const channelAccountView = z
         priority: z.number().int(),
         weight: z.number().int(),
       })
-      .meta({ description: 'the routing fields in force (omitted ones at their defaults)' }),
+      .optional()
+      .meta({ description: 'the routing fields in force, omitted ones at their defaults; absent: none configured (every platform, region and currency, no fee)' }),
     updatedAt: timestamp,
   })
   .meta({ id: 'ChannelAccount' });

@@ -24,7 +24,10 @@ export interface RoutingFields {
   fixedFee?: Money;
   /** Higher wins between accounts of equal expected cost. */
   priority: number;
-  /** Share of the orders between accounts of equal cost and priority (relative to each other). */
+  /**
+   * Share of the orders between accounts of equal cost and priority, relative to each other; 0 (the
+   * default): no share, such accounts follow the weighted ones in configuration order.
+   */
   weight: number;
 }
 
@@ -33,7 +36,7 @@ export const DEFAULT_ROUTING: Readonly<RoutingFields> = Object.freeze({
   regions: [ANY_REGION],
   feeRateBps: 0,
   priority: 0,
-  weight: 1,
+  weight: 0,
 });
 
 /** The account's routing with every omitted field at its default. */

@@ -15,7 +15,9 @@ import { successRate, type AttemptCounts } from './success-rate';
  * 2. A named channel is used when eligible (and only it: the game chose); otherwise none is.
  * 3. Otherwise ranked by expected cost = fee + (1 − success rate) × penalty, the penalty a share of
  *    the order's amount (what a failed opening risks), cheapest first; equal costs by priority, then
- *    by weight (a weighted draw, so equal accounts share the orders).
+ *    by weight: accounts with a weight share the orders in proportion (a weighted draw), the others
+ *    (weight 0, the default) follow in configuration order — so unconfigured accounts behave as
+ *    before routing: the first configured one gets the order.
  * 4. A half-open account goes first as a probe (the others back it up); else, with probability
  *    `explorationShare`, a random other eligible account goes first so a recovered one is noticed.
  */
@@ -160,7 +162,7 @@ export function route(
   const tried = first?.account.storeChannel ? [first] : order.filter((e) => !e.account.storeChannel);
   for (const e of order) if (!tried.includes(e)) e.excludedBecause = 'STORE_CHANNEL';
 
-  const rest = evaluated.filter((e) => !tried.includes(e)).sort((a, b) => a.rawScore - b.rawScore || a.channel.localeCompare(b.channel));
+  const rest = evaluated.filter((e) => !tried.includes(e)).sort((a, b) => a.rawScore - b.rawScore);
   const chosen = tried[0]?.channel;
   return {
     candidates: [...tried, ...rest].map(({ channel, score, feeMinor, successRate, excludedBecause }) => ({
@@ -192,11 +194,9 @@ function exclusion(request: RouteRequest, account: RoutableAccount, breaker: Bre
   return undefined;
 }
 
-/** Cheapest first; equal costs by priority (higher first), then a draw weighted by `weight`. */
+/** Cheapest first; equal costs by priority (higher first), then by weight (see above); the sort keeps configuration order. */
 function rankByCost(entries: Evaluated[], random: RandomSource): Evaluated[] {
-  const sorted = [...entries].sort(
-    (a, b) => a.rawScore - b.rawScore || b.account.routing.priority - a.account.routing.priority || a.channel.localeCompare(b.channel),
-  );
+  const sorted = [...entries].sort((a, b) => a.rawScore - b.rawScore || b.account.routing.priority - a.account.routing.priority);
   const ranked: Evaluated[] = [];
   for (let start = 0; start < sorted.length; ) {
     let end = start + 1;
@@ -208,19 +208,17 @@ function rankByCost(entries: Evaluated[], random: RandomSource): Evaluated[] {
   return ranked;
 }
 
-/** Draws the tied accounts one by one, each with a chance proportional to its weight. */
+/** Draws the tied accounts that have a weight one by one, each with a chance proportional to it; then the others, in order. */
 function weightedOrder(tied: Evaluated[], random: RandomSource): Evaluated[] {
-  if (tied.length === 1) return tied;
-  const left = [...tied];
+  const left = tied.filter((e) => e.account.routing.weight > 0);
+  const unweighted = tied.filter((e) => e.account.routing.weight === 0);
   const drawn: Evaluated[] = [];
   while (left.length > 1) {
-    const total = left.reduce((sum, e) => sum + e.account.routing.weight, 0);
-    let point = random() * total;
-    let index = left.findIndex((e) => (point -= e.account.routing.weight) < 0);
-    if (index < 0) index = left.length - 1;
-    drawn.push(...left.splice(index, 1));
+    let point = random() * left.reduce((sum, e) => sum + e.account.routing.weight, 0);
+    const index = left.findIndex((e) => (point -= e.account.routing.weight) < 0);
+    drawn.push(...left.splice(index < 0 ? left.length - 1 : index, 1));
   }
-  return [...drawn, ...left];
+  return [...drawn, ...left, ...unweighted];
 }
 
 function round(value: number, decimals: number): number {

@@ -3,7 +3,7 @@ import { Connection } from '@temporalio/client';
 import { startApi, type RunningApi } from '../../api/server';
 import { createLogger } from '../../infra/logger';
 import { ApiClient } from '../../testkit/api-client';
-import { Harness, logCapture, sleep, type TestGame } from '../support/harness';
+import { Harness, logCapture, sleep, workerMetricsUrl, type TestGame } from '../support/harness';
 
 /**
  * Routing and resilience through the whole system: two sandbox accounts, one of them failing every
@@ -127,6 +127,11 @@ describe.each([
     const aroundView = await view(routedAround.body.orderId);
     expect(aroundView.routing.candidates.find((c: { channel: string }) => c.channel === cheap).excludedBecause).toBe('BREAKER_OPEN');
     expect(aroundView.routing.attempts).toHaveLength(1);
+    // Metrics: the API's gauge shows the open breaker, its decisions count by channel, the worker counted the transition.
+    const apiMetrics = await (await fetch(`${h.api.url}/metrics`)).text();
+    expect(apiMetrics).toContain(`payments_channel_breaker_state{channel="${cheap}"} 2`);
+    expect(apiMetrics).toMatch(new RegExp(`payments_routing_decisions_total\\{channel="${dear}",reason="CHEAPEST"\\} [1-9]`));
+    expect(await (await fetch(workerMetricsUrl)).text()).toMatch(new RegExp(`payments_channel_breaker_transitions_total\\{[^}]*channel="${cheap}"[^}]*to="OPEN"[^}]*\\} 1`));
     // A game that names the open account is told which ones can take the order.
     const named = await order({ channel: cheap });
     expect(named.status).toBe(422);
@@ -255,10 +260,10 @@ describe('routing configuration', () => {
       credentials: { declineRate: 0.5 },
       routing: { platforms: ['web'], fixedFee: { currency: 'USD', value: 30 } },
     });
-    expect(saved.body.routing).toEqual({ platforms: ['web'], regions: ['*'], currencies: ['USD'], feeRateBps: 0, fixedFee: { currency: 'USD', value: 30 }, priority: 0, weight: 1 });
+    expect(saved.body.routing).toEqual({ platforms: ['web'], regions: ['*'], currencies: ['USD'], feeRateBps: 0, fixedFee: { currency: 'USD', value: 30 }, priority: 0, weight: 0 });
     // Routing is kept when a change does not name it, and reset by null.
     expect((await h.http.adminOk('PUT', `/v1/admin/channels/${id}`, { type: 'sandbox', enabled: false })).body.routing.platforms).toEqual(['web']);
-    expect((await h.http.adminOk('PUT', `/v1/admin/channels/${id}`, { type: 'sandbox', enabled: false, routing: null })).body.routing.platforms).toHaveLength(4);
+    expect((await h.http.adminOk('PUT', `/v1/admin/channels/${id}`, { type: 'sandbox', enabled: false, routing: null })).body.routing).toBeUndefined();
     const audit = await h.db.configAudit.findMany({ where: { entity: 'channel_account', entityId: id }, orderBy: { id: 'asc' } });
     expect(audit.map((a) => (a.after as { routing: unknown }).routing)).toEqual([
       { platforms: ['web'], fixedFee: { currency: 'USD', value: 30 } },

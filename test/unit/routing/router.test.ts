@@ -154,9 +154,14 @@ describe('the router: ranking by expected cost', () => {
     expect(lenient.ranked).toEqual(['cheap', 'reliable']);
   });
 
-  it('breaks ties by priority, then shares the orders by weight', () => {
+  it('breaks ties by priority, then shares the orders by weight, then keeps configuration order', () => {
     const prioritized = route(CNY_600, [account('low', { priority: 1 }), account('high', { priority: 5 })], noHealth, SETTINGS, never);
     expect(prioritized.ranked).toEqual(['high', 'low']);
+    // Unweighted accounts (the default) keep configuration order: the first configured gets the order, as before routing.
+    const configured = route(CNY_600, [account('second'), account('first'), account('third')], noHealth, SETTINGS, seededRandom(1));
+    expect(configured.ranked).toEqual(['second', 'first', 'third']);
+    const mixed = route(CNY_600, [account('plain'), account('weighted', { weight: 1 })], noHealth, SETTINGS, seededRandom(1));
+    expect(mixed.ranked).toEqual(['weighted', 'plain']);
 
     const accounts = [account('heavy', { weight: 3 }), account('light', { weight: 1 })];
     const random = seededRandom(7);
