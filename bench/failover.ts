@@ -108,6 +108,7 @@ export async function failoverMode() {
       0.99,
     );
 
+    const decisions = decisionCounts(decisionsAfter, decisionsBefore);
     const rows = [...seconds].sort(([a], [b]) => a - b);
     const result = {
       at: new Date().toISOString(),
@@ -135,6 +136,7 @@ export async function failoverMode() {
       createMs: { before: summarize(createMsIn(seconds, 0, firstSecond(outageAt))), outage: summarize(createMsIn(seconds, firstSecond(outageAt), firstSecond(recoveryAt))), after: summarize(createMsIn(seconds, firstSecond(recoveryAt), firstSecond(end))) },
       routingDecision: {
       inProcess: routingCost,
+      byChannelAndReason: decisions,
       api: { decisions: apiDecisions, meanUs: round(((apiHistogram.sum - apiBefore.sum) / apiDecisions) * 1e6, 1), p99UpperBoundMs: apiP99 * 1000 },
     },
       perSecond: rows.map(([s, b]) => ({ second: s, completed: b.completed, ...b.created, failedOver: b.failedOver, failedCreates: b.failedCreates, unavailable: b.unavailable, createP99Ms: round(percentile(b.createMs, 99)), primaryState: b.primaryState })),
@@ -228,6 +230,16 @@ async function failoversPerSecond(stack: Stack, t0: number): Promise<Map<number,
   return new Map(rows.map((r) => [r.second, r.n]));
 }
 
+/** The API's routing decisions between two scrapes, by chosen account and reason (warm-up excluded). */
+function decisionCounts(after: string, before: string): Record<string, number> {
+  const counts = (text: string) =>
+    new Map(
+      [...text.matchAll(/^payments_routing_decisions_total\{channel="([^"]+)",reason="([^"]+)"\} (\d+)/gm)].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]),
+    );
+  const [a, b] = [counts(after), counts(before)];
+  return Object.fromEntries([...a].map(([k, n]) => [k, n - (b.get(k) ?? 0)]).filter(([, n]) => (n as number) > 0).sort());
+}
+
 /** One routing decision (eligibility, costs, ranking; no I/O) timed alone, many times, on this machine. */
 function measureRoutingCost() {
   const settings = routerSettings(loadConfig({ ...process.env, NODE_ENV: 'development' }));
@@ -266,7 +278,11 @@ type Result = {
   unavailableAnswers: number;
   breaker: { transitions: { second: number; state: string }[]; msToOpen: number | null; msToClose: number | null };
   createMs: Record<string, ReturnType<typeof summarize>>;
-  routingDecision: { inProcess: ReturnType<typeof measureRoutingCost>; api: { decisions: number; meanUs: number; p99UpperBoundMs: number } };
+  routingDecision: {
+    inProcess: ReturnType<typeof measureRoutingCost>;
+    byChannelAndReason: Record<string, number>;
+    api: { decisions: number; meanUs: number; p99UpperBoundMs: number };
+  };
   perSecond: { second: number; completed: number; failedOver: number; failedCreates: number; unavailable: number; createP99Ms: number; primaryState?: string; [channel: string]: unknown }[];
 };
 
@@ -294,7 +310,8 @@ function markdown(r: Result, targets: ReturnType<typeof target>[], machine: stri
     `Routing decision in process (200,000 timed): 2 accounts p50 ${c.twoAccounts.p50Us} µs · p99 ${c.twoAccounts.p99Us} µs · max ${c.twoAccounts.maxUs} µs; ` +
       `6 accounts p50 ${c.sixAccounts.p50Us} µs · p99 ${c.sixAccounts.p99Us} µs · p99.9 ${c.sixAccounts.p999Us} µs. ` +
       `In the API process during the run: ${r.routingDecision.api.decisions} decisions, mean ${r.routingDecision.api.meanUs} µs, ` +
-      `p99 ≤ ${r.routingDecision.api.p99UpperBoundMs} ms (its histogram's bucket; GC pauses of a loaded process included).`,
+      `p99 ≤ ${r.routingDecision.api.p99UpperBoundMs} ms (its histogram's bucket; GC pauses of a loaded process included). ` +
+      `Decisions by account and reason: ${Object.entries(r.routingDecision.byChannelAndReason).map(([k, n]) => `${k} ${n}`).join(', ')}.`,
     '',
     targetsTable(targets),
     '',
