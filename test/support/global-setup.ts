@@ -23,7 +23,15 @@ async function freshDatabase(databaseUrl: string): Promise<void> {
   );
   const { applied } = await migrate(databaseUrl, { log });
   log(`database ${new URL(databaseUrl).pathname.slice(1)} migrated (${applied.join(", ")})`);
+  // Each test file's system runs on its own copy of the migrated database (see Harness.start).
+  await withMaintenanceDb(databaseUrl, async (admin, name) => {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(templateName(name))} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${quoteIdent(templateName(name))} TEMPLATE ${quoteIdent(name)}`);
+  });
 }
+
+/** The migrated, empty database each test file's harness copies. */
+export const templateName = (name: string) => `${name}_template`;
 
 async function startTemporal(): Promise<DevServer> {
   const cliPath = await resolveTemporalCli(log);

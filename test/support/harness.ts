@@ -18,6 +18,8 @@ import { workerTelemetry } from '../../infra/metrics';
 import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
 import { createFinanceWorker, createPurchaseWorker } from '../../worker';
+import { quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
+import { templateName } from './global-setup';
 import { LogCapture } from './log-capture';
 
 export type TestGame = GameCredentials;
@@ -99,8 +101,12 @@ export class Harness {
 
   static async start(overrides: Record<string, string> = {}): Promise<Harness> {
     const port = await freePort();
+    // A database of this file's own: channel accounts, breakers and routing one file sets up never
+    // reach another file's orders.
+    const ownDatabase = overrides.DATABASE_URL ? undefined : await copyOfTestDatabase(process.env.DATABASE_URL!);
     const config = loadConfig({
       ...process.env,
+      ...(ownDatabase && { DATABASE_URL: ownDatabase }),
       NODE_ENV: 'test',
       LOG_LEVEL: 'error',
       PORT: String(port),
@@ -195,6 +201,7 @@ export class Harness {
     await this.connection.close();
     await this.nativeConnection.close();
     await this.databaseRef.close();
+    if (this.config.DATABASE_URL !== process.env.DATABASE_URL) await dropDatabase(this.config.DATABASE_URL);
   }
 
   /** A new game whose deliveries go to the reference game server. */
@@ -249,6 +256,19 @@ export class Harness {
   async waitForWorkflowEnd(workflowId: string): Promise<unknown> {
     return this.client.workflow.getHandle(workflowId).result();
   }
+}
+
+/** A fresh copy of the migrated test database (created from its template in milliseconds). */
+async function copyOfTestDatabase(databaseUrl: string): Promise<string> {
+  const url = new URL(databaseUrl);
+  const name = `${decodeURIComponent(url.pathname.slice(1))}_${randomUUID().slice(0, 8)}`;
+  await withMaintenanceDb(databaseUrl, (admin, base) => admin.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(templateName(base))}`));
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return url.toString();
+}
+
+async function dropDatabase(databaseUrl: string) {
+  await withMaintenanceDb(databaseUrl, (admin, name) => admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
