@@ -25,7 +25,8 @@ import { discardStaged, stageChunk, stagedSoFar } from '../store/statements';
 import type { ReconciliationRun } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 
-const REPAIR_PAGE = 200;
+/** Orders told at once (each its own workflow signal or start). */
+const REPAIR_PAGE = 20;
 /** How often a long statement (a match that runs for seconds) tells Temporal it is alive. */
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -135,8 +136,9 @@ export function createFinanceActivities({ database, channels, config }: Activity
           limit: REPAIR_PAGE,
         });
         if (page.length === 0) break;
-        for (const c of page) {
-          if (!c.channelPaymentId) continue; // never opened at the channel: nothing to tell its workflow
+        // A page's orders are told at once: each is its own workflow.
+        await Promise.all(page.map(async (c) => {
+          if (!c.channelPaymentId) return; // never opened at the channel: nothing to tell its workflow
           await purchases.notifyPayment(
             c.orderId,
             {
@@ -154,7 +156,7 @@ export function createFinanceActivities({ database, channels, config }: Activity
           await markRepaired(sql, c.id, 'told the order of the payment, as a late notification (it ends delivered or refunded)');
           repaired += 1;
           ctx.heartbeat({ repaired });
-        }
+        }));
         afterId = page[page.length - 1]!.id;
       }
       await refreshSummary(sql, params.runId);

@@ -6,6 +6,8 @@ const MODES: Record<string, () => Promise<void>> = {
   throughput: async () => (await import('./throughput')).throughputMode(),
   'open-orders': async () => (await import('./open-orders')).openOrdersMode(),
   failover: async () => (await import('./failover')).failoverMode(),
+  recon: async () => (await import('./recon')).reconMode(),
+  reports: async () => (await import('./reports')).reportsMode(),
 };
 
 async function main() {

@@ -5,7 +5,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
+import { ledgerViolations } from '../store/journal';
 import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
+import { runOn } from './lib/invariants';
 import { BENCH_DATA_DIR, Stack } from './lib/launcher';
 import { RssSampler, describeMachine, summarize } from './lib/measure';
 import { profilesOfPid, summarizeProfile, type ProfileSummary } from './lib/profile';
@@ -132,6 +134,7 @@ export async function throughputMode() {
     log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
     const sql = await countSql(stack, client, game, Number(args['sql-sample']));
 
+    const ledger = await ledgerViolations(runOn(stack.db), { deliveryDeadlineMs: 24 * 3_600_000, gameId: game.gameId });
     const created = summarize(run.createMs);
     const notifiedSummary = summarize(notified);
     const riskSummary = summarize(risk);
@@ -192,6 +195,7 @@ export async function throughputMode() {
         target('notification → delivered p99 < 1 s, saturated', notifiedSummary.p99 < 1000, `${notifiedSummary.p99} ms`),
         target(`notification → delivered p99 < 1 s, paced at ${pacedRate}/s`, summarize(pacedNotified).p99 < 1000, `${summarize(pacedNotified).p99} ms`),
         target('throughput ≥ 70% of the engine floor', ratio >= 0.7, `${round(ratio * 100)}%`),
+        target('ledger invariants hold for every purchase', ledger.length === 0, ledger.length ? JSON.stringify(ledger.slice(0, 3)) : 'none violated'),
       ],
     };
     finish('throughput', result, throughputMarkdown(result));

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Router, type ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { currencyExponent } from '../channels/amounts';
@@ -12,9 +14,10 @@ import {
   paymentStatus,
   plantForeignPayment,
   plantPaymentAdjustment,
-  sandboxCurrencies,
-  writeSandboxStatement,
+  rawStatementLine,
+  streamSandboxStatement,
   type PlantedAdjustment,
+  type RawStatementLine,
 } from '../store/sandbox-statements';
 
 /**
@@ -99,12 +102,13 @@ export function statementsRouter({ database, timeZone }: { database: Database; t
   router.get('/:date', async (req, res) => {
     const date = parse(statementDate, req.params.date);
     const { channelId: account } = parse(statementQuery, req.query);
-    const currencies = await sandboxCurrencies(database.sql);
-    const exponents = Object.fromEntries(currencies.map((c) => [c, currencyExponent(c)]).filter(([, e]) => e !== 2));
     res.status(200).type('text/csv; charset=utf-8').set('Cache-Control', 'no-store');
-    const scope = { date, timeZone, channelId: account, feeRateBasisPoints: SANDBOX_FEE_RATE_BASIS_POINTS, exponents };
+    const scope = { date, timeZone, channelId: account, feeRateBasisPoints: SANDBOX_FEE_RATE_BASIS_POINTS };
+    const bill = tradeBill(timeZone, account ?? 'sandbox');
+    const written = pipeline(bill, res);
     try {
-      await writeSandboxStatement(database, scope, res);
+      await streamSandboxStatement(database, scope, bill);
+      await written;
     } catch (err) {
       // Once lines went out, an error can only cut the statement short: its reader sees no summary.
       if (!res.headersSent) throw err;
@@ -158,5 +162,112 @@ function view(a: PlantedAdjustment): z.infer<typeof adjustmentView> {
     ...(a.amount !== null && { amount: a.amount }),
     ...(a.fee !== null && { fee: a.fee }),
     ...(a.currency !== null && { currency: a.currency }),
+  };
+}
+
+// ---- The trade bill: how the provider writes its lines ----------------------------------------------
+
+/** The columns of the trade bill, as WeChat Pay names them (its "ALL" bill, the subset the sandbox fills). */
+const COLUMNS = ['交易时间', '公众账号ID', '商户号', '微信订单号', '商户订单号', '交易状态', '货币种类', '订单金额', '微信退款单号', '商户退款单号', '退款金额', '退款状态', '手续费', '费率'];
+const SUMMARY_COLUMNS = ['总交易单数', '订单总金额', '退款总金额', '手续费总金额', '货币种类'];
+const RATE = `${(SANDBOX_FEE_RATE_BASIS_POINTS / 100).toFixed(2)}%`;
+const cells = (values: (string | number)[]) => `\`${values.join(',`')}\n`;
+
+/**
+ * Turns the statement's raw lines (COPY text rows) into the trade bill: a UTF-8 BOM and the header,
+ * one line of backtick cells per row (amounts as decimals in the currency's unit, local times with
+ * their offset), then the totals per currency.
+ */
+function tradeBill(timeZone: string, merchantId: string): Transform {
+  const clock = localClock(timeZone);
+  const totals = new Map<string, { lines: number; paid: number; refunded: number; fees: number }>();
+  const fixed = `,\`sandbox-app,\`${merchantId},\``;
+  let rest = '';
+  // Written without per-line closures: a day of a million lines goes through here.
+  const line = (raw: RawStatementLine): string => {
+    const exponent = exponentOf(raw.currency);
+    let total = totals.get(raw.currency);
+    if (!total) totals.set(raw.currency, (total = { lines: 0, paid: 0, refunded: 0, fees: 0 }));
+    total.lines += 1;
+    total.paid += raw.amount;
+    total.refunded += raw.refunded;
+    total.fees += raw.fee;
+    return (
+      `\`${clock(raw.atMs)}${fixed}${raw.tradeNo},\`${raw.orderNo},\`${raw.state},\`${raw.currency},\`${decimal(raw.amount, exponent)}` +
+      `,\`${raw.channelRefundNo ?? '0'},\`${raw.refundNo ?? '0'},\`${decimal(raw.refunded, exponent)},\`${raw.state === 'REFUND' ? 'SUCCESS' : ''}` +
+      `,\`${decimal(raw.fee, exponent)},\`${RATE}\n`
+    );
+  };
+  return new Transform({
+    construct(callback) {
+      this.push(`\uFEFF${COLUMNS.join(',')}\n`);
+      callback();
+    },
+    transform(chunk: Buffer, _encoding, callback) {
+      const rows = (rest + chunk.toString('utf8')).split('\n');
+      rest = rows.pop()!;
+      let out = '';
+      for (const row of rows) out += line(rawStatementLine(row));
+      callback(null, out);
+    },
+    flush(callback) {
+      if (rest) this.push(line(rawStatementLine(rest)));
+      this.push(`${SUMMARY_COLUMNS.join(',')}\n`);
+      for (const [currency, t] of totals) {
+        const exponent = exponentOf(currency);
+        this.push(cells([t.lines, decimal(t.paid, exponent), decimal(t.refunded, exponent), decimal(t.fees, exponent), currency]));
+      }
+      callback();
+    },
+  });
+}
+
+const exponents = new Map<string, number>();
+function exponentOf(currency: string): number {
+  let exponent = exponents.get(currency);
+  if (exponent === undefined) exponents.set(currency, (exponent = currencyExponent(currency)));
+  return exponent;
+}
+
+/** Minor units as the bill writes them: `6.00` for 600 CNY, `160` for 160 JPY, `-0.04` for a fee returned. */
+function decimal(value: number, exponent: number): string {
+  if (exponent === 0) return String(value);
+  const digits = String(Math.abs(value)).padStart(exponent + 1, '0');
+  return `${value < 0 ? '-' : ''}${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/** Epoch milliseconds → `2026-11-01 08:05:00+08:00` in `timeZone` (offsets looked up once per quarter hour). */
+function localClock(timeZone: string): (ms: number) => string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  const offsets = new Map<number, number>();
+  const offsetOf = (ms: number) => {
+    const quarter = Math.floor(ms / 900_000);
+    let offset = offsets.get(quarter);
+    if (offset === undefined) {
+      const p = Object.fromEntries(parts.formatToParts(new Date(quarter * 900_000)).map((x) => [x.type, Number(x.value)]));
+      offset = (Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!) - quarter * 900_000) / 60_000;
+      offsets.set(quarter, offset);
+    }
+    return offset;
+  };
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (ms) => {
+    const offset = offsetOf(ms);
+    const t = new Date(ms + offset * 60_000);
+    const sign = offset < 0 ? '-' : '+';
+    const abs = Math.abs(offset);
+    return (
+      `${t.getUTCFullYear()}-${two(t.getUTCMonth() + 1)}-${two(t.getUTCDate())} ` +
+      `${two(t.getUTCHours())}:${two(t.getUTCMinutes())}:${two(t.getUTCSeconds())}${sign}${two(Math.floor(abs / 60))}:${two(abs % 60)}`
+    );
   };
 }

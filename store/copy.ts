@@ -35,8 +35,10 @@ export function copyOut(client: PoolClient, query: Sql): Readable {
 export function copyField(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '\\N';
   if (typeof value === 'number') return String(value);
+  if (!COPY_SPECIAL.test(value)) return value;
   return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
+const COPY_SPECIAL = /[\\\t\n\r]/;
 
 /**
  * Writes `rows` (text rows, each ending in a newline) into `COPY <target> FROM STDIN`, respecting

@@ -172,6 +172,8 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     if (already?.summary) return already.summary;
 
     await run(sql`SET LOCAL work_mem = '256MB'`);
+    // Freshly copied lines have no statistics yet: the planner would take the day for a handful of rows.
+    await run(sql`ANALYZE statement_lines`);
     const [bounds] = await run<{ prev_lo: string; lo: string; hi: string; next_hi: string; prev_run: string | null; next_run: string | null }>(sql`
       SELECT ${dayStart(s, -1)}::text AS prev_lo, ${dayStart(s, 0)}::text AS lo, ${dayStart(s, 1)}::text AS hi,
         ${dayStart(s, 2)}::text AS next_hi,
@@ -195,7 +197,6 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
       SELECT r.id AS refund_id, r.order_id, o.channel_txn_id, r.amount::bigint AS amount, r.currency, ${dayOffset(sql`r.updated_at`)} AS day_offset
       FROM refunds r JOIN orders o ON o.id = r.order_id
       WHERE r.channel = ${s.channel}::text AND r.status = 'SUCCEEDED' AND r.updated_at >= ${t(b.prev_lo)} AND r.updated_at < ${t(b.next_hi)}`);
-    await run(sql`ANALYZE recon_ours`);
 
     // Pairs: by our order id where the line names one, else by the channel's trade number.
     await run(sql`CREATE TEMP TABLE recon_pay_pairs ON COMMIT DROP AS
@@ -222,6 +223,8 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     await run(sql`DELETE FROM recon_refund_pairs p USING (
         SELECT refund_id, min(line_no) AS keep FROM recon_refund_pairs GROUP BY refund_id HAVING count(*) > 1) d
       WHERE p.refund_id = d.refund_id AND p.line_no <> d.keep`);
+    // Temporary tables have no statistics until analyzed: without them the anti-joins below run as nested loops.
+    await run(sql`ANALYZE recon_ours, recon_our_refunds, recon_pay_pairs, recon_refund_pairs`);
 
     await collectFacts(run, s, { R, b, expected, rate });
     const signatures = await run<SignatureRow>(sql`
@@ -256,7 +259,7 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     await settleNeighbours(run, s, b.prev_run, b.next_run);
 
     const [counts] = await run<{ statement_rows: number; platform_rows: number; matched: number }>(sql`
-      SELECT (SELECT count(*) FROM statement_lines WHERE run_id = ${R})::int AS statement_rows,
+      SELECT (SELECT rows_read FROM recon_runs WHERE id = ${R}) AS statement_rows,
         ((SELECT count(*) FROM recon_ours WHERE day_offset = 0) + (SELECT count(*) FROM recon_our_refunds WHERE day_offset = 0))::int AS platform_rows,
         ((SELECT count(*) FROM recon_pay_pairs) + (SELECT count(*) FROM recon_refund_pairs))::int AS matched`);
     const summary: RunSummary = {
@@ -302,7 +305,7 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate }
       has_order, same_channel, paid, refunded, matched_by_another)
     SELECT 'LINE_UNMATCHED', 'PAYMENT', l.channel_trade_no, l.merchant_order_id, l.currency, l.amount, l.fee, ${describeOrder},
       o.id IS NOT NULL, o.channel = ${s.channel}::text, o.paid_at IS NOT NULL, o.status = 'REFUNDED',
-      o.id IS NOT NULL AND EXISTS (SELECT 1 FROM recon_pay_pairs p WHERE p.order_id = o.id)
+      o.id IS NOT NULL AND o.id IN (SELECT order_id FROM recon_pay_pairs)
     FROM statement_lines l LEFT JOIN orders o ON o.id = l.merchant_order_id
     WHERE l.run_id = ${R} AND l.kind = 'PAYMENT' AND NOT EXISTS (SELECT 1 FROM recon_pay_pairs p WHERE p.line_no = l.line_no)`);
   await run(sql`INSERT INTO recon_facts (fact, side, channel_trade_no, order_id, refund_id, currency, theirs, their_fee, detail,
@@ -345,23 +348,24 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate }
       ${listedOn('REFUND', sql`r.refund_id`, sql`r.channel_txn_id`)}, ${b.next_run !== null}::boolean
     FROM recon_our_refunds r WHERE r.day_offset = 0 AND NOT EXISTS (SELECT 1 FROM recon_refund_pairs p WHERE p.refund_id = r.refund_id)`);
 
-  // Three-way: delivered orders paid this day, in a game that sent its grant log for the delivery's day.
-  await run(sql`INSERT INTO recon_facts (fact, side, channel_trade_no, order_id, currency, ours, detail)
-    SELECT 'DELIVERED_NOT_GRANTED', 'GRANT', o.channel_txn_id, o.id, o.currency, o.amount, 'delivery ' || d.id
+  // Three-way: delivered orders paid this day, in a game that sent its grant log for the delivery's
+  // day, without a grant (grants of a day's deliveries are logged that day or the next).
+  await run(sql`INSERT INTO recon_facts (fact, side, channel_trade_no, order_id, currency, ours)
+    SELECT 'DELIVERED_NOT_GRANTED', 'GRANT', o.channel_txn_id, o.id, o.currency, o.amount
     FROM recon_ours o
-    JOIN grant_log_days gd ON gd.game_id = o.game_id
-      AND gd.log_date = ((o.delivered_at AT TIME ZONE 'UTC') AT TIME ZONE ${s.timeZone}::text)::date
-    JOIN deliveries d ON d.order_id = o.id
-    WHERE o.day_offset = 0 AND o.status = 'DELIVERED' AND NOT EXISTS (SELECT 1 FROM grant_logs g WHERE g.delivery_id = d.id)`);
+    WHERE o.day_offset = 0 AND o.status = 'DELIVERED'
+      AND (o.game_id, ((o.delivered_at AT TIME ZONE 'UTC') AT TIME ZONE ${s.timeZone}::text)::date) IN (
+        SELECT game_id, log_date FROM grant_log_days WHERE log_date BETWEEN ${s.date}::date AND ${s.date}::date + 2)
+      AND o.id NOT IN (SELECT order_id FROM grant_logs WHERE log_date BETWEEN ${s.date}::date - 1 AND ${s.date}::date + 2)`);
+  // Grants of the day that no delivered order of ours (of the same game) explains; the few left are looked up one by one.
   await run(sql`INSERT INTO recon_facts (fact, side, order_id, currency, ours, detail, has_order, same_game, delivered)
     SELECT 'GRANT_UNMATCHED', 'GRANT', g.order_id, o.currency, o.paid_amount, 'delivery ' || g.delivery_id || ' granted by ' || g.game_id,
-      o.id IS NOT NULL, o.game_id = g.game_id,
-      o.status = 'DELIVERED' AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = g.delivery_id AND d.order_id = o.id)
-    FROM grant_logs g LEFT JOIN orders o ON o.id = g.order_id
-    WHERE g.log_date = ${s.date}::date
-      AND (o.channel = ${s.channel}::text OR (o.id IS NULL AND ${s.reportsOrphanGrants}::boolean))
-      AND NOT (o.id IS NOT NULL AND o.game_id = g.game_id AND o.status = 'DELIVERED'
-               AND EXISTS (SELECT 1 FROM deliveries d WHERE d.id = g.delivery_id AND d.order_id = o.id))`);
+      o.id IS NOT NULL, o.game_id = g.game_id, o.status = 'DELIVERED' AND d.order_id IS NOT DISTINCT FROM o.id
+    FROM (SELECT * FROM grant_logs gl WHERE gl.log_date = ${s.date}::date AND NOT EXISTS (
+            SELECT 1 FROM recon_ours r WHERE r.id = gl.order_id AND r.game_id = gl.game_id AND r.status = 'DELIVERED')) g
+    LEFT JOIN orders o ON o.id = g.order_id LEFT JOIN deliveries d ON d.id = g.delivery_id
+    WHERE (o.channel = ${s.channel}::text OR (o.id IS NULL AND ${s.reportsOrphanGrants}::boolean))
+      AND NOT (o.id IS NOT NULL AND o.game_id = g.game_id AND o.status = 'DELIVERED' AND d.order_id IS NOT DISTINCT FROM o.id)`);
 }
 
 /** A signature row as the domain's fact. */

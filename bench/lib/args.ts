@@ -23,6 +23,11 @@ export const { values: args } = parseArgs({
     'phase-seconds': { type: 'string', default: '20' },
     /** failover: keep the breakers in this Redis instead of PostgreSQL. */
     redis: { type: 'string' },
+    /** recon: orders (and statement lines) of the reconciled day. */
+    'recon-orders': { type: 'string', default: '1000000' },
+    /** reports: orders over the generated year, and requests per report query. */
+    'report-orders': { type: 'string', default: '5000000' },
+    'report-requests': { type: 'string', default: '200' },
   },
 });
 

@@ -1,6 +1,15 @@
 import type { Pool } from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunSql } from '../../infra/db';
+import { ledgerViolations } from '../../store/journal';
+import type { Sql } from '../../store/sql';
 import type { ReferenceGameServer } from '../../testkit/game-server';
+
+/** The store's statements run on a bench's plain pool (checks pass no timestamps, so no Date handling is needed). */
+export const runOn = (db: Pool): RunSql => async <T>(query: Sql) => (await db.query(query.text, query.values)).rows as T[];
+
+/** The drills' delivery deadline is the default one: no order of a drill is that old. */
+const LEDGER_DEADLINE_MS = 24 * 3_600_000;
 
 export interface Invariant {
   name: string;
@@ -157,7 +166,12 @@ export async function checkInvariants(
     `${game.initialStock} = ${stockLeft} + ${reserved('RESERVED')} + ${reserved('COMMITTED')}`,
   );
 
-  // The platform has no ledger table yet: the balance is checked between the channel's books and ours.
+  // The ledger: every entry balanced, revenue for every delivered order, a reversal for every refund,
+  // nothing owed past the delivery deadline (store/journal.ts, the same check the tests run).
+  const ledger = await ledgerViolations(runOn(db), { deliveryDeadlineMs: LEDGER_DEADLINE_MS, gameId: game.gameId });
+  check('ledger: balanced entries, revenue per delivery, a reversal per refund, nothing owed past the deadline', ledger.map((v) => `${v.rule}: ${v.subject}`), 'the journal agrees with the orders');
+
+  // The channel's books against ours: money kept is the revenue of delivered orders.
   const [money] = await q<{ kept: string; revenue: string; channel_refunds: string; our_refunds: string }>(
     `SELECT
        (SELECT coalesce(sum(p.paid_amount), 0) FROM sandbox_payments p JOIN orders o ON o.id::text = p.merchant_order_id
