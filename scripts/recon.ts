@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { MultiBar, Presets } from 'cli-progress';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { loadConfig } from '../infra/config';
 import { ApiClient } from '../testkit/api-client';
 
@@ -50,7 +50,9 @@ async function main(): Promise<number> {
     { format: ' {date} |{bar}| {value} lines read, {matched} matched | {status}', hideCursor: true, clearOnComplete: false },
     Presets.shades_classic,
   );
-  const barOf = new Map(started.body.runs.map((r: Run) => [r.id, bars.create(1, 0, { date: r.date, matched: 0, status: 'RUNNING' })]));
+  const barOf = new Map<string, SingleBar>(
+    started.body.runs.map((r: Run) => [r.id, bars.create(1, 0, { date: r.date, matched: 0, status: 'RUNNING' })]),
+  );
   const runs = new Map<string, Run>();
   while ([...ids].some((id) => runs.get(id)?.status !== 'COMPLETED' && runs.get(id)?.status !== 'FAILED')) {
     for (const id of ids) {
