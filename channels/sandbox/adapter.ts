@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { finalError, transientError, type ChannelResponse } from '../http';
+import { finalError, transientError, streamOf, type ChannelResponse, type ChannelStreamResponse } from '../http';
 import {
   CallbackRejectedError,
   ChannelUnsupportedError,
@@ -27,6 +27,7 @@ import {
   verifyNotification,
   type SandboxPaymentView,
 } from './wire';
+import { parseSandboxStatement } from './statement';
 
 /**
  * A sandbox account's settings: where the provider is (default: this deployment's /sandbox), and the
@@ -84,7 +85,7 @@ function createSandboxAdapter(
   return {
     channelId: account.channelId,
     type: 'sandbox',
-    supports: { close: true, refund: true, queryRefund: true, statement: false, receipts: false },
+    supports: { close: true, refund: true, queryRefund: true, statement: true, receipts: false },
 
     async createPayment(request) {
       const { failCreateRate = 0, createLatencyMs = 0, declineRate } = account.credentials;
@@ -200,8 +201,12 @@ function createSandboxAdapter(
       return { state: 'SUCCEEDED', channelRefundId: refund.channelRefundId, amount: refund.amount };
     },
 
-    fetchStatement() {
-      throw new ChannelUnsupportedError('sandbox', 'fetchStatement', 'statements come with reconciliation');
+    async *fetchStatement(date) {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw finalError('INVALID_DATE', `sandbox statement: ${JSON.stringify(date)} is not YYYY-MM-DD`);
+      const query = new URLSearchParams({ channelId: account.channelId });
+      const res = await streamOf(http, { method: 'GET', url: `${base}/statements/${date}?${query}` });
+      if (res.status !== 200) throw refused(await buffered(res), 'statement');
+      yield* parseSandboxStatement(res.body);
     },
 
     async verifyReceipt() {
@@ -212,6 +217,14 @@ function createSandboxAdapter(
       // Nothing to tell: the sandbox, like Alipay or WeChat Pay, settles without a delivery confirmation.
     },
   };
+}
+
+/** A streamed answer read whole (a refusal is small). */
+async function buffered(res: ChannelStreamResponse): Promise<ChannelResponse> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) chunks.push(Buffer.from(chunk as Uint8Array));
+  const body = Buffer.concat(chunks);
+  return { status: res.status, headers: res.headers, body, text: () => body.toString('utf8'), json: <T>() => JSON.parse(body.toString('utf8')) as T };
 }
 
 function safeJson(res: ChannelResponse): unknown {
