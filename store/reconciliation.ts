@@ -198,24 +198,30 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
       FROM refunds r JOIN orders o ON o.id = r.order_id
       WHERE r.channel = ${s.channel}::text AND r.status = 'SUCCEEDED' AND r.updated_at >= ${t(b.prev_lo)} AND r.updated_at < ${t(b.next_hi)}`);
 
-    // Pairs: by our order id where the line names one, else by the channel's trade number.
+    // Pairs: by our order id where the line names one, else by the channel's trade number; refunds by
+    // our refund id, else likewise. Narrow rows: what differs is read again for the few pairs that do.
+    const differs = (ours: string) => sql`(l.currency <> ${raw(ours)}.currency OR l.amount <> ${raw(ours)}.amount OR ${feeDiffers})`;
     await run(sql`CREATE TEMP TABLE recon_pay_pairs ON COMMIT DROP AS
-      SELECT l.line_no, o.id AS order_id, o.day_offset, l.channel_trade_no, l.currency, l.amount, l.fee,
-        o.currency AS our_currency, o.amount AS our_amount, ${feeDiffers} AS fee_differs
+      SELECT l.line_no, o.id AS order_id, o.day_offset, ${differs('o')} AS differs
       FROM ${lines} JOIN recon_ours o ON o.id = l.merchant_order_id
       WHERE l.run_id = ${R} AND l.kind = 'PAYMENT'
       UNION ALL
-      SELECT l.line_no, o.id, o.day_offset, l.channel_trade_no, l.currency, l.amount, l.fee, o.currency, o.amount, ${feeDiffers}
+      SELECT l.line_no, o.id, o.day_offset, ${differs('o')}
       FROM ${lines} JOIN recon_ours o ON o.channel_txn_id = l.channel_trade_no
       WHERE l.run_id = ${R} AND l.kind = 'PAYMENT' AND l.merchant_order_id IS NULL`);
+    // Refund lines are few: read out of the day once, then paired three ways.
+    await run(sql`CREATE TEMP TABLE recon_refund_lines ON COMMIT DROP AS
+      SELECT * FROM statement_lines WHERE run_id = ${R} AND kind = 'REFUND'`);
     await run(sql`CREATE TEMP TABLE recon_refund_pairs ON COMMIT DROP AS
-      SELECT l.line_no, r.refund_id, r.order_id, r.day_offset, l.channel_trade_no, l.currency, l.amount, l.fee,
-        r.currency AS our_currency, r.amount AS our_amount, ${feeDiffers} AS fee_differs
-      FROM ${lines} JOIN recon_our_refunds r ON CASE
-          WHEN l.refund_id IS NOT NULL THEN r.refund_id = l.refund_id
-          WHEN l.merchant_order_id IS NOT NULL THEN r.order_id = l.merchant_order_id
-          ELSE r.channel_txn_id = l.channel_trade_no END
-      WHERE l.run_id = ${R} AND l.kind = 'REFUND'`);
+      SELECT l.line_no, r.refund_id, r.order_id, r.day_offset, ${differs('r')} AS differs
+      FROM recon_refund_lines l JOIN recon_our_refunds r ON r.refund_id = l.refund_id
+      UNION ALL
+      SELECT l.line_no, r.refund_id, r.order_id, r.day_offset, ${differs('r')}
+      FROM recon_refund_lines l JOIN recon_our_refunds r ON r.order_id = l.merchant_order_id WHERE l.refund_id IS NULL
+      UNION ALL
+      SELECT l.line_no, r.refund_id, r.order_id, r.day_offset, ${differs('r')}
+      FROM recon_refund_lines l JOIN recon_our_refunds r ON r.channel_txn_id = l.channel_trade_no
+      WHERE l.refund_id IS NULL AND l.merchant_order_id IS NULL`);
     // Each payment (refund) pairs with one line: the first; the others stay unmatched (listed twice).
     await run(sql`DELETE FROM recon_pay_pairs p USING (
         SELECT order_id, min(line_no) AS keep FROM recon_pay_pairs GROUP BY order_id HAVING count(*) > 1) d
@@ -224,9 +230,9 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
         SELECT refund_id, min(line_no) AS keep FROM recon_refund_pairs GROUP BY refund_id HAVING count(*) > 1) d
       WHERE p.refund_id = d.refund_id AND p.line_no <> d.keep`);
     // Temporary tables have no statistics until analyzed: without them the anti-joins below run as nested loops.
-    await run(sql`ANALYZE recon_ours, recon_our_refunds, recon_pay_pairs, recon_refund_pairs`);
+    await run(sql`ANALYZE recon_ours, recon_our_refunds, recon_refund_lines, recon_pay_pairs, recon_refund_pairs`);
 
-    await collectFacts(run, s, { R, b, expected, rate });
+    await collectFacts(run, s, { R, b, expected, rate, feeDiffers });
     const signatures = await run<SignatureRow>(sql`
       SELECT DISTINCT ${signatureOf('f')} AS sig, ${raw(SIGNATURE.map((c) => `f.${c}`).join(', '))} FROM recon_facts f`);
     const decisions = signatures.flatMap((row) => s.classify(factOf(row)).map((finding) => ({ sig: row.sig, finding })));
@@ -284,13 +290,15 @@ const latestRunOf = (s: MatchScope, offset: number) => sql`
 
 interface FactContext {
   R: Sql;
+  /** Whether line `l`'s fee differs from the contracted rate. */
+  feeDiffers: Sql;
   b: { lo: string; hi: string; prev_run: string | null; next_run: string | null };
   expected: (amount: Sql) => Sql;
   rate: number | null;
 }
 
 /** Everything that did not pair cleanly, with the facts its classification needs (recon_facts). */
-async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate }: FactContext): Promise<void> {
+async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate, feeDiffers }: FactContext): Promise<void> {
   await run(sql`CREATE TEMP TABLE recon_facts (
       fact text NOT NULL, side text NOT NULL, channel_trade_no text, order_id uuid, refund_id text, currency text,
       ours bigint, theirs bigint, expected_fee bigint, their_fee bigint, detail text,
@@ -313,20 +321,21 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate }
     SELECT 'LINE_UNMATCHED', 'REFUND', l.channel_trade_no, l.merchant_order_id, l.refund_id, l.currency, l.amount, l.fee, ${describeOrder},
       o.id IS NOT NULL, o.channel = ${s.channel}::text, o.paid_at IS NOT NULL,
       o.status = 'REFUNDED' OR EXISTS (SELECT 1 FROM refunds r WHERE r.order_id = o.id AND r.status = 'SUCCEEDED'), false
-    FROM statement_lines l LEFT JOIN orders o ON o.id = l.merchant_order_id
-    WHERE l.run_id = ${R} AND l.kind = 'REFUND' AND NOT EXISTS (SELECT 1 FROM recon_refund_pairs p WHERE p.line_no = l.line_no)`);
+    FROM recon_refund_lines l LEFT JOIN orders o ON o.id = l.merchant_order_id
+    WHERE NOT EXISTS (SELECT 1 FROM recon_refund_pairs p WHERE p.line_no = l.line_no)`);
 
   // Pairs whose amount, currency or fee differ.
-  for (const [side, pairs, idColumn] of [
-    ['PAYMENT', sql`recon_pay_pairs`, sql`NULL::text`],
-    ['REFUND', sql`recon_refund_pairs`, sql`p.refund_id`],
+  for (const [side, pairs, ours, idColumn] of [
+    ['PAYMENT', sql`recon_pay_pairs`, sql`recon_ours o ON o.id = p.order_id`, sql`NULL::text`],
+    ['REFUND', sql`recon_refund_pairs`, sql`recon_our_refunds o ON o.refund_id = p.refund_id`, sql`p.refund_id`],
   ] as const) {
     await run(sql`INSERT INTO recon_facts (fact, side, channel_trade_no, order_id, refund_id, currency, ours, theirs, expected_fee, their_fee,
         currency_differs, amount_differs, fee_differs)
-      SELECT 'PAIR_DIFFERS', ${side}::text, p.channel_trade_no, p.order_id, ${idColumn}, p.currency, p.our_amount, p.amount,
-        ${rate === null ? sql`NULL::bigint` : expected(sql`p.amount`)}, p.fee,
-        p.currency <> p.our_currency, p.amount <> p.our_amount, p.fee_differs
-      FROM ${pairs} p WHERE p.currency <> p.our_currency OR p.amount <> p.our_amount OR p.fee_differs`);
+      SELECT 'PAIR_DIFFERS', ${side}::text, l.channel_trade_no, p.order_id, ${idColumn}, l.currency, o.amount, l.amount,
+        ${rate === null ? sql`NULL::bigint` : expected(sql`l.amount`)}, l.fee,
+        l.currency <> o.currency, l.amount <> o.amount, ${feeDiffers}
+      FROM ${pairs} p JOIN statement_lines l ON l.run_id = ${R} AND l.line_no = p.line_no JOIN ${ours}
+      WHERE p.differs`);
   }
 
   // Our payments and refunds of the day the statement does not list: on a neighbouring day, or held.
