@@ -92,6 +92,20 @@ interface Found<T> {
 }
 
 /**
+ * A change dropping the entry aborts a read in flight for it; that read may have seen the row
+ * before the change, so the caller reads it afresh instead of failing.
+ */
+async function cached<T>(cache: LRUCache<string, Found<T>>, key: string, load: (key: string) => Promise<T | null>): Promise<T | null> {
+  const status: LRUCache.Status<Found<T>> = {};
+  try {
+    return (await cache.fetch(key, { status }))?.value ?? null;
+  } catch (err) {
+    if (status.fetchAborted) return load(key);
+    throw err;
+  }
+}
+
+/**
  * Games and items as the order path reads them, kept for a few seconds: every create would
  * otherwise read the same rows three times. Writes through `changed` drop the entry at once; other
  * processes see a change within `ttlMs` (0 turns the cache off).
@@ -111,12 +125,12 @@ export class CatalogReader {
     this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
   }
 
-  async game(id: string): Promise<Game | null> {
-    return this.games ? ((await this.games.fetch(id))?.value ?? null) : this.loadGame(id);
+  game(id: string): Promise<Game | null> {
+    return this.games ? cached(this.games, id, this.loadGame) : this.loadGame(id);
   }
 
-  async item(sku: string): Promise<CatalogItem | null> {
-    return this.items ? ((await this.items.fetch(sku))?.value ?? null) : this.loadItem(sku);
+  item(sku: string): Promise<CatalogItem | null> {
+    return this.items ? cached(this.items, sku, this.loadItem) : this.loadItem(sku);
   }
 
   gameChanged(id: string) {
