@@ -105,10 +105,9 @@ export function statementsRouter({ database, timeZone }: { database: Database; t
     res.status(200).type('text/csv; charset=utf-8').set('Cache-Control', 'no-store');
     const scope = { date, timeZone, channelId: account, feeRateBasisPoints: SANDBOX_FEE_RATE_BASIS_POINTS };
     const bill = tradeBill(timeZone, account ?? 'sandbox');
-    const written = pipeline(bill, res);
     try {
-      await streamSandboxStatement(database, scope, bill);
-      await written;
+      // Both awaited together: a reader that hangs up fails both, and neither failure goes unhandled.
+      await Promise.all([pipeline(bill, res), streamSandboxStatement(database, scope, bill)]);
     } catch (err) {
       // Once lines went out, an error can only cut the statement short: its reader sees no summary.
       if (!res.headersSent) throw err;

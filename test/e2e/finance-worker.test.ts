@@ -32,6 +32,7 @@ beforeAll(async () => {
       ...process.env,
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
+      DATABASE_URL: h.config.DATABASE_URL, // this file's own copy of the test database
       WORKER_ROLES: 'finance',
       FINANCE_TASK_QUEUE: h.config.FINANCE_TASK_QUEUE,
       TEMPORAL_TASK_QUEUE: h.config.TEMPORAL_TASK_QUEUE,
