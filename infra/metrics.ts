@@ -85,7 +85,7 @@ export const BREAKER_STATE_VALUES = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2 } as cons
 export function createRoutingMetrics(registry: Registry) {
   const decisions = new Counter({
     name: METRIC_NAMES.routingDecisions,
-    help: 'Channel accounts chosen for new orders, by channel and why (CHEAPEST, EXPLORATION, PROBE, REQUESTED, NONE)',
+    help: 'Channel accounts chosen for new orders, by channel and why (CHEAPEST, EXPLORATION, PROBE, REQUESTED, LAST_RESORT, NONE)',
     labelNames: ['channel', 'reason'] as const,
     registers: [registry],
   });

@@ -103,7 +103,7 @@ const EXCLUSIONS = [
   'STORE_CHANNEL',
   'NOT_REQUESTED',
 ] as const satisfies readonly Exclusion[];
-const REASONS = ['CHEAPEST', 'EXPLORATION', 'PROBE', 'REQUESTED'] as const satisfies readonly RouteReason[];
+const REASONS = ['CHEAPEST', 'EXPLORATION', 'PROBE', 'REQUESTED', 'LAST_RESORT'] as const satisfies readonly RouteReason[];
 
 export const orderRouting = z
   .strictObject({
@@ -119,7 +119,10 @@ export const orderRouting = z
       )
       .meta({ description: 'every account considered: the ones tried first, in the order tried, then the others' }),
     chosen: z.string().meta({ description: "the router's choice (the first account tried)" }),
-    reason: z.enum(REASONS).optional().meta({ description: 'cheapest expected cost, exploration share, half-open probe, or the game named it' }),
+    reason: z
+      .enum(REASONS)
+      .optional()
+      .meta({ description: 'cheapest expected cost, exploration share, half-open probe, the game named it, or every account that could take it was cut off by its breaker' }),
     failedOver: z.array(z.string()).optional().meta({ description: 'accounts that failed to open the payment, in the order tried' }),
     attempts: z
       .array(

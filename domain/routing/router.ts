@@ -20,6 +20,8 @@ import { successRate, type AttemptCounts } from './success-rate';
  *    before routing: the first configured one gets the order.
  * 4. A half-open account goes first as a probe (the others back it up); else, with probability
  *    `explorationShare`, a random other eligible account goes first so a recovered one is noticed.
+ * 5. Breakers route around a failing account; they never leave an order without one: when every
+ *    account that could take it is cut off, those are tried anyway (LAST_RESORT).
  */
 
 export interface RoutableAccount {
@@ -83,7 +85,8 @@ export interface Candidate {
   excludedBecause?: Exclusion;
 }
 
-export type RouteReason = 'CHEAPEST' | 'EXPLORATION' | 'PROBE' | 'REQUESTED';
+/** LAST_RESORT: every account that could take the order is cut off by its breaker, so they are tried anyway. */
+export type RouteReason = 'CHEAPEST' | 'EXPLORATION' | 'PROBE' | 'REQUESTED' | 'LAST_RESORT';
 
 export interface RoutingDecision {
   /** Every account: the ones to try first, in that order, then the others with the reason. */
@@ -157,6 +160,15 @@ export function route(
     }
   }
 
+  // A breaker cuts an account off only while another can take the order: with none left, the cut-off
+  // ones are tried as before routing (an outage costs the order its opening budget, no more).
+  if (eligible.length === 0) {
+    const cutOff = evaluated.filter((e) => isCutOff(e) && (request.requested === undefined || e.channel === request.requested));
+    order = rankByCost(cutOff, random);
+    for (const e of order) e.excludedBecause = undefined;
+    if (order.length) reason = 'LAST_RESORT';
+  }
+
   // A store channel is tried alone; other channels back each other up.
   const first = order[0];
   const tried = first?.account.storeChannel ? [first] : order.filter((e) => !e.account.storeChannel);
@@ -178,6 +190,8 @@ export function route(
     ...(reason === 'PROBE' || (reason === 'REQUESTED' && tried[0]?.halfOpen) ? { probe: chosen } : {}),
   };
 }
+
+const isCutOff = (e: Evaluated) => e.excludedBecause === 'BREAKER_OPEN' || e.excludedBecause === 'BREAKER_HALF_OPEN';
 
 function exclusion(request: RouteRequest, account: RoutableAccount, breaker: BreakerState, refusedProbes: ReadonlySet<string>): Exclusion | undefined {
   const { routing } = account;

@@ -133,6 +133,28 @@ describe('the router: eligibility', () => {
   });
 });
 
+describe('the router: breakers', () => {
+  const cutOff = { breaker: 'OPEN' as const, window: { attempts: 20, successes: 4 } };
+
+  it('routes around an account cut off by its breaker while another can take the order', () => {
+    const accounts = [account('failing', { feeRateBps: 10 }), account('backup', { feeRateBps: 90 })];
+    const decision = route(CNY_600, accounts, healthMap({ failing: cutOff }), SETTINGS, never);
+    expect(decision).toMatchObject({ ranked: ['backup'], reason: 'CHEAPEST', eligible: ['backup'] });
+  });
+
+  it('tries the cut-off accounts anyway when no other can take the order (never worse than the channel itself)', () => {
+    const accounts = [account('a', { feeRateBps: 10 }), account('b', { feeRateBps: 20 }), account('japan', { regions: ['JP'] })];
+    const health = healthMap({ a: cutOff, b: { ...cutOff, breaker: 'HALF_OPEN' } });
+    const decision = route(CNY_600, accounts, health, SETTINGS, never, new Set(['b']));
+    expect(decision).toMatchObject({ ranked: ['a', 'b'], chosen: 'a', reason: 'LAST_RESORT', eligible: [] });
+    expect(decision.candidates.find((c) => c.channel === 'japan')?.excludedBecause).toBe('REGION');
+    // A named account too, when nothing else could take the order; with an alternative, the game is told of it.
+    expect(route({ ...CNY_600, requested: 'b' }, accounts, health, SETTINGS, never, new Set(['b']))).toMatchObject({ ranked: ['b'], reason: 'LAST_RESORT' });
+    const withBackup = [...accounts, account('backup')];
+    expect(route({ ...CNY_600, requested: 'a' }, withBackup, health, SETTINGS, never, new Set(['b']))).toMatchObject({ ranked: [], eligible: ['backup'] });
+  });
+});
+
 describe('the router: ranking by expected cost', () => {
   it('ranks by fee when the accounts are equally reliable', () => {
     const accounts = [account('dear', { feeRateBps: 100 }), account('cheap', { feeRateBps: 60 }), account('mid', { feeRateBps: 80 })];
@@ -279,12 +301,13 @@ describe('the router: properties', () => {
           expect(Number.isSafeInteger(c.feeMinor) && c.feeMinor >= 0).toBe(true);
           expect(c.successRate).toBeGreaterThanOrEqual(0);
           expect(c.successRate).toBeLessThanOrEqual(1);
-          if (tried) expect(decision.eligible).toContain(c.channel);
+          if (tried && decision.reason !== 'LAST_RESORT') expect(decision.eligible).toContain(c.channel);
         }
         for (const id of decision.ranked) {
           const spec = specs[Number(id.slice(5))]!;
           expect(spec.enabled).toBe(true);
-          expect(spec.breaker).not.toBe('OPEN');
+          // An open breaker's account is tried only when no account is eligible at all.
+          if (spec.breaker === 'OPEN') expect([decision.reason, decision.eligible]).toEqual(['LAST_RESORT', []]);
         }
         expect(decision.chosen).toBe(decision.ranked[0]);
         // Behind the first (which a probe or the exploration may have moved there), cheapest first.
