@@ -124,9 +124,9 @@ export class Harness {
       SANDBOX_NOTIFY_RETRY_MS: '200',
       SANDBOX_NOTIFY_POLL_MS: '50',
       RISK_MAX_ORDERS_PER_USER: '1000',
-      // Test files share one database, so routing would adapt to what earlier files did to the channels
-      // (a sandbox made to fail, an outage): here an order goes where it went before routing, unless a
-      // test turns adaptation on (test/e2e/routing.test.ts).
+      // Routing would adapt to what earlier tests of the file did to the channels (a sandbox made to
+      // fail, an outage): here an order goes where it went before routing, unless a test turns
+      // adaptation on (test/e2e/routing.test.ts).
       ROUTING_EXPLORATION_SHARE: '0',
       ROUTING_FAILURE_PENALTY_BPS: '0',
       CHANNEL_BREAKER_CONSECUTIVE_FAILURES: '1000000',
