@@ -96,7 +96,7 @@ interface Found<T> {
  * before the change, so the caller reads it afresh instead of failing.
  */
 async function cached<T>(cache: LRUCache<string, Found<T>>, key: string, load: (key: string) => Promise<T | null>): Promise<T | null> {
-  const status: LRUCache.Status<Found<T>> = {};
+  const status: LRUCache.Status<string, Found<T>> = {};
   try {
     return (await cache.fetch(key, { status }))?.value ?? null;
   } catch (err) {
