@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
 import { purchaseWorkflowId } from '../../domain/ids';
 import {
   PaymentChannelKey,
@@ -89,50 +90,19 @@ const TIMING: PurchaseInput['timing'] = {
   channelFailoverBudgetMs: 1_200,
 };
 
-let connection: Connection;
-let nativeConnection: NativeConnection;
+let engine: WorkflowEngine;
 let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
-
 beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS!;
-  const nothing = () => undefined;
-  [connection, nativeConnection, bundle] = await Promise.all([
-    Connection.connect({ address }),
-    NativeConnection.connect({ address }),
-    bundleWorkflowCode({
-      workflowsPath: require.resolve('../../workflows'),
-      logger: { trace: nothing, debug: nothing, info: nothing, warn: nothing, error: console.error, log: nothing },
-    }),
-  ]);
-  client = new Client({ connection });
+  engine = await connectWorkflowEngine();
+  client = engine.client;
 });
-afterAll(async () => {
-  await connection?.close();
-  await nativeConnection?.close();
-});
+afterAll(() => engine?.close());
 
 /** One order whose payment the ranked `candidates` may open, on its own task queue with `accounts` as its activities. */
 async function withOrder<T>(accounts: StubAccounts, candidates: string[] | undefined, scenario: (order: Order) => Promise<T>): Promise<T> {
   const taskQueue = `failover-test-${randomUUID()}`;
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: bundle, activities: accounts.activities() });
-  const orderId = randomUUID();
-  const input: PurchaseInput = {
-    orderId,
-    gameId: 'game-1',
-    userId: 'player-1',
-    sku: 'gems-60',
-    itemName: '60 Gems',
-    quantity: 1,
-    grants: [{ itemId: 'gem', quantity: 60 }],
-    region: 'CN',
-    amount: { currency: 'CNY', value: 600 },
-    channel: candidates?.[0] ?? 'sandbox',
-    ...(candidates && { channelCandidates: candidates }),
-    idempotencyKey: `key-${orderId}`,
-    requestHash: 'hash-1',
-    timing: TIMING,
-  };
+  const worker = await Worker.create({ connection: engine.nativeConnection, taskQueue, workflowBundle: engine.bundle, activities: accounts.activities() });
+  const input = samplePurchase(randomUUID(), TIMING, { channel: candidates?.[0] ?? 'sandbox', ...(candidates && { channelCandidates: candidates }) });
   return worker.runUntil(scenario(new Order(input, taskQueue)));
 }
 
@@ -257,7 +227,7 @@ describe('opening the payment with failover', () => {
       return order.handle.fetchHistory();
     });
     await expect(
-      Worker.runReplayHistory({ workflowBundle: bundle }, history, `replay-${randomUUID()}`),
+      Worker.runReplayHistory({ workflowBundle: engine.bundle }, history, `replay-${randomUUID()}`),
     ).resolves.toBeUndefined();
   });
 });

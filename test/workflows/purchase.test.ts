@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
 import { purchaseWorkflowId } from '../../domain/ids';
 import type { OrderStatus } from '../../domain/orders/status';
 import {
@@ -151,29 +152,13 @@ const TIMING: PurchaseInput['timing'] = {
   activityRetryMaxMs: 200,
 };
 
-let connection: Connection;
-let nativeConnection: NativeConnection;
+let engine: WorkflowEngine;
 let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
-
 beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS!;
-  [connection, nativeConnection, bundle] = await Promise.all([
-    Connection.connect({ address }),
-    NativeConnection.connect({ address }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger() }),
-  ]);
-  client = new Client({ connection });
+  engine = await connectWorkflowEngine();
+  client = engine.client;
 });
-afterAll(async () => {
-  await connection?.close();
-  await nativeConnection?.close();
-});
-
-function quietLogger() {
-  const nothing = () => undefined;
-  return { trace: nothing, debug: nothing, info: nothing, warn: nothing, error: console.error, log: nothing };
-}
+afterAll(() => engine?.close());
 
 /** One purchase workflow on its own task queue with `books` as its activities, until `scenario` ends. */
 async function withWorkflow<T>(
@@ -184,28 +169,12 @@ async function withWorkflow<T>(
 ): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection: engine.nativeConnection,
     taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: engine.bundle,
     activities: books.activities(),
   });
-  const orderId = randomUUID();
-  const input: PurchaseInput = {
-    orderId,
-    gameId: 'game-1',
-    userId: 'player-1',
-    sku: 'gems-60',
-    itemName: '60 Gems',
-    quantity: 1,
-    grants: [{ itemId: 'gem', quantity: 60 }],
-    region: 'CN',
-    amount: { currency: 'CNY', value: 600 },
-    channel: 'sandbox',
-    idempotencyKey: `key-${orderId}`,
-    requestHash: 'hash-1',
-    timing,
-    ...extra,
-  };
+  const input = samplePurchase(randomUUID(), timing, extra);
   return worker.runUntil(scenario(new OrderUnderTest(input, taskQueue)));
 }
 

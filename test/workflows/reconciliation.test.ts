@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { connectWorkflowEngine, type WorkflowEngine } from './engine';
 import type { RunSummary } from '../../store/reconciliation';
 import { RECONCILIATION, type ReconciliationRun } from '../../workflows/contract';
 import type { reconcileRuns, scheduledReconciliation } from '../../workflows';
@@ -54,31 +55,20 @@ class StubFinance {
   }
 }
 
-let connection: Connection;
-let nativeConnection: NativeConnection;
+let engine: WorkflowEngine;
 let client: Client;
-let bundle: WorkflowBundleWithSourceMap;
-
 beforeAll(async () => {
-  const address = process.env.TEMPORAL_ADDRESS!;
-  [connection, nativeConnection, bundle] = await Promise.all([
-    Connection.connect({ address }),
-    NativeConnection.connect({ address }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } }),
-  ]);
-  client = new Client({ connection });
+  engine = await connectWorkflowEngine();
+  client = engine.client;
 });
-afterAll(async () => {
-  await connection?.close();
-  await nativeConnection?.close();
-});
+afterAll(() => engine?.close());
 
 async function withWorker<T>(stubs: StubFinance, run: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `recon-test-${randomUUID()}`;
   const worker = await Worker.create({
-    connection: nativeConnection,
+    connection: engine.nativeConnection,
     taskQueue,
-    workflowBundle: bundle,
+    workflowBundle: engine.bundle,
     activities: stubs.activities(),
   });
   return worker.runUntil(run(taskQueue));
