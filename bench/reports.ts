@@ -52,6 +52,8 @@ export async function reportsMode() {
       for (const channel of CHANNELS) await rollUpDay(database, { channel, date, timeZone: DEFAULT_RECON_TIME_ZONE });
     }
     const rollupSeconds = round((performance.now() - t1) / 1000);
+    // Statistics of the freshly written tables, as autovacuum keeps them for tables that grow a day at a time.
+    await stack.db.query('ANALYZE report_daily; ANALYZE report_monthly; ANALYZE report_channel_fees_daily; ANALYZE report_rollups');
     const { rows } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM report_daily');
     log(`rolled up in ${rollupSeconds} s: ${rows[0]!.n} aggregate rows`);
 

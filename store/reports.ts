@@ -1,11 +1,12 @@
 import type { Database, RunSql } from '../infra/db';
-import { NOW_UTC, join, raw, sql, type Sql } from './sql';
+import { NOW_UTC, join, raw, sql } from './sql';
 
 /**
  * Finance reports, served from aggregates kept per day: `report_daily` (per game, channel account,
  * region and currency) and `report_channel_fees_daily`, rolled up from the orders and the ledger one
  * (day, channel account) at a time — by each day's reconciliation run, after its fees are booked.
- * A report over a year reads a few hundred thousand aggregate rows, never the orders.
+ * `report_monthly` keeps the same per month. A report over a year reads at most a few hundred thousand
+ * aggregate rows, never the orders.
  */
 
 const dayStart = (date: string, timeZone: string, offset = 0) =>
@@ -13,13 +14,18 @@ const dayStart = (date: string, timeZone: string, offset = 0) =>
 
 /**
  * Recomputes one channel account's day: orders placed and paid that day, goods delivered, refunds and
- * chargebacks booked that day (ledger), and the fees its statement stated. Replaces what was there.
+ * chargebacks booked that day (ledger), and the fees its statement stated; then its month from its
+ * days. Replaces what was there.
  */
 export async function rollUpDay(database: Database, d: { channel: string; date: string; timeZone: string }): Promise<void> {
   const lo = dayStart(d.date, d.timeZone);
   const hi = dayStart(d.date, d.timeZone, 1);
   const c = sql`${d.channel}::text`;
+  const month = sql`date_trunc('month', ${d.date}::date::timestamp)::date`;
   await database.transaction(async (run) => {
+    // One roll-up of a channel account's month at a time: two days of it rolled up together would
+    // both rewrite its monthly rows.
+    await run(sql`SELECT pg_advisory_xact_lock(hashtext('report:' || ${c} || ':' || ${month}::text))`);
     await run(sql`DELETE FROM report_daily WHERE day = ${d.date}::date AND channel = ${c}`);
     await run(sql`DELETE FROM report_channel_fees_daily WHERE day = ${d.date}::date AND channel = ${c}`);
     await run(sql`
@@ -44,6 +50,14 @@ export async function rollUpDay(database: Database, d: { channel: string; date: 
           AND e.kind IN ('GOODS_DELIVERED', 'REFUND', 'CHANNEL_REFUND', 'CHARGEBACK')
       ) x
       GROUP BY game_id, region, currency`);
+    await run(sql`DELETE FROM report_monthly WHERE month = ${month} AND channel = ${c}`);
+    await run(sql`
+      INSERT INTO report_monthly (month, game_id, channel, region, currency, orders_created, orders_paid, paid_amount,
+        delivered, revenue, refunds, refund_amount, chargebacks, chargeback_amount)
+      SELECT ${month}, game_id, channel, region, currency, sum(orders_created), sum(orders_paid), sum(paid_amount), sum(delivered),
+        sum(revenue), sum(refunds), sum(refund_amount), sum(chargebacks), sum(chargeback_amount)
+      FROM report_daily WHERE day >= ${month} AND day < (${month} + interval '1 month')::date AND channel = ${c}
+      GROUP BY game_id, channel, region, currency`);
     await run(sql`
       INSERT INTO report_channel_fees_daily (day, channel, currency, fees)
       SELECT ${d.date}::date, ${c}, e.currency, sum(p.amount)
@@ -78,26 +92,47 @@ export interface RevenueRow {
 
 /**
  * Revenue per day or month and the dimensions asked for; amounts are per currency always (money of
- * two currencies is never added up).
+ * two currencies is never added up). By month, the whole months of the range come from
+ * `report_monthly` and only the days of a month cut by the range's ends from `report_daily`.
  */
 export function revenueReport(
-  run: RunSql,
+  database: Database,
   q: { from: string; to: string; groupBy: 'day' | 'month'; by: ReportDimension[] },
 ): Promise<RevenueRow[]> {
   const dimensions = [...new Set<ReportDimension>([...q.by, 'currency'])].sort(
     (a, b) => REPORT_DIMENSIONS.indexOf(a) - REPORT_DIMENSIONS.indexOf(b),
   );
-  const period = q.groupBy === 'day' ? sql`day::text` : sql`to_char(day, 'YYYY-MM')`;
-  const columns: Sql[] = dimensions.map((d) => raw(DIMENSION_COLUMN[d]));
-  return run<RevenueRow>(sql`
-    SELECT ${period} AS period, ${join(columns, ', ')},
-      sum(orders_paid)::text AS orders_paid, sum(paid_amount)::text AS paid_amount, sum(delivered)::text AS delivered,
-      sum(revenue)::text AS revenue, sum(refunds)::text AS refunds, sum(refund_amount)::text AS refund_amount,
-      sum(chargebacks)::text AS chargebacks, sum(chargeback_amount)::text AS chargeback_amount
-    FROM report_daily WHERE day BETWEEN ${q.from}::date AND ${q.to}::date
-    GROUP BY 1, ${join(columns, ', ')}
-    ORDER BY 1, ${join(columns, ', ')}`);
+  const columns = join(dimensions.map((d) => raw(DIMENSION_COLUMN[d])), ', ');
+  const measures = raw(MEASURES.join(', '));
+  const inRange = sql`day BETWEEN ${q.from}::date AND ${q.to}::date`;
+  const rows =
+    q.groupBy === 'day'
+      ? sql`SELECT day::text AS period, ${columns}, ${measures} FROM report_daily WHERE ${inRange}`
+      : sql`
+        SELECT to_char(month, 'YYYY-MM') AS period, ${columns}, ${measures} FROM report_monthly, whole
+        WHERE month >= whole.first AND month < whole.past
+        UNION ALL
+        SELECT to_char(day, 'YYYY-MM'), ${columns}, ${measures} FROM report_daily, whole
+        WHERE ${inRange} AND NOT (day >= whole.first AND day < whole.past)`;
+  return database.transaction(async (run) => {
+    // A year by day groups a few hundred thousand rows: in memory (a hash) rather than sorted on disk.
+    await run(sql`SET LOCAL work_mem = '32MB'`);
+    return run<RevenueRow>(sql`
+      WITH whole AS (
+        SELECT (date_trunc('month', (${q.from}::date - 1)::timestamp) + interval '1 month')::date AS first,
+          date_trunc('month', (${q.to}::date + 1)::timestamp)::date AS past
+      ), src AS (${rows})
+      SELECT period, ${columns},
+        sum(orders_paid)::text AS orders_paid, sum(paid_amount)::text AS paid_amount, sum(delivered)::text AS delivered,
+        sum(revenue)::text AS revenue, sum(refunds)::text AS refunds, sum(refund_amount)::text AS refund_amount,
+        sum(chargebacks)::text AS chargebacks, sum(chargeback_amount)::text AS chargeback_amount
+      FROM src
+      GROUP BY period, ${columns}
+      ORDER BY period, ${columns}`);
+  });
 }
+
+const MEASURES = ['orders_paid', 'paid_amount', 'delivered', 'revenue', 'refunds', 'refund_amount', 'chargebacks', 'chargeback_amount'];
 
 export interface ChannelReportRow {
   channel: string;

@@ -154,7 +154,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
     reportRangeAllowed(q);
     const by = (q.by ?? ['game', 'channel']) as ReportDimension[];
     const [rows, coverage] = await Promise.all([
-      revenueReport(run, { from: q.from, to: q.to, groupBy: q.groupBy, by }),
+      revenueReport(database, { from: q.from, to: q.to, groupBy: q.groupBy, by }),
       rolledUpDays(run, q),
     ]);
     const view = rows.map((r) => ({
