@@ -1,17 +1,8 @@
 import type { Money } from '../domain/money';
+import type { PaymentResult } from '../domain/orders/payment-result';
 import type { ChannelEvent } from './types';
 
-/** A payment result in the shape the order's workflow takes (workflows/contract.ts PaymentNotification). */
-export interface PaymentResult {
-  notificationId: string;
-  channelPaymentId: string;
-  merchantOrderId: string;
-  result: 'SUCCESS' | 'FAILED';
-  channelTxnId?: string;
-  paid?: Money;
-  paidAt?: string;
-  productMismatch?: boolean;
-}
+export type { PaymentResult };
 
 /** What an event is checked against: the order's amount and, for stores, its product. */
 export interface OrderTerms {

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import type { Grant } from '../domain/catalog/pricing';
+import type { PaymentResult } from '../domain/orders/payment-result';
 import type { OrderStatus } from '../domain/orders/status';
 import type { RoutingDecision } from '../domain/routing/router';
 
@@ -94,19 +95,7 @@ export interface OrderSnapshot {
 }
 
 /** A verified payment result from the order's channel, as the workflow receives it. */
-export interface PaymentNotification {
-  /** Stable across the channel's retries of the same notification. */
-  notificationId: string;
-  channelPaymentId: string;
-  merchantOrderId: string;
-  result: 'SUCCESS' | 'FAILED';
-  channelTxnId?: string;
-  /** What was actually paid (may differ from the order: never trust it blindly). */
-  paid?: Money;
-  paidAt?: string;
-  /** A store paid for another product than the order's item: never delivered (a person decides). */
-  productMismatch?: boolean;
-}
+export type PaymentNotification = PaymentResult;
 
 /** Why the money of an order went back after it was paid. */
 export type ReversalCause = 'CHANNEL_REFUND' | 'CHARGEBACK' | 'REVOKED' | 'OPS_REFUND';
