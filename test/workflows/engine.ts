@@ -33,6 +33,17 @@ export async function connectWorkflowEngine(): Promise<WorkflowEngine> {
   };
 }
 
+/** Durations of a workflow test: seconds, not the production minutes. */
+export const TEST_TIMING: PurchaseInput['timing'] = {
+  paymentTimeoutMs: 3_000,
+  deliveryDeadlineMs: 3_000,
+  deliveryAttemptTimeoutMs: 1_000,
+  deliveryRetryInitialMs: 100,
+  deliveryRetryMaxMs: 200,
+  activityRetryInitialMs: 50,
+  activityRetryMaxMs: 200,
+};
+
 /** One order of 60 gems for 6.00 CNY through the sandbox; tests change what their scenario needs. */
 export function samplePurchase(orderId: string, timing: PurchaseInput['timing'], extra: Partial<PurchaseInput> = {}): PurchaseInput {
   return {

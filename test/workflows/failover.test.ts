@@ -3,7 +3,7 @@ import { WithStartWorkflowOperation, type Client, WorkflowUpdateFailedError } fr
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import { connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
+import { TEST_TIMING, connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
 import { purchaseWorkflowId } from '../../domain/ids';
 import {
   PaymentChannelKey,
@@ -79,13 +79,8 @@ class StubAccounts {
 }
 
 const TIMING: PurchaseInput['timing'] = {
+  ...TEST_TIMING,
   paymentTimeoutMs: 60_000,
-  deliveryDeadlineMs: 3_000,
-  deliveryAttemptTimeoutMs: 1_000,
-  deliveryRetryInitialMs: 100,
-  deliveryRetryMaxMs: 200,
-  activityRetryInitialMs: 50,
-  activityRetryMaxMs: 200,
   channelOpenBudgetMs: 2_000,
   channelFailoverBudgetMs: 1_200,
 };

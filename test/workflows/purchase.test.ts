@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
-import { connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
+import { TEST_TIMING, connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
 import { purchaseWorkflowId } from '../../domain/ids';
 import type { OrderStatus } from '../../domain/orders/status';
 import {
@@ -142,15 +142,6 @@ class StubBooks {
   }
 }
 
-const TIMING: PurchaseInput['timing'] = {
-  paymentTimeoutMs: 3_000,
-  deliveryDeadlineMs: 3_000,
-  deliveryAttemptTimeoutMs: 1_000,
-  deliveryRetryInitialMs: 100,
-  deliveryRetryMaxMs: 200,
-  activityRetryInitialMs: 50,
-  activityRetryMaxMs: 200,
-};
 
 let engine: WorkflowEngine;
 let client: Client;
@@ -164,7 +155,7 @@ afterAll(() => engine?.close());
 async function withWorkflow<T>(
   books: StubBooks,
   scenario: (order: OrderUnderTest) => Promise<T>,
-  timing = TIMING,
+  timing = TEST_TIMING,
   extra: Partial<PurchaseInput> = {},
 ): Promise<T> {
   const taskQueue = `wf-test-${randomUUID()}`;
@@ -318,7 +309,7 @@ describe('the purchase workflow', () => {
     await withWorkflow(books, async (order) => {
       expect(failureType(await order.create().catch((e: unknown) => e))).toBe('CHANNEL_UNAVAILABLE');
       expect(await order.result()).toBe('CLOSED');
-    }, { ...TIMING, channelOpenBudgetMs: 1_500 });
+    }, { ...TEST_TIMING, channelOpenBudgetMs: 1_500 });
     expect(Date.now() - started).toBeLessThan(8_000);
     expect(books.calls.filter((c) => c === 'createChannelPayment').length).toBeGreaterThan(1);
     expect(books.calls.at(-1)).toBe('closeOrder:CHANNEL_UNAVAILABLE');
@@ -329,7 +320,7 @@ describe('the purchase workflow', () => {
     await withWorkflow(books, async (order) => {
       await order.create();
       expect(await order.result()).toBe('CLOSED');
-    }, { ...TIMING, paymentTimeoutMs: 500 });
+    }, { ...TEST_TIMING, paymentTimeoutMs: 500 });
     expect(books.calls.slice(-2)).toEqual(['closeOrder:PAYMENT_TIMEOUT', 'closeChannelPayment']);
   });
 
@@ -351,7 +342,7 @@ describe('the purchase workflow', () => {
       expect(failureType(await order.handle.executeUpdate(cancelOrderUpdate).catch((e: unknown) => e))).toBe('ORDER_NOT_CANCELLABLE');
       await order.ops('REFUND');
       expect(await order.result()).toBe('REFUNDED');
-    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 120_000 });
   });
 
   it('stays payable after a failed payment and delivers on the next success, once for duplicates', async () => {
@@ -393,7 +384,7 @@ describe('the purchase workflow', () => {
       await order.create();
       await order.notify('SUCCESS');
       expect(await order.result()).toBe('DELIVERED');
-    }, { ...TIMING, deliveryDeadlineMs: 30_000 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 });
     expect(books.calls.filter((c) => c === 'deliverOrder')).toHaveLength(3);
     expect(books.calls).not.toContain('refundOrder:DELIVERY_FAILED');
   });
@@ -405,7 +396,7 @@ describe('the purchase workflow', () => {
       await order.create();
       await order.notify('SUCCESS');
       expect(await order.result()).toBe('REFUNDED');
-    }, { ...TIMING, deliveryDeadlineMs: 800 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
     expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
   });
 
@@ -417,7 +408,7 @@ describe('the purchase workflow', () => {
       await order.create();
       await order.notify('SUCCESS');
       expect(await order.result()).toBe('DELIVERED');
-    }, { ...TIMING, deliveryDeadlineMs: 800 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
   });
 
   it("lets an operator retry a stuck delivery now, or refund it instead", async () => {
@@ -429,7 +420,7 @@ describe('the purchase workflow', () => {
       await order.until('DELIVERING');
       await order.ops('RETRY_DELIVERY');
       expect(await order.result()).toBe('DELIVERED');
-    }, { ...TIMING, deliveryRetryInitialMs: 60_000, deliveryRetryMaxMs: 60_000, deliveryDeadlineMs: 120_000 });
+    }, { ...TEST_TIMING, deliveryRetryInitialMs: 60_000, deliveryRetryMaxMs: 60_000, deliveryDeadlineMs: 120_000 });
 
     const refunded = new StubBooks();
     refunded.deliveryFailures = Infinity;
@@ -439,7 +430,7 @@ describe('the purchase workflow', () => {
       await order.until('DELIVERING');
       await order.ops('REFUND');
       expect(await order.result()).toBe('REFUNDED');
-    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 120_000 });
     expect(refunded.calls.at(-1)).toBe('refundOrder:OPS_REFUND');
   });
 
@@ -461,7 +452,7 @@ describe('the purchase workflow', () => {
       await order.until('CLOSED', 5_000);
       await order.notify('SUCCESS');
       expect(await order.result()).toBe('REFUNDED');
-    }, { ...TIMING, paymentTimeoutMs: 500 });
+    }, { ...TEST_TIMING, paymentTimeoutMs: 500 });
     expect(books.calls.at(-1)).toBe('refundOrder:LATE_PAYMENT');
   });
 });
@@ -482,7 +473,7 @@ describe('a channel that stays silent, or changes its mind', () => {
     await withWorkflow(books, async (order) => {
       await order.create();
       expect(await order.result()).toBe('DELIVERED');
-    }, { ...TIMING, paymentTimeoutMs: 20_000, paymentQueryAfterMs: 200 });
+    }, { ...TEST_TIMING, paymentTimeoutMs: 20_000, paymentQueryAfterMs: 200 });
     expect(books.calls.filter((c) => c === 'queryChannelPayment')).toHaveLength(2);
     expect(books.calls).toContain('markPaid');
   });
@@ -492,7 +483,7 @@ describe('a channel that stays silent, or changes its mind', () => {
     await withWorkflow(books, async (order) => {
       await order.create();
       expect(await order.result()).toBe('CLOSED');
-    }, { ...TIMING, paymentTimeoutMs: 600, paymentQueryAfterMs: 60_000 });
+    }, { ...TEST_TIMING, paymentTimeoutMs: 600, paymentQueryAfterMs: 60_000 });
     expect(books.calls.slice(-3)).toEqual(['queryChannelPayment', 'closeOrder:PAYMENT_TIMEOUT', 'closeChannelPayment']);
   });
 
@@ -505,7 +496,7 @@ describe('a channel that stays silent, or changes its mind', () => {
       await order.until('DELIVERING');
       await order.handle.signal(channelReversalSignal, { cause: 'CHARGEBACK', dedupeKey: 'cb-1', revoke: true });
       expect(await order.result()).toBe('CHARGED_BACK');
-    }, { ...TIMING, deliveryDeadlineMs: 120_000 });
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 120_000 });
     expect(books.calls).toContain('recordReversal:CHARGEBACK');
     expect(books.calls.some((c) => c.startsWith('refundOrder'))).toBe(false);
   });
@@ -519,7 +510,7 @@ describe('a channel that stays silent, or changes its mind', () => {
       await order.until('DELIVERED');
       await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-apple-1', revoke: true });
       expect(await order.result()).toBe('REFUNDED');
-    }, TIMING, { confirmsDelivery: true });
+    }, TEST_TIMING, { confirmsDelivery: true });
     expect(books.calls.slice(-3)).toEqual(['confirmChannelDelivery', 'recordReversal:CHANNEL_REFUND', 'revokeGrants']);
   });
 });
@@ -537,7 +528,7 @@ describe('the late-payment workflow', () => {
       return client.workflow.execute<typeof latePayment>('latePayment', {
         workflowId: `late-${order.input.orderId}`,
         taskQueue: order.taskQueue,
-        args: [order.input.orderId, notification, TIMING],
+        args: [order.input.orderId, notification, TEST_TIMING],
       });
     });
 
