@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
-import { NEW_BREAKER, afterOutcome, claimProbe, closedSince, windowStart, type BreakerRecord } from '../domain/routing/breaker';
+import { NEW_BREAKER, afterOutcome, closedSince, windowStart, type BreakerRecord } from '../domain/routing/breaker';
 import {
+  claimBreakerProbe,
   retentionMs,
   transitionOf,
   updateBreaker,
@@ -101,15 +102,7 @@ export function redisChannelHealth(redis: Redis, settings: HealthSettings, prefi
       return transitionOf(channelId, before, after, at);
     },
 
-    async claimProbe(channelId, now) {
-      let granted = false;
-      const { before, after } = await updateBreaker(cas, channelId, (current) => {
-        const claim = claimProbe(current, now, s);
-        granted = claim.granted;
-        return claim.record;
-      });
-      return { granted, transition: transitionOf(channelId, before, after, now) };
-    },
+    claimProbe: (channelId, now) => claimBreakerProbe(cas, channelId, now, s),
 
     async report(now) {
       const ids = (await redis.smembers(keys.accounts)).sort();

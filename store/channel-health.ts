@@ -95,6 +95,22 @@ export async function updateBreaker(
   throw new Error(`breaker of ${channelId}: ${CAS_ATTEMPTS} concurrent writers in a row`);
 }
 
+/** Claims one of a half-open breaker's probes (an open one past its cool-down turns half-open first). */
+export async function claimBreakerProbe(
+  cas: BreakerCas,
+  channelId: string,
+  now: number,
+  s: BreakerSettings,
+): Promise<{ granted: boolean; transition?: BreakerTransition }> {
+  let granted = false;
+  const { before, after } = await updateBreaker(cas, channelId, (current) => {
+    const claim = claimProbe(current, now, s);
+    granted = claim.granted;
+    return claim.record;
+  });
+  return { granted, transition: transitionOf(channelId, before, after, now) };
+}
+
 /** A change of the stored state (an open breaker past its cool-down is stored OPEN until a probe is claimed). */
 export function transitionOf(channelId: string, before: BreakerRecord, after: BreakerRecord, now: number): BreakerTransition | undefined {
   return before.state === after.state ? undefined : { channelId, from: before.state, to: after.state, at: now };
@@ -195,15 +211,7 @@ export function pgChannelHealth(run: RunSql, settings: HealthSettings): ChannelH
       return transitionOf(call.channelId, before, after, call.at);
     },
 
-    async claimProbe(channelId, now) {
-      let granted = false;
-      const { before, after } = await updateBreaker(cas, channelId, (current) => {
-        const claim = claimProbe(current, now, s);
-        granted = claim.granted;
-        return claim.record;
-      });
-      return { granted, transition: transitionOf(channelId, before, after, now) };
-    },
+    claimProbe: (channelId, now) => claimBreakerProbe(cas, channelId, now, s),
 
     async report(now) {
       const { attempts, ms } = settings.routingWindow;
