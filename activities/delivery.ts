@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { signedHeaders } from '../domain/signature';
+import { credentialsKeyring } from '../infra/credentials';
 import { businessMetrics } from '../infra/metrics';
+import { openGameSecret } from '../store/catalog';
 import { deliveryOrder, recordAttempt, recordFailedAttempt, type AttemptOutcome } from '../store/deliveries';
 import { journalGoodsDelivered } from '../store/journal';
 import { activityRecovered } from '../store/activity-failures';
@@ -11,7 +13,7 @@ import type { ActivityDeps } from './deps';
 import { moveOrder } from './orders';
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
-export function createDeliveryActivities({ database }: ActivityDeps) {
+export function createDeliveryActivities({ database, config }: ActivityDeps) {
   const { sql } = database;
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
@@ -30,7 +32,7 @@ export function createDeliveryActivities({ database }: ActivityDeps) {
       });
       const url = new URL(order.delivery_url);
       const headers = signedHeaders(
-        order.secret,
+        openGameSecret(credentialsKeyring(config), order),
         order.game_id,
         'POST',
         url.pathname + url.search,

@@ -5,6 +5,8 @@ import { refundIdFor } from '../domain/ids';
 import type { Money } from '../domain/money';
 import { REASONS, canTransition, type OrderStatus } from '../domain/orders/status';
 import { signedHeaders } from '../domain/signature';
+import { credentialsKeyring } from '../infra/credentials';
+import { openGameSecret } from '../store/catalog';
 import { journalChannelReversal, journalRefunded } from '../store/journal';
 import { orderForRefund } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
@@ -37,7 +39,7 @@ export interface ReversalOutcome {
 }
 
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
-export function createReversalActivities({ database, channels }: ActivityDeps) {
+export function createReversalActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
   return {
     /**
@@ -129,7 +131,7 @@ export function createReversalActivities({ database, channels }: ActivityDeps) {
         amount: { currency: target.currency, value: target.amount },
       });
       const url = new URL(target.revoke_url);
-      const headers = signedHeaders(target.secret, target.game_id, 'POST', url.pathname + url.search, body, randomBytes(16).toString('hex'), Math.floor(Date.now() / 1000));
+      const headers = signedHeaders(openGameSecret(credentialsKeyring(config), target), target.game_id, 'POST', url.pathname + url.search, body, randomBytes(16).toString('hex'), Math.floor(Date.now() / 1000));
       let statusCode: number | undefined;
       let error: string | undefined;
       try {

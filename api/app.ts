@@ -5,6 +5,7 @@ import { stateAt } from '../domain/routing/breaker';
 import type { ChannelHealth } from '../infra/channel-health';
 import type { Config } from '../infra/config';
 import type { ConfigChanges } from '../infra/config-changes';
+import { credentialsKeyring } from '../infra/credentials';
 import type { Database } from '../infra/db';
 import { createHttpMetrics, createRoutingMetrics } from '../infra/metrics';
 import type { ReconciliationClient } from '../infra/reconciliation';
@@ -52,7 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/metrics', metrics.endpoint);
   app.use(healthRouter(deps));
 
-  const catalog = new CatalogReader(deps.database.db, deps.config.CATALOGUE_CACHE_MS);
+  const catalog = new CatalogReader(deps.database.db, credentialsKeyring(deps.config), deps.config.CATALOGUE_CACHE_MS);
   // A game's channel policy applies to new orders within a second on every API process.
   deps.changes?.on('games', async () => catalog.gamesChanged());
   const routingMetrics = createRoutingMetrics(metrics.registry);

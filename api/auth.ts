@@ -1,10 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
-import type { Game } from '../generated/prisma/client';
 import { MIN_NONCE_LENGTH, checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
-import type { CatalogReader } from '../store/catalog';
+import type { CatalogReader, OpenGame } from '../store/catalog';
 import { purgeNoncesBefore, useNonce } from '../store/nonces';
 import { ApiError } from './errors';
 import { requireJsonBody } from './shared/body';
@@ -26,7 +25,7 @@ export function adminAuth(config: Config): RequestHandler {
 }
 
 export interface SignedLocals {
-  game: Game;
+  game: OpenGame;
 }
 
 /**

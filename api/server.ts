@@ -7,7 +7,9 @@ import { startChannelRegistry } from '../infra/channels';
 import { loadConfig, type Config } from '../infra/config';
 import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
+import { credentialsKeyring } from '../infra/credentials';
 import { createLogger } from '../infra/logger';
+import { sealLegacyGameSecrets } from '../store/catalog';
 import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
@@ -27,6 +29,8 @@ export async function startApi(
   connection: Connection,
   log: Logger = createLogger(config, 'api'),
 ): Promise<RunningApi> {
+  const sealed = await sealLegacyGameSecrets(database.db, credentialsKeyring(config));
+  if (sealed) log.info({ games: sealed }, 'sealed the plaintext secrets of games written before secrets were encrypted');
   const changes = watchConfigChanges(config.DATABASE_URL, log);
   const channels = await startChannelRegistry(config, database, changes, log);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });

@@ -50,3 +50,11 @@ export function decryptCredentials(keyring: CredentialsKeyring, ciphertext: stri
   const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
   return JSON.parse(plain.toString('utf8'));
 }
+
+const keyrings = new WeakMap<object, CredentialsKeyring>();
+/** The keyring of a process's configuration, parsed once. */
+export function credentialsKeyring(config: { CREDENTIALS_KEYS?: string; CREDENTIALS_ACTIVE_KEY?: string }): CredentialsKeyring {
+  let keyring = keyrings.get(config);
+  if (!keyring) keyrings.set(config, (keyring = parseKeyring(config.CREDENTIALS_KEYS, config.CREDENTIALS_ACTIVE_KEY)));
+  return keyring;
+}

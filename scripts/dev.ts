@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig, type Config } from '../infra/config';
+import { credentialsKeyring } from '../infra/credentials';
 import { openDatabase } from '../infra/db';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
@@ -82,7 +83,7 @@ async function main() {
     gameServer.setSecret(DEMO_GAME_ID, DEMO_SECRET);
     await gameServer.start();
     running.push({ name: 'demo game server', stop: () => gameServer.stop() });
-    await seedDemo(databaseUrl, gameServer.deliveryUrl(DEMO_GAME_ID));
+    await seedDemo(config, databaseUrl, gameServer.deliveryUrl(DEMO_GAME_ID));
     stopRequested.signal.throwIfAborted();
 
     const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
@@ -229,10 +230,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** The demo game and its items; a limited item keeps its remaining stock across restarts. */
-async function seedDemo(databaseUrl: string, deliveryUrl: string) {
+async function seedDemo(config: Config, databaseUrl: string, deliveryUrl: string) {
   const database = openDatabase(databaseUrl, 1);
   try {
-    await putGame(database.db, DEMO_GAME_ID, { name: DEMO_GAME_NAME, secret: DEMO_SECRET, deliveryUrl });
+    await putGame(database.db, credentialsKeyring(config), DEMO_GAME_ID, { name: DEMO_GAME_NAME, secret: DEMO_SECRET, deliveryUrl });
     for (const item of DEMO_ITEMS) {
       const exists = await database.db.item.findUnique({ where: { sku: item.sku }, select: { sku: true } });
       await putItem(database.db, item.sku, {

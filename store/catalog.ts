@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
 import type { ChannelPolicy } from '../domain/routing/fields';
+import { decryptCredentials, encryptCredentials, type CredentialsKeyring } from '../infra/credentials';
 import type { Db } from '../infra/db';
 import { CONFIG_CHANGED } from './channel-accounts';
 import { sql } from './sql';
@@ -19,6 +20,40 @@ export interface GameFields {
   channelPolicy?: ChannelPolicy | null;
 }
 
+/** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
+export type SealedGameSecret = Pick<Game, 'secret' | 'secretCiphertext' | 'secretKeyId'>;
+
+/** A game as the API uses it: its secret opened, in memory only. */
+export type OpenGame = Omit<Game, keyof SealedGameSecret> & { secret: string };
+
+/** The game's signing secret, opened (a row not yet sealed still carries it in plaintext). */
+export function openGameSecret(keyring: CredentialsKeyring, row: SealedGameSecret): string {
+  if (row.secretCiphertext && row.secretKeyId) return decryptCredentials(keyring, row.secretCiphertext, row.secretKeyId) as string;
+  if (row.secret !== null) return row.secret;
+  throw new Error('the game has no secret');
+}
+
+function sealGameSecret(keyring: CredentialsKeyring, secret: string): SealedGameSecret {
+  const { ciphertext, keyId } = encryptCredentials(keyring, secret);
+  return { secret: null, secretCiphertext: ciphertext, secretKeyId: keyId };
+}
+
+function openGame(keyring: CredentialsKeyring, { secret: _secret, secretCiphertext, secretKeyId, ...game }: Game): OpenGame {
+  return { ...game, secret: openGameSecret(keyring, { secret: _secret, secretCiphertext, secretKeyId }) };
+}
+
+/**
+ * Seals the secrets of games written before secrets were sealed; idempotent, and a row changed
+ * meanwhile by an admin write is left to that write.
+ */
+export async function sealLegacyGameSecrets(db: Db, keyring: CredentialsKeyring): Promise<number> {
+  const legacy = await db.game.findMany({ where: { secret: { not: null } }, select: { id: true, secret: true } });
+  for (const { id, secret } of legacy) {
+    await db.game.updateMany({ where: { id, secret }, data: sealGameSecret(keyring, secret!) });
+  }
+  return legacy.length;
+}
+
 /** What the audit keeps of a game: never its secret, only whether this change replaced it. */
 const gameAuditView = (game: Game | null) =>
   game && { name: game.name, deliveryUrl: game.deliveryUrl, revokeUrl: game.revokeUrl, channelPolicy: game.channelPolicy };
@@ -27,9 +62,16 @@ const gameAuditView = (game: Game | null) =>
  * Creates or changes a game, audits the change (who, before, after) and tells every process (its
  * channel policy routes the next orders), in one transaction.
  */
-export function putGame(db: Db, gameId: string, { channelPolicy, ...fields }: GameFields, actor = 'system'): Promise<Game> {
+export function putGame(
+  db: Db,
+  keyring: CredentialsKeyring,
+  gameId: string,
+  { channelPolicy, secret, ...fields }: GameFields,
+  actor = 'system',
+): Promise<OpenGame> {
   const data = {
     ...fields,
+    ...sealGameSecret(keyring, secret),
     ...(channelPolicy !== undefined && { channelPolicy: channelPolicy === null ? Prisma.DbNull : (channelPolicy as Prisma.InputJsonValue) }),
   };
   return db.$transaction(async (tx) => {
@@ -41,11 +83,11 @@ export function putGame(db: Db, gameId: string, { channelPolicy, ...fields }: Ga
         entityId: gameId,
         actor,
         before: (gameAuditView(before) ?? undefined) as Prisma.InputJsonValue | undefined,
-        after: { ...gameAuditView(after), secretChanged: before?.secret !== after.secret } as Prisma.InputJsonValue,
+        after: { ...gameAuditView(after), secretChanged: !before || openGameSecret(keyring, before) !== secret } as Prisma.InputJsonValue,
       },
     });
     await tx.$executeRaw(sql`SELECT pg_notify(${CONFIG_CHANGED}, 'games')`);
-    return after;
+    return openGame(keyring, after);
   });
 }
 
@@ -111,13 +153,16 @@ async function cached<T>(cache: LRUCache<string, Found<T>>, key: string, load: (
  * processes see a change within `ttlMs` (0 turns the cache off).
  */
 export class CatalogReader {
-  private readonly games?: LRUCache<string, Found<Game>>;
+  private readonly games?: LRUCache<string, Found<OpenGame>>;
   private readonly items?: LRUCache<string, Found<CatalogItem>>;
-  private readonly loadGame: (id: string) => Promise<Game | null>;
+  private readonly loadGame: (id: string) => Promise<OpenGame | null>;
   private readonly loadItem: (sku: string) => Promise<CatalogItem | null>;
 
-  constructor(db: Db, ttlMs: number) {
-    this.loadGame = (id) => db.game.findUnique({ where: { id } });
+  constructor(db: Db, keyring: CredentialsKeyring, ttlMs: number) {
+    this.loadGame = async (id) => {
+      const game = await db.game.findUnique({ where: { id } });
+      return game && openGame(keyring, game);
+    };
     this.loadItem = (sku) => db.item.findUnique({ where: { sku }, include: { prices: true } });
     if (ttlMs === 0) return;
     // fetchMethod also makes concurrent misses for one key share a single query.
@@ -125,7 +170,7 @@ export class CatalogReader {
     this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
   }
 
-  game(id: string): Promise<Game | null> {
+  game(id: string): Promise<OpenGame | null> {
     return this.games ? cached(this.games, id, this.loadGame) : this.loadGame(id);
   }
 

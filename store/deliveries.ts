@@ -1,4 +1,5 @@
 import type { RunSql } from '../infra/db';
+import type { SealedGameSecret } from './catalog';
 import { NOW_UTC, isoOf, sql, type Sql } from './sql';
 
 /** Deliveries: one per paid order (its deliveryId), with the outcome of each attempt. */
@@ -25,7 +26,7 @@ export async function recordFailedAttempt(run: RunSql, deliveryId: string, outco
   await run(sql`WITH ${recordAttempt(deliveryId, outcome)} SELECT 1`);
 }
 
-export interface DeliveryOrderRow {
+export interface DeliveryOrderRow extends SealedGameSecret {
   id: string;
   game_id: string;
   user_id: string;
@@ -37,14 +38,14 @@ export interface DeliveryOrderRow {
   status: string;
   paid_at: string | null;
   delivery_url: string;
-  secret: string;
 }
 
 /** What a delivery sends, with where and how to sign it. */
 export async function deliveryOrder(run: RunSql, orderId: string): Promise<DeliveryOrderRow | undefined> {
   const [row] = await run<DeliveryOrderRow>(sql`
     SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
-      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url, g.secret
+      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url,
+      g.secret, g.secret_ciphertext AS "secretCiphertext", g.secret_key_id AS "secretKeyId"
     FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${orderId}::uuid`);
   return row;
 }

@@ -1,4 +1,5 @@
 import type { Db, RunSql } from '../infra/db';
+import type { SealedGameSecret } from './catalog';
 import { NOW_UTC, isoOf, sql, type Sql } from './sql';
 
 /**
@@ -14,7 +15,7 @@ export const openRevocation = (revocationId: string, reason: string): Sql => sql
     SELECT ${revocationId}::text, id, ${reason}::text, 'PENDING', ${NOW_UTC} FROM moved
     ON CONFLICT (order_id) DO NOTHING)`;
 
-export interface RevocationTarget {
+export interface RevocationTarget extends SealedGameSecret {
   id: string;
   status: string;
   reason: string;
@@ -27,7 +28,6 @@ export interface RevocationTarget {
   currency: string;
   amount: number;
   revoke_url: string | null;
-  secret: string;
   refunded_at: string | null;
 }
 
@@ -35,7 +35,8 @@ export interface RevocationTarget {
 export async function revocationTarget(run: RunSql, revocationId: string): Promise<RevocationTarget | undefined> {
   const [row] = await run<RevocationTarget>(sql`
     SELECT r.id, r.status, r.reason, o.id::text AS order_id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency,
-      coalesce(o.paid_amount, o.amount) AS amount, g.revoke_url, g.secret, ${isoOf(sql`o.refunded_at`)} AS refunded_at
+      coalesce(o.paid_amount, o.amount) AS amount, g.revoke_url,
+      g.secret, g.secret_ciphertext AS "secretCiphertext", g.secret_key_id AS "secretKeyId", ${isoOf(sql`o.refunded_at`)} AS refunded_at
     FROM revocations r JOIN orders o ON o.id = r.order_id JOIN games g ON g.id = o.game_id
     WHERE r.id = ${revocationId}::text`);
   return row;

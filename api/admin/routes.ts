@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { ChannelPolicy } from '../../domain/routing/fields';
 import type { Config } from '../../infra/config';
+import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
 import { putGame, putItem, type CatalogReader } from '../../store/catalog';
 import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
@@ -20,6 +21,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
     const body = parseBody(gameBody, req.body);
     const game = await putGame(
       db,
+      credentialsKeyring(config),
       gameId,
       { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null },
       req.get('x-operator') ?? 'admin',
