@@ -365,7 +365,9 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate, 
     WHERE o.day_offset = 0 AND o.status = 'DELIVERED'
       AND (o.game_id, ((o.delivered_at AT TIME ZONE 'UTC') AT TIME ZONE ${s.timeZone}::text)::date) IN (
         SELECT game_id, log_date FROM grant_log_days WHERE log_date BETWEEN ${s.date}::date AND ${s.date}::date + 2)
-      AND o.id NOT IN (SELECT order_id FROM grant_logs WHERE log_date BETWEEN ${s.date}::date - 1 AND ${s.date}::date + 2)`);
+      -- Only the order's own game's grants count: another game's entry naming it explains nothing.
+      AND NOT EXISTS (SELECT 1 FROM grant_logs gl WHERE gl.game_id = o.game_id AND gl.order_id = o.id
+        AND gl.log_date BETWEEN ${s.date}::date - 1 AND ${s.date}::date + 2)`);
   // Grants of the day that no delivered order of ours (of the same game) explains; the few left are looked up one by one.
   await run(sql`INSERT INTO recon_facts (fact, side, order_id, currency, ours, detail, has_order, same_game, delivered)
     SELECT 'GRANT_UNMATCHED', 'GRANT', g.order_id, o.currency, o.paid_amount, 'delivery ' || g.delivery_id || ' granted by ' || g.game_id,

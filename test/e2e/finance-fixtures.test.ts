@@ -197,6 +197,23 @@ describe('reconciliation on fixtures', () => {
     expect(history.map((r: { superseded: boolean }) => r.superseded)).toEqual([false, true, true]);
   });
 
+  it("keeps grant logs per game: another game's entry under the same deliveryId neither shadows the game's own nor hides its missing grant", async () => {
+    const other = await h.createGame('Other Game');
+    const grantOf = (o: Fixture, date: string) => ({ deliveryId: deliveryIdFor(o.orderId), orderId: o.orderId, grantedAt: `${date}T02:00:05Z` });
+    const post = async (g: TestGame, date: string, grants: ReturnType<typeof grantOf>[]) =>
+      (await h.signed(g, 'POST', '/v1/games/grant-logs', { date, grants })).body.recorded;
+
+    // The other game posts this game's deliveryId first: this game's own entry is still recorded.
+    expect(await post(other, D2, [grantOf(orders.channelCutLater!, D2)])).toBe(1);
+    expect(await post(game, D2, [grantOf(orders.channelCutLater!, D2)])).toBe(1);
+
+    // The other game claims the delivery this game never granted: the grant is still missing, and the claim is the other game's.
+    expect(await post(other, D1, [grantOf(orders.notGranted!, D1)])).toBe(1);
+    const [day1] = await reconcile(D1);
+    const notGranted = named(day1.differences).filter((d) => d.endsWith(' notGranted'));
+    expect(notGranted).toEqual(['GRANTED_NOT_PAID/ORDER_OF_OTHER_GAME/OPEN notGranted', 'PAID_NOT_GRANTED/NO_GRANT/OPEN notGranted']);
+  });
+
   it('lets finance resolve an open difference once, with a note', async () => {
     const [run] = (await h.admin('GET', `/v1/finance/reconciliations?channel=${channel}&date=${D1}&limit=1`)).body.runs;
     const open = (await h.admin('GET', `/v1/finance/reconciliations/${run.id}?resolution=OPEN&kind=AMOUNT_MISMATCH`)).body.differences[0];
