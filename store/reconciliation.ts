@@ -128,14 +128,14 @@ export interface MatchScope {
   timeZone: string;
   /** The channel account's contracted fee rate; undefined: fees are booked, not checked. */
   feeRateBasisPoints?: number;
-  /** Grants naming no order of ours are reported once a day: by the default channel account's run. */
+  /** Grants naming no order of ours are reported once a day: by the run of the account RECON_ORPHAN_GRANTS_ACCOUNT names. */
   reportsOrphanGrants: boolean;
   /** The domain's rules. */
   classify(fact: Fact): Finding[];
   /** What a held difference becomes once the next day's statement was read, listed there or not. */
   recheckHeld(listedNextDay: boolean): Finding;
-  /** The findings whose money a run books into suspense (no order explains it). */
-  unplaced: { kind: DifferenceKind; reason: string };
+  /** The findings whose money a run books into suspense (no order explains it: the domain's BOOK_UNPLACED). */
+  unplaced: { kind: DifferenceKind; reason: string; side: Side };
 }
 
 /** The facts' columns that decide a classification: rows with the same values classify alike. */
@@ -251,11 +251,11 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
 
     // The channel holds money no order explains: the books say so (suspense), finance decides.
     const unplaced = sql`SELECT channel_trade_no, currency, theirs AS amount FROM recon_differences
-      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = 'PAYMENT'
+      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = ${s.unplaced.side}::text
         AND channel_trade_no IS NOT NULL AND theirs > 0`;
     await run(sql`WITH ${journalUnplacedMoney({ channel: s.channel, source: unplaced })} SELECT 1`);
     await run(sql`UPDATE recon_differences SET repair = 'booked into suspense (ledger)'
-      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = 'PAYMENT' AND theirs > 0`);
+      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = ${s.unplaced.side}::text AND theirs > 0`);
 
     // The day's fees, as the statement states them (net of fees returned with refunds).
     const fees = sql`SELECT currency, sum(CASE WHEN kind = 'PAYMENT' THEN fee ELSE -fee END) AS amount

@@ -26,7 +26,8 @@ interface Fixture {
 const orders: Record<string, Fixture> = {};
 
 beforeAll(async () => {
-  ({ h, game, sku } = await Harness.startWithGame());
+  // This file's account carries the grants that name no order of ours (no other account's run reports them).
+  ({ h, game, sku } = await Harness.startWithGame({ RECON_ORPHAN_GRANTS_ACCOUNT: channel }));
   expect(h.config.RECON_TIME_ZONE).toBe('Asia/Shanghai');
   expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true })).status).toBe(200);
   await sleep(1_500); // the worker reloads its channel accounts
@@ -119,14 +120,17 @@ async function reconcile(from: string, to = from) {
   expect(started.status).toBe(202);
   const runs = started.body.runs as { id: string }[];
   const done = [];
-  for (const { id } of runs) {
-    for (let run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body; ; run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body) {
-      if (run.status !== 'RUNNING') break;
-      await sleep(200);
-    }
-    done.push((await h.admin('GET', `/v1/finance/reconciliations/${id}?limit=1000`)).body);
-  }
+  for (const { id } of runs) done.push(await finished(id));
   return done;
+}
+
+/** A run once it is no longer RUNNING, with its differences. */
+async function finished(id: string) {
+  for (let run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body; ; run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body) {
+    if (run.status !== 'RUNNING') break;
+    await sleep(200);
+  }
+  return (await h.admin('GET', `/v1/finance/reconciliations/${id}?limit=1000`)).body;
 }
 
 type Difference = { kind: string; reason: string; resolution: string; orderId?: string; channelTradeNo?: string; side: string };
@@ -212,6 +216,23 @@ describe('reconciliation on fixtures', () => {
     const [day1] = await reconcile(D1);
     const notGranted = named(day1.differences).filter((d) => d.endsWith(' notGranted'));
     expect(notGranted).toEqual(['GRANTED_NOT_PAID/ORDER_OF_OTHER_GAME/OPEN notGranted', 'PAID_NOT_GRANTED/NO_GRANT/OPEN notGranted']);
+  });
+
+  it('reports a grant naming no order of ours in the run of the account RECON_ORPHAN_GRANTS_ACCOUNT names, and in no other run', async () => {
+    const D3 = '2020-03-12';
+    const orphanOrderId = randomUUID();
+    const grant = { deliveryId: `dlv_orphan_${orphanOrderId}`, orderId: orphanOrderId, grantedAt: `${D3}T03:00:00Z` };
+    expect((await h.signed(game, 'POST', '/v1/games/grant-logs', { date: D3, grants: [grant] })).body.recorded).toBe(1);
+    const orphans = (run: { differences: Difference[] }) =>
+      run.differences.filter((d) => d.orderId === orphanOrderId).map((d) => `${d.kind}/${d.reason}/${d.resolution}`);
+
+    const [carrier] = await reconcile(D3);
+    expect(orphans(carrier)).toEqual(['GRANTED_NOT_PAID/NO_ORDER/OPEN']);
+    const other = await h.admin('POST', '/v1/finance/reconciliations', { channel: 'sandbox', from: D3, to: D3 });
+    expect(other.status).toBe(202);
+    const otherRun = await finished(other.body.runs[0].id);
+    expect(otherRun.status).toBe('COMPLETED');
+    expect(orphans(otherRun)).toEqual([]);
   });
 
   it('lets finance resolve an open difference once, with a note', async () => {
