@@ -5,7 +5,6 @@ import { ChannelError } from '../channels/http';
 import type { StatementRow } from '../channels/types';
 import { REPAIRS, classify, recheckHeld } from '../domain/reconciliation/differences';
 import { previousDay } from '../domain/reconciliation/days';
-import { FEE_RATES_BASIS_POINTS } from '../domain/reconciliation/fees';
 import { purchaseTiming } from '../infra/config';
 import { PurchasesClient } from '../infra/temporal';
 import {
@@ -103,14 +102,12 @@ export function createFinanceActivities({ database, channels, config }: Activity
     /** Matches the staged statement against our books (one transaction; a repeat returns the result). */
     async matchStatement(params: ReconciliationRun): Promise<RunSummary> {
       const run = await runOf(params.runId);
-      const adapter = channels.get(params.channel);
       return whileHeartbeating(() =>
         matchRun(database, {
           runId: run.id,
           channel: run.channel,
           date: run.date,
           timeZone: run.timeZone,
-          feeRateBasisPoints: adapter ? FEE_RATES_BASIS_POINTS[adapter.type] : undefined,
           reportsOrphanGrants: config.RECON_ORPHAN_GRANTS_ACCOUNT === run.channel,
           classify,
           recheckHeld,

@@ -11,7 +11,7 @@ export const DIFFERENCE_KINDS = [
   'AMOUNT_MISMATCH',
   /** The channel reports another state: it returned money for an order we kept. */
   'STATUS_MISMATCH',
-  /** The fee differs from the channel account's contracted rate. */
+  /** The fee differs from the channel account's fee terms in force at the line's time. */
   'FEE_MISMATCH',
   /** A payment of ours listed on a neighbouring statement day (channels cut their days at their own time). */
   'CROSS_DAY',
@@ -66,7 +66,7 @@ export interface LineOrder {
 /** The facts the matching SQL hands over for each line, pair or payment that did not match cleanly. */
 export type Fact =
   | { type: 'LINE_UNMATCHED'; side: 'PAYMENT' | 'REFUND'; order?: LineOrder }
-  /** A line and our payment (refund) that paired, but whose amount, currency or fee differ (fee: see expectedFee). */
+  /** A line and our payment (refund) that paired, but whose amount, currency or fee differ (fee: the account's terms by routing/fees.ts channelFee). */
   | { type: 'PAIR_DIFFERS'; side: 'PAYMENT' | 'REFUND'; currencyDiffers: boolean; amountDiffers: boolean; feeDiffers: boolean }
   | { type: 'OURS_UNLISTED'; side: 'PAYMENT' | 'REFUND'; listedOn?: 'PREVIOUS_DAY' | 'NEXT_DAY'; nextDayStaged: boolean }
   | { type: 'DELIVERED_NOT_GRANTED' }

@@ -3,6 +3,10 @@ import { deliveryIdFor, refundIdFor } from '../../domain/ids';
 import { trialBalance } from '../../store/journal';
 import { sql } from '../../store/sql';
 import { Harness, sleep, type TestGame } from '../support/harness';
+import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../../sandbox/statements';
+
+/** A sandbox account at the provider's own price: its statements' fees are judged at these terms. */
+const SANDBOX_PRICED = { type: 'sandbox', enabled: true, routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS } };
 
 /**
  * Reconciliation on fixtures: two statement days of a sandbox account of this file's own, built from
@@ -29,7 +33,7 @@ beforeAll(async () => {
   // This file's account carries the grants that name no order of ours (no other account's run reports them).
   ({ h, game, sku } = await Harness.startWithGame({ RECON_ORPHAN_GRANTS_ACCOUNT: channel }));
   expect(h.config.RECON_TIME_ZONE).toBe('Asia/Shanghai');
-  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true })).status).toBe(200);
+  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, SANDBOX_PRICED)).status).toBe(200);
   await sleep(1_500); // the worker reloads its channel accounts
 
   const paidOn = (date: string, time = '10:00:00') => local(date, time);
