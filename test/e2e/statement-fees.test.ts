@@ -45,10 +45,14 @@ const STATEMENTS = {
 } as const;
 
 /** Reconciles the fixture day of `type` for a new account at `feeRateBps`; answers the differences of the listed order. */
-async function differencesOfListedOrder(type: keyof typeof STATEMENTS, feeRateBps: number): Promise<string[]> {
+async function differencesOfListedOrder(type: keyof typeof STATEMENTS, feeRateBps: number, laterFeeRateBps?: number): Promise<string[]> {
   const statement = STATEMENTS[type];
   const account = `${type}-fees-${randomUUID().slice(0, 8)}`;
   await putChannelAccount(h.database, { id: account, type, enabled: false, routing: { feeRateBps } }, 'statement-fees test');
+  // Terms changed after the statement's day (the audit records the change now) do not apply to it.
+  if (laterFeeRateBps !== undefined) {
+    await putChannelAccount(h.database, { id: account, type, enabled: false, routing: { feeRateBps: laterFeeRateBps } }, 'statement-fees test');
+  }
   const orderId = randomUUID();
   await h.database.sql(sql`
     INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel, status, idempotency_key,
@@ -83,5 +87,10 @@ describe.each(['wechatpay', 'alipay'] as const)('a %s statement', (type) => {
 
   it("finds nothing where the fee is on the account's terms (60 bps: 0.04)", async () => {
     expect(await differencesOfListedOrder(type, 60)).toEqual([]);
+  });
+
+  it('judges the fee at the terms in force on its day, not at terms changed since', async () => {
+    expect(await differencesOfListedOrder(type, 60, 55)).toEqual([]);
+    expect(await differencesOfListedOrder(type, 55, 60)).toEqual(['FEE_MISMATCH']);
   });
 });
