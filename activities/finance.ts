@@ -3,9 +3,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
 import type { StatementRow } from '../channels/types';
-import { FINDING_REASONS, classify, recheckHeld } from '../domain/reconciliation/differences';
+import { REPAIRS, classify, recheckHeld } from '../domain/reconciliation/differences';
 import { previousDay } from '../domain/reconciliation/days';
-import { FEE_RATES_BASIS_POINTS } from '../domain/reconciliation/fees';
 import { purchaseTiming } from '../infra/config';
 import { PurchasesClient } from '../infra/temporal';
 import {
@@ -103,25 +102,24 @@ export function createFinanceActivities({ database, channels, config }: Activity
     /** Matches the staged statement against our books (one transaction; a repeat returns the result). */
     async matchStatement(params: ReconciliationRun): Promise<RunSummary> {
       const run = await runOf(params.runId);
-      const adapter = channels.get(params.channel);
       return whileHeartbeating(() =>
         matchRun(database, {
           runId: run.id,
           channel: run.channel,
           date: run.date,
           timeZone: run.timeZone,
-          feeRateBasisPoints: adapter ? FEE_RATES_BASIS_POINTS[adapter.type] : undefined,
-          reportsOrphanGrants: channels.names()[0] === run.channel,
+          reportsOrphanGrants: config.RECON_ORPHAN_GRANTS_ACCOUNT === run.channel,
           classify,
           recheckHeld,
-          unplaced: { kind: 'MISSING_IN_PLATFORM', reason: FINDING_REASONS.noOrder },
+          unplaced: REPAIRS.BOOK_UNPLACED,
         }),
       );
     },
 
     /**
      * The channel took money for orders we never saw paid: each order's workflow is told, as by a
-     * late notification (a waiting order is paid and delivered, a closed one refunds the money).
+     * late notification (a waiting order is paid and delivered, a closed one refunds the money):
+     * the findings the domain repairs by NOTIFY_ORDER.
      */
     async repairDifferences(params: { runId: string }): Promise<{ repaired: number }> {
       const ctx = Context.current();
@@ -130,8 +128,8 @@ export function createFinanceActivities({ database, channels, config }: Activity
       for (let afterId: string | undefined; ; ) {
         const page = await repairCandidates(sql, {
           runId: params.runId,
-          kind: 'MISSING_IN_PLATFORM',
-          reason: FINDING_REASONS.orderUnpaid,
+          kind: REPAIRS.NOTIFY_ORDER.kind,
+          reason: REPAIRS.NOTIFY_ORDER.reason,
           afterId,
           limit: REPAIR_PAGE,
         });

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { temporal as proto } from '@temporalio/proto';
 import { addDays } from '../domain/reconciliation/days';
-import { expectedFee } from '../domain/reconciliation/fees';
+import { channelFee } from '../domain/routing/fees';
+import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../sandbox/statements';
 import { DEFAULT_RECON_TIME_ZONE } from '../infra/config';
 import { openDatabase } from '../infra/db';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
@@ -45,7 +46,12 @@ export async function reconMode() {
     machine.postgres = await postgresVersion(stack);
     const game = await stack.client.registerGameWithItem((id) => stack.gameServer.deliveryUrl(id), { prefix: 'bench' });
     stack.gameServer.setSecret(game.gameId, game.secret);
-    await stack.client.adminOk('PUT', `/v1/admin/channels/${CHANNEL}`, { type: 'sandbox', enabled: true });
+    await stack.client.adminOk('PUT', `/v1/admin/channels/${CHANNEL}`, {
+      type: 'sandbox',
+      enabled: true,
+      // The provider's own price: its statements' fees are judged at the account's terms.
+      routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS },
+    });
     await sleep(2_000); // every process reloads its channel accounts
 
     log(`writing ${orders} paid and delivered orders of ${DATE}, their provider payments, ledger entries and the game's grant log`);
@@ -127,7 +133,7 @@ async function plant(stack: Stack, data: Parameters<typeof writeDayOfOrders>[1])
       `INSERT INTO sandbox_statement_adjustments (statement_date, kind, payment_id, amount, fee)
        SELECT $1::date, $2, 'sbx_' || $3 || '_' || n, CASE WHEN $2 = 'AMOUNT' THEN a - 1 END, CASE WHEN $2 = 'FEE' THEN f + 1 END
        FROM unnest($4::int[], $5::int[], $6::int[]) AS t(n, a, f)`,
-      [data.date, kind, data.seed, ns, ns.map(amountOf), ns.map((n) => expectedFee(amountOf(n), 60))],
+      [data.date, kind, data.seed, ns, ns.map(amountOf), ns.map((n) => channelFee({ currency: 'CNY', value: amountOf(n) }, { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS }))],
     );
   }
   const foreign = Array.from({ length: PLANTED }, (_, i) => `sbxtxn_foreign_${i}`);

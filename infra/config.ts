@@ -101,6 +101,12 @@ const configSchema = z
     /** Daily reconciliation: each channel account's previous calendar day, at this time in this zone. */
     RECON_TIME: z.string().refine((v) => parseTimeOfDay(v) !== undefined, 'HH:MM (24 h), e.g. 10:00').default('10:00'),
     RECON_TIME_ZONE: z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai').default(DEFAULT_RECON_TIME_ZONE),
+    /**
+     * The channel account whose daily run also reports the grants of the games' logs that name no order
+     * of ours (GRANTED_NOT_PAID / NO_ORDER): such a grant belongs to no account, so exactly one run reports
+     * it. Unset: nobody does.
+     */
+    RECON_ORPHAN_GRANTS_ACCOUNT: z.string().min(1).optional(),
     /** The task queue of reconciliation and other finance work, scaled apart from purchases. */
     FINANCE_TASK_QUEUE: z.string().min(1).default('finance'),
     /** Which task queues this worker process serves. */

@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
-import type { Sql } from './sql';
+import type { Database } from '../infra/db';
+import { sql, type Sql } from './sql';
 
 /**
  * Bulk paths: PostgreSQL's COPY in both directions, for statements of a million lines. COPY takes
@@ -61,4 +62,27 @@ export async function copyIn(client: PoolClient, target: string, rows: AsyncIter
   stream.end();
   await Promise.race([once(stream, 'finish'), failed]);
   return Number(stream.rowCount ?? 0);
+}
+
+const copyInSupport = new WeakMap<Database, Promise<boolean>>();
+
+/**
+ * Whether the database takes `COPY … FROM STDIN` over the wire, asked once per database. The
+ * embedded dev database (PGlite behind pglite-socket) does not: the COPY sub-protocol loses the
+ * connection's synchronisation (08P01) and stalls the one session every connection shares, so it
+ * cannot be tried and caught; the server names itself in version() instead. (COPY … TO STDOUT works
+ * there.)
+ */
+export function acceptsCopyIn(database: Database): Promise<boolean> {
+  const known = copyInSupport.get(database);
+  if (known) return known;
+  const asked = database
+    .sql<{ embedded: boolean }>(sql`SELECT version() LIKE '%PGlite%' AS embedded`)
+    .then(([row]) => !row!.embedded)
+    .catch((err: unknown) => {
+      copyInSupport.delete(database); // not known: asked again next time
+      throw err;
+    });
+  copyInSupport.set(database, asked);
+  return asked;
 }

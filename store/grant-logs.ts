@@ -3,8 +3,8 @@ import { sql } from './sql';
 
 /**
  * The games' own grant logs (three-way reconciliation): what a game server says it granted, once per
- * deliveryId whatever it resends, and the days each game reported (only those days are checked for
- * deliveries without a grant).
+ * game and deliveryId whatever it resends (another game's entry under the same deliveryId is its own),
+ * and the days each game reported (only those days are checked for deliveries without a grant).
  */
 
 export interface Grant {
@@ -25,7 +25,7 @@ export async function recordGrants(run: RunSql, log: { gameId: string; date: str
       SELECT g.delivery_id, ${log.gameId}::text, g.order_id, (g.granted_at AT TIME ZONE 'UTC'), ${log.date}::date, now() AT TIME ZONE 'UTC'
       FROM unnest(${log.grants.map((g) => g.deliveryId)}::text[], ${log.grants.map((g) => g.orderId)}::uuid[],
                   ${log.grants.map((g) => g.grantedAt)}::timestamptz[]) AS g(delivery_id, order_id, granted_at)
-      ON CONFLICT (delivery_id) DO NOTHING
+      ON CONFLICT (game_id, delivery_id) DO NOTHING
       RETURNING 1
     )
     SELECT count(*)::int AS recorded FROM recorded`);

@@ -1,6 +1,6 @@
 import type { DifferenceKind, Fact, Finding, Resolution, Side } from '../domain/reconciliation/differences';
 import type { Database, RunSql } from '../infra/db';
-import { feeAtRate } from './fees';
+import { feeOf } from './fees';
 import { journalStatementFees, journalUnplacedMoney } from './journal';
 import { NOW_UTC, isoOf, join, raw, sql, type Sql } from './sql';
 import { dropSupersededLines } from './statements';
@@ -126,16 +126,14 @@ export interface MatchScope {
   channel: string;
   date: string;
   timeZone: string;
-  /** The channel account's contracted fee rate; undefined: fees are booked, not checked. */
-  feeRateBasisPoints?: number;
-  /** Grants naming no order of ours are reported once a day: by the default channel account's run. */
+  /** Grants naming no order of ours are reported once a day: by the run of the account RECON_ORPHAN_GRANTS_ACCOUNT names. */
   reportsOrphanGrants: boolean;
   /** The domain's rules. */
   classify(fact: Fact): Finding[];
   /** What a held difference becomes once the next day's statement was read, listed there or not. */
   recheckHeld(listedNextDay: boolean): Finding;
-  /** The findings whose money a run books into suspense (no order explains it). */
-  unplaced: { kind: DifferenceKind; reason: string };
+  /** The findings whose money a run books into suspense (no order explains it: the domain's BOOK_UNPLACED). */
+  unplaced: { kind: DifferenceKind; reason: string; side: Side };
 }
 
 /** The facts' columns that decide a classification: rows with the same values classify alike. */
@@ -183,9 +181,11 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     const dayOffset = (at: Sql) => sql`CASE WHEN ${at} < ${t(b.lo)} THEN -1 WHEN ${at} >= ${t(b.hi)} THEN 1 ELSE 0 END`;
     const R = sql`${s.runId}::uuid`;
     const lines = sql`statement_lines l`;
-    const rate = s.feeRateBasisPoints ?? null;
-    const expected = (amount: Sql) => feeAtRate(amount, rate);
-    const feeDiffers = sql`(${rate}::int IS NOT NULL AND l.fee IS NOT NULL AND l.fee <> ${expected(sql`l.amount`)})`;
+    await collectFeeTerms(run, s.channel);
+    // Line `l`'s fee at the account's terms of its time; NULL (not checked) where the account had none.
+    const expectedFee = sql`(SELECT ${feeOf(sql`l.amount`, sql`l.currency`, TERM_COLUMNS)} FROM recon_fee_terms t
+      WHERE l.occurred_at >= t.valid_from AND l.occurred_at < t.valid_to ORDER BY t.valid_from DESC LIMIT 1)`;
+    const feeDiffers = sql`coalesce(l.fee <> ${expectedFee}, false)`;
 
     // Our side: payments and refunds of the day and its two neighbours (lines may sit a day off).
     await run(sql`CREATE TEMP TABLE recon_ours ON COMMIT DROP AS
@@ -232,7 +232,7 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
     // Temporary tables have no statistics until analyzed: without them the anti-joins below run as nested loops.
     await run(sql`ANALYZE recon_ours, recon_our_refunds, recon_refund_lines, recon_pay_pairs, recon_refund_pairs`);
 
-    await collectFacts(run, s, { R, b, expected, rate, feeDiffers });
+    await collectFacts(run, s, { R, b, expectedFee, feeDiffers });
     const signatures = await run<SignatureRow>(sql`
       SELECT DISTINCT ${signatureOf('f')} AS sig, ${raw(SIGNATURE.map((c) => `f.${c}`).join(', '))} FROM recon_facts f`);
     const decisions = signatures.flatMap((row) => s.classify(factOf(row)).map((finding) => ({ sig: row.sig, finding })));
@@ -251,11 +251,11 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
 
     // The channel holds money no order explains: the books say so (suspense), finance decides.
     const unplaced = sql`SELECT channel_trade_no, currency, theirs AS amount FROM recon_differences
-      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = 'PAYMENT'
+      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = ${s.unplaced.side}::text
         AND channel_trade_no IS NOT NULL AND theirs > 0`;
     await run(sql`WITH ${journalUnplacedMoney({ channel: s.channel, source: unplaced })} SELECT 1`);
     await run(sql`UPDATE recon_differences SET repair = 'booked into suspense (ledger)'
-      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = 'PAYMENT' AND theirs > 0`);
+      WHERE run_id = ${R} AND kind = ${s.unplaced.kind}::text AND reason = ${s.unplaced.reason}::text AND side = ${s.unplaced.side}::text AND theirs > 0`);
 
     // The day's fees, as the statement states them (net of fees returned with refunds).
     const fees = sql`SELECT currency, sum(CASE WHEN kind = 'PAYMENT' THEN fee ELSE -fee END) AS amount
@@ -280,6 +280,28 @@ export async function matchRun(database: Database, s: MatchScope): Promise<RunSu
   });
 }
 
+const TERM_COLUMNS = { rateBps: sql`t.rate_bps`, fixedCurrency: sql`t.fixed_currency`, fixedValue: sql`t.fixed_value` };
+
+/**
+ * The account's fee terms over time (recon_fee_terms), from its configuration audit: each change
+ * writes the account's routing fields as they became, so the terms in force at an instant are those
+ * of the last change before it (the first known ones before the first change: a backdated day). An
+ * account without routing fields has no known fee: its lines are not checked (routing ranks it at 0).
+ */
+async function collectFeeTerms(run: RunSql, channel: string): Promise<void> {
+  await run(sql`CREATE TEMP TABLE recon_fee_terms ON COMMIT DROP AS
+    SELECT * FROM (
+      SELECT CASE WHEN row_number() OVER w = 1 THEN '-infinity'::timestamp ELSE a.at END AS valid_from,
+        coalesce(lead(a.at) OVER w, 'infinity'::timestamp) AS valid_to,
+        coalesce((a.after->'routing'->>'feeRateBps')::int, 0) AS rate_bps,
+        a.after->'routing'->'fixedFee'->>'currency' AS fixed_currency,
+        coalesce((a.after->'routing'->'fixedFee'->>'value')::bigint, 0) AS fixed_value,
+        jsonb_typeof(a.after->'routing') = 'object' AS known
+      FROM config_audit a WHERE a.entity = 'channel_account' AND a.entity_id = ${channel}::text
+      WINDOW w AS (ORDER BY a.id)) terms
+    WHERE known`);
+}
+
 const dayStart = (s: Pick<MatchScope, 'date' | 'timeZone'>, offset: number) =>
   sql`(((${s.date}::date + ${offset}::int)::timestamp AT TIME ZONE ${s.timeZone}::text) AT TIME ZONE 'UTC')`;
 
@@ -290,15 +312,15 @@ const latestRunOf = (s: MatchScope, offset: number) => sql`
 
 interface FactContext {
   R: Sql;
-  /** Whether line `l`'s fee differs from the contracted rate. */
+  /** Whether line `l`'s fee differs from the account's terms. */
   feeDiffers: Sql;
   b: { lo: string; hi: string; prev_run: string | null; next_run: string | null };
-  expected: (amount: Sql) => Sql;
-  rate: number | null;
+  /** Line `l`'s fee at the account's terms (NULL: no terms known). */
+  expectedFee: Sql;
 }
 
 /** Everything that did not pair cleanly, with the facts its classification needs (recon_facts). */
-async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate, feeDiffers }: FactContext): Promise<void> {
+async function collectFacts(run: RunSql, s: MatchScope, { R, b, expectedFee, feeDiffers }: FactContext): Promise<void> {
   await run(sql`CREATE TEMP TABLE recon_facts (
       fact text NOT NULL, side text NOT NULL, channel_trade_no text, order_id uuid, refund_id text, currency text,
       ours bigint, theirs bigint, expected_fee bigint, their_fee bigint, detail text,
@@ -332,7 +354,7 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate, 
     await run(sql`INSERT INTO recon_facts (fact, side, channel_trade_no, order_id, refund_id, currency, ours, theirs, expected_fee, their_fee,
         currency_differs, amount_differs, fee_differs)
       SELECT 'PAIR_DIFFERS', ${side}::text, l.channel_trade_no, p.order_id, ${idColumn}, l.currency, o.amount, l.amount,
-        ${rate === null ? sql`NULL::bigint` : expected(sql`l.amount`)}, l.fee,
+        ${expectedFee}, l.fee,
         l.currency <> o.currency, l.amount <> o.amount, ${feeDiffers}
       FROM ${pairs} p JOIN statement_lines l ON l.run_id = ${R} AND l.line_no = p.line_no JOIN ${ours}
       WHERE p.differs`);
@@ -365,7 +387,9 @@ async function collectFacts(run: RunSql, s: MatchScope, { R, b, expected, rate, 
     WHERE o.day_offset = 0 AND o.status = 'DELIVERED'
       AND (o.game_id, ((o.delivered_at AT TIME ZONE 'UTC') AT TIME ZONE ${s.timeZone}::text)::date) IN (
         SELECT game_id, log_date FROM grant_log_days WHERE log_date BETWEEN ${s.date}::date AND ${s.date}::date + 2)
-      AND o.id NOT IN (SELECT order_id FROM grant_logs WHERE log_date BETWEEN ${s.date}::date - 1 AND ${s.date}::date + 2)`);
+      -- Only the order's own game's grants count: another game's entry naming it explains nothing.
+      AND NOT EXISTS (SELECT 1 FROM grant_logs gl WHERE gl.game_id = o.game_id AND gl.order_id = o.id
+        AND gl.log_date BETWEEN ${s.date}::date - 1 AND ${s.date}::date + 2)`);
   // Grants of the day that no delivered order of ours (of the same game) explains; the few left are looked up one by one.
   await run(sql`INSERT INTO recon_facts (fact, side, order_id, currency, ours, detail, has_order, same_game, delivered)
     SELECT 'GRANT_UNMATCHED', 'GRANT', g.order_id, o.currency, o.paid_amount, 'delivery ' || g.delivery_id || ' granted by ' || g.game_id,

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Database, RunSql } from '../infra/db';
 import { copyOut } from './copy';
-import { feeAtRate } from './fees';
+import { constantTerms, feeOf } from './fees';
 import { sql, type Sql } from './sql';
 
 /**
@@ -33,7 +33,8 @@ const ofAccount = (channelId: string | undefined) =>
     ? sql`true`
     : sql`right(p.notify_url, length(${`/v1/callbacks/${channelId}`}::text)) = ${`/v1/callbacks/${channelId}`}::text`;
 
-const fee = feeAtRate;
+/** The provider's fee of a line, by the one fee rule at its own rate. */
+const fee = (amount: Sql, currency: Sql, rateBps: number) => feeOf(amount, currency, constantTerms({ feeRateBps: rateBps }));
 
 /**
  * The day's lines, ordered by time (then trade number: the same statement reads the same every time),
@@ -61,32 +62,32 @@ function statementQuery(s: StatementScope): Sql {
     ), lines AS (
       SELECT p.paid_at AS at, p.txn_id AS trade_no, p.merchant_order_id AS order_no, 'SUCCESS' AS state, p.currency,
         coalesce(a.amount, p.paid_amount, p.amount)::bigint AS amount, NULL::text AS channel_refund_no, NULL::text AS refund_no,
-        0::bigint AS refunded, coalesce(a.fee, ${fee(sql`coalesce(a.amount, p.paid_amount, p.amount)::bigint`, s.feeRateBasisPoints)}) AS fee
+        0::bigint AS refunded, coalesce(a.fee, ${fee(sql`coalesce(a.amount, p.paid_amount, p.amount)::bigint`, sql`p.currency`, s.feeRateBasisPoints)}) AS fee
       FROM sandbox_payments p LEFT JOIN adj a ON a.payment_id = p.id
       WHERE p.paid_at >= ${lo} AND p.paid_at < ${hi} AND p.status IN ('PAID', 'REFUNDED') AND ${ofAccount(s.channelId)}
         AND NOT coalesce(a.unlisted, false)
       UNION ALL
       -- Moved here from the day before: the channel cut its day later than the payment.
       SELECT p.paid_at, p.txn_id, p.merchant_order_id, 'SUCCESS', p.currency, coalesce(p.paid_amount, p.amount), NULL, NULL, 0,
-        ${fee(sql`coalesce(p.paid_amount, p.amount)::bigint`, s.feeRateBasisPoints)}
+        ${fee(sql`coalesce(p.paid_amount, p.amount)::bigint`, sql`p.currency`, s.feeRateBasisPoints)}
       FROM adj a JOIN sandbox_payments p ON p.id = a.payment_id
       WHERE a.moved_here AND p.status IN ('PAID', 'REFUNDED') AND ${ofAccount(s.channelId)}
       UNION ALL
       -- STATUS: the channel reports the payment as refunded, though nobody asked for it.
       SELECT p.paid_at, p.txn_id, p.merchant_order_id, 'REFUND', p.currency, 0, 'sbxrf_status_' || p.id, NULL,
-        coalesce(p.paid_amount, p.amount), -${fee(sql`coalesce(p.paid_amount, p.amount)::bigint`, s.feeRateBasisPoints)}
+        coalesce(p.paid_amount, p.amount), -${fee(sql`coalesce(p.paid_amount, p.amount)::bigint`, sql`p.currency`, s.feeRateBasisPoints)}
       FROM adj a JOIN sandbox_payments p ON p.id = a.payment_id
       WHERE a.refunded AND p.paid_at >= ${lo} AND p.paid_at < ${hi} AND NOT a.unlisted AND ${ofAccount(s.channelId)}
       UNION ALL
       SELECT r.created_at, p.txn_id, p.merchant_order_id, 'REFUND', r.currency, 0, r.id,
         -- The sandbox keeps its refund as sbxrf_<merchant refund id>.
-        CASE WHEN r.id LIKE 'sbxrf\\_%' THEN substr(r.id, 7) END, r.amount, -${fee(sql`r.amount`, s.feeRateBasisPoints)}
+        CASE WHEN r.id LIKE 'sbxrf\\_%' THEN substr(r.id, 7) END, r.amount, -${fee(sql`r.amount`, sql`r.currency`, s.feeRateBasisPoints)}
       FROM sandbox_refunds r JOIN sandbox_payments p ON p.id = r.payment_id
       WHERE r.created_at >= ${lo} AND r.created_at < ${hi} AND ${ofAccount(s.channelId)}
       UNION ALL
       -- EXTRA without a payment: money from nowhere, under an order number nobody issued.
       SELECT greatest(${lo}, least(a.created_at, ${hi} - interval '1 millisecond')), a.trade_no, md5(a.trade_no)::uuid::text,
-        'SUCCESS', a.currency, a.amount, NULL, NULL, 0, coalesce(a.fee, ${fee(sql`a.amount`, s.feeRateBasisPoints)})
+        'SUCCESS', a.currency, a.amount, NULL, NULL, 0, coalesce(a.fee, ${fee(sql`a.amount`, sql`a.currency`, s.feeRateBasisPoints)})
       FROM sandbox_statement_adjustments a
       WHERE a.kind = 'EXTRA' AND a.payment_id IS NULL AND a.statement_date = ${D}
         AND (a.channel_id IS NULL OR ${s.channelId ?? null}::text IS NULL OR a.channel_id = ${s.channelId ?? null}::text)

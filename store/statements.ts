@@ -1,11 +1,12 @@
 import type { StatementRow } from '../channels/types';
 import type { Database, RunSql } from '../infra/db';
-import { copyField, copyIn } from './copy';
-import { sql } from './sql';
+import { acceptsCopyIn, copyField, copyIn } from './copy';
+import { raw, sql, type Sql } from './sql';
 
 /**
  * Channel statements as reconciliation runs stage them: every line in `statement_lines`, numbered in
- * the statement's order, written by COPY in chunks that commit with the run's progress. A run that
+ * the statement's order, written by COPY (batched INSERTs where the database has no COPY FROM STDIN)
+ * in chunks that commit with the run's progress. A run that
  * stops (a worker killed) resumes after the last committed line.
  */
 
@@ -30,9 +31,10 @@ export async function discardStaged(database: Database, runId: string): Promise<
 }
 
 /**
- * Copies up to `STAGE_CHUNK_LINES` lines from `rows` (numbered from `firstLineNo`) in one
- * transaction that also records the run's progress. Returns how many lines it took (0: the statement
- * has ended).
+ * Stages the next chunk of lines from `rows` (numbered from `firstLineNo`) in one transaction that
+ * also records the run's progress. Returns how many lines it took (0: the statement has ended). COPY
+ * of up to `STAGE_CHUNK_LINES` where the database takes it; an INSERT of up to `INSERT_BATCH_LINES`
+ * where it does not (the embedded dev database): the same lines either way.
  */
 export async function stageChunk(
   database: Database,
@@ -40,12 +42,19 @@ export async function stageChunk(
   firstLineNo: number,
   rows: AsyncIterator<StatementRow>,
 ): Promise<number> {
+  return (await acceptsCopyIn(database)) ? copyChunk(database, runId, firstLineNo, rows) : insertChunk(database, runId, firstLineNo, rows);
+}
+
+const recordProgress = (runId: string, linesRead: number) =>
+  sql`UPDATE recon_runs SET rows_read = ${linesRead}::int WHERE id = ${runId}::uuid`;
+
+export async function copyChunk(database: Database, runId: string, firstLineNo: number, rows: AsyncIterator<StatementRow>): Promise<number> {
   return database.withConnection(async (client, run) => {
     await run(sql`BEGIN`);
     try {
       let lineNo = firstLineNo;
-      const copied = await copyIn(client, TARGET, chunkOf(rows, STAGE_CHUNK_LINES, (row) => copyRow(runId, lineNo++, row)));
-      await run(sql`UPDATE recon_runs SET rows_read = ${firstLineNo - 1 + copied}::int WHERE id = ${runId}::uuid`);
+      const copied = await copyIn(client, TARGET, chunkOf(rows, STAGE_CHUNK_LINES, (row) => copyRow(lineFields(runId, lineNo++, row))));
+      await run(recordProgress(runId, firstLineNo - 1 + copied));
       await run(sql`COMMIT`);
       return copied;
     } catch (err) {
@@ -55,7 +64,26 @@ export async function stageChunk(
   });
 }
 
-async function* chunkOf<T>(rows: AsyncIterator<T>, max: number, format: (row: T) => string): AsyncGenerator<string> {
+/** Lines per chunk where COPY is not available: one INSERT of ten arrays, in its own transaction. */
+export const INSERT_BATCH_LINES = 2_000;
+
+/**
+ * The chunk is read before its transaction opens: on the embedded database one connection's open
+ * transaction holds back every other connection, and the statement may be served from that same
+ * database (the sandbox provider's), so reading it inside the transaction would wait forever.
+ */
+export async function insertChunk(database: Database, runId: string, firstLineNo: number, rows: AsyncIterator<StatementRow>): Promise<number> {
+  const batch: LineFields[] = [];
+  for await (const row of chunkOf(rows, INSERT_BATCH_LINES, (r) => r)) batch.push(lineFields(runId, firstLineNo + batch.length, row));
+  if (batch.length === 0) return 0;
+  return database.transaction(async (run) => {
+    await run(insertLines(batch));
+    await run(recordProgress(runId, firstLineNo - 1 + batch.length));
+    return batch.length;
+  });
+}
+
+async function* chunkOf<T, R>(rows: AsyncIterator<T>, max: number, format: (row: T) => R): AsyncGenerator<R> {
   for (let taken = 0; taken < max; taken++) {
     const next = await rows.next();
     if (next.done) return;
@@ -63,21 +91,36 @@ async function* chunkOf<T>(rows: AsyncIterator<T>, max: number, format: (row: T)
   }
 }
 
-function copyRow(runId: string, lineNo: number, r: StatementRow): string {
-  const fields = [
+/** A line's values in the order of `TARGET`'s columns. */
+type LineFields = [string, number, string, string, string | null, string | null, string, number, number | null, string];
+
+function lineFields(runId: string, lineNo: number, r: StatementRow): LineFields {
+  return [
     runId,
     lineNo,
     r.kind,
     r.channelTradeNo,
-    r.merchantOrderId,
-    r.refundId,
+    r.merchantOrderId ?? null,
+    r.refundId ?? null,
     r.amount.currency,
     r.amount.value,
-    r.fee?.value,
-    // A timestamp column takes the UTC wall time and ignores the Z.
+    r.fee?.value ?? null,
+    // A timestamp column takes the UTC wall time and ignores the Z (by COPY and by the ::timestamp cast alike).
     r.occurredAt,
   ];
+}
+
+function copyRow(fields: LineFields): string {
   return `${fields.map(copyField).join('\t')}\n`;
+}
+
+/** One INSERT of a batch of lines: a column of values per array, as COPY would have written them. */
+function insertLines(batch: LineFields[]): Sql {
+  const column = <T>(i: number) => batch.map((f) => f[i] as T);
+  return sql`
+    INSERT INTO ${raw(TARGET)}
+    SELECT * FROM unnest(${column(0)}::uuid[], ${column(1)}::int[], ${column(2)}::text[], ${column(3)}::text[], ${column(4)}::uuid[],
+      ${column(5)}::text[], ${column(6)}::text[], ${column(7)}::bigint[], ${column(8)}::bigint[], ${column(9)}::timestamp[])`;
 }
 
 /** The staged statement of superseded runs is not needed again (their differences and summaries stay). */

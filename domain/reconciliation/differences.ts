@@ -11,7 +11,7 @@ export const DIFFERENCE_KINDS = [
   'AMOUNT_MISMATCH',
   /** The channel reports another state: it returned money for an order we kept. */
   'STATUS_MISMATCH',
-  /** The fee differs from the channel account's contracted rate. */
+  /** The fee differs from the channel account's fee terms in force at the line's time. */
   'FEE_MISMATCH',
   /** A payment of ours listed on a neighbouring statement day (channels cut their days at their own time). */
   'CROSS_DAY',
@@ -66,7 +66,7 @@ export interface LineOrder {
 /** The facts the matching SQL hands over for each line, pair or payment that did not match cleanly. */
 export type Fact =
   | { type: 'LINE_UNMATCHED'; side: 'PAYMENT' | 'REFUND'; order?: LineOrder }
-  /** A line and our payment (refund) that paired, but whose amount, currency or fee differ (fee: see expectedFee). */
+  /** A line and our payment (refund) that paired, but whose amount, currency or fee differ (fee: the account's terms by routing/fees.ts channelFee). */
   | { type: 'PAIR_DIFFERS'; side: 'PAYMENT' | 'REFUND'; currencyDiffers: boolean; amountDiffers: boolean; feeDiffers: boolean }
   | { type: 'OURS_UNLISTED'; side: 'PAYMENT' | 'REFUND'; listedOn?: 'PREVIOUS_DAY' | 'NEXT_DAY'; nextDayStaged: boolean }
   | { type: 'DELIVERED_NOT_GRANTED' }
@@ -132,14 +132,20 @@ function unlisted(listedOn: 'PREVIOUS_DAY' | 'NEXT_DAY' | undefined, nextDayStag
 }
 
 /**
- * What a run repairs by itself: a payment of an order we never saw paid (its workflow is told, as a
- * late notification would tell it), and money no order explains (booked into suspense, left open).
+ * What a run repairs by itself, and which findings each repair takes: a payment of an order we never
+ * saw paid (its workflow is told, as a late notification would tell it), and money no order explains
+ * (booked into suspense, left open). The one table `repairAction` and the run's queries read.
  */
+export const REPAIRS: Readonly<Record<RepairAction, { kind: DifferenceKind; reason: string; side: Side }>> = {
+  NOTIFY_ORDER: { kind: 'MISSING_IN_PLATFORM', reason: FINDING_REASONS.orderUnpaid, side: 'PAYMENT' },
+  BOOK_UNPLACED: { kind: 'MISSING_IN_PLATFORM', reason: FINDING_REASONS.noOrder, side: 'PAYMENT' },
+};
+
 export function repairAction(finding: Pick<Finding, 'kind' | 'reason'>, side: Side): RepairAction | undefined {
-  if (finding.kind !== 'MISSING_IN_PLATFORM' || side !== 'PAYMENT') return undefined;
-  if (finding.reason === FINDING_REASONS.orderUnpaid) return 'NOTIFY_ORDER';
-  if (finding.reason === FINDING_REASONS.noOrder) return 'BOOK_UNPLACED';
-  return undefined;
+  return (Object.keys(REPAIRS) as RepairAction[]).find((action) => {
+    const repaired = REPAIRS[action];
+    return repaired.kind === finding.kind && repaired.reason === finding.reason && repaired.side === side;
+  });
 }
 
 /** A held difference, rechecked once the next day's statement is read. */

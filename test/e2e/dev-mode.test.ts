@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { signedHeaders } from '../../domain/signature';
+import { DEFAULT_RECON_TIME_ZONE } from '../../infra/config';
 import { READY_LINE } from '../../scripts/dev';
 import { DEMO_GAME_ID, DEMO_SECRET } from '../../testkit/demo-catalog';
 
@@ -180,6 +181,19 @@ function readUntilReady(socket: Socket): Promise<string> {
   });
 }
 
+const ADMIN_TOKEN = `dev-mode-test-${randomUUID()}`;
+const asAdmin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** Polls an order until it is `status` (or a minute has passed); answers the last view. */
+async function waitForOrder(apiUrl: string, orderId: string, status: string): Promise<JsonResponse> {
+  let order = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
+  for (const deadline = Date.now() + 60_000; order.body.status !== status && Date.now() < deadline; ) {
+    await sleep(250);
+    order = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
+  }
+  return order;
+}
+
 describe('npm run dev without DATABASE_URL', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'payments-dev-mode-'));
   const running: DevMode[] = [];
@@ -205,6 +219,7 @@ describe('npm run dev without DATABASE_URL', () => {
       TEMPORAL_UI_PORT: String(temporalUi),
       WORKER_METRICS_ADDRESS: `127.0.0.1:${workerMetrics}`,
       LOG_LEVEL: 'warn',
+      ADMIN_TOKEN,
     });
     apiUrl = `http://127.0.0.1:${api}`;
     first = await DevMode.start(env);
@@ -242,6 +257,39 @@ describe('npm run dev without DATABASE_URL', () => {
       await other.end();
     }
   });
+
+  test("reconciles the day's sandbox statement on the embedded database, and again (staged without COPY FROM STDIN)", async () => {
+    const created = await signed(
+      apiUrl,
+      'POST',
+      '/v1/orders',
+      { userId: 'dev-mode-recon', sku: 'demo-gems-60', region: 'CN' },
+      { 'Idempotency-Key': randomUUID() },
+    );
+    expect(created.status).toBe(201);
+    const paid = await request(`${apiUrl}/sandbox/payments/${created.body.payment.channelPaymentId}/complete`, 'POST', { result: 'SUCCESS' }, asAdmin);
+    expect(paid.status).toBe(202);
+    expect((await waitForOrder(apiUrl, created.body.orderId, 'DELIVERED')).body.status).toBe('DELIVERED');
+
+    const reconcileToday = async () => {
+      const today = new Date().toLocaleDateString('sv-SE', { timeZone: env.RECON_TIME_ZONE ?? DEFAULT_RECON_TIME_ZONE });
+      const started = await request(`${apiUrl}/v1/finance/reconciliations`, 'POST', { channel: 'sandbox', from: today, to: today }, asAdmin);
+      expect(started.status).toBe(202);
+      const runPath = `${apiUrl}/v1/finance/reconciliations/${started.body.runs[0].id}`;
+      let run = await request(runPath, 'GET', undefined, asAdmin);
+      for (const deadline = Date.now() + 90_000; run.body.status === 'RUNNING' && Date.now() < deadline; ) {
+        await sleep(500);
+        run = await request(runPath, 'GET', undefined, asAdmin);
+      }
+      return run.body;
+    };
+    const first = await reconcileToday();
+    expect(first).toMatchObject({ status: 'COMPLETED' });
+    expect(first.summary.matched).toBeGreaterThanOrEqual(1);
+    // The rerun is what stopped dev mode: the worker survives it and it ends the same way.
+    const again = await reconcileToday();
+    expect(again).toMatchObject({ status: 'COMPLETED', summary: first.summary });
+  }, 240_000);
 
   test('keeps a pending order payable across a restart', async () => {
 

@@ -3,6 +3,10 @@ import { deliveryIdFor, refundIdFor } from '../../domain/ids';
 import { trialBalance } from '../../store/journal';
 import { sql } from '../../store/sql';
 import { Harness, sleep, type TestGame } from '../support/harness';
+import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../../sandbox/statements';
+
+/** A sandbox account at the provider's own price: its statements' fees are judged at these terms. */
+const SANDBOX_PRICED = { type: 'sandbox', enabled: true, routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS } };
 
 /**
  * Reconciliation on fixtures: two statement days of a sandbox account of this file's own, built from
@@ -26,9 +30,10 @@ interface Fixture {
 const orders: Record<string, Fixture> = {};
 
 beforeAll(async () => {
-  ({ h, game, sku } = await Harness.startWithGame());
+  // This file's account carries the grants that name no order of ours (no other account's run reports them).
+  ({ h, game, sku } = await Harness.startWithGame({ RECON_ORPHAN_GRANTS_ACCOUNT: channel }));
   expect(h.config.RECON_TIME_ZONE).toBe('Asia/Shanghai');
-  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true })).status).toBe(200);
+  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, SANDBOX_PRICED)).status).toBe(200);
   await sleep(1_500); // the worker reloads its channel accounts
 
   const paidOn = (date: string, time = '10:00:00') => local(date, time);
@@ -119,14 +124,17 @@ async function reconcile(from: string, to = from) {
   expect(started.status).toBe(202);
   const runs = started.body.runs as { id: string }[];
   const done = [];
-  for (const { id } of runs) {
-    for (let run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body; ; run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body) {
-      if (run.status !== 'RUNNING') break;
-      await sleep(200);
-    }
-    done.push((await h.admin('GET', `/v1/finance/reconciliations/${id}?limit=1000`)).body);
-  }
+  for (const { id } of runs) done.push(await finished(id));
   return done;
+}
+
+/** A run once it is no longer RUNNING, with its differences. */
+async function finished(id: string) {
+  for (let run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body; ; run = (await h.admin('GET', `/v1/finance/reconciliations/${id}`)).body) {
+    if (run.status !== 'RUNNING') break;
+    await sleep(200);
+  }
+  return (await h.admin('GET', `/v1/finance/reconciliations/${id}?limit=1000`)).body;
 }
 
 type Difference = { kind: string; reason: string; resolution: string; orderId?: string; channelTradeNo?: string; side: string };
@@ -195,6 +203,40 @@ describe('reconciliation on fixtures', () => {
     expect(await ledger()).toEqual(before);
     const history = (await h.admin('GET', `/v1/finance/reconciliations?channel=${channel}&date=${D1}`)).body.runs;
     expect(history.map((r: { superseded: boolean }) => r.superseded)).toEqual([false, true, true]);
+  });
+
+  it("keeps grant logs per game: another game's entry under the same deliveryId neither shadows the game's own nor hides its missing grant", async () => {
+    const other = await h.createGame('Other Game');
+    const grantOf = (o: Fixture, date: string) => ({ deliveryId: deliveryIdFor(o.orderId), orderId: o.orderId, grantedAt: `${date}T02:00:05Z` });
+    const post = async (g: TestGame, date: string, grants: ReturnType<typeof grantOf>[]) =>
+      (await h.signed(g, 'POST', '/v1/games/grant-logs', { date, grants })).body.recorded;
+
+    // The other game posts this game's deliveryId first: this game's own entry is still recorded.
+    expect(await post(other, D2, [grantOf(orders.channelCutLater!, D2)])).toBe(1);
+    expect(await post(game, D2, [grantOf(orders.channelCutLater!, D2)])).toBe(1);
+
+    // The other game claims the delivery this game never granted: the grant is still missing, and the claim is the other game's.
+    expect(await post(other, D1, [grantOf(orders.notGranted!, D1)])).toBe(1);
+    const [day1] = await reconcile(D1);
+    const notGranted = named(day1.differences).filter((d) => d.endsWith(' notGranted'));
+    expect(notGranted).toEqual(['GRANTED_NOT_PAID/ORDER_OF_OTHER_GAME/OPEN notGranted', 'PAID_NOT_GRANTED/NO_GRANT/OPEN notGranted']);
+  });
+
+  it('reports a grant naming no order of ours in the run of the account RECON_ORPHAN_GRANTS_ACCOUNT names, and in no other run', async () => {
+    const D3 = '2020-03-12';
+    const orphanOrderId = randomUUID();
+    const grant = { deliveryId: `dlv_orphan_${orphanOrderId}`, orderId: orphanOrderId, grantedAt: `${D3}T03:00:00Z` };
+    expect((await h.signed(game, 'POST', '/v1/games/grant-logs', { date: D3, grants: [grant] })).body.recorded).toBe(1);
+    const orphans = (run: { differences: Difference[] }) =>
+      run.differences.filter((d) => d.orderId === orphanOrderId).map((d) => `${d.kind}/${d.reason}/${d.resolution}`);
+
+    const [carrier] = await reconcile(D3);
+    expect(orphans(carrier)).toEqual(['GRANTED_NOT_PAID/NO_ORDER/OPEN']);
+    const other = await h.admin('POST', '/v1/finance/reconciliations', { channel: 'sandbox', from: D3, to: D3 });
+    expect(other.status).toBe(202);
+    const otherRun = await finished(other.body.runs[0].id);
+    expect(otherRun.status).toBe('COMPLETED');
+    expect(orphans(otherRun)).toEqual([]);
   });
 
   it('lets finance resolve an open difference once, with a note', async () => {

@@ -5,6 +5,10 @@ import { promisify } from 'node:util';
 import { dayOf } from '../../domain/reconciliation/days';
 import { ledgerViolations, orderEntries, trialBalance } from '../../store/journal';
 import { Harness, sleep, type TestGame } from '../support/harness';
+import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../../sandbox/statements';
+
+/** A sandbox account at the provider's own price: its statements' fees are judged at these terms. */
+const SANDBOX_PRICED = { type: 'sandbox', enabled: true, routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS } };
 
 let h: Harness;
 let game: TestGame;
@@ -14,7 +18,7 @@ const channel = `recon-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   ({ h, game, sku } = await Harness.startWithGame());
-  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true })).status).toBe(200);
+  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, SANDBOX_PRICED)).status).toBe(200);
   // The worker learns of the account from the database's change feed.
   await sleep(1_500);
 });

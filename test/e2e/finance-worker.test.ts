@@ -6,6 +6,10 @@ import { ManagedProcess, freePort } from '../../bench/lib/launcher';
 import { orderOf, writeDayOfOrders } from '../../bench/lib/finance-data';
 import { RECONCILIATION } from '../../workflows/contract';
 import { Harness } from '../support/harness';
+import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../../sandbox/statements';
+
+/** A sandbox account at the provider's own price: its statements' fees are judged at these terms. */
+const SANDBOX_PRICED = { type: 'sandbox', enabled: true, routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS } };
 
 /**
  * The finance worker as its own process (`WORKER_ROLES=finance`): it puts the daily schedules in
@@ -24,7 +28,7 @@ beforeAll(async () => {
   h = await Harness.start();
   await h.stopFinanceWorker(); // the queue is the child process's
   pool = new Pool({ connectionString: h.config.DATABASE_URL, max: 2 });
-  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true })).status).toBe(200);
+  expect((await h.admin('PUT', `/v1/admin/channels/${channel}`, SANDBOX_PRICED)).status).toBe(200);
   worker = new ManagedProcess(
     'finance-worker',
     ['--import', 'tsx', 'worker.ts'],

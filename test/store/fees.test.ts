@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { expectedFee } from '../../domain/reconciliation/fees';
+import { channelFee, type FeeTerms } from '../../domain/routing/fees';
 import { loadConfig } from '../../infra/config';
 import { openDatabase, type Database } from '../../infra/db';
-import { feesAtRate } from '../../store/fees';
+import { feesOf } from '../../store/fees';
 
 let database: Database;
 beforeAll(() => {
@@ -10,10 +10,15 @@ beforeAll(() => {
 });
 afterAll(() => database?.close());
 
-it("computes statement fees in SQL exactly as the domain's rule does", async () => {
+it("computes channel fees in SQL exactly as the domain's one fee rule does, fixed fees included", async () => {
   const samples = fc.sample(fc.integer({ min: 0, max: 2_000_000_000 }), 2_000);
-  for (const rate of [0, 38, 60, 100, 250]) {
-    const amounts = [0, 1, 83, 84, 250, 500, 600, 777, ...samples];
-    expect(await feesAtRate(database.sql, amounts, rate)).toEqual(amounts.map((a) => expectedFee(a, rate)));
+  const values = [0, 1, 83, 84, 250, 500, 600, 777, ...samples];
+  const amounts = values.flatMap((value) => [{ currency: 'CNY', value }, { currency: 'USD', value }]);
+  const terms: FeeTerms[] = [
+    ...[0, 38, 55, 60, 100, 250].map((feeRateBps) => ({ feeRateBps })),
+    { feeRateBps: 290, fixedFee: { currency: 'USD', value: 30 } },
+  ];
+  for (const t of terms) {
+    expect(await feesOf(database.sql, amounts, t)).toEqual(amounts.map((a) => channelFee(a, t)));
   }
 });

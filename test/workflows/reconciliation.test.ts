@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type RetryPolicy } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { connectWorkflowEngine, type WorkflowEngine } from './engine';
 import type { RunSummary } from '../../store/reconciliation';
 import { RECONCILIATION, type ReconciliationRun } from '../../workflows/contract';
-import type { reconcileRuns, scheduledReconciliation } from '../../workflows';
+import type { reconcileChannelDay, reconcileRuns, scheduledReconciliation } from '../../workflows';
 
 /**
  * The reconciliation workflows with stub activities (no database, no channel): the order of the
@@ -22,6 +22,8 @@ class StubFinance {
   readonly calls: string[] = [];
   /** Days whose statement the channel refuses. */
   readonly refusedDays = new Set<string>();
+  /** Days whose staging fails every attempt, retryably (the worker's database connection dies each time). */
+  readonly dyingDays = new Set<string>();
   scheduledWith?: { channel: string; scheduledAt: string };
 
   activities(): Stubbed {
@@ -38,6 +40,7 @@ class StubFinance {
         dayOf.set(run.runId, run.date);
         call('stageStatement', run.date);
         if (this.refusedDays.has(run.date)) throw ApplicationFailure.nonRetryable('no statement for that day', 'NO_STATEMENT');
+        if (this.dyingDays.has(run.date)) throw new Error('terminating connection because protocol synchronization was lost');
         return { lines: 3 };
       },
       matchStatement: async (run) => {
@@ -121,6 +124,23 @@ describe('reconciliation workflows', () => {
     expect(stubs.calls).toContain('failRun (NO_STATEMENT: no statement for that day) 2026-11-01');
     expect(stubs.calls).not.toContain('matchStatement 2026-11-01');
     expect(stubs.calls).toContain('rollUpReports 2026-11-02');
+  });
+
+  it('ends a run whose staging keeps failing FAILED with the reason once its bounded retries run out', async () => {
+    const stubs = new StubFinance();
+    stubs.dyingDays.add('2026-11-01');
+    const fastRetry: RetryPolicy = { initialInterval: '10ms', maximumInterval: '10ms', maximumAttempts: 3 };
+    const outcome = await withWorker(stubs, (taskQueue) =>
+      client.workflow.execute<typeof reconcileChannelDay>('reconcileChannelDay', {
+        taskQueue,
+        workflowId: RECONCILIATION.runWorkflowId(randomUUID()),
+        args: [run('2026-11-01'), fastRetry],
+      }),
+    );
+    expect(outcome.status).toBe('FAILED');
+    expect(stubs.calls.filter((c) => c === 'stageStatement 2026-11-01')).toHaveLength(3);
+    expect(stubs.calls).toContain('failRun (Error: terminating connection because protocol synchronization was lost) 2026-11-01');
+    expect(stubs.calls).not.toContain('matchStatement 2026-11-01');
   });
 
   it("opens a schedule's run for the time it fired, and reconciles it", async () => {

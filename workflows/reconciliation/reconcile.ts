@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   ParentClosePolicy,
+  type RetryPolicy,
   continueAsNew,
   executeChild,
   proxyActivities,
@@ -9,12 +10,11 @@ import {
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { RECONCILIATION, type ReconciliationOutcome, type ReconciliationRun } from '../contract';
-import { heavyStepOptions, runBookOptions } from './options';
+import { heavyStepOptions, runBookOptions, stepRetry } from './options';
 
-const heavy = proxyActivities<Activities>(heavyStepOptions);
 /** Set by Temporal on every workflow a schedule starts. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');
-const books = proxyActivities<Activities>(runBookOptions);
+const scheduling = proxyActivities<Activities>(runBookOptions(stepRetry));
 
 /** Children started by one parent before it continues as new: its history stays small for long ranges. */
 const RUNS_PER_HISTORY = 100;
@@ -22,9 +22,12 @@ const RUNS_PER_HISTORY = 100;
 /**
  * One channel account's statement day: stage the statement, match it against our books, repair what
  * is safe, close the run, roll up the day's reports. The heavy work is in heartbeating activities;
- * this history has a handful of events whatever the size of the day.
+ * this history has a handful of events whatever the size of the day. A step whose bounded retries
+ * run out ends the run FAILED with its error (`retry`: the steps' policy, shortened by tests).
  */
-export async function reconcileChannelDay(run: ReconciliationRun): Promise<ReconciliationOutcome> {
+export async function reconcileChannelDay(run: ReconciliationRun, retry: RetryPolicy = stepRetry): Promise<ReconciliationOutcome> {
+  const heavy = proxyActivities<Activities>(heavyStepOptions(retry));
+  const books = proxyActivities<Activities>(runBookOptions(retry));
   await books.startRun({ runId: run.runId });
   try {
     await heavy.stageStatement(run);
@@ -66,7 +69,7 @@ export async function scheduledReconciliation(input: { channel: string }): Promi
   const info = workflowInfo();
   // The time the schedule meant (a firing delayed or caught up still reconciles its own day).
   const scheduledAt = info.typedSearchAttributes.get(SCHEDULED_START_TIME) ?? info.startTime;
-  const run = await books.openScheduledRun({
+  const run = await scheduling.openScheduledRun({
     channel: input.channel,
     scheduledAt: scheduledAt.toISOString(),
     workflowId: info.workflowId,
