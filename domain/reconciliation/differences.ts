@@ -134,19 +134,12 @@ function unlisted(listedOn: 'PREVIOUS_DAY' | 'NEXT_DAY' | undefined, nextDayStag
 /**
  * What a run repairs by itself, and which findings each repair takes: a payment of an order we never
  * saw paid (its workflow is told, as a late notification would tell it), and money no order explains
- * (booked into suspense, left open). The one table `repairAction` and the run's queries read.
+ * (booked into suspense, left open). The one table the run's queries read.
  */
 export const REPAIRS: Readonly<Record<RepairAction, { kind: DifferenceKind; reason: string; side: Side }>> = {
   NOTIFY_ORDER: { kind: 'MISSING_IN_PLATFORM', reason: FINDING_REASONS.orderUnpaid, side: 'PAYMENT' },
   BOOK_UNPLACED: { kind: 'MISSING_IN_PLATFORM', reason: FINDING_REASONS.noOrder, side: 'PAYMENT' },
 };
-
-export function repairAction(finding: Pick<Finding, 'kind' | 'reason'>, side: Side): RepairAction | undefined {
-  return (Object.keys(REPAIRS) as RepairAction[]).find((action) => {
-    const repaired = REPAIRS[action];
-    return repaired.kind === finding.kind && repaired.reason === finding.reason && repaired.side === side;
-  });
-}
 
 /** A held difference, rechecked once the next day's statement is read. */
 export function recheckHeld(listedNextDay: boolean): Finding {
