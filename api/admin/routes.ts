@@ -7,6 +7,7 @@ import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
+import { assertOutboundUrls } from '../shared/outbound-urls';
 import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
@@ -18,6 +19,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
+    assertOutboundUrls(config, { deliveryUrl: body.deliveryUrl, revokeUrl: body.revokeUrl });
     const game = await putGame(
       db,
       gameId,
