@@ -33,6 +33,7 @@ export function createDeliveryActivities({ database, config }: ActivityDeps) {
           amount: { currency: order.currency, value: order.amount },
           paidAt: order.paid_at ?? undefined,
         },
+        ...(order.require_delivery_echo && { expectEcho: { deliveryId: params.deliveryId } }),
         timeoutMs: params.deliveryAttemptTimeoutMs,
         // Gives up at once when the worker cancels the activity.
         signal: Context.current().cancellationSignal,

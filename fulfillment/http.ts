@@ -29,8 +29,12 @@ async function sendSigned(egress: Egress, call: GameServerCall): Promise<GameSer
       signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout,
     });
     statusCode = response.status;
-    await readBounded(response);
-    if (statusCode >= 200 && statusCode < 300) return { outcome: 'GRANTED', statusCode };
+    const answer = await readBounded(response);
+    if (statusCode >= 200 && statusCode < 300) {
+      const missing = missingEcho(answer, call.expectEcho);
+      if (missing) return { outcome: 'RETRY', reason: 'NO_ECHO', statusCode, error: `game server answered ${statusCode} without echoing ${missing}` };
+      return { outcome: 'GRANTED', statusCode };
+    }
     if (statusCode >= 300 && statusCode < 400) {
       const location = withoutQuery(response.headers.get('location'));
       return {
@@ -58,6 +62,19 @@ function failedAttempt(err: unknown, call: GameServerCall, statusCode: number | 
     return { outcome: 'RETRY', reason: 'TIMEOUT', ...status, error: `game server gave no answer within ${call.timeoutMs} ms` };
   }
   return { outcome: 'RETRY', reason: 'UNREACHABLE', ...status, error: `game server unreachable: ${describeFailure(err)}` };
+}
+
+/** The first expected field the JSON answer does not echo, if any. */
+function missingEcho(answer: Buffer, expected: Record<string, string> | undefined): string | undefined {
+  if (!expected) return undefined;
+  let echoed: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(answer.toString('utf8'));
+    if (parsed && typeof parsed === 'object') echoed = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: echoes nothing.
+  }
+  return Object.keys(expected).find((field) => echoed[field] !== expected[field]);
 }
 
 /** A Location may carry tokens in its query: recorded without it. */

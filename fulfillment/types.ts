@@ -18,6 +18,11 @@ export interface GameServerCall {
   url: string;
   /** The call's JSON body: the same ids on every attempt (the game deduplicates by them). */
   payload: Record<string, unknown>;
+  /**
+   * Fields the game's answer must echo (a delivery's `deliveryId`, for games that ask for it): a 2xx
+   * without them is a failed attempt, as something in front of the game may have answered.
+   */
+  expectEcho?: Record<string, string>;
   /** How long one attempt may take (a setting per call kind). */
   timeoutMs: number;
   /** Aborts the attempt at once (the worker cancels the activity). */
@@ -25,7 +30,7 @@ export interface GameServerCall {
 }
 
 /** Why an attempt failed; every one is retried until the call's deadline. */
-export type RetryReason = 'STATUS' | 'REDIRECT' | 'TIMEOUT' | 'UNREACHABLE' | 'ANSWER_TOO_LARGE' | 'EGRESS_REFUSED';
+export type RetryReason = 'STATUS' | 'REDIRECT' | 'NO_ECHO' | 'TIMEOUT' | 'UNREACHABLE' | 'ANSWER_TOO_LARGE' | 'EGRESS_REFUSED';
 
 export type GameServerAnswer =
   /** The game took the call (HTTP 2xx). */

@@ -37,6 +37,7 @@ export interface DeliveryOrderRow {
   status: string;
   paid_at: string | null;
   delivery_url: string;
+  require_delivery_echo: boolean;
   secret: string;
 }
 
@@ -44,7 +45,7 @@ export interface DeliveryOrderRow {
 export async function deliveryOrder(run: RunSql, orderId: string): Promise<DeliveryOrderRow | undefined> {
   const [row] = await run<DeliveryOrderRow>(sql`
     SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
-      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url, g.secret
+      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url, g.secret, g.require_delivery_echo
     FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${orderId}::uuid`);
   return row;
 }

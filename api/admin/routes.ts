@@ -23,7 +23,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
     const game = await putGame(
       db,
       gameId,
-      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null },
+      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null, requireDeliveryEcho: body.requireDeliveryEcho ?? false },
       req.get('x-operator') ?? 'admin',
     );
     catalog.gameChanged(gameId);
@@ -32,6 +32,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       name: game.name,
       deliveryUrl: game.deliveryUrl,
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
+      requireDeliveryEcho: game.requireDeliveryEcho,
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy as ChannelPolicy }),
       updatedAt: game.updatedAt,
     });

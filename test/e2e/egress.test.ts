@@ -81,6 +81,13 @@ describe('configured URLs are judged when written', () => {
     expect(answer.body.error).toMatchObject({ code: 'VALIDATION_ERROR', details: { issues: [{ path, message: expect.stringMatching(message) }] } });
   });
 
+  it('keeps a game\'s requireDeliveryEcho (false unless set)', async () => {
+    const id = gameId();
+    expect((await putGame(id, { deliveryUrl: 'https://game.example.com/d' })).body.requireDeliveryEcho).toBe(false);
+    expect((await putGame(id, { deliveryUrl: 'https://game.example.com/d', requireDeliveryEcho: true })).body.requireDeliveryEcho).toBe(true);
+    expect(await h.db.game.findUnique({ where: { id }, select: { requireDeliveryEcho: true } })).toEqual({ requireDeliveryEcho: true });
+  });
+
   it('refuses a non-http(s) deliveryUrl', async () => {
     expect((await putGame(gameId(), { deliveryUrl: 'file:///etc/passwd' })).body.error.code).toBe('VALIDATION_ERROR');
   });

@@ -10,8 +10,8 @@ export interface ReceivedCall {
   body: string;
 }
 
-/** How the fake game server behind one address answers. */
-export type GameServerBehaviour = 'GRANT' | 'FAIL' | 'SILENT';
+/** How the fake game server behind one address answers (GRANT: a success that echoes nothing; ECHO: one that echoes the deliveryId). */
+export type GameServerBehaviour = 'GRANT' | 'ECHO' | 'FAIL' | 'SILENT';
 
 /**
  * The one conformance suite every game-server transport runs: the transport against a real local
@@ -83,6 +83,17 @@ export function describeTransportConformance(name: string, setup: () => Promise<
       const [first, second] = kit.received(address).slice(-2);
       expect(first!.body).toBe(second!.body);
       expect(first!.headers['x-nonce']).not.toBe(second!.headers['x-nonce']);
+    });
+
+    it('a delivery that asks for the echo is GRANTED when the game echoes its deliveryId', async () => {
+      const call = callOf('DELIVERY', kit.addressFor('ECHO'));
+      expect(await kit.transport.send({ ...call, expectEcho: { deliveryId: String(call.payload.deliveryId) } })).toMatchObject({ outcome: 'GRANTED' });
+    });
+
+    it('a delivery that asks for the echo is a RETRY (NO_ECHO) when the success does not echo it', async () => {
+      const call = callOf('DELIVERY', kit.addressFor('GRANT'));
+      const answer = await kit.transport.send({ ...call, expectEcho: { deliveryId: String(call.payload.deliveryId) } });
+      expect(answer).toMatchObject({ outcome: 'RETRY', reason: 'NO_ECHO', error: expect.stringContaining('without echoing deliveryId') });
     });
 
     it('a game that fails the call is a RETRY with its status, never its body', async () => {

@@ -46,6 +46,8 @@ class LocalGameServer {
       case '/grant':
       case '/target':
         return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+      case '/echo':
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ deliveryId: JSON.parse(calls.at(-1)!.body).deliveryId }));
       case '/fail':
         return void res.writeHead(500).end('internal detail: stack trace and player data');
       case '/silent':
@@ -78,7 +80,7 @@ class LocalGameServer {
   }
 }
 
-const PATHS: Record<GameServerBehaviour, string> = { GRANT: '/grant', FAIL: '/fail', SILENT: '/silent' };
+const PATHS: Record<GameServerBehaviour, string> = { GRANT: '/grant', ECHO: '/echo', FAIL: '/fail', SILENT: '/silent' };
 
 describeTransportConformance('http', async () => {
   const game = await new LocalGameServer().start();
