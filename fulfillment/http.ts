@@ -29,26 +29,30 @@ async function sendSigned(egress: Egress, call: GameServerCall): Promise<GameSer
       signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout,
     });
     statusCode = response.status;
-    const answer = await readBounded(response);
-    if (statusCode >= 200 && statusCode < 300) {
-      const missing = missingEcho(answer, call.expectEcho);
-      if (missing) return { outcome: 'RETRY', reason: 'NO_ECHO', statusCode, error: `game server answered ${statusCode} without echoing ${missing}` };
-      return { outcome: 'GRANTED', statusCode };
-    }
-    if (statusCode >= 300 && statusCode < 400) {
-      const location = withoutQuery(response.headers.get('location'));
-      return {
-        outcome: 'RETRY',
-        reason: 'REDIRECT',
-        statusCode,
-        ...(location && { location }),
-        error: `game server answered ${statusCode} (redirect to ${location ?? 'nowhere'}; redirects are not followed)`,
-      };
-    }
-    return { outcome: 'RETRY', reason: 'STATUS', statusCode, error: `game server answered ${statusCode}` };
+    return classify(statusCode, response.headers.get('location'), await readBounded(response), call.expectEcho);
   } catch (err) {
     return failedAttempt(err, call, statusCode, timeout);
   }
+}
+
+/** What a read answer means: only a 2xx (echoing what the call expects) grants. */
+function classify(statusCode: number, location: string | null, answer: Buffer, expectEcho: Record<string, string> | undefined): GameServerAnswer {
+  if (statusCode >= 200 && statusCode < 300) {
+    const missing = missingEcho(answer, expectEcho);
+    if (missing) return { outcome: 'RETRY', reason: 'NO_ECHO', statusCode, error: `game server answered ${statusCode} without echoing ${missing}` };
+    return { outcome: 'GRANTED', statusCode };
+  }
+  if (statusCode >= 300 && statusCode < 400) {
+    const target = withoutQuery(location);
+    return {
+      outcome: 'RETRY',
+      reason: 'REDIRECT',
+      statusCode,
+      ...(target && { location: target }),
+      error: `game server answered ${statusCode} (redirect to ${target ?? 'nowhere'}; redirects are not followed)`,
+    };
+  }
+  return { outcome: 'RETRY', reason: 'STATUS', statusCode, error: `game server answered ${statusCode}` };
 }
 
 function failedAttempt(err: unknown, call: GameServerCall, statusCode: number | undefined, timeout: AbortSignal): GameServerAnswer {
