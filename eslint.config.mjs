@@ -68,6 +68,16 @@ export default tseslint.config(
     },
   },
   {
+    // Game-server transports send and classify: no database, no Temporal (the activities record).
+    files: ['fulfillment/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(['**/store/**', '**/activities/**', '**/workflows/**', '**/api/**', '**/infra/db', '@prisma/*', '@temporalio/*', 'pg'], 'a game-server transport talks to the game server only'),
+        group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  },
+  {
     // Channel adapters talk to their channel only: no database, no Temporal.
     files: ['channels/**/*.ts'],
     rules: {

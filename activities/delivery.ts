@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { signedHeaders } from '../domain/signature';
+import { gameServerClientFor } from '../fulfillment/registry';
 import { credentialsKeyring } from '../infra/credentials';
 import { businessMetrics } from '../infra/metrics';
 import { openGameSecret } from '../store/catalog';
@@ -15,47 +14,36 @@ import { moveOrder } from './orders';
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
 export function createDeliveryActivities({ database, config }: ActivityDeps) {
   const { sql } = database;
+  const gameServers = gameServerClientFor(config);
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
       const order = await deliveryOrder(sql, params.orderId);
       if (!order) throw ApplicationFailure.nonRetryable(`no order ${params.orderId}`, 'ORDER_NOT_FOUND');
       if (order.status === 'DELIVERED') return; // a retry after the game server already took it
-      const body = JSON.stringify({
-        deliveryId: params.deliveryId,
-        orderId: order.id,
-        userId: order.user_id,
-        sku: order.sku,
-        quantity: order.quantity,
-        grants: order.grants,
-        amount: { currency: order.currency, value: order.amount },
-        paidAt: order.paid_at ?? undefined,
+      const answer = await gameServers.send({
+        kind: 'DELIVERY',
+        gameId: order.game_id,
+        secret: openGameSecret(credentialsKeyring(config), order),
+        url: order.delivery_url,
+        payload: {
+          deliveryId: params.deliveryId,
+          orderId: order.id,
+          userId: order.user_id,
+          sku: order.sku,
+          quantity: order.quantity,
+          grants: order.grants,
+          amount: { currency: order.currency, value: order.amount },
+          paidAt: order.paid_at ?? undefined,
+        },
+        ...(order.require_delivery_echo && { expectEcho: { deliveryId: params.deliveryId } }),
+        timeoutMs: params.deliveryAttemptTimeoutMs,
+        // Gives up at once when the worker cancels the activity.
+        signal: Context.current().cancellationSignal,
       });
-      const url = new URL(order.delivery_url);
-      const headers = signedHeaders(
-        openGameSecret(credentialsKeyring(config), order),
-        order.game_id,
-        'POST',
-        url.pathname + url.search,
-        body,
-        randomBytes(16).toString('hex'),
-        Math.floor(Date.now() / 1000),
-      );
-
-      const outcome: AttemptOutcome = {};
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { ...headers, 'Content-Type': 'application/json' },
-          body,
-          // Gives up with the attempt timeout, or at once when the worker cancels the activity.
-          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(params.deliveryAttemptTimeoutMs)]),
-        });
-        outcome.statusCode = response.status;
-        await response.arrayBuffer();
-        if (!response.ok) outcome.error = `game server answered ${response.status}`;
-      } catch (err) {
-        outcome.error = `game server unreachable: ${(err as Error).message}`;
-      }
+      const outcome: AttemptOutcome = {
+        statusCode: answer.statusCode,
+        ...(answer.outcome === 'RETRY' && { error: answer.error }),
+      };
 
       // The attempt's record, and on success the order's transition with its stock sale, in one statement.
       if (outcome.error) await recordFailedAttempt(sql, params.deliveryId, outcome);
@@ -73,7 +61,7 @@ export function createDeliveryActivities({ database, config }: ActivityDeps) {
       }
       if (outcome.error) {
         // The activity logger adds workflowId, activity id and attempt.
-        Context.current().log.warn('delivery attempt failed', { orderId: order.id, ...outcome });
+        Context.current().log.warn('delivery attempt failed', { orderId: order.id, ...outcome, ...(answer.outcome === 'RETRY' && { reason: answer.reason }) });
         throw ApplicationFailure.retryable(outcome.error, 'DELIVERY_FAILED');
       }
     },

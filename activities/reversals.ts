@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { refundIdFor } from '../domain/ids';
 import type { Money } from '../domain/money';
 import { REASONS, canTransition, type OrderStatus } from '../domain/orders/status';
-import { signedHeaders } from '../domain/signature';
+import { gameServerClientFor } from '../fulfillment/registry';
 import { credentialsKeyring } from '../infra/credentials';
 import { openGameSecret } from '../store/catalog';
 import { journalChannelReversal, journalRefunded } from '../store/journal';
@@ -41,6 +40,7 @@ export interface ReversalOutcome {
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
 export function createReversalActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
+  const gameServers = gameServerClientFor(config);
   return {
     /**
      * Ends the order REFUNDED or CHARGED_BACK with the ledger's reversal and, when the goods were
@@ -120,33 +120,26 @@ export function createReversalActivities({ database, channels, config }: Activit
         Context.current().log.warn('goods to take back, but the game has no revokeUrl', { orderId: target.order_id, revocationId });
         return 'NO_REVOKE_URL';
       }
-      const body = JSON.stringify({
-        revocationId,
-        orderId: target.order_id,
-        userId: target.user_id,
-        sku: target.sku,
-        quantity: target.quantity,
-        grants: target.grants,
-        reason: target.reason,
-        amount: { currency: target.currency, value: target.amount },
+      const answer = await gameServers.send({
+        kind: 'REVOCATION',
+        gameId: target.game_id,
+        secret: openGameSecret(credentialsKeyring(config), target),
+        url: target.revoke_url,
+        payload: {
+          revocationId,
+          orderId: target.order_id,
+          userId: target.user_id,
+          sku: target.sku,
+          quantity: target.quantity,
+          grants: target.grants,
+          reason: target.reason,
+          amount: { currency: target.currency, value: target.amount },
+        },
+        timeoutMs: config.REVOCATION_HTTP_TIMEOUT_MS,
+        signal: Context.current().cancellationSignal,
       });
-      const url = new URL(target.revoke_url);
-      const headers = signedHeaders(openGameSecret(credentialsKeyring(config), target), target.game_id, 'POST', url.pathname + url.search, body, randomBytes(16).toString('hex'), Math.floor(Date.now() / 1000));
-      let statusCode: number | undefined;
-      let error: string | undefined;
-      try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { ...headers, 'Content-Type': 'application/json' },
-          body,
-          signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(10_000)]),
-        });
-        statusCode = res.status;
-        await res.arrayBuffer();
-        if (!res.ok) error = `game server answered ${res.status}`;
-      } catch (err) {
-        error = `game server unreachable: ${(err as Error).message}`;
-      }
+      const { statusCode } = answer;
+      const error = answer.outcome === 'RETRY' ? answer.error : undefined;
       await recordRevocationAttempt(sql, revocationId, { status: error ? 'PENDING' : 'REVOKED', statusCode, error });
       if (error) throw ApplicationFailure.retryable(error, 'REVOCATION_FAILED');
       return 'REVOKED';

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
+import type { Response } from 'undici';
+import { AnswerTooLarge, EgressRefused, describeFailure, readBounded, type Egress } from '../infra/egress';
 /**
  * The HTTP client every channel adapter uses to call its provider: a timeout on every call, and
  * failures sorted into the two kinds the workflows act on — transient (network, timeout, 5xx, 429:
@@ -64,32 +66,44 @@ export interface ChannelStreamResponse {
   body: Readable;
 }
 
-export function createChannelHttp(options: { timeoutMs: number; fetchImpl?: typeof fetch } = { timeoutMs: 10_000 }): ChannelHttp {
-  const doFetch = options.fetchImpl ?? fetch;
+export interface ChannelHttpOptions {
+  timeoutMs: number;
+  /** Every channel call goes through the egress guard (infra/egress.ts). */
+  egress: Egress;
+}
+
+export function createChannelHttp({ timeoutMs: defaultTimeoutMs, egress }: ChannelHttpOptions): ChannelHttp {
+  /** Sends and waits for the answer's headers; network failures and refusals become ChannelErrors. */
+  const answerOf = async ({ method, url, headers, body }: ChannelRequest, signal: AbortSignal, limit: number) => {
+    try {
+      return await egress.fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+        signal,
+      });
+    } catch (err) {
+      throw failureOf(err, method, url, limit);
+    }
+  };
+  // Only the status is recorded, never the channel's body (it may echo what we sent, and it reaches ops views).
+  const refuseServerErrors = (res: Response, method: string, url: string) => {
+    if (res.status >= 500 || res.status === 429) throw transientError(`HTTP_${res.status}`, `${method} ${redact(url)}: HTTP ${res.status}`);
+  };
   return {
-    async send({ method, url, headers, body, timeoutMs }) {
-      const limit = timeoutMs ?? options.timeoutMs;
-      let res: Response;
+    async send(request) {
+      const { method, url } = request;
+      const limit = request.timeoutMs ?? defaultTimeoutMs;
+      const signal = AbortSignal.timeout(limit);
+      const res = await answerOf(request, signal, limit);
       let bytes: Buffer;
       try {
-        res = await doFetch(url, {
-          method,
-          headers,
-          body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(limit),
-        });
-        bytes = Buffer.from(await res.arrayBuffer());
+        bytes = await readBounded(res);
       } catch (err) {
-        const name = (err as Error)?.name;
-        if (name === 'TimeoutError' || name === 'AbortError') {
-          throw transientError('TIMEOUT', `${method} ${redact(url)}: no answer within ${limit} ms`);
-        }
-        throw transientError('NETWORK', `${method} ${redact(url)}: ${describe(err)}`);
+        if (err instanceof AnswerTooLarge) throw transientError('ANSWER_TOO_LARGE', `${method} ${redact(url)}: ${err.message}`);
+        throw failureOf(err, method, url, limit);
       }
-      if (res.status >= 500 || res.status === 429) {
-        throw transientError(`HTTP_${res.status}`, `${method} ${redact(url)}: HTTP ${res.status} ${bytes.toString('utf8', 0, 200)}`);
-      }
+      refuseServerErrors(res, method, url);
       return {
         status: res.status,
         headers: res.headers,
@@ -105,36 +119,32 @@ export function createChannelHttp(options: { timeoutMs: number; fetchImpl?: type
       };
     },
 
-    async stream({ method, url, headers, body, timeoutMs }) {
-      const limit = timeoutMs ?? options.timeoutMs;
+    async stream(request) {
+      const { method, url } = request;
+      const limit = request.timeoutMs ?? defaultTimeoutMs;
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(new DOMException('no answer in time', 'TimeoutError')), limit);
       let res: Response;
       try {
-        res = await doFetch(url, {
-          method,
-          headers,
-          body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
-          redirect: 'manual',
-          signal: controller.signal,
-        });
-      } catch (err) {
-        const name = (err as Error)?.name;
-        if (name === 'TimeoutError' || name === 'AbortError') {
-          throw transientError('TIMEOUT', `${method} ${redact(url)}: no answer within ${limit} ms`);
-        }
-        throw transientError('NETWORK', `${method} ${redact(url)}: ${describe(err)}`);
+        res = await answerOf(request, controller.signal, limit);
       } finally {
         clearTimeout(timer);
       }
-      if (res.status >= 500 || res.status === 429) {
-        const text = Buffer.from(await res.arrayBuffer()).toString('utf8', 0, 200);
-        throw transientError(`HTTP_${res.status}`, `${method} ${redact(url)}: HTTP ${res.status} ${text}`);
-      }
+      if (res.status >= 500 || res.status === 429) await res.body?.cancel();
+      refuseServerErrors(res, method, url);
       const stream = res.body ? Readable.fromWeb(res.body as NodeWebReadableStream) : Readable.from([]);
       return { status: res.status, headers: res.headers, body: stream };
     },
   };
+}
+
+function failureOf(err: unknown, method: string, url: string, limit: number): ChannelError {
+  const refused = err instanceof EgressRefused ? err : (err as { cause?: unknown })?.cause;
+  // A URL the guard refuses stays refused: the account's configuration must change.
+  if (refused instanceof EgressRefused) return finalError('EGRESS_REFUSED', `${method} ${redact(url)}: ${refused.message}`);
+  const name = (err as Error)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return transientError('TIMEOUT', `${method} ${redact(url)}: no answer within ${limit} ms`);
+  return transientError('NETWORK', `${method} ${redact(url)}: ${describeFailure(err)}`);
 }
 
 /** A download as a stream, through `http.stream` where the client has it. */
@@ -148,11 +158,4 @@ export async function streamOf(http: ChannelHttp, request: ChannelRequest): Prom
 function redact(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : `${url.slice(0, q)}?…`;
-}
-
-/** fetch hides the network reason in `cause`. */
-function describe(err: unknown): string {
-  const { message, cause } = (err ?? {}) as { message?: unknown; cause?: { message?: unknown; code?: unknown } };
-  const reason = cause?.code || cause?.message;
-  return `${typeof message === 'string' ? message : String(err)}${reason ? ` (${String(reason)})` : ''}`;
 }

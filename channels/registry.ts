@@ -1,6 +1,7 @@
 import { routingWithDefaults, type RoutingFields } from '../domain/routing/fields';
 import type { RoutableAccount } from '../domain/routing/router';
 import type { Config } from '../infra/config';
+import { createEgress, egressPolicy } from '../infra/egress';
 import { sandboxKeys } from '../sandbox/keys';
 import { alipayChannel } from './alipay/adapter';
 import { appstoreChannel } from './appstore/adapter';
@@ -50,7 +51,13 @@ export interface ChannelRegistry {
 export interface RegistryDeps {
   config: Pick<
     Config,
-    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS'
+    | 'PUBLIC_BASE_URL'
+    | 'SANDBOX_ENABLED'
+    | 'SANDBOX_PRIVATE_KEY'
+    | 'SANDBOX_PUBLIC_KEY'
+    | 'CHANNEL_HTTP_TIMEOUT_MS'
+    | 'EGRESS_ALLOW_PRIVATE_NETWORKS'
+    | 'EGRESS_ALLOW_HTTP'
   >;
   /** The configured accounts (the channel_accounts table); none when absent. */
   loadAccounts?: () => Promise<ConfiguredAccount[]>;
@@ -65,7 +72,7 @@ const IMPLICIT_SANDBOX: ConfiguredAccount = { channelId: 'sandbox', type: 'sandb
 /** The channel accounts this deployment takes payments through, kept current by `refresh`. */
 export function createChannelRegistry({ config, loadAccounts, http, onInvalidAccount }: RegistryDeps): ChannelRegistry {
   const definitions = channelDefinitions(config);
-  const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS });
+  const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS, egress: createEgress(egressPolicy(config)) });
   let adapters = new Map<string, { version: string; adapter: ChannelAdapter }>();
   let routable: RoutableAccount[] = [];
 

@@ -12,6 +12,12 @@ const flag = (defaultValue: boolean) =>
     .default(defaultValue ? 'true' : 'false')
     .transform((v) => v === 'true' || v === '1');
 
+/** A flag whose default depends on another setting (resolved in `loadConfig`). */
+const optionalFlag = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
+
 const devPort = (defaultPort: number) => z.coerce.number().int().min(1).max(65535).default(defaultPort);
 
 /** IP:port as the Temporal runtime binds it: it takes no host names. */
@@ -49,6 +55,14 @@ const configSchema = z
     PAYMENT_TIMEOUT_MS: duration(15 * 60_000),
     DELIVERY_DEADLINE_MS: duration(24 * 3_600_000),
     DELIVERY_HTTP_TIMEOUT_MS: duration(10_000),
+    /** One call to a game's revokeUrl before it counts as a failed attempt (retried). */
+    REVOCATION_HTTP_TIMEOUT_MS: duration(10_000),
+    /**
+     * The egress guard (infra/egress.ts) of every outbound call: loopback and private ranges, and plain
+     * http. Both default to true only with NODE_ENV=development (local fakes and the demo game server).
+     */
+    EGRESS_ALLOW_PRIVATE_NETWORKS: optionalFlag,
+    EGRESS_ALLOW_HTTP: optionalFlag,
     DELIVERY_RETRY_INITIAL_MS: duration(1_000),
     DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
     ACTIVITY_RETRY_INITIAL_MS: duration(500),
@@ -147,7 +161,11 @@ const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema> & { PUBLIC_BASE_URL: string };
+export type Config = Omit<z.infer<typeof configSchema>, 'EGRESS_ALLOW_PRIVATE_NETWORKS' | 'EGRESS_ALLOW_HTTP'> & {
+  PUBLIC_BASE_URL: string;
+  EGRESS_ALLOW_PRIVATE_NETWORKS: boolean;
+  EGRESS_ALLOW_HTTP: boolean;
+};
 
 export class ConfigError extends Error {}
 
@@ -160,7 +178,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}` };
+  const development = c.NODE_ENV === 'development';
+  return {
+    ...c,
+    PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`,
+    EGRESS_ALLOW_PRIVATE_NETWORKS: c.EGRESS_ALLOW_PRIVATE_NETWORKS ?? development,
+    EGRESS_ALLOW_HTTP: c.EGRESS_ALLOW_HTTP ?? development,
+  };
 }
 
 /** The durations each purchase workflow runs with, fixed at its start. */

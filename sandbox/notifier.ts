@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
+import { createEgress, describeFailure, egressPolicy, readBounded, type Egress } from '../infra/egress';
 import {
   claimDueNotifications,
   notificationFailed,
@@ -19,9 +20,16 @@ export interface SandboxNotifierDeps {
   database: Database;
   config: Pick<
     Config,
-    'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'SANDBOX_NOTIFY_RETRY_MS' | 'SANDBOX_NOTIFY_POLL_MS'
+    | 'SANDBOX_PRIVATE_KEY'
+    | 'SANDBOX_PUBLIC_KEY'
+    | 'SANDBOX_NOTIFY_RETRY_MS'
+    | 'SANDBOX_NOTIFY_POLL_MS'
+    | 'EGRESS_ALLOW_PRIVATE_NETWORKS'
+    | 'EGRESS_ALLOW_HTTP'
   >;
   log?: Logger;
+  /** The guard notifications go through; built from the settings when absent. */
+  egress?: Egress;
 }
 
 export interface DispatchOptions {
@@ -51,7 +59,7 @@ const BATCH_SIZE = 100;
  * records each outcome. A dispatcher that dies mid-round leaves its rows due again after the lease.
  */
 export async function dispatchDueNotifications(
-  { database, config, log }: SandboxNotifierDeps,
+  { database, config, log, egress = createEgress(egressPolicy(config)) }: SandboxNotifierDeps,
   options: DispatchOptions = {},
 ): Promise<DispatchResult> {
   const now = new Date();
@@ -67,7 +75,7 @@ export async function dispatchDueNotifications(
   const { privateKeyPem } = sandboxKeys(config);
   const outcomes = await Promise.all(
     rows.map(async (row) => {
-      const error = await send(row, privateKeyPem);
+      const error = await send(egress, row, privateKeyPem);
       const sentAt = new Date();
       if (!error) return true;
       const backoff = Math.min(config.SANDBOX_NOTIFY_RETRY_MS * 2 ** row.attempts, MAX_BACKOFF_MS);
@@ -91,10 +99,10 @@ export async function dispatchDueNotifications(
 }
 
 /** Sends one notification with a fresh timestamp and signature; returns why it failed, if it did. */
-async function send(row: ClaimedNotification, privateKeyPem: string): Promise<string | undefined> {
+async function send(egress: Egress, row: ClaimedNotification, privateKeyPem: string): Promise<string | undefined> {
   const timestamp = Math.floor(Date.now() / 1000);
   try {
-    const res = await fetch(row.notifyUrl, {
+    const res = await egress.fetch(row.notifyUrl, {
       method: 'POST',
       headers: {
         'Content-Type': 'application/json',
@@ -102,26 +110,21 @@ async function send(row: ClaimedNotification, privateKeyPem: string): Promise<st
         [SANDBOX_SIGNATURE_HEADER]: signNotification(privateKeyPem, row.body, timestamp),
       },
       body: row.body,
-      redirect: 'manual',
       signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
     });
-    const text = await res.text();
+    const text = (await readBounded(res)).toString('utf8');
     if (res.status === 200 && text === SANDBOX_ACK_BODY) return undefined;
-    return `HTTP ${res.status}: ${text.slice(0, 200)}`;
+    // The status only: the receiver's body is not ours to store.
+    return res.status === 200 ? 'HTTP 200 without the acknowledgement' : `HTTP ${res.status}`;
   } catch (err) {
-    return describeError(err);
+    return describeFailure(err);
   }
 }
 
-/** fetch hides the network reason in `cause`; duck-typed because errors may come from another realm. */
-function describeError(err: unknown): string {
-  const { message, cause } = (err ?? {}) as { message?: unknown; cause?: { message?: unknown; code?: unknown } };
-  const reason = cause?.message || cause?.code;
-  return `${typeof message === 'string' ? message : String(err)}${reason ? `: ${String(reason)}` : ''}`;
-}
-
 /** Polls the outbox every SANDBOX_NOTIFY_POLL_MS; a full batch is followed by another round at once. */
-export function startSandboxNotifier(deps: SandboxNotifierDeps): { stop(): Promise<void> } {
+export function startSandboxNotifier(given: SandboxNotifierDeps): { stop(): Promise<void> } {
+  // One guard (and its connection pool) for every round.
+  const deps = { ...given, egress: given.egress ?? createEgress(egressPolicy(given.config)) };
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;

@@ -86,7 +86,14 @@ async function main() {
     await seedDemo(config, databaseUrl, gameServer.deliveryUrl(DEMO_GAME_ID));
     stopRequested.signal.throwIfAborted();
 
-    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    const env: NodeJS.ProcessEnv = {
+      // The demo game server and the sandbox listen on 127.0.0.1 over plain http: the egress guard lets them through.
+      EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
+      EGRESS_ALLOW_HTTP: 'true',
+      ...process.env,
+      TEMPORAL_ADDRESS: temporalAddress,
+      DATABASE_URL: databaseUrl,
+    };
     if (embeddedDatabase) {
       // PGlite is one session: a second connection of the same process could wait behind its own transaction.
       if (process.env.DATABASE_POOL_SIZE && process.env.DATABASE_POOL_SIZE !== '1') {

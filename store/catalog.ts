@@ -18,6 +18,7 @@ export interface GameFields {
   revokeUrl?: string | null;
   /** Which channel types each platform's orders may use; null: every enabled account. */
   channelPolicy?: ChannelPolicy | null;
+  requireDeliveryEcho?: boolean;
 }
 
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
@@ -56,7 +57,13 @@ export async function sealLegacyGameSecrets(db: Db, keyring: CredentialsKeyring)
 
 /** What the audit keeps of a game: never its secret, only whether this change replaced it. */
 const gameAuditView = (game: Game | null) =>
-  game && { name: game.name, deliveryUrl: game.deliveryUrl, revokeUrl: game.revokeUrl, channelPolicy: game.channelPolicy };
+  game && {
+    name: game.name,
+    deliveryUrl: game.deliveryUrl,
+    revokeUrl: game.revokeUrl,
+    channelPolicy: game.channelPolicy,
+    requireDeliveryEcho: game.requireDeliveryEcho,
+  };
 
 /**
  * Creates or changes a game, audits the change (who, before, after) and tells every process (its

@@ -38,13 +38,14 @@ export interface DeliveryOrderRow extends SealedGameSecret {
   status: string;
   paid_at: string | null;
   delivery_url: string;
+  require_delivery_echo: boolean;
 }
 
 /** What a delivery sends, with where and how to sign it. */
 export async function deliveryOrder(run: RunSql, orderId: string): Promise<DeliveryOrderRow | undefined> {
   const [row] = await run<DeliveryOrderRow>(sql`
     SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
-      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url,
+      ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url, g.require_delivery_echo,
       g.secret, g.secret_ciphertext AS "secretCiphertext", g.secret_key_id AS "secretKeyId"
     FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${orderId}::uuid`);
   return row;

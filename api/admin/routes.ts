@@ -8,6 +8,7 @@ import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
+import { assertOutboundUrls } from '../shared/outbound-urls';
 import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
@@ -19,11 +20,12 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
+    assertOutboundUrls(config, { deliveryUrl: body.deliveryUrl, revokeUrl: body.revokeUrl });
     const game = await putGame(
       db,
       credentialsKeyring(config),
       gameId,
-      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null },
+      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null, requireDeliveryEcho: body.requireDeliveryEcho ?? false },
       req.get('x-operator') ?? 'admin',
     );
     catalog.gameChanged(gameId);
@@ -32,6 +34,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       name: game.name,
       deliveryUrl: game.deliveryUrl,
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
+      requireDeliveryEcho: game.requireDeliveryEcho,
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy as ChannelPolicy }),
       updatedAt: game.updatedAt,
     });

@@ -20,12 +20,19 @@ export const gameBody = z
     secret: printableAscii(32, 256).meta({
       description: 'HMAC key shared with the game server: signs its calls to us and our deliveries to it',
     }),
-    deliveryUrl: z.url({ protocol: /^https?$/ }).max(2048).meta({ description: 'where paid orders are delivered (signed POST)' }),
+    deliveryUrl: z.url({ protocol: /^https?$/ }).max(2048).meta({
+      description:
+        'where paid orders are delivered (signed POST; redirects are not followed). https outside development; no credentials in the URL; link-local addresses are refused, private and loopback ones unless EGRESS_ALLOW_PRIVATE_NETWORKS',
+    }),
     revokeUrl: z
       .url({ protocol: /^https?$/ })
       .max(2048)
       .optional()
-      .meta({ description: 'where the game is told to take back goods of refunded or charged-back orders (signed POST)' }),
+      .meta({ description: 'where the game is told to take back goods of refunded or charged-back orders (signed POST; the same rules as deliveryUrl)' }),
+    requireDeliveryEcho: z.boolean().optional().meta({
+      description:
+        "when true, a delivery counts only if the game's 2xx answer is JSON echoing the call's `deliveryId` (`{ \"deliveryId\": \"...\" }`); otherwise the attempt failed and is retried (something in front of the game may have answered). Default false",
+    }),
     channelPolicy: z
       .partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES)).min(1).refine((types) => new Set(types).size === types.length, 'each type once'))
       .optional()
@@ -78,6 +85,7 @@ export const gameResponse = z.strictObject({
   name: z.string(),
   deliveryUrl: z.string(),
   revokeUrl: z.string().optional(),
+  requireDeliveryEcho: z.boolean(),
   channelPolicy: z.partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES))).optional(),
   updatedAt: timestamp,
 });

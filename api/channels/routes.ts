@@ -12,6 +12,7 @@ import { findChannelAccount, listChannelAccounts, putChannelAccount, type Channe
 import { adminAuth } from '../auth';
 import { ApiError, parseBody, validationError } from '../errors';
 import { jsonBody } from '../shared/body';
+import { assertOutboundUrls } from '../shared/outbound-urls';
 import { SANDBOX_FAULT_SETTINGS, channelAccountBody, channelIdPath } from './schemas';
 
 /**
@@ -95,6 +96,7 @@ export function channelsRouter({
           })),
         });
       }
+      assertOutboundUrls(config, urlFieldsOf(parsed.data));
       credentials = encryptCredentials(keyring, parsed.data);
     }
     const saved = await putChannelAccount(
@@ -106,6 +108,15 @@ export function channelsRouter({
     res.json(view(saved));
   });
   return router;
+}
+
+/** The credentials' URL fields (base URLs, gateways), by their path in the request. */
+function urlFieldsOf(credentials: unknown): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(credentials as Record<string, unknown>)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(entry[1]))
+      .map(([key, url]) => [`credentials.${key}`, url]),
+  );
 }
 
 function view(row: ChannelAccountRow) {

@@ -198,6 +198,9 @@ export class Stack {
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_TASK_QUEUE: this.taskQueue,
       ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+      // The game server, the sandbox and the fakes listen on 127.0.0.1 over plain http.
+      EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
+      EGRESS_ALLOW_HTTP: 'true',
       // The benchmark's users buy far more often than a player would.
       RISK_MAX_ORDERS_PER_USER: '1000000',
       WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,

@@ -15,6 +15,7 @@ import {
 } from '../../channels/types';
 import { AlipayFake, alipayBillArchive, businessDetailsCsv, type AlipayNotification } from '../../testkit/fakes/alipay';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 const APP_ID = '2021000000000001';
 const SELLER_ID = '2088000000000001';
@@ -50,7 +51,7 @@ function adapterFor(fake: AlipayFake, { now, ...credentials }: Partial<AlipayCre
         ...credentials,
       }),
     },
-    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9', now },
+    { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9', now },
   );
 }
 

@@ -17,6 +17,7 @@ import type { Money } from '../../domain/money';
 import { FakeAppStore, type PaidPurchase } from '../../testkit/fakes/appstore';
 import { createTestApplePki } from '../../testkit/fakes/appstore-pki';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 const BUNDLE_ID = 'com.example.dragons';
 const GEMS = 'com.example.dragons.gems60';
@@ -29,7 +30,7 @@ function adapterFor(fake: FakeAppStore, overrides: Record<string, unknown> = {})
   const credentials = appstoreCredentials.parse({ ...fake.credentials(), ...overrides });
   return appstoreChannel().createAdapter(
     { channelId: 'appstore-test', type: 'appstore', credentials },
-    { http: createChannelHttp({ timeoutMs: 2_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
+    { http: createChannelHttp({ timeoutMs: 2_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
   );
 }
 
@@ -524,7 +525,7 @@ describe('appstore adapter, beyond the suite', () => {
       const { issuerId: _i, keyId: _k, privateKey: _p, ...withoutKey } = fake.credentials();
       const keyless = appstoreChannel().createAdapter(
         { channelId: 'appstore-keyless', type: 'appstore', credentials: appstoreCredentials.parse(withoutKey) },
-        { http: createChannelHttp({ timeoutMs: 2_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
+        { http: createChannelHttp({ timeoutMs: 2_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
       );
       const request = newRequest();
       expect(await keyless.queryPayment(refOf(request))).toEqual({ state: 'PENDING' });

@@ -15,6 +15,7 @@ import {
 } from '../../channels/types';
 import { FakeGooglePlay, rsaKeyPair, VOIDED_REASON, type FakePurchase } from '../../testkit/fakes/googleplay';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 const PACKAGE = 'com.studio.dragonquest';
 const PRODUCT = 'gems_60';
@@ -23,7 +24,7 @@ const CALLBACK = 'http://127.0.0.1:9/v1/callbacks/googleplay';
 function adapterFor(credentials: GoogleplayCredentials, deps: Partial<ChannelDeps> = {}): ChannelAdapter {
   return googleplayChannel().createAdapter(
     { channelId: 'googleplay', type: 'googleplay', credentials: googleplayCredentials.parse(credentials) },
-    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CALLBACK, publicBaseUrl: 'http://127.0.0.1:9', ...deps },
+    { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: CALLBACK, publicBaseUrl: 'http://127.0.0.1:9', ...deps },
   );
 }
 
@@ -244,7 +245,7 @@ describe('googleplay, beyond the suite', () => {
       const local = new FakeGooglePlay({ packageName: PACKAGE, certificatesMaxAgeSeconds: 600 });
       await local.start();
       try {
-        const shared = createChannelHttp({ timeoutMs: 5_000 });
+        const shared = createChannelHttp({ timeoutMs: 5_000, egress: localEgress });
         // Google's URL is fixed; the shared client is the seam the test routes to the fake.
         const http: ChannelHttp = { send: (req) => shared.send(req.url === GOOGLE_CERTS_URL ? { ...req, url: local.certificatesUrl } : req) };
         let clock = Date.now();

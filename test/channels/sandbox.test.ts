@@ -13,6 +13,7 @@ import { sandboxKeys } from '../../sandbox/keys';
 import { MAX_NOTIFY_ATTEMPTS } from '../../sandbox/notifier';
 import { sandboxRouter } from '../../sandbox/routes';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 /** fetch refuses port 9 outright: notifications here are read from the provider's outbox, not sent. */
 const NOWHERE = 'http://127.0.0.1:9/v1/callbacks/sandbox';
@@ -40,7 +41,7 @@ describeChannelConformance('sandbox', async () => {
   const keys = sandboxKeys(config);
   const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
     { channelId: 'sandbox-conformance', type: 'sandbox', credentials: {} },
-    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
+    { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
   );
   const payments: string[] = [];
 
@@ -88,7 +89,7 @@ describe('sandbox notifications, beyond the suite', () => {
   const keys = sandboxKeys(config);
   const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
     { channelId: 'sandbox', type: 'sandbox', credentials: {} },
-    { http: createChannelHttp({ timeoutMs: 1_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
+    { http: createChannelHttp({ timeoutMs: 1_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
   );
   const body = (fields: Record<string, unknown> = {}) =>
     JSON.stringify({

@@ -16,6 +16,7 @@ import {
 } from '../../testkit/fakes/unionpay';
 import { newMerchantSigningKey, newUnionPayChain, type UnionPaySigner } from '../../testkit/fakes/unionpay-pki';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 const MER_ID = '777290058110048';
 const CALLBACK_URL = 'http://127.0.0.1:9/v1/callbacks/unionpay';
@@ -45,7 +46,7 @@ async function unionpaySetup(overrides: Partial<UnionPayCredentials> = {}) {
   });
   const adapter = unionpayChannel().createAdapter(
     { channelId: 'unionpay', type: 'unionpay', credentials },
-    { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CALLBACK_URL, publicBaseUrl: 'http://127.0.0.1:9' },
+    { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: CALLBACK_URL, publicBaseUrl: 'http://127.0.0.1:9' },
   );
   return { fake, adapter };
 }

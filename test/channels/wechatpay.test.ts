@@ -9,6 +9,7 @@ import { parseTradeBill } from '../../channels/wechatpay/statement';
 import { beijingDate, decryptResource, encryptResource, notificationEnvelope } from '../../channels/wechatpay/wire';
 import { WechatpayFake } from '../../testkit/fakes/wechatpay';
 import { describeChannelConformance } from './conformance';
+import { localEgress } from '../support/egress';
 
 /** fetch refuses port 9 outright: notifications here are handed to the adapter, not sent. */
 const NOWHERE = 'http://127.0.0.1:9/v1/callbacks/wechatpay';
@@ -16,7 +17,7 @@ const FIXTURES = join(__dirname, 'fixtures', 'wechatpay');
 const unixNow = () => Math.floor(Date.now() / 1000);
 const strangerKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 
-function adapterFor(credentials: WechatpayCredentials, http: ChannelHttp = createChannelHttp({ timeoutMs: 5_000 })): ChannelAdapter {
+function adapterFor(credentials: WechatpayCredentials, http: ChannelHttp = createChannelHttp({ timeoutMs: 5_000, egress: localEgress })): ChannelAdapter {
   return wechatpayChannel().createAdapter(
     { channelId: 'wechatpay-test', type: 'wechatpay', credentials: wechatpayCredentials.parse(credentials) },
     { http, callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
@@ -375,7 +376,7 @@ describe('wechatpay, beyond the suite', () => {
     });
 
     it('reports ALREADY_PAID when the payer pays between its query and the close (WeChat answers ORDERPAID)', async () => {
-      const http = createChannelHttp({ timeoutMs: 5_000 });
+      const http = createChannelHttp({ timeoutMs: 5_000, egress: localEgress });
       const racing: ChannelHttp = {
         send: async (call) => {
           const close = /out-trade-no\/([^/]+)\/close$/.exec(new URL(call.url).pathname);
