@@ -15,11 +15,13 @@ let h: Harness;
 let game: TestGame;
 const wechat = new WechatpayFake();
 const appstore = new FakeAppStore({ bundleId: 'com.studio.game', environment: 'Sandbox' });
+/** The studio's other app: an account of its own. */
+const otherApp = new FakeAppStore({ bundleId: 'com.studio.other', environment: 'Sandbox' });
 const googleplay = new FakeGooglePlay({ packageName: 'com.studio.game' });
 
 beforeAll(async () => {
   h = await Harness.start({ PAYMENT_QUERY_AFTER_MS: '0' });
-  await Promise.all([wechat.start(), appstore.start(), googleplay.start()]);
+  await Promise.all([wechat.start(), appstore.start(), otherApp.start(), googleplay.start()]);
   game = await h.createGame();
   // The game takes goods back at its revokeUrl.
   const res = await h.admin('PUT', `/v1/admin/games/${game.gameId}`, {
@@ -31,7 +33,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
-  await Promise.all([wechat.stop(), appstore.stop(), googleplay.stop()]);
+  await Promise.all([wechat.stop(), appstore.stop(), otherApp.stop(), googleplay.stop()]);
   await h?.close();
 });
 
@@ -178,6 +180,29 @@ describe('App Store, end to end', () => {
     await h.waitForStatus(orderId, 'MANUAL_REVIEW');
     expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('PRODUCT_MISMATCH');
     expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
+  });
+});
+
+describe('notifications are matched within their account', () => {
+  it('changes nothing when a notification through account B names an order of account A', async () => {
+    for (const [id, app] of [['appstore', appstore], ['appstore-other', otherApp]] as const) {
+      expect((await channels('PUT', `/v1/admin/channels/${id}`, { type: 'appstore', enabled: true, credentials: app.credentials() })).status).toBe(200);
+    }
+    const sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
+    expect((await untilOrderable('appstore', sku)).status).toBe(201);
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+
+    const booked = await h.db.journalEntry.count({ where: { orderId } });
+    // A purchase in the other app whose client set this order's id as its appAccountToken.
+    const foreign = otherApp.pay({ productId: 'com.studio.other.gems60', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+    expect(await otherApp.deliver(foreign.notification, `${h.api.url}/v1/callbacks/appstore-other`)).toBe(200);
+
+    const kept = await h.db.channelNotification.findFirstOrThrow({ where: { channel: 'appstore-other', notificationId: { contains: foreign.transactionId } } });
+    expect(kept.orderId).toBeNull();
+    await sleep(500);
+    expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
+    expect(await h.db.paymentAttempt.count({ where: { orderId } })).toBe(0);
+    expect(await h.db.journalEntry.count({ where: { orderId } })).toBe(booked);
   });
 });
 
