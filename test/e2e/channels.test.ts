@@ -123,6 +123,26 @@ describe('WeChat Pay, end to end', () => {
   });
 });
 
+describe('a disabled account keeps its late payments', () => {
+  it('lands the notification and the query of a payment made as its account was disabled, and delivers both orders', async () => {
+    expect((await channels('PUT', '/v1/admin/channels/wechat-late', { type: 'wechatpay', enabled: true, credentials: wechat.credentials() })).status).toBe(200);
+    const sku = await h.createItem(game);
+    expect((await untilOrderable('wechat-late', sku)).status).toBe(201);
+    const notified = await order('wechat-late', sku, { platform: 'web' });
+    h.config.PAYMENT_QUERY_AFTER_MS = 200; // this order's workflow asks the channel (nobody notifies it)
+    const queried = await order('wechat-late', sku, { platform: 'web' }).finally(() => (h.config.PAYMENT_QUERY_AFTER_MS = 0));
+
+    expect((await channels('PUT', '/v1/admin/channels/wechat-late', { type: 'wechatpay', enabled: false })).status).toBe(200);
+    expect((await untilRefused('wechat-late', sku)).body.error.code).toBe('CHANNEL_NOT_AVAILABLE');
+    const notification = wechat.pay(notified.orderId.replace(/-/g, ''));
+    wechat.pay(queried.orderId.replace(/-/g, ''));
+
+    expect(await wechat.deliver(notification, `${h.api.url}/v1/callbacks/wechat-late`)).toBe(204);
+    await h.waitForStatus(notified.orderId, 'DELIVERED');
+    await h.waitForStatus(queried.orderId, 'DELIVERED');
+  });
+});
+
 describe('App Store, end to end', () => {
   let sku: string;
   beforeAll(async () => {
@@ -247,6 +267,16 @@ describe('operators refund a delivered order', () => {
     expect(revocations.body.revocations.map((r: { orderId: string }) => r.orderId)).toContain(created.body.orderId);
   });
 });
+
+/** Until the API sees the account disabled: orders naming it are refused. */
+async function untilRefused(channel: string, sku: string) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const res = await h.createOrder(game, { userId: 'probe', sku, region: 'CN', channel });
+    if (res.status !== 201 || Date.now() > deadline) return res;
+    await sleep(100);
+  }
+}
 
 async function untilRevoked(orderId: string) {
   const deadline = Date.now() + 15_000;
