@@ -322,10 +322,8 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
     async verifyReceipt(receipt, context) {
       const proof = receiptSchema.safeParse(receipt);
       if (!proof.success) throw new ReceiptRejectedError('INVALID_RECEIPT', 'a Google Play receipt is { purchaseToken, productId }');
+      // Another product's purchase for this order is verified too: `paymentResultOf` holds it for a person.
       const { purchaseToken, productId } = proof.data;
-      if (!context.storeProductId || productId !== context.storeProductId) {
-        throw new ReceiptRejectedError('WRONG_PRODUCT', `a purchase of ${productId}, not of this item's Google Play product`);
-      }
       const purchase = await productPurchase(productId, purchaseToken);
       if (!purchase) throw new ReceiptRejectedError('INVALID_RECEIPT', `Google does not know this purchase token for ${productId}`);
       if (purchase.productId !== undefined && purchase.productId !== productId) {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { googleplayChannel, googleplayCredentials, type GoogleplayCredentials } from '../../channels/googleplay/adapter';
+import { paymentResultOf } from '../../channels/events';
 import { GOOGLE_CERTS_URL } from '../../channels/googleplay/wire';
 import { ChannelError, createChannelHttp, type ChannelHttp } from '../../channels/http';
 import {
@@ -412,14 +413,19 @@ describe('googleplay, beyond the suite', () => {
   });
 
   describe('receipts', () => {
-    it('refuses a malformed receipt, an unknown token and another product (without asking Google)', async () => {
+    it('refuses a malformed receipt and an unknown token', async () => {
       const { context, receipt } = await order();
       expect(await rejection(adapter.verifyReceipt({ token: 'x' }, context))).toMatchObject({ code: 'INVALID_RECEIPT' });
       expect(await rejection(adapter.verifyReceipt({ ...receipt, purchaseToken: 'unknown' }, context))).toMatchObject({ code: 'INVALID_RECEIPT' });
-      const calls = fake.requests.length;
-      expect(await rejection(adapter.verifyReceipt({ ...receipt, productId: 'gems_6000' }, context))).toMatchObject({ code: 'WRONG_PRODUCT' });
-      expect(await rejection(adapter.verifyReceipt(receipt, { ...context, storeProductId: undefined }))).toMatchObject({ code: 'WRONG_PRODUCT' });
-      expect(fake.requests.length).toBe(calls);
+    });
+
+    it('verifies this order\'s purchase of another product and reports the product bought (it is held, never delivered)', async () => {
+      const { context, receipt } = await order();
+      const event = await adapter.verifyReceipt(receipt, { ...context, storeProductId: 'gems_6000' });
+      expect(event).toMatchObject({ kind: 'PAYMENT_SUCCEEDED', merchantOrderId: context.orderId, storeProductId: PRODUCT });
+      expect(paymentResultOf(event, { ...context, storeProductId: 'gems_6000' })).toMatchObject({ productMismatch: true });
+      const noProduct = await adapter.verifyReceipt(receipt, { ...context, storeProductId: undefined });
+      expect(paymentResultOf(noProduct, { ...context, storeProductId: undefined })).toMatchObject({ productMismatch: true });
     });
 
     it('refuses the purchase of another order and a voided one', async () => {

@@ -188,18 +188,32 @@ describe('App Store, end to end', () => {
     expect(await h.orderStatus(orderId)).toBe('REFUNDED');
   });
 
-  it('refuses a receipt of another product and keeps the order payable', async () => {
+  it('holds the order for review on its receipt of another product, answers that receipt again the same, and delivers on an operator\'s DELIVER', async () => {
     const { orderId } = await order('appstore', sku, { platform: 'ios' });
     const paid = appstore.pay({ productId: 'com.studio.game.other', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
-    const res = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('RECEIPT_PRODUCT_MISMATCH');
-    expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
-    // Apple's notification of that purchase is authentic: it is held for a person, never delivered.
+    const receipt = () => h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
+
+    const first = await receipt();
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ orderId, status: 'MANUAL_REVIEW' });
+    expect(first.body.history.at(-1)).toMatchObject({ status: 'MANUAL_REVIEW', reason: 'PRODUCT_MISMATCH' });
+    const again = await receipt();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    // Apple's notification of that purchase is the same transaction: nothing more happens.
     expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
-    await h.waitForStatus(orderId, 'MANUAL_REVIEW');
-    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('PRODUCT_MISMATCH');
+
+    // The transaction is the order's, its money booked as held in suspense, once.
+    expect(await h.db.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ channelTxnId: paid.transactionId });
+    expect(await h.db.paymentAttempt.count({ where: { orderId } })).toBe(1);
+    const held = await h.db.journalEntry.findMany({ where: { orderId, kind: 'PAYMENT_HELD' } });
+    expect(held.map((e) => [e.amount, e.reference])).toEqual([[600n, paid.transactionId]]);
     expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
+
+    const resolved = await channels('POST', `/v1/ops/orders/${orderId}/resolve`, { action: 'DELIVER', reason: 'bought the other pack by mistake, keep' });
+    expect(resolved.status).toBe(202);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
   });
 });
 
