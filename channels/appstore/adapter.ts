@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { APIError, Environment, SignedDataVerifier, VerificationException } from '@apple/app-store-server-library';
 import { z } from 'zod';
 import { finalError, transientError, type ChannelResponse } from '../http';
@@ -114,11 +114,11 @@ async function verified<T>(verify: () => Promise<unknown>, schema: z.ZodType<T>)
 function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { http, now = () => new Date() }: ChannelDeps): ChannelAdapter {
   const credentials = account.credentials;
   const environment = credentials.environment === 'Production' ? Environment.PRODUCTION : Environment.SANDBOX;
-  // Offline checks: certificate dates against the payload's signedDate, no OCSP (the library would
-  // call Apple's OCSP responder itself, outside deps.http and its timeout, on every new chain).
-  const verifier = new SignedDataVerifier(
+  // Offline checks, no OCSP (the library would call Apple's OCSP responder itself, outside deps.http
+  // and its timeout, on every new chain); certificate dates at signedDate and at our clock.
+  const verifier = new ClockedVerifier(
+    now,
     credentials.rootCertificates.map((pem) => new X509Certificate(pem).raw),
-    false,
     environment,
     credentials.bundleId,
     credentials.appAppleId,
@@ -252,6 +252,33 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
       // (Transaction.finish()), and Apple has no server-side acknowledgement deadline like Google's.
     },
   };
+}
+
+/**
+ * The library's verifier, offline, with certificate validity judged at the adapter's clock too: offline
+ * it checks the chain's dates at the payload's own signedDate only, which the signer chooses, so a chain
+ * that has expired (or is not yet valid) by our clock would still verify.
+ */
+class ClockedVerifier extends SignedDataVerifier {
+  constructor(
+    private readonly now: () => Date,
+    rootCertificates: Buffer[],
+    environment: Environment,
+    bundleId: string,
+    appAppleId: number | undefined,
+  ) {
+    super(rootCertificates, false, environment, bundleId, appAppleId);
+  }
+
+  protected override async verifyCertificateChain(
+    roots: X509Certificate[],
+    leaf: X509Certificate,
+    intermediate: X509Certificate,
+    signedAt: Date,
+  ): Promise<KeyObject> {
+    await super.verifyCertificateChain(roots, leaf, intermediate, this.now());
+    return super.verifyCertificateChain(roots, leaf, intermediate, signedAt);
+  }
 }
 
 /**

@@ -26,11 +26,11 @@ const NOWHERE = 'http://127.0.0.1:9/v1/callbacks/appstore-test';
 /** Apple's price for an amount: milliunits of the major unit. */
 const milliunitsOf = (amount: Money) => amount.value * 10 ** (3 - currencyExponent(amount.currency));
 
-function adapterFor(fake: FakeAppStore, overrides: Record<string, unknown> = {}): ChannelAdapter {
+function adapterFor(fake: FakeAppStore, overrides: Record<string, unknown> = {}, now?: () => Date): ChannelAdapter {
   const credentials = appstoreCredentials.parse({ ...fake.credentials(), ...overrides });
   return appstoreChannel().createAdapter(
     { channelId: 'appstore-test', type: 'appstore', credentials },
-    { http: createChannelHttp({ timeoutMs: 2_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
+    { http: createChannelHttp({ timeoutMs: 2_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9', now },
   );
 }
 
@@ -337,6 +337,20 @@ describe('appstore adapter, beyond the suite', () => {
       // The library checks certificate dates against signedDate: before the chain was issued is refused.
       const beforeTheChain = fake.signedNotification({ ...payload, signedDate: Date.now() - 400 * 86_400_000 });
       expect(await rejection(adapter.verifyNotification(beforeTheChain))).toBe('INVALID_SIGNATURE');
+    });
+
+    it('judges the certificates at the adapter\'s clock: outside the chain\'s validity by that clock is refused', async () => {
+      const request = newRequest();
+      const { notification, signedTransaction } = buy(request);
+      const context = { orderId: request.orderId, amount: request.amount, storeProductId: request.storeProductId };
+      const day = 86_400_000;
+      // The test chain is valid from 30 days ago for 365 days.
+      for (const offset of [-40 * day, 400 * day]) {
+        const elsewhen = adapterFor(fake, {}, () => new Date(Date.now() + offset));
+        expect(await rejection(elsewhen.verifyNotification(notification))).toBe('INVALID_SIGNATURE');
+        expect(await rejection(elsewhen.verifyReceipt({ signedTransaction }, context))).toBe('INVALID_RECEIPT');
+      }
+      expect((await adapterFor(fake, {}, () => new Date(Date.now() + 300 * day)).verifyNotification(notification)).events).toHaveLength(1);
     });
 
     it('reports REFUND as the refund of the whole purchase, then REFUND_REVERSED as a notice only', async () => {
