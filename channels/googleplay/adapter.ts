@@ -237,10 +237,12 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       const jwt = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header(headers, 'authorization') ?? '')?.[1];
       if (!jwt) throw new CallbackRejectedError('INVALID_SIGNATURE', 'no Pub/Sub bearer token');
       // Pub/Sub authenticates the sender, not the body: every state below is read back from Google.
-      await verifyPushToken(jwt, await pushCertificates(), {
-        audience: credentials.pushAudience,
-        serviceAccountEmail: credentials.pushServiceAccountEmail,
-      });
+      verifyPushToken(
+        jwt,
+        await pushCertificates(),
+        { audience: credentials.pushAudience, serviceAccountEmail: credentials.pushServiceAccountEmail },
+        now(),
+      );
       const { notification } = decodePush(rawBody);
       if (notification.packageName !== packageName) {
         throw new CallbackRejectedError('WRONG_MERCHANT', `a notification for ${notification.packageName}, not ${packageName}`);

@@ -211,6 +211,19 @@ describe('googleplay, beyond the suite', () => {
       expect(err.message).not.toContain(token.split('.')[1]!);
     });
 
+    it('judges the token\'s times at the adapter\'s clock, not the wall clock', async () => {
+      const { purchase } = await order();
+      const hours = (n: number) => n * 3_600_000;
+      const fresh = fake.purchasedPush(purchase.purchaseToken);
+      const later = adapterFor(fake.credentials(), { now: () => new Date(Date.now() + hours(3)) });
+      expect(await rejection(later.verifyNotification(fresh))).toMatchObject({ code: 'STALE_NOTIFICATION' });
+      const earlier = adapterFor(fake.credentials(), { now: () => new Date(Date.now() - hours(3)) });
+      expect(await rejection(earlier.verifyNotification(fresh))).toMatchObject({ code: 'INVALID_SIGNATURE' });
+      const iat = Math.floor((Date.now() - hours(3)) / 1000);
+      const oldToken = fake.withToken(fresh, { claims: { iat, exp: iat + 3600 } });
+      expect((await earlier.verifyNotification(oldToken)).events).toHaveLength(1);
+    });
+
     it('rejects a token signed by a key Google does not publish, and a missing token', async () => {
       const { purchase } = await order();
       const push = fake.purchasedPush(purchase.purchaseToken);
