@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CreatedPayment } from '../channels/types';
 import { attemptClosedLate, attemptEnded, attemptOpened } from '../store/routing';
 import type { ActivityDeps } from './deps';
-import { configuredAdapter, openAtChannel, type OpenPaymentParams } from './payments';
+import { enabledAdapter, openAtChannel, type OpenPaymentParams } from './payments';
 
 /**
  * Failover (step 3 of the purchase with ranked channel accounts): each account is one numbered
@@ -15,7 +15,7 @@ export function createChannelAttemptActivities({ database, channels, config }: A
   return {
     /** Opens the payment at this attempt's account and makes it the order's payment, unless the workflow gave up on it. */
     async openChannelAttempt(params: OpenPaymentParams & { attempt: number }): Promise<CreatedPayment> {
-      const channel = configuredAdapter(channels, params.channel);
+      const channel = enabledAdapter(channels, params.channel);
       const created = await openAtChannel(channel, config, params);
       const opened = await attemptOpened(sql, { ...params, channelPaymentId: created.channelPaymentId, payment: created.payment });
       if (opened) return created;

@@ -31,7 +31,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
   return {
     /** Opens the payment at the channel (idempotent there by our order id) and records where it is. */
     async createChannelPayment(params: OpenPaymentParams): Promise<CreatedPayment> {
-      const created = await openAtChannel(adapter(params.channel), config, params);
+      const created = await openAtChannel(enabledAdapter(channels, params.channel), config, params);
       await setChannelPayment(sql, params.orderId, created.channelPaymentId);
       return created;
     },
@@ -154,11 +154,22 @@ export function createPaymentActivities({ database, channels, config }: Activity
   }
 }
 
-/** The adapter of a configured, enabled account; an account that is not is a non-retryable failure. */
+/**
+ * The adapter of a configured account, enabled or not (a disabled account's payments go on); an
+ * account that is not configured is a non-retryable failure.
+ */
 export function configuredAdapter(channels: ChannelRegistry, channelId: string): ChannelAdapter {
   const found = channels.get(channelId);
   if (!found) throw ApplicationFailure.nonRetryable(`channel ${channelId} is not configured`, 'CHANNEL_NOT_CONFIGURED');
   return found;
+}
+
+/** The adapter of an account that takes new payments: disabling stops new ones (the order fails over). */
+export function enabledAdapter(channels: ChannelRegistry, channelId: string): ChannelAdapter {
+  if (!channels.names().includes(channelId)) {
+    throw ApplicationFailure.nonRetryable(`channel ${channelId} is disabled or not configured`, 'CHANNEL_NOT_ENABLED');
+  }
+  return configuredAdapter(channels, channelId);
 }
 
 /** What opening an order's payment at a channel account needs (step 3 of the purchase). */

@@ -38,9 +38,12 @@ export interface ConfiguredAccount {
 }
 
 export interface ChannelRegistry {
-  /** The adapter of an enabled channel account. */
+  /**
+   * The adapter of a configured account, enabled or not: disabling stops new routing only, so a
+   * disabled account's callbacks, queries, refunds and statements keep working.
+   */
   get(channelId: string): ChannelAdapter | undefined;
-  /** The enabled accounts' ids, in configuration order. */
+  /** The enabled accounts' ids (those that take new payments), in configuration order. */
   names(): string[];
   /** Every account the router considers, disabled ones too (to say so), with its routing fields. */
   accounts(): RoutableAccount[];
@@ -66,6 +69,13 @@ export interface RegistryDeps {
   onInvalidAccount?: (channelId: string, reason: string) => void;
 }
 
+/** An account's adapter, kept while its version stands. */
+interface Built {
+  version: string;
+  adapter: ChannelAdapter;
+  enabled: boolean;
+}
+
 /** The built-in sandbox is an account of its own in development, unless one named `sandbox` is configured. */
 const IMPLICIT_SANDBOX: ConfiguredAccount = { channelId: 'sandbox', type: 'sandbox', enabled: true, credentials: {}, version: 'implicit' };
 
@@ -73,11 +83,11 @@ const IMPLICIT_SANDBOX: ConfiguredAccount = { channelId: 'sandbox', type: 'sandb
 export function createChannelRegistry({ config, loadAccounts, http, onInvalidAccount }: RegistryDeps): ChannelRegistry {
   const definitions = channelDefinitions(config);
   const client = http ?? createChannelHttp({ timeoutMs: config.CHANNEL_HTTP_TIMEOUT_MS, egress: createEgress(egressPolicy(config)) });
-  let adapters = new Map<string, { version: string; adapter: ChannelAdapter }>();
+  let adapters = new Map<string, Built>();
   let routable: RoutableAccount[] = [];
 
   const build = (accounts: ConfiguredAccount[]) => {
-    const next = new Map<string, { version: string; adapter: ChannelAdapter }>();
+    const next = new Map<string, Built>();
     const nextRoutable: RoutableAccount[] = [];
     const routableOf = (account: ConfiguredAccount, adapter?: ChannelAdapter): RoutableAccount => ({
       channelId: account.channelId,
@@ -89,20 +99,17 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
     for (const account of accounts) {
       // The sandbox provider runs only where the sandbox is enabled: its accounts go with it.
       if (account.type === 'sandbox' && !config.SANDBOX_ENABLED) continue;
-      if (!account.enabled) {
-        nextRoutable.push(routableOf(account));
-        continue;
-      }
       const kept = adapters.get(account.channelId);
       if (kept && kept.version === account.version) {
-        next.set(account.channelId, kept);
-        nextRoutable.push(routableOf(account, kept.adapter));
+        next.set(account.channelId, { ...kept, enabled: account.enabled });
+        nextRoutable.push(routableOf(account, account.enabled ? kept.adapter : undefined));
         continue;
       }
       const definition = definitions.get(account.type);
       const credentials = definition?.credentials.safeParse(account.credentials);
       if (!definition || !credentials?.success) {
-        onInvalidAccount?.(account.channelId, definition ? 'its credentials do not fit its type' : `unknown type ${account.type}`);
+        if (!account.enabled) nextRoutable.push(routableOf(account));
+        else onInvalidAccount?.(account.channelId, definition ? 'its credentials do not fit its type' : `unknown type ${account.type}`);
         continue;
       }
       const adapter = definition.createAdapter(
@@ -113,8 +120,8 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
           publicBaseUrl: config.PUBLIC_BASE_URL,
         },
       );
-      next.set(account.channelId, { version: account.version, adapter });
-      nextRoutable.push(routableOf(account, adapter));
+      next.set(account.channelId, { version: account.version, adapter, enabled: account.enabled });
+      nextRoutable.push(routableOf(account, account.enabled ? adapter : undefined));
     }
     adapters = next;
     routable = nextRoutable;
@@ -126,7 +133,7 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
   build(withImplicitSandbox([]));
   return {
     get: (channelId) => adapters.get(channelId)?.adapter,
-    names: () => [...adapters.keys()],
+    names: () => [...adapters].filter(([, built]) => built.enabled).map(([channelId]) => channelId),
     accounts: () => routable,
     async refresh() {
       build(withImplicitSandbox(loadAccounts ? await loadAccounts() : []));

@@ -49,7 +49,9 @@ export interface ReceivedNotification {
 
 /**
  * Keeps a verified notification, linked to its order when the payment and the merchant order id
- * name the same one; a copy already received is counted. Returns the order it belongs to, if known.
+ * name the same one of this account; a copy already received is counted. Returns the order it
+ * belongs to, if known. The account matters: store ids come from the client (`appAccountToken`,
+ * `obfuscatedProfileId`), so another app's purchase can name any order.
  */
 export async function recordNotification(run: RunSql, n: ReceivedNotification): Promise<string | null> {
   const [recorded] = await run<{ order_id: string | null }>(sql`
@@ -57,7 +59,7 @@ export async function recordNotification(run: RunSql, n: ReceivedNotification): 
       (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body)
     VALUES (${n.channel}::text, ${n.notificationId}::text, ${n.channelPaymentId}::text,
       coalesce(${n.orderId ?? null}::uuid, (SELECT id FROM orders WHERE channel_payment_id = ${n.channelPaymentId}::text
-         AND id::text = ${n.merchantOrderId}::text)),
+         AND id::text = ${n.merchantOrderId}::text AND channel = ${n.channel}::text)),
       ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text, ${n.rawBody}::text)
     ON CONFLICT (channel, notification_id) DO UPDATE
       SET received_count = channel_notifications.received_count + 1, last_received_at = ${NOW_UTC},

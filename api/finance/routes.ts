@@ -96,7 +96,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   router.post('/v1/finance/reconciliations', async (req, res) => {
     const body = parseBody(reconciliationRequest, req.body);
     const adapter = channels.get(body.channel);
-    if (!adapter) throw new ApiError(404, 'CHANNEL_NOT_FOUND', `no enabled channel account ${body.channel}`, { available: channels.names() });
+    if (!adapter) throw new ApiError(404, 'CHANNEL_NOT_FOUND', `no channel account ${body.channel}`, { available: channels.names() });
     if (!adapter.supports.statement) throw new ApiError(422, 'STATEMENT_UNSUPPORTED', `${body.channel} publishes no statements to reconcile`);
     const today = dayOf(new Date(), config.RECON_TIME_ZONE);
     if (body.to > today) throw new ApiError(422, 'DATE_IN_FUTURE', `${body.to} has not begun in ${config.RECON_TIME_ZONE} (today is ${today})`);

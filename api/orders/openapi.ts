@@ -47,10 +47,12 @@ export function orderPaths(): ZodOpenApiPathsObject {
         description:
           'The game server forwards what the store gave the game client: an App Store signed transaction, or a ' +
           'Google Play purchase token and product. It is verified with the store (bundle or package, environment, ' +
-          'this order as the app account token or obfuscated profile id, the item\'s store product), claimed for this ' +
-          'order only, and pays the order as the channel\'s notification would; the answer is the order once it moved ' +
-          'on (usually DELIVERED). Submitting it again answers the same; a notification of the same purchase has no ' +
-          'second effect.',
+          'this order as the app account token or obfuscated profile id), claimed for this order only, and pays the ' +
+          'order as the channel\'s notification would; the answer is the order once it moved on (usually DELIVERED). ' +
+          'A purchase of another product than the item\'s is the order\'s money but is never delivered: the order ' +
+          'goes to MANUAL_REVIEW (reason PRODUCT_MISMATCH) for an operator to resolve. Submitting it again answers ' +
+          'the same; a notification of the same purchase has no second effect. RECEIPT_PRODUCT_MISMATCH: Google ' +
+          'says the token bought another product than the receipt names.',
         security: GAME_SIGNATURE,
         requestParams: { path: z.object({ orderId: orderIdParam }) },
         requestBody: jsonBody(receiptBody),

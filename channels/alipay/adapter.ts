@@ -246,18 +246,19 @@ function createAlipayAdapter(
       } catch (err) {
         throw new CallbackRejectedError('MALFORMED_NOTIFICATION', `not a form body: ${(err as Error).message}`);
       }
-      // Alipay signs the non-empty fields only (as its Java SDK checks); the Node SDK would keep empty ones.
-      const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ''));
-      if (present.sign === undefined) throw new CallbackRejectedError('INVALID_SIGNATURE', 'the notification is not signed');
-      if (present.sign_type !== 'RSA2') throw new CallbackRejectedError('INVALID_SIGNATURE', 'the notification is not signed RSA2');
-      // V2 verifies the values as received: V1 URL-decodes them again and throws on a literal '%'.
+      if (!fields.sign) throw new CallbackRejectedError('INVALID_SIGNATURE', 'the notification is not signed');
+      if (fields.sign_type !== 'RSA2') throw new CallbackRejectedError('INVALID_SIGNATURE', 'the notification is not signed RSA2');
+      // Every posted field is signed, empty ones too (alipay-sdk verifies so). V2 verifies the values
+      // as received: V1 URL-decodes them again and throws on a literal '%'.
       let authentic: boolean;
       try {
-        authentic = sdk.checkNotifySignV2(present);
+        authentic = sdk.checkNotifySignV2(fields);
       } catch {
         authentic = false;
       }
       if (!authentic) throw new CallbackRejectedError('INVALID_SIGNATURE', 'the signature does not verify with the Alipay public key');
+      // Read as absent: an empty field says nothing (e.g. `gmt_refund=` on a payment).
+      const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== ''));
       if (present.notify_type !== TRADE_NOTIFY_TYPE) {
         return { events: [], notice: `alipay ${present.notify_type ?? 'untyped'} notification: nothing to act on` };
       }

@@ -145,10 +145,13 @@ export function encodeForm(fields: Record<string, string>, charset: (typeof FORM
 export const REQUEST_UNSIGNED_FIELDS = ['sign'] as const;
 export const NOTIFY_UNSIGNED_FIELDS = ['sign', 'sign_type'] as const;
 
-/** Alipay's signing string: keys in ASCII order, raw values, empty values left out. */
+/**
+ * Alipay's signing string: keys in ASCII order, raw values, empty values included (as alipay-sdk
+ * signs requests and verifies notifications: Alipay posts empty fields such as `passback_params`).
+ */
 export function signingContent(fields: Record<string, string>, unsigned: readonly string[]): string {
   return Object.keys(fields)
-    .filter((key) => !unsigned.includes(key) && fields[key] !== '')
+    .filter((key) => !unsigned.includes(key))
     .sort()
     .map((key) => `${key}=${fields[key]}`)
     .join('&');
@@ -224,7 +227,7 @@ export const NO_BILL_SUB_CODE = /bill_not_exist|no_bill_data/i;
 
 export const TRADE_NOTIFY_TYPE = 'trade_status_sync';
 
-/** A trade_status_sync notification, empty fields already dropped. */
+/** A trade_status_sync notification, read with its empty fields dropped (they are verified, not read). */
 export const tradeNotification = z.looseObject({
   notify_id: z.string().min(1),
   notify_type: z.literal(TRADE_NOTIFY_TYPE),

@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { APIError, Environment, SignedDataVerifier, VerificationException } from '@apple/app-store-server-library';
 import { z } from 'zod';
 import { finalError, transientError, type ChannelResponse } from '../http';
@@ -11,7 +11,6 @@ import {
   type ChannelDefinition,
   type ChannelDeps,
   type PaymentQueryResult,
-  type ReceiptContext,
   type VerifiedNotification,
 } from '../types';
 import {
@@ -115,11 +114,11 @@ async function verified<T>(verify: () => Promise<unknown>, schema: z.ZodType<T>)
 function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { http, now = () => new Date() }: ChannelDeps): ChannelAdapter {
   const credentials = account.credentials;
   const environment = credentials.environment === 'Production' ? Environment.PRODUCTION : Environment.SANDBOX;
-  // Offline checks: certificate dates against the payload's signedDate, no OCSP (the library would
-  // call Apple's OCSP responder itself, outside deps.http and its timeout, on every new chain).
-  const verifier = new SignedDataVerifier(
+  // Offline checks, no OCSP (the library would call Apple's OCSP responder itself, outside deps.http
+  // and its timeout, on every new chain); certificate dates at signedDate and at our clock.
+  const verifier = new ClockedVerifier(
+    now,
     credentials.rootCertificates.map((pem) => new X509Certificate(pem).raw),
-    false,
     environment,
     credentials.bundleId,
     credentials.appAppleId,
@@ -208,8 +207,8 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
         throw finalError('INVALID_SIGNED_TRANSACTION', `Get Transaction Info ${transactionId}: ${transaction.why}`);
       }
       const tx = transaction.value;
-      const mismatch = purchaseMismatch(tx, { orderId: ref.orderId, storeProductId: ref.storeProductId });
-      if (mismatch) throw finalError(mismatch.code, mismatch.message);
+      const foreign = notThisOrder(tx, ref.orderId);
+      if (foreign) throw finalError('WRONG_ORDER', foreign);
       if (tx.revocationDate !== undefined) return { state: 'REFUNDED' };
       return { state: 'SUCCEEDED', event: paymentEvent(tx) };
     },
@@ -240,8 +239,8 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
       const transaction = await verifiedTransaction(body.data.signedTransaction);
       if (!transaction.ok) throw new ReceiptRejectedError('INVALID_RECEIPT', `signedTransaction: ${transaction.why}`);
       const tx = transaction.value;
-      const mismatch = purchaseMismatch(tx, context);
-      if (mismatch) throw new ReceiptRejectedError(mismatch.code, mismatch.message);
+      const foreign = notThisOrder(tx, context.orderId);
+      if (foreign) throw new ReceiptRejectedError('WRONG_ORDER', foreign);
       if (tx.revocationDate !== undefined) {
         throw new ReceiptRejectedError('NOT_PURCHASED', `transaction ${tx.transactionId} was refunded or revoked`);
       }
@@ -255,21 +254,40 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
   };
 }
 
-/** A transaction is this order's when its appAccountToken is the order id and its product the item's. */
-function purchaseMismatch(
-  tx: DecodedTransaction,
-  expected: Pick<ReceiptContext, 'orderId' | 'storeProductId'>,
-): { code: 'WRONG_ORDER' | 'WRONG_PRODUCT'; message: string } | undefined {
-  if (tx.appAccountToken?.toLowerCase() !== expected.orderId.toLowerCase()) {
-    return { code: 'WRONG_ORDER', message: `transaction ${tx.transactionId} was not bought for order ${expected.orderId}` };
+/**
+ * The library's verifier, offline, with certificate validity judged at the adapter's clock too: offline
+ * it checks the chain's dates at the payload's own signedDate only, which the signer chooses, so a chain
+ * that has expired (or is not yet valid) by our clock would still verify.
+ */
+class ClockedVerifier extends SignedDataVerifier {
+  constructor(
+    private readonly now: () => Date,
+    rootCertificates: Buffer[],
+    environment: Environment,
+    bundleId: string,
+    appAppleId: number | undefined,
+  ) {
+    super(rootCertificates, false, environment, bundleId, appAppleId);
   }
-  if (expected.storeProductId === undefined) {
-    return { code: 'WRONG_PRODUCT', message: `order ${expected.orderId}: the item has no App Store product` };
+
+  protected override async verifyCertificateChain(
+    roots: X509Certificate[],
+    leaf: X509Certificate,
+    intermediate: X509Certificate,
+    signedAt: Date,
+  ): Promise<KeyObject> {
+    await super.verifyCertificateChain(roots, leaf, intermediate, this.now());
+    return super.verifyCertificateChain(roots, leaf, intermediate, signedAt);
   }
-  if (tx.productId !== expected.storeProductId) {
-    return { code: 'WRONG_PRODUCT', message: `transaction ${tx.transactionId} is for ${tx.productId}, not ${expected.storeProductId}` };
-  }
-  return undefined;
+}
+
+/**
+ * A transaction is this order's when its appAccountToken is the order id. Its product is compared by
+ * `paymentResultOf` (channels/events.ts): another product's purchase is the order's money, held for a person.
+ */
+function notThisOrder(tx: DecodedTransaction, orderId: string): string | undefined {
+  if (tx.appAccountToken?.toLowerCase() === orderId.toLowerCase()) return undefined;
+  return `transaction ${tx.transactionId} was not bought for order ${orderId}`;
 }
 
 function parseJson(raw: Buffer): unknown {

@@ -237,10 +237,12 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       const jwt = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header(headers, 'authorization') ?? '')?.[1];
       if (!jwt) throw new CallbackRejectedError('INVALID_SIGNATURE', 'no Pub/Sub bearer token');
       // Pub/Sub authenticates the sender, not the body: every state below is read back from Google.
-      await verifyPushToken(jwt, await pushCertificates(), {
-        audience: credentials.pushAudience,
-        serviceAccountEmail: credentials.pushServiceAccountEmail,
-      });
+      verifyPushToken(
+        jwt,
+        await pushCertificates(),
+        { audience: credentials.pushAudience, serviceAccountEmail: credentials.pushServiceAccountEmail },
+        now(),
+      );
       const { notification } = decodePush(rawBody);
       if (notification.packageName !== packageName) {
         throw new CallbackRejectedError('WRONG_MERCHANT', `a notification for ${notification.packageName}, not ${packageName}`);
@@ -322,10 +324,8 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
     async verifyReceipt(receipt, context) {
       const proof = receiptSchema.safeParse(receipt);
       if (!proof.success) throw new ReceiptRejectedError('INVALID_RECEIPT', 'a Google Play receipt is { purchaseToken, productId }');
+      // Another product's purchase for this order is verified too: `paymentResultOf` holds it for a person.
       const { purchaseToken, productId } = proof.data;
-      if (!context.storeProductId || productId !== context.storeProductId) {
-        throw new ReceiptRejectedError('WRONG_PRODUCT', `a purchase of ${productId}, not of this item's Google Play product`);
-      }
       const purchase = await productPurchase(productId, purchaseToken);
       if (!purchase) throw new ReceiptRejectedError('INVALID_RECEIPT', `Google does not know this purchase token for ${productId}`);
       if (purchase.productId !== undefined && purchase.productId !== productId) {

@@ -167,6 +167,18 @@ function createUnionPayAdapter(account: ChannelAccount<UnionPayCredentials>, dep
   const badAnswer = (what: string, error: z.ZodError) =>
     transientError('BAD_RESPONSE', `unionpay ${what}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 
+  /**
+   * A signed answer is about what we asked only when it echoes our transaction's key (orderId +
+   * txnTime) and our merchant: another one decides nothing here (transient: asking again is safe).
+   */
+  const aboutRequest = (answer: UnionPayFields, asked: { orderId: string; txnTime: string }, what: string) => {
+    if (answer.orderId === asked.orderId && answer.txnTime === asked.txnTime && answer.merId === merId) return;
+    throw transientError(
+      'BAD_RESPONSE',
+      `unionpay ${what}: asked for ${asked.orderId}@${asked.txnTime} of ${merId}, answered about ${answer.orderId}@${answer.txnTime} of ${answer.merId}`,
+    );
+  };
+
   /** Transaction status query (txnType 00) by orderId + txnTime. */
   const query = async (orderId: string, txnTime: string): Promise<QueriedTransaction> => {
     const answer = await call(`${base}${QUERY_TRANS_PATH}`, { txnType: TXN_TYPE.QUERY, txnSubType: '00', bizType: '000000', orderId, txnTime }, 'query');
@@ -174,9 +186,7 @@ function createUnionPayAdapter(account: ChannelAccount<UnionPayCredentials>, dep
     if (answer.respCode !== '00') throw refusal(answer, 'query');
     const parsed = queryAnswerSchema.safeParse(answer);
     if (!parsed.success) throw badAnswer('query', parsed.error);
-    if (parsed.data.orderId !== orderId || parsed.data.txnTime !== txnTime) {
-      throw transientError('BAD_RESPONSE', `unionpay query: asked for ${orderId}@${txnTime}, answered about ${parsed.data.orderId}@${parsed.data.txnTime}`);
-    }
+    aboutRequest(answer, { orderId, txnTime }, 'query');
     const result = parsed.data.origRespCode;
     const state = SUCCESS_CODES.has(result) ? 'SUCCEEDED' : UNKNOWN_OUTCOME_CODES.has(result) ? 'IN_FLIGHT' : 'FAILED';
     return { found: true, state, answer: parsed.data };
@@ -340,6 +350,8 @@ function createUnionPayAdapter(account: ChannelAccount<UnionPayCredentials>, dep
         },
         'refund',
       );
+      // An acceptance must be of this refund (a refusal need not echo it: it moved nothing).
+      if (answer.respCode === '00') aboutRequest(answer, { orderId: refundOrderId, txnTime }, 'refund');
       if (answer.respCode === '00' && answer.queryId) return { channelRefundId: answer.queryId, state: 'PROCESSING' };
       const undecided = answer.respCode === '00' || answer.respCode === DUPLICATE_CODE || UNKNOWN_OUTCOME_CODES.has(answer.respCode ?? '');
       if (!undecided) throw refusal(answer, 'refund');

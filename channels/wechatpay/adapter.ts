@@ -244,7 +244,7 @@ function createWechatpayAdapter(account: ChannelAccount<WechatpayCredentials>, d
           throw new CallbackRejectedError('WRONG_MERCHANT', `a transaction of merchant ${trade.data.mchid} / app ${trade.data.appid}`);
         }
         if (event_type !== 'TRANSACTION.SUCCESS') return { events: [], notice: `wechatpay ${event_type} for ${trade.data.out_trade_no}` };
-        const event = paymentSucceeded(trade.data, id);
+        const event = paymentSucceeded(trade.data);
         if (!event) throw new CallbackRejectedError('MALFORMED_NOTIFICATION', 'TRANSACTION.SUCCESS without a paid transaction');
         return { events: [event] };
       }
@@ -277,8 +277,8 @@ function createWechatpayAdapter(account: ChannelAccount<WechatpayCredentials>, d
         case 'REFUND':
           return { state: 'REFUNDED' };
         case 'SUCCESS': {
-          // The same effect as the payment's notification, whichever comes first.
-          const event = paymentSucceeded(trade, `query:${trade.transaction_id}`);
+          // The same event as the payment's notification, under the same key: whichever comes first counts.
+          const event = paymentSucceeded(trade);
           if (!event) throw transientError('BAD_RESPONSE', 'wechatpay payment query: a SUCCESS trade without its transaction, amount or time');
           return { state: 'SUCCEEDED', event };
         }

@@ -306,14 +306,17 @@ export function beijingDate(time: Date): string {
   return new Date(time.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
 }
 
+/** One key for a transaction's payment, whether its notification or a query reports it. */
+export const paidDedupeKey = (transactionId: string) => `wechatpay:${transactionId}:paid`;
+
 /** A paid transaction as the event it reports; undefined when it lacks what a payment has. */
-export function paymentSucceeded(trade: Transaction, dedupeKey: string): ChannelEvent | undefined {
+export function paymentSucceeded(trade: Transaction): ChannelEvent | undefined {
   const occurredAt = isoTime(trade.success_time);
   if (trade.trade_state !== 'SUCCESS' || !trade.transaction_id || trade.amount?.total === undefined || !occurredAt) return undefined;
   const merchantOrderId = orderIdOf(trade.out_trade_no);
   return {
     kind: 'PAYMENT_SUCCEEDED',
-    dedupeKey,
+    dedupeKey: paidDedupeKey(trade.transaction_id),
     ...(merchantOrderId !== undefined && { merchantOrderId }),
     channelPaymentId: trade.out_trade_no,
     channelTradeNo: trade.transaction_id,

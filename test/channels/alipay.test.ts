@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { AlipaySdk } from 'alipay-sdk';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alipayChannel, alipayCredentials, type AlipayCredentials } from '../../channels/alipay/adapter';
@@ -197,7 +198,7 @@ describe('alipay notifications', () => {
     expect(await outcome(adapter, withBody(body.replace('sign_type=RSA2', 'sign_type=RSA')))).toBe('INVALID_SIGNATURE');
   });
 
-  it('verifies values as received: a literal % in the subject, a GBK form, empty fields left out of the signature', async () => {
+  it('verifies values as received: a literal % in the subject, a GBK form, an empty field', async () => {
     const percent = (await paid({ subject: '100% Gems' })).notification;
     expect(percent.rawBody.toString()).toContain('subject=100%25+Gems');
     expect(await outcome(adapter, percent)).toBe('accepted');
@@ -210,6 +211,31 @@ describe('alipay notifications', () => {
     const withEmpty = resigned(fake, percent, { passback_params: '' });
     expect(withEmpty.rawBody.toString()).toContain('passback_params=&');
     expect(await outcome(adapter, withEmpty)).toBe('accepted');
+  });
+
+  it('verifies an empty posted field as signed, as alipay-sdk checkNotifySignV2 does (passback_params=)', async () => {
+    const { notification } = await paid();
+    const { sign: _sign, ...rest } = notification.fields;
+    const unsigned: Record<string, string> = { ...rest, passback_params: '', gmt_refund: '' };
+    const signedOver = (content: string) => {
+      const fields = { ...unsigned, sign: createSign('RSA-SHA256').update(content, 'utf8').sign(otherKeys.privateKey, 'base64') };
+      return { fields, callback: { headers: notification.headers, rawBody: Buffer.from(new URLSearchParams(fields).toString()) } };
+    };
+    const contentOf = (keep: (value: string) => boolean) =>
+      Object.keys(unsigned)
+        .filter((key) => key !== 'sign_type' && keep(unsigned[key]!))
+        .sort()
+        .map((key) => `${key}=${unsigned[key]}`)
+        .join('&');
+    const everyField = signedOver(contentOf(() => true));
+    const nonEmptyOnly = signedOver(contentOf((value) => value !== ''));
+    const oracle = new AlipaySdk({ appId: APP_ID, privateKey: appKeys.privateKey, alipayPublicKey: otherKeys.publicKey, keyType: 'PKCS8' });
+    const trusting = adapterFor(fake, { alipayPublicKey: otherKeys.publicKey });
+
+    expect(oracle.checkNotifySignV2(everyField.fields)).toBe(true);
+    expect(await outcome(trusting, everyField.callback)).toBe('accepted');
+    expect(oracle.checkNotifySignV2(nonEmptyOnly.fields)).toBe(false);
+    expect(await outcome(trusting, nonEmptyOnly.callback)).toBe('INVALID_SIGNATURE');
   });
 
   it('refuses authentic notifications it cannot read as MALFORMED_NOTIFICATION', async () => {

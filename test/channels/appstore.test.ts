@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { currencyExponent } from '../../channels/amounts';
 import { appstoreChannel, appstoreCredentials } from '../../channels/appstore/adapter';
+import { paymentResultOf } from '../../channels/events';
 import { ChannelError, createChannelHttp } from '../../channels/http';
 import {
   CallbackRejectedError,
@@ -26,11 +27,11 @@ const NOWHERE = 'http://127.0.0.1:9/v1/callbacks/appstore-test';
 /** Apple's price for an amount: milliunits of the major unit. */
 const milliunitsOf = (amount: Money) => amount.value * 10 ** (3 - currencyExponent(amount.currency));
 
-function adapterFor(fake: FakeAppStore, overrides: Record<string, unknown> = {}): ChannelAdapter {
+function adapterFor(fake: FakeAppStore, overrides: Record<string, unknown> = {}, now?: () => Date): ChannelAdapter {
   const credentials = appstoreCredentials.parse({ ...fake.credentials(), ...overrides });
   return appstoreChannel().createAdapter(
     { channelId: 'appstore-test', type: 'appstore', credentials },
-    { http: createChannelHttp({ timeoutMs: 2_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
+    { http: createChannelHttp({ timeoutMs: 2_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9', now },
   );
 }
 
@@ -339,6 +340,20 @@ describe('appstore adapter, beyond the suite', () => {
       expect(await rejection(adapter.verifyNotification(beforeTheChain))).toBe('INVALID_SIGNATURE');
     });
 
+    it('judges the certificates at the adapter\'s clock: outside the chain\'s validity by that clock is refused', async () => {
+      const request = newRequest();
+      const { notification, signedTransaction } = buy(request);
+      const context = { orderId: request.orderId, amount: request.amount, storeProductId: request.storeProductId };
+      const day = 86_400_000;
+      // The test chain is valid from 30 days ago for 365 days.
+      for (const offset of [-40 * day, 400 * day]) {
+        const elsewhen = adapterFor(fake, {}, () => new Date(Date.now() + offset));
+        expect(await rejection(elsewhen.verifyNotification(notification))).toBe('INVALID_SIGNATURE');
+        expect(await rejection(elsewhen.verifyReceipt({ signedTransaction }, context))).toBe('INVALID_RECEIPT');
+      }
+      expect((await adapterFor(fake, {}, () => new Date(Date.now() + 300 * day)).verifyNotification(notification)).events).toHaveLength(1);
+    });
+
     it('reports REFUND as the refund of the whole purchase, then REFUND_REVERSED as a notice only', async () => {
       const request = newRequest();
       const paid = buy(request);
@@ -430,14 +445,23 @@ describe('appstore adapter, beyond the suite', () => {
       expect(event.merchantOrderId).toBe(request.orderId);
     });
 
-    it('refuses another order\'s transaction, another product, an item without product and a refunded purchase', async () => {
+    it('verifies this order\'s transaction of another product and reports the product bought (it is held, never delivered)', async () => {
+      const request = newRequest();
+      const paid = buy(request);
+      const context = { orderId: request.orderId, amount: request.amount, storeProductId: 'com.example.dragons.gems6000' };
+      const event = await adapter.verifyReceipt({ signedTransaction: paid.signedTransaction }, context);
+      expect(event).toMatchObject({ kind: 'PAYMENT_SUCCEEDED', merchantOrderId: request.orderId, storeProductId: GEMS });
+      expect(paymentResultOf(event, context)).toMatchObject({ productMismatch: true });
+      const noProduct = await adapter.verifyReceipt({ signedTransaction: paid.signedTransaction }, { ...context, storeProductId: undefined });
+      expect(paymentResultOf(noProduct, { ...context, storeProductId: undefined })).toMatchObject({ productMismatch: true });
+    });
+
+    it('refuses another order\'s transaction and a refunded purchase', async () => {
       const request = newRequest();
       const paid = buy(request);
       const receipt = { signedTransaction: paid.signedTransaction };
       const context = { orderId: request.orderId, amount: request.amount, storeProductId: GEMS };
       expect(await rejection(adapter.verifyReceipt(receipt, { ...context, orderId: randomUUID() }))).toBe('WRONG_ORDER');
-      expect(await rejection(adapter.verifyReceipt(receipt, { ...context, storeProductId: 'com.example.dragons.gems6000' }))).toBe('WRONG_PRODUCT');
-      expect(await rejection(adapter.verifyReceipt(receipt, { ...context, storeProductId: undefined }))).toBe('WRONG_PRODUCT');
       const noToken = buy(request, { appAccountToken: undefined });
       expect(await rejection(adapter.verifyReceipt({ signedTransaction: noToken.signedTransaction }, context))).toBe('WRONG_ORDER');
       fake.refund(paid.transactionId);
@@ -486,16 +510,16 @@ describe('appstore adapter, beyond the suite', () => {
       expect(await adapter.queryPayment(refOf(newRequest(), '2000000999999999'))).toEqual({ state: 'NOT_FOUND' });
     });
 
-    it('refuses, finally, a transaction of another order or product', async () => {
+    it('refuses, finally, a transaction of another order, and reports one of another product as bought', async () => {
       const request = newRequest();
       const paid = buy(request);
       expect(await channelError(adapter.queryPayment({ ...refOf(request, paid.transactionId), orderId: randomUUID() }))).toMatchObject({
         kind: 'FINAL',
         code: 'WRONG_ORDER',
       });
-      expect(await channelError(adapter.queryPayment({ ...refOf(request, paid.transactionId), storeProductId: 'other.product' }))).toMatchObject({
-        kind: 'FINAL',
-        code: 'WRONG_PRODUCT',
+      expect(await adapter.queryPayment({ ...refOf(request, paid.transactionId), storeProductId: 'other.product' })).toMatchObject({
+        state: 'SUCCEEDED',
+        event: { storeProductId: GEMS },
       });
     });
 

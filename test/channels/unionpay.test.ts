@@ -296,6 +296,20 @@ describe('unionpay adapter, beyond the suite', () => {
     expect(calls[1]!.fields.origQryId).toBe(notificationFields(callback).queryId);
   });
 
+  it('refuses a signed refund answer about another orderId, txnTime or merId, as the query does', async () => {
+    const { request, created, event } = await paidOrder();
+    const refund = () =>
+      adapter.refund({ refundId: `rf_${randomUUID()}`, payment: refOf(request, created, event.channelTradeNo), amount: { currency: 'CNY', value: 100 }, paid: request.amount, reason: 'test' });
+    const mixUps: Record<string, string>[] = [{ orderId: '0000000000000000000000000000abcd' }, { txnTime: '20260101000000' }, { merId: '777290058110097' }];
+    for (const changes of mixUps) {
+      fake.alterNextAnswer('/gateway/api/backTransReq.do', changes);
+      expect(await channelFailure(refund())).toEqual({ kind: 'TRANSIENT', code: 'BAD_RESPONSE' });
+      fake.alterNextAnswer('/gateway/api/queryTrans.do', changes);
+      expect(await channelFailure(adapter.queryPayment(refOf(request, created)))).toEqual({ kind: 'TRANSIENT', code: 'BAD_RESPONSE' });
+    }
+    expect((await refund()).state).toBe('PROCESSING');
+  });
+
   it("sorts UnionPay's answers: a refund beyond the payment is final, a busy gateway transient, an answer not signed by UnionPay transient", async () => {
     const { request, created, event } = await paidOrder();
     const refund = (amount: number) =>

@@ -15,11 +15,13 @@ let h: Harness;
 let game: TestGame;
 const wechat = new WechatpayFake();
 const appstore = new FakeAppStore({ bundleId: 'com.studio.game', environment: 'Sandbox' });
+/** The studio's other app: an account of its own. */
+const otherApp = new FakeAppStore({ bundleId: 'com.studio.other', environment: 'Sandbox' });
 const googleplay = new FakeGooglePlay({ packageName: 'com.studio.game' });
 
 beforeAll(async () => {
   h = await Harness.start({ PAYMENT_QUERY_AFTER_MS: '0' });
-  await Promise.all([wechat.start(), appstore.start(), googleplay.start()]);
+  await Promise.all([wechat.start(), appstore.start(), otherApp.start(), googleplay.start()]);
   game = await h.createGame();
   // The game takes goods back at its revokeUrl.
   const res = await h.admin('PUT', `/v1/admin/games/${game.gameId}`, {
@@ -31,7 +33,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
 });
 afterAll(async () => {
-  await Promise.all([wechat.stop(), appstore.stop(), googleplay.stop()]);
+  await Promise.all([wechat.stop(), appstore.stop(), otherApp.stop(), googleplay.stop()]);
   await h?.close();
 });
 
@@ -121,6 +123,26 @@ describe('WeChat Pay, end to end', () => {
   });
 });
 
+describe('a disabled account keeps its late payments', () => {
+  it('lands the notification and the query of a payment made as its account was disabled, and delivers both orders', async () => {
+    expect((await channels('PUT', '/v1/admin/channels/wechat-late', { type: 'wechatpay', enabled: true, credentials: wechat.credentials() })).status).toBe(200);
+    const sku = await h.createItem(game);
+    expect((await untilOrderable('wechat-late', sku)).status).toBe(201);
+    const notified = await order('wechat-late', sku, { platform: 'web' });
+    h.config.PAYMENT_QUERY_AFTER_MS = 200; // this order's workflow asks the channel (nobody notifies it)
+    const queried = await order('wechat-late', sku, { platform: 'web' }).finally(() => (h.config.PAYMENT_QUERY_AFTER_MS = 0));
+
+    expect((await channels('PUT', '/v1/admin/channels/wechat-late', { type: 'wechatpay', enabled: false })).status).toBe(200);
+    expect((await untilRefused('wechat-late', sku)).body.error.code).toBe('CHANNEL_NOT_AVAILABLE');
+    const notification = wechat.pay(notified.orderId.replace(/-/g, ''));
+    wechat.pay(queried.orderId.replace(/-/g, ''));
+
+    expect(await wechat.deliver(notification, `${h.api.url}/v1/callbacks/wechat-late`)).toBe(204);
+    await h.waitForStatus(notified.orderId, 'DELIVERED');
+    await h.waitForStatus(queried.orderId, 'DELIVERED');
+  });
+});
+
 describe('App Store, end to end', () => {
   let sku: string;
   beforeAll(async () => {
@@ -166,18 +188,55 @@ describe('App Store, end to end', () => {
     expect(await h.orderStatus(orderId)).toBe('REFUNDED');
   });
 
-  it('refuses a receipt of another product and keeps the order payable', async () => {
+  it('holds the order for review on its receipt of another product, answers that receipt again the same, and delivers on an operator\'s DELIVER', async () => {
     const { orderId } = await order('appstore', sku, { platform: 'ios' });
     const paid = appstore.pay({ productId: 'com.studio.game.other', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
-    const res = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('RECEIPT_PRODUCT_MISMATCH');
-    expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
-    // Apple's notification of that purchase is authentic: it is held for a person, never delivered.
+    const receipt = () => h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction });
+
+    const first = await receipt();
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ orderId, status: 'MANUAL_REVIEW' });
+    expect(first.body.history.at(-1)).toMatchObject({ status: 'MANUAL_REVIEW', reason: 'PRODUCT_MISMATCH' });
+    const again = await receipt();
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    // Apple's notification of that purchase is the same transaction: nothing more happens.
     expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
-    await h.waitForStatus(orderId, 'MANUAL_REVIEW');
-    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('PRODUCT_MISMATCH');
+
+    // The transaction is the order's, its money booked as held in suspense, once.
+    expect(await h.db.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ channelTxnId: paid.transactionId });
+    expect(await h.db.paymentAttempt.count({ where: { orderId } })).toBe(1);
+    const held = await h.db.journalEntry.findMany({ where: { orderId, kind: 'PAYMENT_HELD' } });
+    expect(held.map((e) => [e.amount, e.reference])).toEqual([[600n, paid.transactionId]]);
     expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
+
+    const resolved = await channels('POST', `/v1/ops/orders/${orderId}/resolve`, { action: 'DELIVER', reason: 'bought the other pack by mistake, keep' });
+    expect(resolved.status).toBe(202);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+  });
+});
+
+describe('notifications are matched within their account', () => {
+  it('changes nothing when a notification through account B names an order of account A', async () => {
+    for (const [id, app] of [['appstore', appstore], ['appstore-other', otherApp]] as const) {
+      expect((await channels('PUT', `/v1/admin/channels/${id}`, { type: 'appstore', enabled: true, credentials: app.credentials() })).status).toBe(200);
+    }
+    const sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
+    expect((await untilOrderable('appstore', sku)).status).toBe(201);
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+
+    const booked = await h.db.journalEntry.count({ where: { orderId } });
+    // A purchase in the other app whose client set this order's id as its appAccountToken.
+    const foreign = otherApp.pay({ productId: 'com.studio.other.gems60', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+    expect(await otherApp.deliver(foreign.notification, `${h.api.url}/v1/callbacks/appstore-other`)).toBe(200);
+
+    const kept = await h.db.channelNotification.findFirstOrThrow({ where: { channel: 'appstore-other', notificationId: { contains: foreign.transactionId } } });
+    expect(kept.orderId).toBeNull();
+    await sleep(500);
+    expect(await h.orderStatus(orderId)).toBe('PENDING_PAYMENT');
+    expect(await h.db.paymentAttempt.count({ where: { orderId } })).toBe(0);
+    expect(await h.db.journalEntry.count({ where: { orderId } })).toBe(booked);
   });
 });
 
@@ -222,6 +281,16 @@ describe('operators refund a delivered order', () => {
     expect(revocations.body.revocations.map((r: { orderId: string }) => r.orderId)).toContain(created.body.orderId);
   });
 });
+
+/** Until the API sees the account disabled: orders naming it are refused. */
+async function untilRefused(channel: string, sku: string) {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const res = await h.createOrder(game, { userId: 'probe', sku, region: 'CN', channel });
+    if (res.status !== 201 || Date.now() > deadline) return res;
+    await sleep(100);
+  }
+}
 
 async function untilRevoked(orderId: string) {
   const deadline = Date.now() + 15_000;

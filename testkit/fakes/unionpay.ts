@@ -107,6 +107,7 @@ export class UnionPayFake {
   private server?: Server;
   private readonly transactions = new Map<string, Transaction>();
   private readonly refusals = new Map<string, string>();
+  private readonly alterations = new Map<string, Fields>();
   private readonly now: () => Date;
   /** Who signs the answers and notifications: UnionPay's certificate, unless a test swaps it. */
   signer: UnionPaySigner;
@@ -143,6 +144,11 @@ export class UnionPayFake {
   /** The next request to a synchronous API at `path` is refused with this respCode (signed), whatever it asks. */
   refuseNext(path: string, respCode: string): void {
     this.refusals.set(path, respCode);
+  }
+
+  /** The next answer at `path` says `changes` instead, still signed by UnionPay (a mixed-up answer). */
+  alterNextAnswer(path: string, changes: Fields): void {
+    this.alterations.set(path, changes);
   }
 
   /**
@@ -204,8 +210,10 @@ export class UnionPayFake {
       return void res.writeHead(200, { 'content-type': 'text/html;charset=UTF-8' }).end('<html><body>银联在线支付</body></html>');
     }
 
+    const altered = this.alterations.get(path);
+    this.alterations.delete(path);
     const answer = (reply: Fields) => {
-      const body = Object.entries(signAsUnionPay(reply, this.signer))
+      const body = Object.entries(signAsUnionPay({ ...reply, ...altered }, this.signer))
         .map(([key, value]) => `${key}=${value}`)
         .join('&');
       res.writeHead(200, { 'content-type': 'text/plain;charset=UTF-8' }).end(body);
