@@ -47,7 +47,7 @@ export default tseslint.config(
   },
   {
     // Activities and the runtime never import workflow code; what they share lives in workflows/contract.ts.
-    files: ['activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts'],
+    files: ['activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'routing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict([
         group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
@@ -58,7 +58,7 @@ export default tseslint.config(
   },
   {
     // SQL is fenced in store/: the other modules call it.
-    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts'],
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts', 'routing/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
@@ -73,6 +73,18 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict([
         group(['**/store/**', '**/activities/**', '**/workflows/**', '**/api/**', '**/infra/db', '@prisma/*', '@temporalio/*', 'pg'], 'a channel adapter talks to its channel only'),
+        group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  },
+  {
+    // infra/ is runtime plumbing (config, db, logger, metrics, Temporal, Redis); application services
+    // that read or write the store live with their module (routing/, activities/, ...).
+    files: ['infra/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(['**/store/**', '**/activities/**', '**/api/**', '**/channels/**', '**/routing/**', '**/sandbox/**'], 'infra/ is plumbing: it imports nothing of the application modules'),
+        group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
         group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
       ]),
     },

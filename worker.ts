@@ -1,8 +1,8 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { openChannelHealth, type ChannelHealth } from './infra/channel-health';
-import { startChannelRegistry } from './infra/channels';
+import { openChannelHealth, type ChannelHealth } from './routing/channel-health';
+import { startChannelRegistry } from './routing/channel-accounts';
 import { loadConfig, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';

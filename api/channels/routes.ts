@@ -4,7 +4,7 @@ import type { ChannelType } from '../../channels/types';
 import { stateAt } from '../../domain/routing/breaker';
 import { routingWithDefaults, type RoutingFields } from '../../domain/routing/fields';
 import { successRate } from '../../domain/routing/success-rate';
-import type { ChannelHealth } from '../../infra/channel-health';
+import type { ChannelHealth } from '../../routing/channel-health';
 import type { Config } from '../../infra/config';
 import { encryptCredentials, parseKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
