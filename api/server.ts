@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { HEALTH_REFRESH_MS, openChannelHealth } from '../routing/channel-health';
 import { startChannelRegistry } from '../routing/channel-accounts';
-import { loadConfig, type Config } from '../infra/config';
+import { loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
 import { createLogger } from '../infra/logger';
@@ -105,8 +105,5 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().catch(reportStartupFailure);
 }

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, type Config } from '../infra/config';
+import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { openDatabase } from '../infra/db';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
@@ -37,6 +37,9 @@ interface Stoppable {
 
 async function main() {
   const startedAt = Date.now();
+  // The development defaults (public admin token and credentials key, the sandbox) apply only where
+  // NODE_ENV=development is set explicitly; this script is development, and its children inherit it.
+  process.env.NODE_ENV = 'development';
   const config = loadConfig();
   const embeddedDatabase = process.env.DATABASE_URL === undefined;
   const startsTemporal = !process.env.TEMPORAL_ADDRESS;
@@ -301,8 +304,5 @@ function redactUrl(url: string) {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : err);
-    process.exit(1);
-  });
+  main().catch(reportStartupFailure);
 }
