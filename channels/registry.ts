@@ -12,9 +12,9 @@ import { unionpayChannel } from './unionpay/adapter';
 import { wechatpayChannel } from './wechatpay/adapter';
 
 /** Every channel type the platform speaks: the one list. */
-export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY'>) {
+export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'ADMIN_TOKEN'>) {
   const definitions: ChannelDefinition<any>[] = [
-    sandboxChannel(sandboxKeys(config).publicKeyPem),
+    sandboxChannel({ publicKeyPem: sandboxKeys(config).publicKeyPem, adminToken: config.ADMIN_TOKEN }),
     alipayChannel(),
     wechatpayChannel(),
     appstoreChannel(),
@@ -50,7 +50,7 @@ export interface ChannelRegistry {
 export interface RegistryDeps {
   config: Pick<
     Config,
-    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS'
+    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS' | 'ADMIN_TOKEN'
   >;
   /** The configured accounts (the channel_accounts table); none when absent. */
   loadAccounts?: () => Promise<ConfiguredAccount[]>;
@@ -78,6 +78,7 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
       enabled: adapter !== undefined,
       routing: routingWithDefaults(account.routing),
       storeChannel: adapter?.supports.receipts ?? false,
+      ...(account === IMPLICIT_SANDBOX && { fallbackOnly: true }),
     });
     for (const account of accounts) {
       // The sandbox provider runs only where the sandbox is enabled: its accounts go with it.

@@ -111,11 +111,12 @@ export class ApiClient {
     return this.signed(game, 'POST', '/v1/orders', body, { 'Idempotency-Key': idempotencyKey });
   }
 
-  /** The payer presses Pay (or Fail) on the sandbox checkout page. */
+  /**
+   * Pays (or fails) a sandbox payment through the provider's test route (admin token), which also
+   * takes what a payer cannot choose: another paid amount, repeated notifications.
+   */
   pay(channelPaymentId: string, body: Record<string, unknown> = { result: 'SUCCESS' }) {
-    return this.request('POST', `/sandbox/payments/${encodeURIComponent(channelPaymentId)}/complete`, JSON.stringify(body), {
-      'Content-Type': 'application/json',
-    });
+    return this.admin('POST', `/sandbox/payments/${encodeURIComponent(channelPaymentId)}/complete`, body);
   }
 
   /** Registers a game whose deliveries go to `deliveryUrl(gameId)`, with a new secret. */

@@ -31,14 +31,15 @@ const signed = (rawBody: string, timestamp: number, key: string): InboundCallbac
 });
 
 describeChannelConformance('sandbox', async () => {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  // The provider notifies only this deployment's callback route: here, the suite's nowhere.
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', PUBLIC_BASE_URL: new URL(CONFORMANCE_NOWHERE).origin });
   const database: Database = openDatabase(config.DATABASE_URL, 3);
   const app = express().use('/sandbox', sandboxRouter({ database, config }));
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const keys = sandboxKeys(config);
-  const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
+  const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox-conformance', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
   );
@@ -58,7 +59,7 @@ describeChannelConformance('sandbox', async () => {
       payments.push(created.channelPaymentId);
       const res = await fetch(`${base}/sandbox/payments/${created.channelPaymentId}/complete`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${config.ADMIN_TOKEN}` },
         body: JSON.stringify({ result: 'SUCCESS' }),
       });
       expect(res.status).toBe(202);
@@ -86,7 +87,7 @@ describeChannelConformance('sandbox', async () => {
 describe('sandbox notifications, beyond the suite', () => {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
   const keys = sandboxKeys(config);
-  const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
+  const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 1_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
   );

@@ -266,7 +266,8 @@ describe('npm run dev without DATABASE_URL', () => {
     const pending = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
     expect(pending.body).toMatchObject({ orderId, status: 'PENDING_PAYMENT' });
 
-    const paid = await request(`${apiUrl}/sandbox/payments/${channelPaymentId}/complete`, 'POST', { result: 'SUCCESS' });
+    // As the payer does: the checkout page's Pay button.
+    const paid = await request(`${apiUrl}/sandbox/checkout/${channelPaymentId}/pay`, 'POST', { result: 'SUCCESS' });
     expect(paid.status).toBe(202);
     let order = pending;
     for (const deadline = Date.now() + 60_000; order.body.status !== 'DELIVERED' && Date.now() < deadline; ) {
