@@ -5,7 +5,7 @@ import { MIN_NONCE_LENGTH, checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { CatalogReader } from '../store/catalog';
-import { purgeNoncesBefore, useNonce } from '../store/nonces';
+import { useNonce } from '../store/nonces';
 import { ApiError } from './errors';
 import { requireJsonBody } from './shared/body';
 
@@ -84,7 +84,3 @@ export function signedGameRequest({
   return [express.raw({ type: () => true, limit: BODY_LIMIT }), verify];
 }
 
-/** Nonces only need keeping while their timestamp could still pass the skew check. */
-export function purgeExpiredNonces(database: Database, config: Config): Promise<number> {
-  return purgeNoncesBefore(database.db, new Date(Date.now() - 2 * config.SIGNATURE_MAX_SKEW_SECONDS * 1000));
-}

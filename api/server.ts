@@ -12,7 +12,7 @@ import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
-import { purgeExpiredNonces } from './auth';
+import { purgeExpiredNonces } from '../store/nonces';
 
 export interface RunningApi {
   server: Server;
@@ -37,7 +37,7 @@ export async function startApi(
   await health.refresh();
   const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
-  const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
+  const purge = setInterval(() => purgeExpiredNonces(database.db, config.SIGNATURE_MAX_SKEW_SECONDS).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
 
   const server = await new Promise<Server>((resolve) => {
