@@ -11,7 +11,7 @@ import type { ReconciliationClient } from '../infra/reconciliation';
 import { createChannelRouter } from '../routing/router';
 import type { PurchasesClient } from '../infra/temporal';
 import { sandboxRouter } from '../sandbox/routes';
-import { DEMO_GAME_ID, DEMO_SECRET } from '../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { callbacksRouter } from './callbacks/routes';

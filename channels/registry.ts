@@ -1,7 +1,6 @@
 import { routingWithDefaults, type RoutingFields } from '../domain/routing/fields';
 import type { RoutableAccount } from '../domain/routing/router';
 import type { Config } from '../infra/config';
-import { sandboxKeys } from '../sandbox/keys';
 import { alipayChannel } from './alipay/adapter';
 import { appstoreChannel } from './appstore/adapter';
 import { googleplayChannel } from './googleplay/adapter';
@@ -12,9 +11,9 @@ import { unionpayChannel } from './unionpay/adapter';
 import { wechatpayChannel } from './wechatpay/adapter';
 
 /** Every channel type the platform speaks: the one list. */
-export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'ADMIN_TOKEN'>) {
+export function channelDefinitions(config: Pick<Config, 'SANDBOX_PUBLIC_KEY' | 'ADMIN_TOKEN'>) {
   const definitions: ChannelDefinition<any>[] = [
-    sandboxChannel({ publicKeyPem: sandboxKeys(config).publicKeyPem, adminToken: config.ADMIN_TOKEN }),
+    sandboxChannel({ publicKeyPem: config.SANDBOX_PUBLIC_KEY, adminToken: config.ADMIN_TOKEN }),
     alipayChannel(),
     wechatpayChannel(),
     appstoreChannel(),
@@ -50,7 +49,7 @@ export interface ChannelRegistry {
 export interface RegistryDeps {
   config: Pick<
     Config,
-    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS' | 'ADMIN_TOKEN'
+    'PUBLIC_BASE_URL' | 'SANDBOX_ENABLED' | 'SANDBOX_PUBLIC_KEY' | 'CHANNEL_HTTP_TIMEOUT_MS' | 'ADMIN_TOKEN'
   >;
   /** The configured accounts (the channel_accounts table); none when absent. */
   loadAccounts?: () => Promise<ConfiguredAccount[]>;

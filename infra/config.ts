@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
@@ -118,9 +119,13 @@ const configSchema = z
 
     /** The built-in sandbox provider and its implicit account: on by default in development only; refused in production. */
     SANDBOX_ENABLED: flag(false),
-    /** PEM keys of the sandbox provider; generated per process when absent (development only). */
-    SANDBOX_PRIVATE_KEY: z.string().optional(),
-    SANDBOX_PUBLIC_KEY: z.string().optional(),
+    /**
+     * The sandbox provider's RSA key pair (PEM; one-line values with literal \n escapes too): it signs
+     * notifications, the sandbox adapter verifies them. Required with the sandbox outside development,
+     * where a pair is generated per process when absent (signer and verifier agree within one process).
+     */
+    SANDBOX_PRIVATE_KEY: z.string().optional().transform(pem),
+    SANDBOX_PUBLIC_KEY: z.string().optional().transform(pem),
     SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
     SANDBOX_NOTIFY_POLL_MS: duration(200),
 
@@ -148,6 +153,9 @@ const configSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: (err as Error).message });
     }
+    if (c.SANDBOX_ENABLED && c.NODE_ENV !== 'development' && !c.SANDBOX_PRIVATE_KEY && !c.SANDBOX_PUBLIC_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX_PRIVATE_KEY'], message: `required with SANDBOX_ENABLED (NODE_ENV=${c.NODE_ENV}), with SANDBOX_PUBLIC_KEY` });
+    }
     if (Boolean(c.SANDBOX_PRIVATE_KEY) !== Boolean(c.SANDBOX_PUBLIC_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_PUBLIC_KEY'], message: 'set both sandbox keys or neither' });
     }
@@ -171,7 +179,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
-  return { ...c, ADMIN_TOKEN: c.ADMIN_TOKEN!, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}` };
+  return {
+    ...c,
+    ...(c.SANDBOX_ENABLED && !c.SANDBOX_PRIVATE_KEY && developmentSandboxKeys()),
+    ADMIN_TOKEN: c.ADMIN_TOKEN!,
+    PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`,
+  };
+}
+
+/** Env files and secret stores often carry PEMs on one line with literal "\n" escapes. */
+function pem(value: string | undefined): string | undefined {
+  return value?.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
+}
+
+let generatedSandboxKeys: { SANDBOX_PRIVATE_KEY: string; SANDBOX_PUBLIC_KEY: string } | undefined;
+/** Development without configured sandbox keys: one pair per process, whichever config asks first. */
+function developmentSandboxKeys() {
+  if (!generatedSandboxKeys) {
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    generatedSandboxKeys = { SANDBOX_PRIVATE_KEY: pair.privateKey, SANDBOX_PUBLIC_KEY: pair.publicKey };
+  }
+  return generatedSandboxKeys;
 }
 
 /** A process that cannot start says why in one message (a configuration error needs no stack trace). */

@@ -7,7 +7,6 @@ import {
   notificationsDelivered,
   type ClaimedNotification,
 } from '../store/sandbox';
-import { sandboxKeys } from './keys';
 import {
   SANDBOX_ACK_BODY,
   SANDBOX_SIGNATURE_HEADER,
@@ -19,7 +18,7 @@ export interface SandboxNotifierDeps {
   database: Database;
   config: Pick<
     Config,
-    'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY' | 'SANDBOX_NOTIFY_RETRY_MS' | 'SANDBOX_NOTIFY_POLL_MS'
+    'SANDBOX_PRIVATE_KEY' | 'SANDBOX_NOTIFY_RETRY_MS' | 'SANDBOX_NOTIFY_POLL_MS'
   >;
   log?: Logger;
 }
@@ -64,7 +63,8 @@ export async function dispatchDueNotifications(
   });
   if (rows.length === 0) return { claimed: 0, delivered: 0, failed: 0 };
 
-  const { privateKeyPem } = sandboxKeys(config);
+  const privateKeyPem = config.SANDBOX_PRIVATE_KEY;
+  if (!privateKeyPem) throw new Error('the sandbox notifier signs with SANDBOX_PRIVATE_KEY, which is not set');
   const outcomes = await Promise.all(
     rows.map(async (row) => {
       const error = await send(row, privateKeyPem);

@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../i
 import { openDatabase } from '../infra/db';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
-import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
 import { ReferenceGameServer } from '../testkit/game-server';
 import { migrate } from './lib/migrate';
 import { startTemporalDevServer } from './lib/temporal-cli';

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signedHeaders } from '../domain/signature';
-import { DEMO_GEMS, itemUpsert, type DemoItem } from './demo-catalog';
+import { DEMO_GEMS, itemUpsert, type DemoItem } from '../api/shared/demo-catalog';
 
 /**
  * The one client of the REST API for tests, benchmarks and the dev script: what a game server, an

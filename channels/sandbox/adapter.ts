@@ -58,7 +58,8 @@ export function sandboxChannel(provider: SandboxProviderAccess): ChannelDefiniti
 
 /** What the adapter needs of this deployment's own provider: its notification key, and the token its API takes. */
 export interface SandboxProviderAccess {
-  publicKeyPem: string;
+  /** Absent where the sandbox is off: every notification is refused then. */
+  publicKeyPem?: string;
   adminToken: string;
 }
 
@@ -130,7 +131,7 @@ function createSandboxAdapter(
         throw new CallbackRejectedError('INVALID_SIGNATURE', 'missing or malformed signature headers');
       }
       // Authenticate the exact bytes received before reading anything from them.
-      if (!verifyNotification(publicKeyPem, rawBody, timestamp, signature)) {
+      if (!publicKeyPem || !verifyNotification(publicKeyPem, rawBody, timestamp, signature)) {
         throw new CallbackRejectedError('INVALID_SIGNATURE', 'signature does not match');
       }
       if (Math.abs(now().getTime() / 1000 - Number(timestamp)) > SANDBOX_MAX_SKEW_SECONDS) {

@@ -9,7 +9,6 @@ import type { InboundCallback } from '../../channels/types';
 import { dayOf } from '../../domain/reconciliation/days';
 import { loadConfig } from '../../infra/config';
 import { openDatabase, type Database } from '../../infra/db';
-import { sandboxKeys } from '../../sandbox/keys';
 import { MAX_NOTIFY_ATTEMPTS } from '../../sandbox/notifier';
 import { sandboxRouter } from '../../sandbox/routes';
 import { describeChannelConformance } from './conformance';
@@ -38,7 +37,7 @@ describeChannelConformance('sandbox', async () => {
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const keys = sandboxKeys(config);
+  const keys = { publicKeyPem: config.SANDBOX_PUBLIC_KEY!, privateKeyPem: config.SANDBOX_PRIVATE_KEY! };
   const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox-conformance', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
@@ -86,7 +85,7 @@ describeChannelConformance('sandbox', async () => {
 
 describe('sandbox notifications, beyond the suite', () => {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
-  const keys = sandboxKeys(config);
+  const keys = { publicKeyPem: config.SANDBOX_PUBLIC_KEY!, privateKeyPem: config.SANDBOX_PRIVATE_KEY! };
   const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 1_000 }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { signedHeaders } from '../../domain/signature';
 import { READY_LINE } from '../../scripts/dev';
-import { DEMO_GAME_ID, DEMO_SECRET } from '../../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_SECRET } from '../../api/shared/demo-catalog';
 
 /**
  * `npm run dev` with nothing but Node: the real scripts/dev.ts on the embedded PGlite database, in a

@@ -7,7 +7,6 @@ import { sandboxChannel } from '../../channels/sandbox/adapter';
 import { CallbackRejectedError, type ChannelEvent } from '../../channels/types';
 import { loadConfig, type Config } from '../../infra/config';
 import { openDatabase, type Database, type Db } from '../../infra/db';
-import { sandboxKeys } from '../../sandbox/keys';
 import { dispatchDueNotifications, MAX_NOTIFY_ATTEMPTS, startSandboxNotifier } from '../../sandbox/notifier';
 import { SandboxError, SandboxProvider, type SandboxErrorCode } from '../../sandbox/provider';
 import { sandboxRouter } from '../../sandbox/routes';
@@ -43,7 +42,7 @@ afterAll(async () => {
 
 /** The platform's sandbox adapter, with the provider's API at `baseUrl`. */
 function sandboxAdapter(config: Config, baseUrl = `${config.PUBLIC_BASE_URL}/sandbox`) {
-  return sandboxChannel({ publicKeyPem: sandboxKeys(config).publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
+  return sandboxChannel({ publicKeyPem: config.SANDBOX_PUBLIC_KEY, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox', type: 'sandbox', credentials: { baseUrl, apiToken: config.ADMIN_TOKEN } },
     { http: createChannelHttp({ timeoutMs: 5_000 }), callbackUrl: NOWHERE, publicBaseUrl: config.PUBLIC_BASE_URL },
   );

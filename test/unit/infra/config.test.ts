@@ -1,9 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { signNotification, verifyNotification } from '../../../channels/sandbox/wire';
 import { ConfigError, DEV_ADMIN_TOKEN, loadConfig } from '../../../infra/config';
 
 const secrets = { ADMIN_TOKEN: 'a-real-admin-token-0123456789', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+
+const sandboxPair = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 /** The message loadConfig refuses `env` with (fails the test when it accepts it). */
 function refusal(env: Record<string, string | undefined>): string {
@@ -39,10 +46,26 @@ describe('configuration fails closed', () => {
     expect(refusal({ ...secrets, NODE_ENV: 'production', SANDBOX_ENABLED: 'true' })).toMatch(/SANDBOX_ENABLED/);
   });
 
-  it('keeps the sandbox off outside development unless it is turned on', () => {
+  it('keeps the sandbox off outside development unless it is turned on with its keys', () => {
     expect(loadConfig({ ...secrets }).SANDBOX_ENABLED).toBe(false);
     expect(loadConfig({ ...secrets, NODE_ENV: 'test' }).SANDBOX_ENABLED).toBe(false);
-    expect(loadConfig({ ...secrets, NODE_ENV: 'test', SANDBOX_ENABLED: 'true' }).SANDBOX_ENABLED).toBe(true);
+    expect(refusal({ ...secrets, NODE_ENV: 'test', SANDBOX_ENABLED: 'true' })).toMatch(/SANDBOX_PRIVATE_KEY: required with SANDBOX_ENABLED/);
+    const keys = { SANDBOX_PRIVATE_KEY: sandboxPair.privateKey, SANDBOX_PUBLIC_KEY: sandboxPair.publicKey };
+    expect(loadConfig({ ...secrets, ...keys, NODE_ENV: 'test', SANDBOX_ENABLED: 'true' }).SANDBOX_ENABLED).toBe(true);
+  });
+
+  it('generates one sandbox key pair per process in development, when none is configured', () => {
+    const a = loadConfig({ NODE_ENV: 'development' });
+    const b = loadConfig({ NODE_ENV: 'development' });
+    expect(a.SANDBOX_PRIVATE_KEY).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(b.SANDBOX_PUBLIC_KEY).toBe(a.SANDBOX_PUBLIC_KEY);
+    const signature = signNotification(a.SANDBOX_PRIVATE_KEY!, '{}', 1);
+    expect(verifyNotification(b.SANDBOX_PUBLIC_KEY!, '{}', 1, signature)).toBe(true);
+  });
+
+  it('reads configured sandbox PEMs, one-line ones with literal \\n escapes too', () => {
+    const config = loadConfig({ ...secrets, NODE_ENV: 'test', SANDBOX_ENABLED: 'true', SANDBOX_PRIVATE_KEY: sandboxPair.privateKey.replace(/\n/g, '\\n'), SANDBOX_PUBLIC_KEY: sandboxPair.publicKey });
+    expect(config).toMatchObject({ SANDBOX_PRIVATE_KEY: sandboxPair.privateKey, SANDBOX_PUBLIC_KEY: sandboxPair.publicKey });
   });
 
   it('applies the development defaults only with NODE_ENV=development set explicitly', () => {
