@@ -14,7 +14,8 @@ RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-# Safe default: sandbox channel off and a real ADMIN_TOKEN required; compose overrides it for development.
+# Fail closed: ADMIN_TOKEN and CREDENTIALS_KEYS required, sandbox refused (NODE_ENV unset means the same);
+# compose sets development for a local try-out.
 ENV NODE_ENV=production
 COPY . .
 COPY --from=deps /app/node_modules ./node_modules

@@ -47,18 +47,17 @@ export default tseslint.config(
   },
   {
     // Activities and the runtime never import workflow code; what they share lives in workflows/contract.ts.
-    files: ['activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts'],
+    files: ['worker.ts', 'activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'routing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict([
         group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
-        // The demo catalog is data: the API documentation shows it as its examples.
-        group(['**/scripts/**', '**/testkit/**', '!**/testkit/demo-catalog', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+        group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
       ]),
     },
   },
   {
     // SQL is fenced in store/: the other modules call it.
-    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts'],
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts', 'routing/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',
@@ -77,12 +76,29 @@ export default tseslint.config(
       ]),
     },
   },
-  {
-    // Channel adapters talk to their channel only: no database, no Temporal.
-    files: ['channels/**/*.ts'],
+  // Channel adapters talk to their channel only: no database, no Temporal, and the sandbox adapter talks
+  // to the sandbox provider over HTTP as to any channel (the provider's code and keys stay in sandbox/).
+  ...[
+    ['channels/*.ts', '../sandbox'],
+    ['channels/*/**/*.ts', '../../sandbox'],
+  ].map(([files, provider]) => ({
+    files: [files],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict([
         group(['**/store/**', '**/activities/**', '**/workflows/**', '**/api/**', '**/infra/db', '@prisma/*', '@temporalio/*', 'pg'], 'a channel adapter talks to its channel only'),
+        group([provider, `${provider}/**`], 'a channel adapter never imports the sandbox provider (sandbox/): it calls it over HTTP'),
+        group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  })),
+  {
+    // infra/ is runtime plumbing (config, db, logger, metrics, Temporal, Redis); application services
+    // that read or write the store live with their module (routing/, activities/, ...).
+    files: ['infra/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(['**/store/**', '**/activities/**', '**/api/**', '**/channels/**', '**/routing/**', '**/sandbox/**'], 'infra/ is plumbing: it imports nothing of the application modules'),
+        group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
         group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
       ]),
     },

@@ -1,9 +1,9 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
-import { openChannelHealth, type ChannelHealth } from './infra/channel-health';
-import { startChannelRegistry } from './infra/channels';
-import { loadConfig, type Config } from './infra/config';
+import { openChannelHealth, type ChannelHealth } from './routing/channel-health';
+import { startChannelRegistry } from './routing/channel-accounts';
+import { loadConfig, reportStartupFailure, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
@@ -88,8 +88,5 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().catch(reportStartupFailure);
 }

@@ -2,9 +2,9 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
-import { HEALTH_REFRESH_MS, openChannelHealth } from '../infra/channel-health';
-import { startChannelRegistry } from '../infra/channels';
-import { loadConfig, type Config } from '../infra/config';
+import { HEALTH_REFRESH_MS, openChannelHealth } from '../routing/channel-health';
+import { startChannelRegistry } from '../routing/channel-accounts';
+import { loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
 import { credentialsKeyring } from '../infra/credentials';
@@ -14,7 +14,7 @@ import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
-import { purgeExpiredNonces } from './auth';
+import { purgeExpiredNonces } from '../store/nonces';
 
 export interface RunningApi {
   server: Server;
@@ -41,7 +41,7 @@ export async function startApi(
   await health.refresh();
   const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
-  const purge = setInterval(() => purgeExpiredNonces(database, config).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
+  const purge = setInterval(() => purgeExpiredNonces(database.db, config.SIGNATURE_MAX_SKEW_SECONDS).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
 
   const server = await new Promise<Server>((resolve) => {
@@ -109,8 +109,5 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  main().catch(reportStartupFailure);
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { routingWithDefaults } from '../domain/routing/fields';
 import { seededRandom } from '../domain/routing/random';
 import { route, type AccountHealth, type RoutableAccount, type RouteRequest } from '../domain/routing/router';
-import { routerSettings } from '../infra/routing';
+import { routerSettings } from '../routing/router';
 import { loadConfig } from '../infra/config';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import type { GameWithItem } from '../testkit/api-client';

@@ -145,7 +145,7 @@ async function plant(stack: Stack, data: Parameters<typeof writeDayOfOrders>[1])
   // Closed orders the payer paid after all (the notification lost): the statement tells, the run repairs.
   await writeClosedOrders(stack.db, { ...data, orders: REPAIRABLE, seed: 'recon-closed', withPayments: true });
   const repairable = await Promise.all(Array.from({ length: REPAIRABLE }, (_, i) => orderOf(stack.db, 'recon-closed', i + 1)));
-  for (const o of repairable) await stack.client.request('POST', `/sandbox/statements/${data.date}/adjustments`, JSON.stringify({ kind: 'EXTRA', channelPaymentId: o.paymentId }), { 'Content-Type': 'application/json' });
+  for (const o of repairable) await stack.client.admin('POST', `/sandbox/statements/${data.date}/adjustments`, { kind: 'EXTRA', channelPaymentId: o.paymentId });
   // The game's log: every delivery but the not-granted ones, and grants for orders never paid.
   await writeGrantLog(stack.db, data, sets.notGranted);
   await writeClosedOrders(stack.db, { ...data, orders: PLANTED, seed: 'recon-unpaid', withPayments: false });

@@ -2,7 +2,6 @@ import { routingWithDefaults, type RoutingFields } from '../domain/routing/field
 import type { RoutableAccount } from '../domain/routing/router';
 import type { Config } from '../infra/config';
 import { createEgress, egressPolicy } from '../infra/egress';
-import { sandboxKeys } from '../sandbox/keys';
 import { alipayChannel } from './alipay/adapter';
 import { appstoreChannel } from './appstore/adapter';
 import { googleplayChannel } from './googleplay/adapter';
@@ -13,9 +12,9 @@ import { unionpayChannel } from './unionpay/adapter';
 import { wechatpayChannel } from './wechatpay/adapter';
 
 /** Every channel type the platform speaks: the one list. */
-export function channelDefinitions(config: Pick<Config, 'SANDBOX_PRIVATE_KEY' | 'SANDBOX_PUBLIC_KEY'>) {
+export function channelDefinitions(config: Pick<Config, 'SANDBOX_PUBLIC_KEY' | 'ADMIN_TOKEN'>) {
   const definitions: ChannelDefinition<any>[] = [
-    sandboxChannel(sandboxKeys(config).publicKeyPem),
+    sandboxChannel({ publicKeyPem: config.SANDBOX_PUBLIC_KEY, adminToken: config.ADMIN_TOKEN }),
     alipayChannel(),
     wechatpayChannel(),
     appstoreChannel(),
@@ -56,9 +55,9 @@ export interface RegistryDeps {
     Config,
     | 'PUBLIC_BASE_URL'
     | 'SANDBOX_ENABLED'
-    | 'SANDBOX_PRIVATE_KEY'
     | 'SANDBOX_PUBLIC_KEY'
     | 'CHANNEL_HTTP_TIMEOUT_MS'
+    | 'ADMIN_TOKEN'
     | 'EGRESS_ALLOW_PRIVATE_NETWORKS'
     | 'EGRESS_ALLOW_HTTP'
   >;
@@ -95,6 +94,7 @@ export function createChannelRegistry({ config, loadAccounts, http, onInvalidAcc
       enabled: adapter !== undefined,
       routing: routingWithDefaults(account.routing),
       storeChannel: adapter?.supports.receipts ?? false,
+      ...(account === IMPLICIT_SANDBOX && { fallbackOnly: true }),
     });
     for (const account of accounts) {
       // The sandbox provider runs only where the sandbox is enabled: its accounts go with it.

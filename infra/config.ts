@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
@@ -26,13 +27,17 @@ const socketAddress = z.string().refine((value) => {
   return match !== null && isIP(match[1] ?? match[2]) === (match[1] ? 6 : 4) && Number(match[3]) <= 65535;
 }, 'expected IP:port, e.g. 0.0.0.0:9464 or [::]:9464');
 
+/** Accepted only with NODE_ENV=development set explicitly: it is public. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+/** A secret setting left empty (`ADMIN_TOKEN=` in a compose file) counts as missing. */
+const secret = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 /** Where channels' statement days are cut, unless configured (most of our channels are Chinese). */
 export const DEFAULT_RECON_TIME_ZONE = 'Asia/Shanghai';
 
 const configSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    /** Unset means production: development defaults are never a fallback (fail closed). */
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /** Base URL the channels (and the sandbox) use to reach our callback endpoints. */
     PUBLIC_BASE_URL: z.string().url().optional(),
@@ -49,7 +54,8 @@ const configSchema = z
      * 1,005 MiB; 500: 947 MiB); an evicted order is replayed from its short history when it next moves.
      */
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
-    ADMIN_TOKEN: z.string().min(16).default(DEV_ADMIN_TOKEN),
+    /** Required unless NODE_ENV=development (which defaults it to DEV_ADMIN_TOKEN). */
+    ADMIN_TOKEN: secret(z.string().min(16)),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     PAYMENT_TIMEOUT_MS: duration(15 * 60_000),
@@ -75,9 +81,10 @@ const configSchema = z
     CATALOGUE_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
     /**
      * Keys that encrypt channel credentials at rest: `kid:base64(32 bytes)`, comma separated (old keys
-     * stay to read old rows); required in production. CREDENTIALS_ACTIVE_KEY names the one new writes use.
+     * stay to read old rows); required unless NODE_ENV=development (which uses a public development key).
+     * CREDENTIALS_ACTIVE_KEY names the one new writes use.
      */
-    CREDENTIALS_KEYS: z.string().optional(),
+    CREDENTIALS_KEYS: secret(z.string()),
     CREDENTIALS_ACTIVE_KEY: z.string().optional(),
     /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
@@ -130,10 +137,15 @@ const configSchema = z
       .pipe(z.array(z.enum(['purchases', 'finance'])).min(1))
       .default(['purchases', 'finance']),
 
-    SANDBOX_ENABLED: flag(true),
-    /** PEM keys of the sandbox provider; generated per process when absent (development only). */
-    SANDBOX_PRIVATE_KEY: z.string().optional(),
-    SANDBOX_PUBLIC_KEY: z.string().optional(),
+    /** The built-in sandbox provider and its implicit account: on by default in development only; refused in production. */
+    SANDBOX_ENABLED: flag(false),
+    /**
+     * The sandbox provider's RSA key pair (PEM; one-line values with literal \n escapes too): it signs
+     * notifications, the sandbox adapter verifies them. Required with the sandbox outside development,
+     * where a pair is generated per process when absent (signer and verifier agree within one process).
+     */
+    SANDBOX_PRIVATE_KEY: z.string().optional().transform(pem),
+    SANDBOX_PUBLIC_KEY: z.string().optional().transform(pem),
     SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
     SANDBOX_NOTIFY_POLL_MS: duration(200),
 
@@ -145,16 +157,24 @@ const configSchema = z
     DEMO_GAME_PORT: devPort(4001),
   })
   .superRefine((c, ctx) => {
-    if (c.NODE_ENV === 'production' && c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: 'must be set in production' });
+    if (c.NODE_ENV !== 'development') {
+      const mode = `NODE_ENV=${c.NODE_ENV}; only NODE_ENV=development has a default`;
+      if (!c.ADMIN_TOKEN) ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `required (${mode})` });
+      if (c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
+        ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `the public development token is refused (${mode})` });
+      }
+      if (!c.CREDENTIALS_KEYS) ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: `required (${mode})` });
     }
-    if (c.NODE_ENV === 'production' && !c.CREDENTIALS_KEYS) {
-      ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: 'must be set in production' });
+    if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });
     }
     try {
       parseKeyring(c.CREDENTIALS_KEYS, c.CREDENTIALS_ACTIVE_KEY);
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: (err as Error).message });
+    }
+    if (c.SANDBOX_ENABLED && c.NODE_ENV !== 'development' && !c.SANDBOX_PRIVATE_KEY && !c.SANDBOX_PUBLIC_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX_PRIVATE_KEY'], message: `required with SANDBOX_ENABLED (NODE_ENV=${c.NODE_ENV}), with SANDBOX_PUBLIC_KEY` });
     }
     if (Boolean(c.SANDBOX_PRIVATE_KEY) !== Boolean(c.SANDBOX_PUBLIC_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_PUBLIC_KEY'], message: 'set both sandbox keys or neither' });
@@ -163,16 +183,22 @@ const configSchema = z
 
 export type Config = Omit<z.infer<typeof configSchema>, 'EGRESS_ALLOW_PRIVATE_NETWORKS' | 'EGRESS_ALLOW_HTTP'> & {
   PUBLIC_BASE_URL: string;
+  ADMIN_TOKEN: string;
   EGRESS_ALLOW_PRIVATE_NETWORKS: boolean;
   EGRESS_ALLOW_HTTP: boolean;
 };
 
 export class ConfigError extends Error {}
 
+/** What NODE_ENV=development (set by `npm run dev`) fills in when absent; nothing else has these defaults. */
+const DEVELOPMENT_DEFAULTS = { ADMIN_TOKEN: DEV_ADMIN_TOKEN, SANDBOX_ENABLED: 'true' };
+
 /** Validates the environment once and explains every bad setting in one message. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const defaults = env.NODE_ENV === 'production' ? { SANDBOX_ENABLED: env.SANDBOX_ENABLED ?? 'false' } : {};
-  const parsed = configSchema.safeParse({ ...env, ...defaults });
+  const defaults: Record<string, string> = env.NODE_ENV === 'development' ? DEVELOPMENT_DEFAULTS : {};
+  // An empty value (`ADMIN_TOKEN=` in a compose file) takes the development default too.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse({ ...env, ...defaults, ...present });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -181,10 +207,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const development = c.NODE_ENV === 'development';
   return {
     ...c,
+    ...(c.SANDBOX_ENABLED && !c.SANDBOX_PRIVATE_KEY && developmentSandboxKeys()),
+    ADMIN_TOKEN: c.ADMIN_TOKEN!,
     PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`,
     EGRESS_ALLOW_PRIVATE_NETWORKS: c.EGRESS_ALLOW_PRIVATE_NETWORKS ?? development,
     EGRESS_ALLOW_HTTP: c.EGRESS_ALLOW_HTTP ?? development,
   };
+}
+
+/** Env files and secret stores often carry PEMs on one line with literal "\n" escapes. */
+function pem(value: string | undefined): string | undefined {
+  return value?.includes('\\n') ? value.replace(/\\n/g, '\n') : value;
+}
+
+let generatedSandboxKeys: { SANDBOX_PRIVATE_KEY: string; SANDBOX_PUBLIC_KEY: string } | undefined;
+/** Development without configured sandbox keys: one pair per process, whichever config asks first. */
+function developmentSandboxKeys() {
+  if (!generatedSandboxKeys) {
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    generatedSandboxKeys = { SANDBOX_PRIVATE_KEY: pair.privateKey, SANDBOX_PUBLIC_KEY: pair.publicKey };
+  }
+  return generatedSandboxKeys;
+}
+
+/** A process that cannot start says why in one message (a configuration error needs no stack trace). */
+export function reportStartupFailure(err: unknown): never {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
 }
 
 /** The durations each purchase workflow runs with, fixed at its start. */

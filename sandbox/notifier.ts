@@ -8,7 +8,6 @@ import {
   notificationsDelivered,
   type ClaimedNotification,
 } from '../store/sandbox';
-import { sandboxKeys } from './keys';
 import {
   SANDBOX_ACK_BODY,
   SANDBOX_SIGNATURE_HEADER,
@@ -21,7 +20,6 @@ export interface SandboxNotifierDeps {
   config: Pick<
     Config,
     | 'SANDBOX_PRIVATE_KEY'
-    | 'SANDBOX_PUBLIC_KEY'
     | 'SANDBOX_NOTIFY_RETRY_MS'
     | 'SANDBOX_NOTIFY_POLL_MS'
     | 'EGRESS_ALLOW_PRIVATE_NETWORKS'
@@ -72,7 +70,8 @@ export async function dispatchDueNotifications(
   });
   if (rows.length === 0) return { claimed: 0, delivered: 0, failed: 0 };
 
-  const { privateKeyPem } = sandboxKeys(config);
+  const privateKeyPem = config.SANDBOX_PRIVATE_KEY;
+  if (!privateKeyPem) throw new Error('the sandbox notifier signs with SANDBOX_PRIVATE_KEY, which is not set');
   const outcomes = await Promise.all(
     rows.map(async (row) => {
       const error = await send(egress, row, privateKeyPem);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { SERVER_ERRORS, errors, json, jsonBody, text } from '../api/shared/openapi';
+import { ADMIN, SERVER_ERRORS, errors, json, jsonBody, text } from '../api/shared/openapi';
 import {
   sandboxCloseResponse,
   sandboxCreatePaymentRequest,
@@ -8,7 +8,7 @@ import {
   sandboxRefundRequest,
   sandboxRefundView,
 } from '../channels/sandbox/wire';
-import { completeSchema } from './routes';
+import { checkoutPaySchema, completeSchema } from './routes';
 import { adjustmentBody, adjustmentView, statementDate, statementQuery } from './statements';
 
 export function sandboxPaths(): ZodOpenApiPathsObject {
@@ -28,14 +28,50 @@ export function sandboxPaths(): ZodOpenApiPathsObject {
         },
       },
     },
+    '/sandbox/checkout/{paymentId}/pay': {
+      post: {
+        tags: ['Sandbox'],
+        summary: "The checkout page's Pay and Fail buttons",
+        description:
+          'Pays (or fails) the payment the amount asked, for whoever has its link, as a payer would; the sandbox then ' +
+          'sends a signed notification to the callback route of the order\'s account.',
+        requestParams: paymentParams,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: checkoutPaySchema,
+              examples: {
+                pay: { summary: 'Pay the amount asked', value: { result: 'SUCCESS' } },
+                fail: { summary: 'The payment fails', value: { result: 'FAILED' } },
+              },
+            },
+          },
+        },
+        responses: {
+          202: json('Accepted; the notification follows.', z.strictObject({ paymentId: z.string(), status: z.enum(['PAID', 'FAILED']) })),
+          ...errors(
+            {
+              400: ['VALIDATION_ERROR'],
+              404: ['PAYMENT_NOT_FOUND'],
+              409: ['PAYMENT_NOT_PAYABLE'],
+              413: ['PAYLOAD_TOO_LARGE'],
+              415: ['UNSUPPORTED_MEDIA_TYPE'],
+            },
+            SERVER_ERRORS,
+          ),
+        },
+      },
+    },
     '/sandbox/payments/{paymentId}/complete': {
       post: {
         tags: ['Sandbox'],
-        summary: 'Pay or fail a sandbox payment',
+        summary: 'Test route: pay or fail a sandbox payment, with any paid amount',
         description:
-          `The sandbox then sends \`notifyTimes\` identical signed notifications to \`/v1/callbacks/sandbox\` and ` +
+          `Admin token. The sandbox then sends \`notifyTimes\` identical signed notifications to \`/v1/callbacks/sandbox\` and ` +
           'retries each until it is acknowledged. `paidAmount` (minor units) simulates a payment that differs ' +
           'from the order.',
+        security: ADMIN,
         requestParams: paymentParams,
         requestBody: {
           required: true,
@@ -61,6 +97,7 @@ export function sandboxPaths(): ZodOpenApiPathsObject {
           ...errors(
             {
               400: ['VALIDATION_ERROR'],
+              401: ['UNAUTHORIZED'],
               404: ['PAYMENT_NOT_FOUND'],
               409: ['PAYMENT_NOT_PAYABLE'],
               413: ['PAYLOAD_TOO_LARGE'],
@@ -81,11 +118,12 @@ function statementPaths(): ZodOpenApiPathsObject {
   const tags = ['Sandbox'];
   const dateParams = { path: z.object({ date: statementDate }) };
   const refused = (own: Record<number, readonly [string, ...string[]]>) =>
-    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
+    errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
   return {
     '/sandbox/statements/{date}': {
       get: {
         tags,
+        security: ADMIN,
         summary: "The provider's statement of one day (CSV in the shape of WeChat Pay's trade bill)",
         description:
           'Payments, refunds and fees of one calendar day in `RECON_TIME_ZONE`, as the platform\'s sandbox adapter ' +
@@ -100,6 +138,7 @@ function statementPaths(): ZodOpenApiPathsObject {
     '/sandbox/statements/{date}/adjustments': {
       post: {
         tags,
+        security: ADMIN,
         summary: "Plant a difference in a day's statement",
         description:
           '`DROP` leaves the payment out, `AMOUNT` and `FEE` list it with another amount or fee (minor units), ' +
@@ -123,13 +162,16 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
   const tags = ['Sandbox'];
   const paymentId = z.string().meta({ examples: ['sbx_9a7c3e1f5b2d4c6e8a0b1c2d'] });
   const refused = (own: Record<number, readonly [string, ...string[]]>) =>
-    errors({ 400: ['VALIDATION_ERROR'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
+    errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
   return {
     '/sandbox/api/payments': {
       post: {
         tags,
+        security: ADMIN,
         summary: 'Merchant API: open a payment',
-        description: 'Idempotent by `merchantOrderId`: the same order gets the same payment.',
+        description:
+          'Admin token (what the sandbox adapter sends). Idempotent by `merchantOrderId`: the same order gets the same payment. ' +
+          '`notifyUrl` must be this deployment\'s callback route (`PUBLIC_BASE_URL` + `/v1/callbacks/{channelId}`).',
         requestBody: jsonBody(sandboxCreatePaymentRequest),
         responses: { 201: json('The payment.', sandboxPaymentView), ...refused({ 409: ['MERCHANT_ORDER_CONFLICT'] }) },
       },
@@ -137,6 +179,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
     '/sandbox/api/payments/{paymentId}': {
       get: {
         tags,
+        security: ADMIN,
         summary: 'Merchant API: query a payment',
         requestParams: { path: z.object({ paymentId }) },
         responses: { 200: json('The payment.', sandboxPaymentView), ...refused({ 404: ['PAYMENT_NOT_FOUND'] }) },
@@ -145,6 +188,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
     '/sandbox/api/payments/{paymentId}/close': {
       post: {
         tags,
+        security: ADMIN,
         summary: 'Merchant API: close an unpaid payment',
         description: 'Idempotent; `ALREADY_PAID` when the payer paid first.',
         requestParams: { path: z.object({ paymentId }) },
@@ -154,6 +198,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
     '/sandbox/api/refunds': {
       post: {
         tags,
+        security: ADMIN,
         summary: 'Merchant API: refund a payment in full',
         description: 'Idempotent by `refundId`.',
         requestBody: jsonBody(sandboxRefundRequest),
@@ -170,6 +215,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
     '/sandbox/api/refunds/{refundId}': {
       get: {
         tags,
+        security: ADMIN,
         summary: 'Merchant API: query a refund by the merchant refund id',
         requestParams: { path: z.object({ refundId: z.string().meta({ examples: ['rf_3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b'] }) }) },
         responses: { 200: json('The refund.', sandboxRefundView), ...refused({ 404: ['REFUND_NOT_FOUND'] }) },

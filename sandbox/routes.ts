@@ -1,12 +1,15 @@
-import { Router, type ErrorRequestHandler, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { adminAuth } from '../api/auth';
+import { ApiError } from '../api/errors';
 import { jsonBody } from '../api/shared/body';
 import { z } from 'zod';
 import { MAX_ORDER_AMOUNT } from '../domain/money';
-import { DEFAULT_RECON_TIME_ZONE, type Config } from '../infra/config';
+import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { SandboxPayment, SandboxRefund } from '../store/sandbox';
 import {
   SANDBOX_API_PREFIX,
+  isOwnCallbackUrl,
   sandboxCreatePaymentRequest,
   sandboxRefundRequest,
   type SandboxPaymentView,
@@ -14,6 +17,10 @@ import {
 import { MAX_NOTIFY_TIMES, SandboxError, SandboxProvider } from './provider';
 import { statementsRouter } from './statements';
 
+/** The checkout page's buttons: the payer pays (or fails) the amount asked, nothing else. */
+export const checkoutPaySchema = z.strictObject({ result: z.enum(['SUCCESS', 'FAILED']) });
+
+/** The test route (admin token): also a paid amount other than asked, and repeated notifications. */
 export const completeSchema = z.object({
   result: z.enum(['SUCCESS', 'FAILED']),
   paidAmount: z.number().int().min(0).max(MAX_ORDER_AMOUNT).optional(),
@@ -38,17 +45,27 @@ const SANDBOX_ID = /^[\x21-\x7e]{1,128}$/;
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'";
 
 /**
- * The sandbox provider's side, mounted at /sandbox: the payer's checkout page, and the merchant API
- * (`/sandbox/api`) the platform's sandbox adapter calls over HTTP as it would call a real channel.
+ * The sandbox provider's side, mounted at /sandbox: the payer's checkout page (open: whoever has a
+ * payment's link may pay that payment, the amount asked), and behind the admin token the merchant API
+ * (`/sandbox/api`) the platform's sandbox adapter calls over HTTP as it would call a real channel,
+ * the statements, and the test routes (complete with any paid amount, planted differences).
  */
-export function sandboxRouter({ database, config }: { database: Database; config?: Pick<Config, 'RECON_TIME_ZONE'> }): Router {
+export function sandboxRouter({
+  database,
+  config,
+}: {
+  database: Database;
+  config: Pick<Config, 'RECON_TIME_ZONE' | 'ADMIN_TOKEN' | 'PUBLIC_BASE_URL'>;
+}): Router {
   const provider = new SandboxProvider(database);
   const router = Router();
+  const admin = adminAuth(config);
   router.use(...jsonBody('64kb'));
-  // The provider's days are calendar days where reconciliation runs (the default zone without a config).
-  router.use('/statements', statementsRouter({ database, timeZone: config?.RECON_TIME_ZONE ?? DEFAULT_RECON_TIME_ZONE }));
+  // The provider's days are calendar days where reconciliation runs.
+  router.use('/statements', admin, statementsRouter({ database, timeZone: config.RECON_TIME_ZONE }));
 
   const api = Router();
+  api.use(admin);
   const invalid = (res: Response, error: z.ZodError) =>
     res.status(400).json({
       error: {
@@ -58,7 +75,13 @@ export function sandboxRouter({ database, config }: { database: Database; config
       },
     });
   api.post('/payments', async (req, res) => {
-    const parsed = sandboxCreatePaymentRequest.safeParse(req.body);
+    // The notifier signs and POSTs to notifyUrl: only this deployment's own callback route, never anywhere.
+    const parsed = sandboxCreatePaymentRequest
+      .refine((r) => isOwnCallbackUrl(r.notifyUrl, config.PUBLIC_BASE_URL), {
+        path: ['notifyUrl'],
+        message: `must be this deployment's callback route (${config.PUBLIC_BASE_URL}/v1/callbacks/...)`,
+      })
+      .safeParse(req.body);
     if (!parsed.success) return void invalid(res, parsed.error);
     const payment = await provider.createPayment(parsed.data);
     res.status(201).json(paymentView(payment));
@@ -109,17 +132,23 @@ export function sandboxRouter({ database, config }: { database: Database; config
     res.send(checkoutPage(payment));
   });
 
-  router.post('/payments/:paymentId/complete', async (req, res) => {
-    const parsed = completeSchema.safeParse(req.body);
-    if (!parsed.success) return void invalid(res, parsed.error);
-    const payment = await provider.completePayment(req.params.paymentId, parsed.data);
-    res.status(202).json({ paymentId: payment.id, status: payment.status });
-  });
+  const complete = (schema: typeof checkoutPaySchema | typeof completeSchema) =>
+    async (req: Request<{ paymentId: string }>, res: Response) => {
+      const parsed = schema.safeParse(req.body);
+      if (!parsed.success) return void invalid(res, parsed.error);
+      const payment = await provider.completePayment(req.params.paymentId, parsed.data);
+      res.status(202).json({ paymentId: payment.id, status: payment.status });
+    };
+  router.post('/checkout/:paymentId/pay', complete(checkoutPaySchema));
+  router.post('/payments/:paymentId/complete', admin, complete(completeSchema));
 
   const errors: ErrorRequestHandler = (err, _req, res, next) => {
     if (err instanceof SandboxError) {
       const code = err.code === 'INVALID_REQUEST' ? 'VALIDATION_ERROR' : err.code;
       res.status(ERROR_STATUS[err.code]).json({ error: { code, message: err.message } });
+    } else if (err instanceof ApiError && err.status === 401) {
+      // The admin token's refusal, answered here too where the router is mounted on its own.
+      res.status(401).json({ error: { code: err.code, message: err.message } });
     } else if (err?.type === 'entity.parse.failed') {
       res.status(400).json({ error: { code: 'VALIDATION_ERROR', message: 'request body is not valid JSON' } });
     } else {
@@ -181,7 +210,7 @@ function checkoutPage(p: SandboxPayment): string {
   const payable = p.status === 'CREATED' || p.status === 'FAILED';
   const disabled = payable ? '' : ' disabled';
   // Relative to /<mount>/checkout/<id>, so the page works wherever the router is mounted.
-  const completeUrl = `../payments/${encodeURIComponent(p.id)}/complete`;
+  const completeUrl = `${encodeURIComponent(p.id)}/pay`;
   return page(
     'Sandbox checkout',
     `<dl>

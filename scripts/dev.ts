@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, type Config } from '../infra/config';
+import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { credentialsKeyring } from '../infra/credentials';
 import { openDatabase } from '../infra/db';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
-import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
 import { ReferenceGameServer } from '../testkit/game-server';
 import { migrate } from './lib/migrate';
 import { startTemporalDevServer } from './lib/temporal-cli';
@@ -38,6 +38,9 @@ interface Stoppable {
 
 async function main() {
   const startedAt = Date.now();
+  // The development defaults (public admin token and credentials key, the sandbox) apply only where
+  // NODE_ENV=development is set explicitly; this script is development, and its children inherit it.
+  process.env.NODE_ENV = 'development';
   const config = loadConfig();
   const embeddedDatabase = process.env.DATABASE_URL === undefined;
   const startsTemporal = !process.env.TEMPORAL_ADDRESS;
@@ -309,8 +312,5 @@ function redactUrl(url: string) {
 }
 
 if (require.main === module) {
-  main().catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : err);
-    process.exit(1);
-  });
+  main().catch(reportStartupFailure);
 }

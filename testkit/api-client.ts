@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { signedHeaders } from '../domain/signature';
-import { DEMO_GEMS, itemUpsert, type DemoItem } from './demo-catalog';
+import { DEMO_GEMS, itemUpsert, type DemoItem } from '../api/shared/demo-catalog';
 
 /**
  * The one client of the REST API for tests, benchmarks and the dev script: what a game server, an
@@ -111,11 +111,12 @@ export class ApiClient {
     return this.signed(game, 'POST', '/v1/orders', body, { 'Idempotency-Key': idempotencyKey });
   }
 
-  /** The payer presses Pay (or Fail) on the sandbox checkout page. */
+  /**
+   * Pays (or fails) a sandbox payment through the provider's test route (admin token), which also
+   * takes what a payer cannot choose: another paid amount, repeated notifications.
+   */
   pay(channelPaymentId: string, body: Record<string, unknown> = { result: 'SUCCESS' }) {
-    return this.request('POST', `/sandbox/payments/${encodeURIComponent(channelPaymentId)}/complete`, JSON.stringify(body), {
-      'Content-Type': 'application/json',
-    });
+    return this.admin('POST', `/sandbox/payments/${encodeURIComponent(channelPaymentId)}/complete`, body);
   }
 
   /** Registers a game whose deliveries go to `deliveryUrl(gameId)`, with a new secret. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
-import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../shared/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
 /** The item's product id in each store channel; a receipt for another product is never delivered. */

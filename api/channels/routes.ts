@@ -3,8 +3,9 @@ import { channelDefinitions, type ChannelRegistry } from '../../channels/registr
 import type { ChannelType } from '../../channels/types';
 import { stateAt } from '../../domain/routing/breaker';
 import { routingWithDefaults, type RoutingFields } from '../../domain/routing/fields';
+import type { RoutableAccount } from '../../domain/routing/router';
 import { successRate } from '../../domain/routing/success-rate';
-import type { ChannelHealth } from '../../infra/channel-health';
+import type { ChannelHealth } from '../../routing/channel-health';
 import type { Config } from '../../infra/config';
 import { encryptCredentials, parseKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
@@ -38,7 +39,9 @@ export function channelsRouter({
   router.use('/v1/admin/channels', adminAuth(config), ...jsonBody('64kb'));
 
   router.get('/v1/admin/channels', async (_req, res) => {
-    res.json({ channels: (await listChannelAccounts(db)).map(view) });
+    // The built-in sandbox account takes orders without a row of its own (where the sandbox is on): listed too.
+    const builtIn = channels.accounts().filter((account) => account.fallbackOnly).map(builtInView);
+    res.json({ channels: [...builtIn, ...(await listChannelAccounts(db)).map(view)] });
   });
 
   /** Each account's circuit breaker and recent calls, read from the shared state now (not this process's copy). */
@@ -129,6 +132,10 @@ function view(row: ChannelAccountRow) {
     ...(row.routing !== null && { routing: routingWithDefaults(row.routing as Partial<RoutingFields>) }),
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+function builtInView(account: RoutableAccount) {
+  return { channelId: account.channelId, type: account.type as ChannelType, enabled: account.enabled, builtIn: true, hasCredentials: false };
 }
 
 const round4 = (value: number) => Math.round(value * 10_000) / 10_000;

@@ -127,6 +127,14 @@ export const channelAccountView = z
     type: z.enum(CHANNEL_TYPES),
     enabled: z.boolean(),
     displayName: z.string().optional(),
+    builtIn: z
+      .literal(true)
+      .optional()
+      .meta({
+        description:
+          'the implicit sandbox account (SANDBOX_ENABLED, not stored): it takes an order only when no configured account can; ' +
+          'configuring an account named `sandbox` replaces it',
+      }),
     hasCredentials: z.boolean().meta({ description: 'credentials are stored (they are never returned)' }),
     routing: z
       .strictObject({
@@ -140,7 +148,7 @@ export const channelAccountView = z
       })
       .optional()
       .meta({ description: 'the routing fields in force, omitted ones at their defaults; absent: none configured (every platform, region and currency, no fee)' }),
-    updatedAt: timestamp,
+    updatedAt: timestamp.optional().meta({ description: 'absent for the built-in account' }),
   })
   .meta({ id: 'ChannelAccount' });
 

@@ -3,7 +3,7 @@ import { parseAccount } from '../../domain/ledger/accounts';
 import { LEDGER_EVENT_KINDS } from '../../domain/ledger/events';
 import { DIFFERENCE_KINDS, RESOLUTIONS } from '../../domain/reconciliation/differences';
 import { isCalendarDate } from '../../domain/reconciliation/days';
-import { DEMO_GAME_ID } from '../../testkit/demo-catalog';
+import { DEMO_GAME_ID } from '../shared/demo-catalog';
 import { currency, slug, text, timestamp } from '../shared/schemas';
 
 // Finance: the ledger, reconciliation runs and their differences, reports (admin token).

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEMO_GAME_ID } from '../../testkit/demo-catalog';
+import { DEMO_GAME_ID } from '../shared/demo-catalog';
 import { ORDER_STATUSES } from '../../domain/orders/status';
 import { orderView } from '../orders/schemas';
 import { money, orderStatus, slug, text, timestamp } from '../shared/schemas';

@@ -9,7 +9,7 @@ import { grantsFor, orderAmount, type Grant } from '../../domain/catalog/pricing
 import type { ChannelPolicy } from '../../domain/routing/fields';
 import { purchaseTiming, type Config } from '../../infra/config';
 import type { Database, Db } from '../../infra/db';
-import type { ChannelRouter } from '../../infra/routing';
+import type { ChannelRouter } from '../../routing/router';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import type { CatalogReader } from '../../store/catalog';
 import { findOrder, findOrderOfGame, orderWithHistory } from '../../store/orders';

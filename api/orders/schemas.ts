@@ -102,6 +102,7 @@ const EXCLUSIONS = [
   'BREAKER_HALF_OPEN',
   'STORE_CHANNEL',
   'NOT_REQUESTED',
+  'FALLBACK_ONLY',
 ] as const satisfies readonly Exclusion[];
 const REASONS = ['CHEAPEST', 'EXPLORATION', 'PROBE', 'REQUESTED', 'LAST_RESORT'] as const satisfies readonly RouteReason[];
 

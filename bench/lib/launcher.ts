@@ -8,11 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
 import { Pool } from 'pg';
-import { DEV_ADMIN_TOKEN } from '../../infra/config';
 import { migrate, quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { REPO_ROOT, resolveTemporalCli, startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-cli';
 import { ApiClient } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
+import { freshSecrets } from '../../testkit/secrets';
 import { findPids, processUsage, type ProcessUsage } from './measure';
 import { PgProxy } from './pg-proxy';
 
@@ -188,16 +188,19 @@ export class Stack {
     // The worker's Prometheus endpoint (SDK latencies): on a port of its own, never the shared default.
     this.workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
+    const secrets = freshSecrets();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      NODE_ENV: 'development',
+      // A deployment as tests run it: no development defaults, secrets of this stack's own.
+      NODE_ENV: 'test',
+      SANDBOX_ENABLED: 'true',
+      ...secrets,
       LOG_LEVEL: 'warn',
       PORT: String(apiPort),
       PUBLIC_BASE_URL: this.apiUrl,
       DATABASE_URL: productDbUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_TASK_QUEUE: this.taskQueue,
-      ADMIN_TOKEN: DEV_ADMIN_TOKEN,
       // The game server, the sandbox and the fakes listen on 127.0.0.1 over plain http.
       EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
       EGRESS_ALLOW_HTTP: 'true',
@@ -214,7 +217,7 @@ export class Stack {
       p.start();
     }
     await Promise.all([this.waitForWorker(), this.waitForApi()]);
-    this.client = new ApiClient(this.apiUrl, DEV_ADMIN_TOKEN);
+    this.client = new ApiClient(this.apiUrl, secrets.ADMIN_TOKEN);
     this.log(`worker pid ${this.worker.pid}, API ${this.apiUrl} pid ${this.api.pid}, Temporal ${this.temporalAddress}`);
   }
 

@@ -132,7 +132,7 @@ export async function startFloorWorker(stack: Stack) {
     'floor-worker',
     ['--import', 'tsx', 'bench/lib/floor/worker.ts'],
     {
-      ...process.env,
+      ...stack.api.env, // the stack's deployment settings (NODE_ENV and its secrets)
       TEMPORAL_ADDRESS: stack.temporalAddress,
       TEMPORAL_TASK_QUEUE: `${stack.taskQueue}-floor`,
       WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,

@@ -36,6 +36,8 @@ import { parseSandboxStatement } from './statement';
  */
 export const sandboxCredentials = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** The admin token of the deployment at `baseUrl` (this deployment's own is never sent elsewhere). */
+  apiToken: z.string().min(16).optional(),
   failCreateRate: z.number().min(0).max(1).optional(),
   createLatencyMs: z.number().int().min(0).max(120_000).optional(),
   declineRate: z.number().min(0).max(1).optional(),
@@ -46,27 +48,38 @@ export type SandboxCredentials = z.infer<typeof sandboxCredentials>;
  * The platform's side of the built-in sandbox provider: it talks to the provider over HTTP exactly
  * as a real channel adapter talks to its channel, so it is the template for one.
  */
-export function sandboxChannel(publicKeyPem: string): ChannelDefinition<SandboxCredentials> {
+export function sandboxChannel(provider: SandboxProviderAccess): ChannelDefinition<SandboxCredentials> {
   return {
     type: 'sandbox',
     credentials: sandboxCredentials,
-    createAdapter: (account, deps) => createSandboxAdapter(account, deps, publicKeyPem),
+    createAdapter: (account, deps) => createSandboxAdapter(account, deps, provider),
   };
+}
+
+/** What the adapter needs of this deployment's own provider: its notification key, and the token its API takes. */
+export interface SandboxProviderAccess {
+  /** Absent where the sandbox is off: every notification is refused then. */
+  publicKeyPem?: string;
+  adminToken: string;
 }
 
 function createSandboxAdapter(
   account: ChannelAccount<SandboxCredentials>,
   { http, publicBaseUrl, now = () => new Date() }: ChannelDeps,
-  publicKeyPem: string,
+  { publicKeyPem, adminToken }: SandboxProviderAccess,
 ): ChannelAdapter {
-  const base = (account.credentials.baseUrl ?? `${publicBaseUrl}/sandbox`).replace(/\/$/, '');
+  const { baseUrl, apiToken } = account.credentials;
+  const base = (baseUrl ?? `${publicBaseUrl}/sandbox`).replace(/\/$/, '');
   const api = `${base}${SANDBOX_API_PREFIX}`;
+  // The provider's merchant API and statements take the admin token of the deployment that serves them.
+  const token = baseUrl ? apiToken : adminToken;
+  const authorization: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
 
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<ChannelResponse> =>
     http.send({
       method,
       url: `${api}${path}`,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: body === undefined ? authorization : { ...authorization, 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   /** The provider's refusal, final: the same request would be refused again. */
@@ -118,7 +131,7 @@ function createSandboxAdapter(
         throw new CallbackRejectedError('INVALID_SIGNATURE', 'missing or malformed signature headers');
       }
       // Authenticate the exact bytes received before reading anything from them.
-      if (!verifyNotification(publicKeyPem, rawBody, timestamp, signature)) {
+      if (!publicKeyPem || !verifyNotification(publicKeyPem, rawBody, timestamp, signature)) {
         throw new CallbackRejectedError('INVALID_SIGNATURE', 'signature does not match');
       }
       if (Math.abs(now().getTime() / 1000 - Number(timestamp)) > SANDBOX_MAX_SKEW_SECONDS) {
@@ -204,7 +217,7 @@ function createSandboxAdapter(
     async *fetchStatement(date) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw finalError('INVALID_DATE', `sandbox statement: ${JSON.stringify(date)} is not YYYY-MM-DD`);
       const query = new URLSearchParams({ channelId: account.channelId });
-      const res = await streamOf(http, { method: 'GET', url: `${base}/statements/${date}?${query}` });
+      const res = await streamOf(http, { method: 'GET', url: `${base}/statements/${date}?${query}`, headers: authorization });
       if (res.status !== 200) throw refused(await buffered(res), 'statement');
       yield* parseSandboxStatement(res.body);
     },

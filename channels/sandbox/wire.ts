@@ -62,6 +62,14 @@ export function verifyNotification(
 
 export const SANDBOX_API_PREFIX = '/api';
 
+/** Where the provider may send notifications: this deployment's own callback route, nowhere else. */
+export function isOwnCallbackUrl(notifyUrl: string, publicBaseUrl: string): boolean {
+  const url = new URL(notifyUrl);
+  const base = new URL(publicBaseUrl);
+  const callbacks = `${base.pathname.replace(/\/$/, '')}/v1/callbacks/`;
+  return url.origin === base.origin && !url.username && !url.password && url.pathname.startsWith(callbacks) && url.pathname.length > callbacks.length;
+}
+
 const money = z.object({ currency: z.string().regex(/^[A-Z]{3}$/), value: z.number().int() });
 
 export const sandboxCreatePaymentRequest = z

@@ -20,7 +20,8 @@ import { successRate, type AttemptCounts } from './success-rate';
  *    before routing: the first configured one gets the order.
  * 4. A half-open account goes first as a probe (the others back it up); else, with probability
  *    `explorationShare`, a random other eligible account goes first so a recovered one is noticed.
- * 5. Breakers route around a failing account; they never leave an order without one: when every
+ * 5. The implicit sandbox account (`fallbackOnly`) takes only an order no configured account could take.
+ * 6. Breakers route around a failing account; they never leave an order without one: when every
  *    account that could take it is cut off, those are tried anyway (LAST_RESORT).
  */
 
@@ -31,6 +32,8 @@ export interface RoutableAccount {
   routing: RoutingFields;
   /** Store channels (App Store, Google Play): the payer pays in the store's sheet for the item's product there. */
   storeChannel: boolean;
+  /** The implicit sandbox account: it takes an order only when no configured account can. */
+  fallbackOnly?: boolean;
 }
 
 export interface AccountHealth {
@@ -72,7 +75,9 @@ export type Exclusion =
   | 'BREAKER_HALF_OPEN'
   /** Eligible, but a store channel is tried alone and never as a fallback (or the chosen one is a store). */
   | 'STORE_CHANNEL'
-  | 'NOT_REQUESTED';
+  | 'NOT_REQUESTED'
+  /** The implicit sandbox account, left out because a configured account can take the order. */
+  | 'FALLBACK_ONLY';
 
 export interface Candidate {
   channel: string;
@@ -133,6 +138,10 @@ export function route(
       excludedBecause: exclusion(request, account, breaker, refusedProbes),
     };
   });
+  // Never a configured account's order for the implicit sandbox (fee 0, every platform): only what none can take.
+  if (request.requested === undefined && evaluated.some((e) => !e.account.fallbackOnly && (!e.excludedBecause || isCutOff(e)))) {
+    for (const e of evaluated) if (e.account.fallbackOnly && !e.excludedBecause) e.excludedBecause = 'FALLBACK_ONLY';
+  }
   const eligible = evaluated.filter((e) => !e.excludedBecause);
   const eligibleIds = eligible.map((e) => e.channel);
 

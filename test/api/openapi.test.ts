@@ -248,7 +248,7 @@ describe('the API answers as documented', () => {
     expect((await send('GET /v1/orders/{orderId}', { signedBy: game, params })).body.status).toBe('PENDING_PAYMENT');
     expect((await send('GET /sandbox/checkout/{paymentId}', { params })).body).toContain(params.paymentId);
     expect((await send('GET /sandbox/checkout/{paymentId}', { params: { paymentId: 'nope' } })).status).toBe(404);
-    const failed = await send('POST /sandbox/payments/{paymentId}/complete', { params, body: { result: 'FAILED' } });
+    const failed = await send('POST /sandbox/checkout/{paymentId}/pay', { params, body: { result: 'FAILED' } });
     expect(failed.body.status).toBe('FAILED');
 
     expect((await send('POST /v1/orders/{orderId}/cancel', { signedBy: game, params })).body.status).toBe('CLOSED');
@@ -274,7 +274,7 @@ describe('the API answers as documented', () => {
     const other = await send('POST /v1/orders', { signedBy: game, headers: { 'Idempotency-Key': randomUUID() }, body });
     const underpaid = { orderId: other.body.orderId, paymentId: other.body.payment.channelPaymentId };
     const paid = { result: 'SUCCESS', paidAmount: 1 };
-    await send('POST /sandbox/payments/{paymentId}/complete', { params: underpaid, body: paid });
+    await send('POST /sandbox/payments/{paymentId}/complete', { params: underpaid, headers: admin(), body: paid });
     await h.waitForStatus(underpaid.orderId, 'MANUAL_REVIEW');
     const resolved = await send('POST /v1/ops/orders/{orderId}/resolve', {
       params: underpaid,
@@ -294,12 +294,12 @@ describe('the API answers as documented', () => {
     expect(badGrant.body.error.code).toBe('VALIDATION_ERROR');
 
     const date = String(examplesOf(statementDate)[0]);
-    const statement = await send('GET /sandbox/statements/{date}', { params: { date } });
+    const statement = await send('GET /sandbox/statements/{date}', { params: { date }, headers: admin() });
     expect(statement.body).toMatch(/^\uFEFF?交易时间,/);
-    expect((await send('GET /sandbox/statements/{date}', { params: { date: '2026-13-01' } })).body.error.code).toBe('VALIDATION_ERROR');
+    expect((await send('GET /sandbox/statements/{date}', { params: { date: '2026-13-01' }, headers: admin() })).body.error.code).toBe('VALIDATION_ERROR');
     const foreign = examplesOf(adjustmentBody).find((a) => a.kind === 'EXTRA' && !a.channelPaymentId)!;
-    expect((await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, body: foreign })).body.channelTradeNo).toMatch(/^sbxtxn_/);
-    const unknown = await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, body: examplesOf(adjustmentBody)[0] });
+    expect((await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, headers: admin(), body: foreign })).body.channelTradeNo).toMatch(/^sbxtxn_/);
+    const unknown = await send('POST /sandbox/statements/{date}/adjustments', { params: { date }, headers: admin(), body: examplesOf(adjustmentBody)[0] });
     expect(unknown.body.error.code).toBe('PAYMENT_NOT_FOUND');
 
     const [request] = examplesOf(reconciliationRequest);

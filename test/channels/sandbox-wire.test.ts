@@ -1,5 +1,4 @@
 import { createSign, generateKeyPairSync } from 'node:crypto';
-import { sandboxKeys } from '../../sandbox/keys';
 import { escapeHtml, formatAmount } from '../../sandbox/routes';
 import {
   sandboxNotificationSchema,
@@ -87,24 +86,6 @@ describe('sandbox notification body', () => {
     expect(sandboxNotificationSchema.safeParse({ ...body, amount: 19.99 }).success).toBe(false);
     expect(sandboxNotificationSchema.safeParse({ ...body, currency: 'usd' }).success).toBe(false);
     expect(sandboxNotificationSchema.safeParse({ ...body, event: 'REFUND' }).success).toBe(false);
-  });
-});
-
-describe('sandbox keys', () => {
-  it('generates one pair per process when none is configured', () => {
-    const a = sandboxKeys({});
-    const b = sandboxKeys({});
-    expect(a).toBe(b);
-    const signature = signNotification(a.privateKeyPem, rawBody, timestamp);
-    expect(verifyNotification(a.publicKeyPem, rawBody, timestamp, signature)).toBe(true);
-  });
-
-  it('uses configured PEMs, including one-line ones with literal \\n escapes', () => {
-    const configured = sandboxKeys({
-      SANDBOX_PRIVATE_KEY: keys.privateKeyPem.replace(/\n/g, '\\n'),
-      SANDBOX_PUBLIC_KEY: keys.publicKeyPem,
-    });
-    expect(configured).toEqual(keys);
   });
 });
 

@@ -9,7 +9,6 @@ import type { InboundCallback } from '../../channels/types';
 import { dayOf } from '../../domain/reconciliation/days';
 import { loadConfig } from '../../infra/config';
 import { openDatabase, type Database } from '../../infra/db';
-import { sandboxKeys } from '../../sandbox/keys';
 import { MAX_NOTIFY_ATTEMPTS } from '../../sandbox/notifier';
 import { sandboxRouter } from '../../sandbox/routes';
 import { describeChannelConformance } from './conformance';
@@ -32,14 +31,15 @@ const signed = (rawBody: string, timestamp: number, key: string): InboundCallbac
 });
 
 describeChannelConformance('sandbox', async () => {
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  // The provider notifies only this deployment's callback route: here, the suite's nowhere.
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', PUBLIC_BASE_URL: new URL(CONFORMANCE_NOWHERE).origin });
   const database: Database = openDatabase(config.DATABASE_URL, 3);
   const app = express().use('/sandbox', sandboxRouter({ database, config }));
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const keys = sandboxKeys(config);
-  const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
+  const keys = { publicKeyPem: config.SANDBOX_PUBLIC_KEY!, privateKeyPem: config.SANDBOX_PRIVATE_KEY! };
+  const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox-conformance', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: CONFORMANCE_NOWHERE, publicBaseUrl: base },
   );
@@ -59,7 +59,7 @@ describeChannelConformance('sandbox', async () => {
       payments.push(created.channelPaymentId);
       const res = await fetch(`${base}/sandbox/payments/${created.channelPaymentId}/complete`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${config.ADMIN_TOKEN}` },
         body: JSON.stringify({ result: 'SUCCESS' }),
       });
       expect(res.status).toBe(202);
@@ -86,8 +86,8 @@ describeChannelConformance('sandbox', async () => {
 
 describe('sandbox notifications, beyond the suite', () => {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
-  const keys = sandboxKeys(config);
-  const adapter = sandboxChannel(keys.publicKeyPem).createAdapter(
+  const keys = { publicKeyPem: config.SANDBOX_PUBLIC_KEY!, privateKeyPem: config.SANDBOX_PRIVATE_KEY! };
+  const adapter = sandboxChannel({ publicKeyPem: keys.publicKeyPem, adminToken: config.ADMIN_TOKEN }).createAdapter(
     { channelId: 'sandbox', type: 'sandbox', credentials: {} },
     { http: createChannelHttp({ timeoutMs: 1_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: 'http://127.0.0.1:9' },
   );

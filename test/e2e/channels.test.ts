@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { DEV_KEY_ID, parseKeyring } from '../../infra/credentials';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
 import { FakeGooglePlay, VOIDED_REASON } from '../../testkit/fakes/googleplay';
 import { WechatpayFake } from '../../testkit/fakes/wechatpay';
@@ -61,6 +62,12 @@ async function untilOrderable(channel: string, sku: string) {
 }
 
 describe('channel accounts', () => {
+  it('lists the built-in sandbox account where the sandbox is on', async () => {
+    const listed = await channels('GET', '/v1/admin/channels');
+    expect(listed.status).toBe(200);
+    expect(listed.body.channels).toContainEqual({ channelId: 'sandbox', type: 'sandbox', enabled: true, builtIn: true, hasCredentials: false });
+  });
+
   it('keeps credentials write-only and encrypted, audits every change, and applies it without a restart', async () => {
     const credentials = wechat.credentials();
     const bad = await channels('PUT', '/v1/admin/channels/wechat-main', { type: 'wechatpay', enabled: true, credentials: { ...credentials, apiV3Key: 'short' } });
@@ -87,7 +94,9 @@ describe('channel accounts', () => {
     expect(JSON.stringify(listed.body)).not.toContain(credentials.apiV3Key);
     const row = await h.db.channelAccount.findUniqueOrThrow({ where: { id: 'wechat-main' } });
     expect(row.credentialsCiphertext).not.toContain(credentials.apiV3Key);
-    expect(row.credentialsKeyId).toBe('dev');
+    // Under this run's own key (global setup), never the public development key.
+    expect(row.credentialsKeyId).toBe(parseKeyring(h.config.CREDENTIALS_KEYS, h.config.CREDENTIALS_ACTIVE_KEY).activeKeyId);
+    expect(row.credentialsKeyId).not.toBe(DEV_KEY_ID);
 
     // Renamed without credentials: kept.
     expect((await channels('PUT', '/v1/admin/channels/wechat-main', { type: 'wechatpay', enabled: true })).status).toBe(200);
@@ -269,7 +278,8 @@ describe('Google Play, end to end', () => {
 describe('operators refund a delivered order', () => {
   it('returns the money through the channel and tells the game to take the goods back', async () => {
     const sku = await h.createItem(game);
-    const created = await h.createOrder(game, { userId: 'cs-case', sku, region: 'CN' });
+    // On the sandbox by name: this file configures real accounts, which the implicit sandbox never outranks.
+    const created = await h.createOrder(game, { userId: 'cs-case', sku, region: 'CN', channel: 'sandbox' });
     await h.pay(created.body.payment.channelPaymentId);
     await h.waitForStatus(created.body.orderId, 'DELIVERED');
     const res = await channels('POST', `/v1/ops/orders/${created.body.orderId}/refund`, { reason: 'charged twice, ticket CS-1', revoke: true });

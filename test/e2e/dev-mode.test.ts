@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { signedHeaders } from '../../domain/signature';
 import { DEFAULT_RECON_TIME_ZONE } from '../../infra/config';
 import { READY_LINE } from '../../scripts/dev';
-import { DEMO_GAME_ID, DEMO_SECRET } from '../../testkit/demo-catalog';
+import { DEMO_GAME_ID, DEMO_SECRET } from '../../api/shared/demo-catalog';
 
 /**
  * `npm run dev` with nothing but Node: the real scripts/dev.ts on the embedded PGlite database, in a
@@ -314,7 +314,8 @@ describe('npm run dev without DATABASE_URL', () => {
     const pending = await signed(apiUrl, 'GET', `/v1/orders/${orderId}`);
     expect(pending.body).toMatchObject({ orderId, status: 'PENDING_PAYMENT' });
 
-    const paid = await request(`${apiUrl}/sandbox/payments/${channelPaymentId}/complete`, 'POST', { result: 'SUCCESS' });
+    // As the payer does: the checkout page's Pay button.
+    const paid = await request(`${apiUrl}/sandbox/checkout/${channelPaymentId}/pay`, 'POST', { result: 'SUCCESS' });
     expect(paid.status).toBe(202);
     let order = pending;
     for (const deadline = Date.now() + 60_000; order.body.status !== 'DELIVERED' && Date.now() < deadline; ) {

@@ -51,7 +51,7 @@ beforeAll(async () => {
   await order('channelCutLater', { paidAt: paidOn(D2, '00:00:05'), channelPaidAt: paidOn(D1, '23:59:58'), status: 'DELIVERED' });
 
   const adjust = async (date: string, body: Record<string, unknown>) => {
-    const res = await h.request('POST', `/sandbox/statements/${date}/adjustments`, JSON.stringify(body), { 'Content-Type': 'application/json' });
+    const res = await h.admin('POST', `/sandbox/statements/${date}/adjustments`, body);
     expect(res.status).toBe(201);
     return res.body;
   };

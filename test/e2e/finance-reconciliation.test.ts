@@ -40,7 +40,7 @@ async function paidOrder() {
 }
 
 async function plant(date: string, body: Record<string, unknown>) {
-  const res = await h.request('POST', `/sandbox/statements/${date}/adjustments`, JSON.stringify(body), { 'Content-Type': 'application/json' });
+  const res = await h.admin('POST', `/sandbox/statements/${date}/adjustments`, body);
   expect(res.status).toBe(201);
   return res.body as { channelTradeNo?: string };
 }

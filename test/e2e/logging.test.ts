@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { purchaseWorkflowId } from '../../domain/ids';
-import { sandboxKeys } from '../../sandbox/keys';
 import { Harness, logCapture, sleep, type TestGame } from '../support/harness';
 
 let h: Harness;
@@ -56,7 +55,7 @@ describe('structured logs', () => {
       const forbidden = {
         gameSecret: game.secret,
         adminToken: h.config.ADMIN_TOKEN,
-        sandboxKey: sandboxKeys(h.config).privateKeyPem.split('\n')[1],
+        sandboxKey: h.config.SANDBOX_PRIVATE_KEY!.split('\n')[1],
         clientIp,
         deviceId,
       };

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createOrderActivities } from '../../activities/orders';
 import { createChannelRegistry } from '../../channels/registry';
 import { orderIdFor, purchaseWorkflowId } from '../../domain/ids';
-import { sandboxKeys } from '../../sandbox/keys';
 import { serializeNotification, signNotification } from '../../channels/sandbox/wire';
 import { Harness, sleep, type TestGame } from '../support/harness';
 
@@ -173,7 +172,7 @@ describe('a purchase through the REST API', () => {
     const res = await h.request('POST', '/v1/callbacks/sandbox', body, {
       'Content-Type': 'application/json',
       'Sandbox-Timestamp': String(timestamp),
-      'Sandbox-Signature': signNotification(sandboxKeys(h.config).privateKeyPem, body, timestamp),
+      'Sandbox-Signature': signNotification(h.config.SANDBOX_PRIVATE_KEY!, body, timestamp),
     });
     expect(res.status).toBe(200);
     expect(res.body).toBe('SUCCESS');

@@ -36,7 +36,8 @@ async function useAccounts(h: Harness, accounts: Record<string, Record<string, u
  * so that only this file's accounts route, then put back. Returns the restore.
  */
 async function setAsideOtherAccounts(h: Harness, keepSandbox: boolean): Promise<() => Promise<void>> {
-  const { channels } = (await h.http.adminOk('GET', '/v1/admin/channels')).body as { channels: { channelId: string; type: string; enabled: boolean }[] };
+  const listed = (await h.http.adminOk('GET', '/v1/admin/channels')).body as { channels: { channelId: string; type: string; enabled: boolean; builtIn?: true }[] };
+  const channels = listed.channels.filter((c) => !c.builtIn);
   const aside = channels.filter((c) => c.enabled && !(keepSandbox && c.channelId === 'sandbox'));
   for (const c of aside) await h.http.adminOk('PUT', `/v1/admin/channels/${c.channelId}`, { type: c.type, enabled: false });
   // The built-in sandbox account takes part unless configured: configure it, enabled or not.

@@ -7,7 +7,6 @@ import { sandboxChannel } from '../../channels/sandbox/adapter';
 import { CallbackRejectedError, type ChannelEvent } from '../../channels/types';
 import { loadConfig, type Config } from '../../infra/config';
 import { openDatabase, type Database, type Db } from '../../infra/db';
-import { sandboxKeys } from '../../sandbox/keys';
 import { dispatchDueNotifications, MAX_NOTIFY_ATTEMPTS, startSandboxNotifier } from '../../sandbox/notifier';
 import { SandboxError, SandboxProvider, type SandboxErrorCode } from '../../sandbox/provider';
 import { sandboxRouter } from '../../sandbox/routes';
@@ -44,8 +43,8 @@ afterAll(async () => {
 
 /** The platform's sandbox adapter, with the provider's API at `baseUrl`. */
 function sandboxAdapter(config: Config, baseUrl = `${config.PUBLIC_BASE_URL}/sandbox`) {
-  return sandboxChannel(sandboxKeys(config).publicKeyPem).createAdapter(
-    { channelId: 'sandbox', type: 'sandbox', credentials: { baseUrl } },
+  return sandboxChannel({ publicKeyPem: config.SANDBOX_PUBLIC_KEY, adminToken: config.ADMIN_TOKEN }).createAdapter(
+    { channelId: 'sandbox', type: 'sandbox', credentials: { baseUrl, apiToken: config.ADMIN_TOKEN } },
     { http: createChannelHttp({ timeoutMs: 5_000, egress: localEgress }), callbackUrl: NOWHERE, publicBaseUrl: config.PUBLIC_BASE_URL },
   );
 }
@@ -428,7 +427,7 @@ describe('sandbox routes', () => {
 
   beforeAll(async () => {
     const app = express();
-    app.use('/sandbox', sandboxRouter({ database }));
+    app.use('/sandbox', sandboxRouter({ database, config: routesConfig }));
     server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sandbox`;
@@ -438,12 +437,16 @@ describe('sandbox routes', () => {
 
   const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
+  const routesConfig = testConfig();
+  const admin = { Authorization: `Bearer ${routesConfig.ADMIN_TOKEN}` };
   const complete = (paymentId: string, body: string) =>
     fetch(`${base}/payments/${paymentId}/complete`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...admin },
       body,
     });
+  const checkoutPay = (paymentId: string, body: unknown) =>
+    fetch(`${base}/checkout/${paymentId}/pay`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
   it('renders an escaped checkout page, and 404 for unknown payments', async () => {
     const payment = await provider.createPayment({
@@ -461,7 +464,7 @@ describe('sandbox routes', () => {
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('$12.34');
     expect(html).toContain('>CREATED<');
-    expect(html).toContain(`data-complete-url="../payments/${payment.id}/complete"`);
+    expect(html).toContain(`data-complete-url="${payment.id}/pay"`);
     expect(html).toMatch(/data-result="SUCCESS">Pay</);
     expect(html).toMatch(/data-result="FAILED">Fail</);
 
@@ -501,5 +504,56 @@ describe('sandbox routes', () => {
     const page = await (await fetch(`${base}/checkout/${payment.id}`)).text();
     expect(page).toContain('>PAID<');
     expect(page).toMatch(/data-result="SUCCESS" disabled>Pay</);
+  });
+
+  it('refuses every merchant, statement and test route without the admin token', async () => {
+    const payment = await newPayment();
+    const today = new Date().toISOString().slice(0, 10);
+    const json = { 'Content-Type': 'application/json' };
+    const open = [
+      fetch(`${base}/payments/${payment.id}/complete`, { method: 'POST', headers: json, body: JSON.stringify({ result: 'SUCCESS', paidAmount: 1 }) }),
+      fetch(`${base}/api/payments`, { method: 'POST', headers: json, body: JSON.stringify({ merchantOrderId: randomUUID(), amount: { currency: 'USD', value: 1 }, subject: 'x', notifyUrl: NOWHERE }) }),
+      fetch(`${base}/api/payments/${payment.id}`),
+      fetch(`${base}/api/payments/${payment.id}/close`, { method: 'POST', headers: json, body: '{}' }),
+      fetch(`${base}/api/refunds`, { method: 'POST', headers: json, body: JSON.stringify({ refundId: randomUUID(), paymentId: payment.id, amount: { currency: 'USD', value: 1234 } }) }),
+      fetch(`${base}/api/refunds/rf_1`),
+      fetch(`${base}/statements/${today}`),
+      fetch(`${base}/statements/${today}/adjustments`, { method: 'POST', headers: json, body: JSON.stringify({ kind: 'EXTRA', amount: 600 }) }),
+      fetch(`${base}/api/payments/${payment.id}`, { headers: { Authorization: 'Bearer not-the-admin-token-at-all' } }),
+    ];
+    for (const res of await Promise.all(open)) {
+      expect(res.status).toBe(401);
+      expect(await errorCode(res)).toBe('UNAUTHORIZED');
+    }
+    expect((await provider.getPayment(payment.id))!.status).toBe('CREATED');
+  });
+
+  it("lets the checkout page pay its own payment the amount asked, never another amount", async () => {
+    const payment = await newPayment(1234);
+    const override = await checkoutPay(payment.id, { result: 'SUCCESS', paidAmount: 1 });
+    expect(override.status).toBe(400);
+    expect(await errorCode(override)).toBe('VALIDATION_ERROR');
+    const paid = await checkoutPay(payment.id, { result: 'SUCCESS' });
+    expect(paid.status).toBe(202);
+    expect(await paid.json()).toEqual({ paymentId: payment.id, status: 'PAID' });
+    expect((await provider.getPayment(payment.id))!.paidAmount).toBe(1234);
+  });
+
+  it("refuses a notifyUrl other than this deployment's callback route", async () => {
+    const create = (notifyUrl: string) =>
+      fetch(`${base}/api/payments`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...admin },
+        body: JSON.stringify({ merchantOrderId: `order-${randomUUID()}`, amount: { currency: 'USD', value: 100 }, subject: 'Gems', notifyUrl }),
+      });
+    const own = routesConfig.PUBLIC_BASE_URL;
+    for (const elsewhere of ['http://169.254.169.254/latest/meta-data', `${own}/v1/orders`, `${own}/v1/callbacks/`, `http://user:pw@${new URL(own).host}/v1/callbacks/sandbox`, 'https://attacker.example/v1/callbacks/sandbox']) {
+      const refused = await create(elsewhere);
+      expect(refused.status).toBe(400);
+      expect(await errorCode(refused)).toBe('VALIDATION_ERROR');
+    }
+    const accepted = await create(`${own}/v1/callbacks/sandbox`);
+    expect(accepted.status).toBe(201);
+    createdPayments.push(((await accepted.json()) as { paymentId: string }).paymentId);
   });
 });

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
+import { freshSecrets } from '../../testkit/secrets';
 import { migrate, quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { REPO_ROOT, resolveTemporalCli, startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-cli';
 
@@ -56,4 +57,6 @@ export default async function globalSetup(): Promise<void> {
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   process.env.SANDBOX_PRIVATE_KEY = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   process.env.SANDBOX_PUBLIC_KEY = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  // NODE_ENV=test has no defaults (only development does): this run's own admin token and credentials key.
+  Object.assign(process.env, freshSecrets(), { SANDBOX_ENABLED: 'true' });
 }

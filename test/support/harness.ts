@@ -9,7 +9,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { startApi, type RunningApi } from '../../api/server';
-import { openChannelHealth, type ChannelHealth } from '../../infra/channel-health';
+import { openChannelHealth, type ChannelHealth } from '../../routing/channel-health';
 import { loadConfig, type Config } from '../../infra/config';
 import { watchConfigChanges, type ConfigChanges } from '../../infra/config-changes';
 import { openDatabase, type Database, type Db, type RunSql } from '../../infra/db';

@@ -322,3 +322,25 @@ describe('the router: properties', () => {
     );
   });
 });
+
+describe('the router: the implicit sandbox account', () => {
+  const implicitSandbox = account('sandbox', {}, { fallbackOnly: true });
+  const alipay = account('alipay-main', { feeRateBps: 60 }, { type: 'alipay' });
+
+  it('lets a configured account win over the implicit sandbox, though the sandbox costs nothing', () => {
+    const decision = route(CNY_600, [implicitSandbox, alipay], noHealth, SETTINGS, never);
+    expect(decision).toMatchObject({ chosen: 'alipay-main', ranked: ['alipay-main'], eligible: ['alipay-main'] });
+    expect(decision.candidates.find((c) => c.channel === 'sandbox')?.excludedBecause).toBe('FALLBACK_ONLY');
+  });
+
+  it('never fails a configured account over to the implicit sandbox, even when its breaker is open', () => {
+    const open = healthMap({ 'alipay-main': { breaker: 'OPEN', window: { attempts: 0, successes: 0 } } });
+    expect(route(CNY_600, [implicitSandbox, alipay], open, SETTINGS, never)).toMatchObject({ chosen: 'alipay-main', reason: 'LAST_RESORT' });
+  });
+
+  it('takes the order when no configured account can, or when the game asks for it', () => {
+    const iosOnly = account('apple', { platforms: ['ios'] });
+    expect(route(CNY_600, [implicitSandbox, iosOnly], noHealth, SETTINGS, never).chosen).toBe('sandbox');
+    expect(route({ ...CNY_600, requested: 'sandbox' }, [implicitSandbox, alipay], noHealth, SETTINGS, never).chosen).toBe('sandbox');
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * The one demo catalog: what `npm run dev` seeds, what the API documentation shows as examples, what
- * tests and benchmarks sell when they need "a game with an item".
+ * The one demo catalog: what the API documentation shows as examples (so it is the API's own data,
+ * not dev tooling), what `npm run dev` seeds, what tests and benchmarks sell when they need "a game
+ * with an item". The secret is public: only the development demo game uses it.
  */
 export const DEMO_GAME_ID = 'demo-game';
 export const DEMO_SECRET = 'demo-secret-for-local-development-only-0001';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { pgChannelHealth, type ChannelHealthReport, type ChannelHealthStore, type HealthSettings } from '../store/channel-health';
 import { redisChannelHealth } from '../store/channel-health-redis';
-import type { Config } from './config';
-import type { Database } from './db';
-import { openRedis } from './redis';
+import type { Config } from '../infra/config';
+import type { Database } from '../infra/db';
+import { openRedis } from '../infra/redis';
 
 /**
  * The process's view of the channel accounts' health, shared by every API and worker process through

@@ -3,14 +3,14 @@ import { createChannelRegistry, type ChannelRegistry, type ConfiguredAccount } f
 import type { ChannelType } from '../channels/types';
 import type { RoutingFields } from '../domain/routing/fields';
 import { listChannelAccounts } from '../store/channel-accounts';
-import type { Config } from './config';
-import type { ConfigChanges } from './config-changes';
-import { decryptCredentials, parseKeyring } from './credentials';
-import type { Database } from './db';
+import type { Config } from '../infra/config';
+import type { ConfigChanges } from '../infra/config-changes';
+import { decryptCredentials, parseKeyring } from '../infra/credentials';
+import type { Database } from '../infra/db';
 
 /**
  * The process's channel registry over the configured accounts: loaded at start, reloaded when the
- * accounts change (every process hears of it within a second, see config-changes.ts).
+ * accounts change (every process hears of it within a second, see infra/config-changes.ts).
  */
 export async function startChannelRegistry(
   config: Config,

@@ -4,8 +4,8 @@ import { stateAt } from '../domain/routing/breaker';
 import { seededRandom } from '../domain/routing/random';
 import { route, type AccountHealth, type RouteRequest, type RouterSettings, type RoutingDecision } from '../domain/routing/router';
 import type { ChannelHealth } from './channel-health';
-import type { Config } from './config';
-import type { RoutingMetrics } from './metrics';
+import type { Config } from '../infra/config';
+import type { RoutingMetrics } from '../infra/metrics';
 
 /**
  * The API process's channel router: the accounts from the registry (reloaded on every change), their

@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { signNotification, verifyNotification } from '../../../channels/sandbox/wire';
+import { ConfigError, DEV_ADMIN_TOKEN, loadConfig } from '../../../infra/config';
+
+const secrets = { ADMIN_TOKEN: 'a-real-admin-token-0123456789', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+
+const sandboxPair = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
+
+/** The message loadConfig refuses `env` with (fails the test when it accepts it). */
+function refusal(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('the configuration was accepted');
+}
+
+describe('configuration fails closed', () => {
+  it('refuses to start without ADMIN_TOKEN and CREDENTIALS_KEYS when NODE_ENV is unset, naming both in one message', () => {
+    const message = refusal({});
+    expect(message).toMatch(/ADMIN_TOKEN: required \(NODE_ENV=production/);
+    expect(message).toMatch(/CREDENTIALS_KEYS: required/);
+  });
+
+  it('refuses to start without ADMIN_TOKEN when NODE_ENV is unset', () => {
+    expect(refusal({ CREDENTIALS_KEYS: secrets.CREDENTIALS_KEYS })).toMatch(/ADMIN_TOKEN: required/);
+  });
+
+  it('treats an empty secret as missing outside development', () => {
+    expect(refusal({ NODE_ENV: 'production', ADMIN_TOKEN: '', CREDENTIALS_KEYS: '' })).toMatch(/ADMIN_TOKEN: required[\s\S]*CREDENTIALS_KEYS: required/);
+  });
+
+  it('refuses the public development admin token with NODE_ENV=test', () => {
+    expect(refusal({ ...secrets, NODE_ENV: 'test', ADMIN_TOKEN: DEV_ADMIN_TOKEN })).toMatch(/ADMIN_TOKEN: the public development token is refused/);
+  });
+
+  it('refuses the sandbox in production', () => {
+    expect(refusal({ ...secrets, NODE_ENV: 'production', SANDBOX_ENABLED: 'true' })).toMatch(/SANDBOX_ENABLED/);
+  });
+
+  it('keeps the sandbox off outside development unless it is turned on with its keys', () => {
+    expect(loadConfig({ ...secrets }).SANDBOX_ENABLED).toBe(false);
+    expect(loadConfig({ ...secrets, NODE_ENV: 'test' }).SANDBOX_ENABLED).toBe(false);
+    expect(refusal({ ...secrets, NODE_ENV: 'test', SANDBOX_ENABLED: 'true' })).toMatch(/SANDBOX_PRIVATE_KEY: required with SANDBOX_ENABLED/);
+    const keys = { SANDBOX_PRIVATE_KEY: sandboxPair.privateKey, SANDBOX_PUBLIC_KEY: sandboxPair.publicKey };
+    expect(loadConfig({ ...secrets, ...keys, NODE_ENV: 'test', SANDBOX_ENABLED: 'true' }).SANDBOX_ENABLED).toBe(true);
+  });
+
+  it('generates one sandbox key pair per process in development, when none is configured', () => {
+    const a = loadConfig({ NODE_ENV: 'development' });
+    const b = loadConfig({ NODE_ENV: 'development' });
+    expect(a.SANDBOX_PRIVATE_KEY).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(b.SANDBOX_PUBLIC_KEY).toBe(a.SANDBOX_PUBLIC_KEY);
+    const signature = signNotification(a.SANDBOX_PRIVATE_KEY!, '{}', 1);
+    expect(verifyNotification(b.SANDBOX_PUBLIC_KEY!, '{}', 1, signature)).toBe(true);
+  });
+
+  it('reads configured sandbox PEMs, one-line ones with literal \\n escapes too', () => {
+    const config = loadConfig({ ...secrets, NODE_ENV: 'test', SANDBOX_ENABLED: 'true', SANDBOX_PRIVATE_KEY: sandboxPair.privateKey.replace(/\n/g, '\\n'), SANDBOX_PUBLIC_KEY: sandboxPair.publicKey });
+    expect(config).toMatchObject({ SANDBOX_PRIVATE_KEY: sandboxPair.privateKey, SANDBOX_PUBLIC_KEY: sandboxPair.publicKey });
+  });
+
+  it('applies the development defaults only with NODE_ENV=development set explicitly', () => {
+    const config = loadConfig({ NODE_ENV: 'development', ADMIN_TOKEN: '' });
+    expect(config).toMatchObject({ ADMIN_TOKEN: DEV_ADMIN_TOKEN, SANDBOX_ENABLED: true });
+    expect(config.CREDENTIALS_KEYS).toBeUndefined(); // the development keyring (infra/credentials.ts)
+  });
+
+  it('starts in production with its own secrets', () => {
+    expect(loadConfig({ ...secrets, NODE_ENV: 'production' })).toMatchObject({ NODE_ENV: 'production', ADMIN_TOKEN: secrets.ADMIN_TOKEN, SANDBOX_ENABLED: false });
+  });
+});
+
+it('stops the API process at start-up with one message when NODE_ENV is unset and no secrets are given', () => {
+  const { PATH, HOME } = process.env;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    cwd: path.join(__dirname, '..', '..', '..'),
+    env: { PATH, HOME },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect(run.status).toBe(1);
+  expect(run.stderr.trim()).toMatch(/^Invalid configuration:\n {2}ADMIN_TOKEN: required .*\n {2}CREDENTIALS_KEYS: required .*$/);
+}, 40_000);
