@@ -71,7 +71,9 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
             '`METHOD + "\\n" + PATH_WITH_QUERY + "\\n" + TIMESTAMP + "\\n" + NONCE + "\\n" + ' +
             'hex(SHA-256(raw body))`). ' +
             'A bad or missing signature, a clock skew over `SIGNATURE_MAX_SKEW_SECONDS` (300 s) or a reused nonce ' +
-            'answers `401 UNAUTHORIZED`. Deliveries to the game server are signed the same way.',
+            'answers `401 UNAUTHORIZED` with `error.details.reason`: `MISSING_HEADERS`, `UNKNOWN_GAME`, `BAD_TIMESTAMP`, ' +
+            '`CLOCK_SKEW`, `BAD_NONCE`, `BAD_SIGNATURE` or `NONCE_REUSED` (docs/signing.md). ' +
+            'Deliveries to the game server are signed the same way.',
         },
         gameTimestamp: { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix seconds.' },
         gameNonce: { type: 'apiKey', in: 'header', name: 'X-Nonce', description: 'At least 16 characters, used once.' },
