@@ -45,6 +45,8 @@ export function createDeliveryActivities({ database }: ActivityDeps) {
           method: 'POST',
           headers: { ...headers, 'Content-Type': 'application/json' },
           body,
+          // A redirect is a failed attempt: the goods go only to the URL the game registered.
+          redirect: 'manual',
           // Gives up with the attempt timeout, or at once when the worker cancels the activity.
           signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(params.deliveryAttemptTimeoutMs)]),
         });

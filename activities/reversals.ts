@@ -137,6 +137,8 @@ export function createReversalActivities({ database, channels }: ActivityDeps) {
           method: 'POST',
           headers: { ...headers, 'Content-Type': 'application/json' },
           body,
+          // A redirect is a failed attempt: the game is told only at the URL it registered.
+          redirect: 'manual',
           signal: AbortSignal.any([Context.current().cancellationSignal, AbortSignal.timeout(10_000)]),
         });
         statusCode = res.status;

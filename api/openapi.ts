@@ -4,6 +4,7 @@ import { sandboxPaths } from '../sandbox/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
+import { deliveryWebhooks } from './deliveries/openapi';
 import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
@@ -44,6 +45,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       { name: 'Operations', description: 'Find stuck orders and act on them (admin token and `X-Operator`).' },
       { name: 'Finance', description: 'Ledger, reconciliation runs and their differences, reports (admin token).' },
       { name: 'Documentation' },
+      { name: 'Game server', description: 'Webhooks: what we POST to a game server (its deliveryUrl and revokeUrl).' },
     ],
     paths: {
       ...healthPaths(),
@@ -57,6 +59,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...financePaths(),
       ...documentationPaths(),
     },
+    webhooks: deliveryWebhooks(),
     components: {
       schemas: { SandboxNotification: sandboxNotificationSchema },
       securitySchemes: {
