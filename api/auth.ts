@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
-import { MIN_NONCE_LENGTH, checkSignedRequest } from '../domain/signature';
+import { MIN_NONCE_LENGTH, type SignatureCheck, checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { CatalogReader, OpenGame } from '../store/catalog';
@@ -24,6 +24,24 @@ export function adminAuth(config: Pick<Config, 'ADMIN_TOKEN'>): RequestHandler {
   };
 }
 
+/** Why a signed request was refused: `error.details.reason` of its 401, so a game server can tell what to fix. */
+export type SignedRequestRefusal =
+  | Exclude<SignatureCheck, { ok: true }>['reason']
+  | 'UNKNOWN_GAME'
+  | 'NONCE_REUSED';
+
+const REFUSALS: Record<SignedRequestRefusal, string> = {
+  MISSING_HEADERS: 'X-Game-Id, X-Timestamp, X-Nonce and X-Signature are required',
+  UNKNOWN_GAME: 'unknown game',
+  BAD_TIMESTAMP: 'X-Timestamp must be unix seconds',
+  CLOCK_SKEW: 'X-Timestamp is too far from the server clock',
+  BAD_NONCE: `X-Nonce must be ${MIN_NONCE_LENGTH} to 128 printable ASCII characters`,
+  BAD_SIGNATURE: 'the signature does not match',
+  NONCE_REUSED: 'X-Nonce was already used: sign every attempt with a new nonce',
+};
+
+const refused = (reason: SignedRequestRefusal) => new ApiError(401, 'UNAUTHORIZED', REFUSALS[reason], { reason });
+
 export interface SignedLocals {
   game: OpenGame;
 }
@@ -41,17 +59,16 @@ export function signedGameRequest({
   config: Config;
   catalog: CatalogReader;
 }): RequestHandler[] {
-  const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why);
   const verify: RequestHandler = async (req, res, next) => {
     requireJsonBody(req);
     const gameId = req.get('x-game-id');
-    if (!gameId) throw unauthorized('X-Game-Id is missing');
+    if (!gameId) throw refused('MISSING_HEADERS');
     // Shapes first: what cannot be a game id or a nonce never reaches the database.
-    if (!GAME_ID.test(gameId)) throw unauthorized('unknown game');
+    if (!GAME_ID.test(gameId)) throw refused('UNKNOWN_GAME');
     const nonce = req.get('x-nonce');
-    if (nonce !== undefined && !NONCE.test(nonce)) throw unauthorized('signature check failed: BAD_NONCE');
+    if (nonce !== undefined && !NONCE.test(nonce)) throw refused('BAD_NONCE');
     const game = await catalog.game(gameId);
-    if (!game) throw unauthorized('unknown game');
+    if (!game) throw refused('UNKNOWN_GAME');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const check = checkSignedRequest(
       game.secret,
@@ -66,8 +83,8 @@ export function signedGameRequest({
       Math.floor(Date.now() / 1000),
       config.SIGNATURE_MAX_SKEW_SECONDS,
     );
-    if (!check.ok) throw unauthorized(`signature check failed: ${check.reason}`);
-    if (!(await useNonce(database.db, gameId, req.get('x-nonce')!))) throw unauthorized('nonce already used');
+    if (!check.ok) throw refused(check.reason);
+    if (!(await useNonce(database.db, gameId, req.get('x-nonce')!))) throw refused('NONCE_REUSED');
     if (rawBody.length) {
       try {
         req.body = JSON.parse(rawBody.toString('utf8'));

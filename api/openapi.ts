@@ -4,6 +4,7 @@ import { sandboxPaths } from '../sandbox/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
+import { deliveryWebhooks } from './deliveries/openapi';
 import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
@@ -44,6 +45,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       { name: 'Operations', description: 'Find stuck orders and act on them (admin token and `X-Operator`).' },
       { name: 'Finance', description: 'Ledger, reconciliation runs and their differences, reports (admin token).' },
       { name: 'Documentation' },
+      { name: 'Game server', description: 'Webhooks: what we POST to a game server (its deliveryUrl and revokeUrl).' },
     ],
     paths: {
       ...healthPaths(),
@@ -57,6 +59,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...financePaths(),
       ...documentationPaths(),
     },
+    webhooks: deliveryWebhooks(),
     components: {
       schemas: { SandboxNotification: sandboxNotificationSchema },
       securitySchemes: {
@@ -71,7 +74,9 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
             '`METHOD + "\\n" + PATH_WITH_QUERY + "\\n" + TIMESTAMP + "\\n" + NONCE + "\\n" + ' +
             'hex(SHA-256(raw body))`). ' +
             'A bad or missing signature, a clock skew over `SIGNATURE_MAX_SKEW_SECONDS` (300 s) or a reused nonce ' +
-            'answers `401 UNAUTHORIZED`. Deliveries to the game server are signed the same way.',
+            'answers `401 UNAUTHORIZED` with `error.details.reason`: `MISSING_HEADERS`, `UNKNOWN_GAME`, `BAD_TIMESTAMP`, ' +
+            '`CLOCK_SKEW`, `BAD_NONCE`, `BAD_SIGNATURE` or `NONCE_REUSED` (docs/signing.md). ' +
+            'Deliveries to the game server are signed the same way.',
         },
         gameTimestamp: { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix seconds.' },
         gameNonce: { type: 'apiKey', in: 'header', name: 'X-Nonce', description: 'At least 16 characters, used once.' },

@@ -31,7 +31,7 @@ export function signatureMatches(secret: string, parts: SignedRequestParts, sign
 
 export type SignatureCheck =
   | { ok: true }
-  | { ok: false; reason: 'MISSING_HEADERS' | 'BAD_TIMESTAMP' | 'CLOCK_SKEW' | 'SHORT_NONCE' | 'BAD_SIGNATURE' };
+  | { ok: false; reason: 'MISSING_HEADERS' | 'BAD_TIMESTAMP' | 'CLOCK_SKEW' | 'BAD_NONCE' | 'BAD_SIGNATURE' };
 
 /** Everything about a signed request except nonce reuse, which needs storage. */
 export function checkSignedRequest(
@@ -44,7 +44,7 @@ export function checkSignedRequest(
   if (!parts.timestamp || !parts.nonce || !signature) return { ok: false, reason: 'MISSING_HEADERS' };
   if (!/^\d{1,12}$/.test(parts.timestamp)) return { ok: false, reason: 'BAD_TIMESTAMP' };
   if (Math.abs(nowSeconds - Number(parts.timestamp)) > maxSkewSeconds) return { ok: false, reason: 'CLOCK_SKEW' };
-  if (parts.nonce.length < MIN_NONCE_LENGTH) return { ok: false, reason: 'SHORT_NONCE' };
+  if (parts.nonce.length < MIN_NONCE_LENGTH) return { ok: false, reason: 'BAD_NONCE' };
   const full = { ...parts, timestamp: parts.timestamp, nonce: parts.nonce };
   return signatureMatches(secret, full, signature) ? { ok: true } : { ok: false, reason: 'BAD_SIGNATURE' };
 }

@@ -163,7 +163,27 @@ export class PurchasesClient {
       return false;
     }
   }
+
+  /** Whether a worker polls the purchases task queue: without one, every new order would wait for 503. */
+  async workerPolls(): Promise<boolean> {
+    try {
+      const { pollers } = await this.client.workflowService.describeTaskQueue({
+        namespace: this.client.options.namespace,
+        taskQueue: { name: this.taskQueue },
+      });
+      const seenSince = Date.now() - POLLER_SEEN_WITHIN_MS;
+      return (pollers ?? []).some((poller) => Number(poller.lastAccessTime?.seconds ?? 0) * 1000 >= seenSince);
+    } catch {
+      return false;
+    }
+  }
 }
+
+/**
+ * Temporal lists a poller for minutes after it went away; a live worker renews its long poll (up to
+ * a minute) at once, so one not seen for two minutes is taken as gone.
+ */
+const POLLER_SEEN_WITHIN_MS = 2 * 60_000;
 
 function refusal(err: unknown): unknown {
   const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;

@@ -26,7 +26,8 @@ export function adminPaths(): ZodOpenApiPathsObject {
         tags: ['Admin'],
         summary: 'Create or update an item and its prices',
         description:
-          'Prices are replaced as a whole. `stock` omitted keeps the current stock; `null` makes the item unlimited.',
+          'Prices are replaced as a whole. `stock` omitted: a new item is unlimited, an existing one keeps its current ' +
+          'stock; `null` makes the item unlimited.',
         security: ADMIN,
         requestParams: { path: z.object({ sku: skuPath }) },
         requestBody: jsonBody(itemBody),

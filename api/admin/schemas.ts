@@ -61,7 +61,7 @@ export const itemBody = z
       .min(0)
       .nullable()
       .optional()
-      .meta({ description: 'units left to sell; omit or null for unlimited virtual goods' }),
+      .meta({ description: 'units left to sell; null: unlimited; omitted: a new item is unlimited, an existing one keeps its stock' }),
     storeProducts: storeProducts.optional(),
   })
   .refine((item) => new Set(item.prices.map((p) => p.region)).size === item.prices.length, {

@@ -12,7 +12,7 @@ export const channelIdPath = slug(64).meta({
 
 const distinct = <T>(items: T[]) => new Set(items).size === items.length;
 
-/** Where an account may take payments and what it costs; every field has a default (see the README). */
+/** Where an account may take payments and what it costs; every field has a default (see docs/routing.md). */
 export const routingFields = z
   .strictObject({
     platforms: z
@@ -85,7 +85,7 @@ export const channelAccountBody = z
       .meta({
         description:
           'Write-only: validated for the type, stored encrypted, never returned or logged; replaced only when present. ' +
-          'The fields per type are listed in the README (Channels). Sandbox accounts also take fault settings for demos and ' +
+          'The fields per type are listed in docs/channels.md. Sandbox accounts also take fault settings for demos and ' +
           'tests: `failCreateRate` (0..1, creates that fail as an outage would), `createLatencyMs`, `declineRate` (0..1, ' +
           'payments the provider declines).',
       }),

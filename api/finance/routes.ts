@@ -22,6 +22,7 @@ import { channelReport, revenueReport, rolledUpDays, type ReportDimension } from
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
+import { dayRange, instantRange } from '../shared/ranges';
 import {
   MAX_RECONCILIATION_DAYS,
   MAX_REPORT_DAYS,
@@ -73,7 +74,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   router.get('/v1/finance/ledger/accounts/:account/entries', async (req, res) => {
     const account = parseBody(accountPath, req.params.account);
     const q = parseBody(accountEntriesQuery, req.query);
-    const rows = await accountEntries(run, { account, from: q.from, to: q.to, afterId: q.after, limit: q.limit });
+    const rows = await accountEntries(run, { account, ...instantRange(q, config.RECON_TIME_ZONE), afterId: q.after, limit: q.limit });
     res.json({
       account,
       entries: rows.map((e) => ({
@@ -94,7 +95,8 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   });
 
   router.post('/v1/finance/reconciliations', async (req, res) => {
-    const body = parseBody(reconciliationRequest, req.body);
+    const request = parseBody(reconciliationRequest, req.body);
+    const body = { ...request, ...dayRange(request, config.RECON_TIME_ZONE) };
     const adapter = channels.get(body.channel);
     if (!adapter) throw new ApiError(404, 'CHANNEL_NOT_FOUND', `no channel account ${body.channel}`, { available: channels.names() });
     if (!adapter.supports.statement) throw new ApiError(422, 'STATEMENT_UNSUPPORTED', `${body.channel} publishes no statements to reconcile`);
@@ -150,8 +152,8 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   });
 
   router.get('/v1/finance/reports/revenue', async (req, res) => {
-    const q = parseBody(revenueQuery, req.query);
-    reportRangeAllowed(q);
+    const query = parseBody(revenueQuery, req.query);
+    const q = { ...query, ...reportRange(query, config.RECON_TIME_ZONE) };
     const by = (q.by ?? ['game', 'channel']) as ReportDimension[];
     const [rows, coverage] = await Promise.all([
       revenueReport(database, { from: q.from, to: q.to, groupBy: q.groupBy, by }),
@@ -182,8 +184,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   });
 
   router.get('/v1/finance/reports/channels', async (req, res) => {
-    const q = parseBody(channelsReportQuery, req.query);
-    reportRangeAllowed(q);
+    const q = reportRange(parseBody(channelsReportQuery, req.query), config.RECON_TIME_ZONE);
     const [rows, coverage] = await Promise.all([channelReport(run, q), rolledUpDays(run, q)]);
     const byChannel = new Map<string, { channel: string; ordersCreated: number; ordersPaid: number; refunds: number; chargebacks: number; amounts: unknown[] }>();
     for (const r of rows) {
@@ -206,9 +207,12 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   return router;
 }
 
-function reportRangeAllowed(q: { from: string; to: string }) {
-  const days = daysFrom(q.from, q.to).length;
+/** A report's days, within the longest range a report serves. */
+function reportRange(q: { from: string; to: string }, timeZone: string): { from: string; to: string } {
+  const range = dayRange(q, timeZone);
+  const days = daysFrom(range.from, range.to).length;
   if (days > MAX_REPORT_DAYS) throw new ApiError(422, 'RANGE_TOO_LONG', `at most ${MAX_REPORT_DAYS} days per report (asked ${days})`);
+  return range;
 }
 
 function optionalOperator(req: Request): string | undefined {

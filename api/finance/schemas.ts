@@ -4,6 +4,7 @@ import { LEDGER_EVENT_KINDS } from '../../domain/ledger/events';
 import { DIFFERENCE_KINDS, RESOLUTIONS } from '../../domain/reconciliation/differences';
 import { isCalendarDate } from '../../domain/reconciliation/days';
 import { DEMO_GAME_ID } from '../shared/demo-catalog';
+import { rangeBound } from '../shared/ranges';
 import { currency, slug, text, timestamp } from '../shared/schemas';
 
 // Finance: the ledger, reconciliation runs and their differences, reports (admin token).
@@ -54,8 +55,8 @@ export const pageQuery = {
 };
 
 export const accountEntriesQuery = z.object({
-  from: timestamp.optional().meta({ examples: ['2026-11-01T00:00:00.000Z'] }),
-  to: timestamp.optional().meta({ description: 'exclusive', examples: ['2026-12-01T00:00:00.000Z'] }),
+  from: rangeBound.optional().meta({ examples: ['2026-11-01', '2026-11-01T00:00:00+08:00'] }),
+  to: rangeBound.optional().meta({ examples: ['2026-11-30', '2026-12-01T00:00:00+08:00'] }),
   ...pageQuery,
 });
 
@@ -85,10 +86,9 @@ export const accountEntriesResponse = z.strictObject({
 export const reconciliationRequest = z
   .strictObject({
     channel: channelId,
-    from: calendarDate,
-    to: calendarDate,
+    from: rangeBound,
+    to: rangeBound,
   })
-  .refine((r) => r.from <= r.to, { message: 'from must not be after to', path: ['to'] })
   .meta({ id: 'ReconciliationRequest', examples: [{ channel: 'sandbox', from: '2026-11-01', to: '2026-11-07' }] });
 
 const runStatus = z.enum(['RUNNING', 'COMPLETED', 'FAILED']);
@@ -163,11 +163,7 @@ export const resolveBody = z
 
 // ---- Reports ---------------------------------------------------------------------------------------
 
-const reportRange = {
-  from: calendarDate.meta({ examples: ['2026-11-01'] }),
-  to: calendarDate.meta({ description: 'inclusive', examples: ['2026-11-30'] }),
-};
-const inRange = (r: { from: string; to: string }) => r.from <= r.to;
+const reportRange = { from: rangeBound, to: rangeBound };
 const dimensions = z
   .string()
   .transform((v) => v.split(',').map((d) => d.trim()))
@@ -179,8 +175,7 @@ export const revenueQuery = z
     groupBy: z.enum(['day', 'month']).default('day').meta({ examples: ['month'] }),
     by: dimensions.optional().meta({ description: 'comma-separated: game, channel, region, currency (amounts are always per currency)', examples: ['game,channel'] }),
     format: z.enum(['json', 'csv']).default('json').meta({ examples: ['json'] }),
-  })
-  .refine(inRange, { message: 'from must not be after to', path: ['to'] });
+  });
 
 const revenueRow = z.strictObject({
   period: z.string().meta({ description: 'YYYY-MM-DD or YYYY-MM' }),
@@ -209,7 +204,7 @@ export const revenueResponse = z.strictObject({
   coverage,
 });
 
-export const channelsReportQuery = z.object(reportRange).refine(inRange, { message: 'from must not be after to', path: ['to'] });
+export const channelsReportQuery = z.object(reportRange);
 export const channelsReportResponse = z.strictObject({
   from: z.string(),
   to: z.string(),

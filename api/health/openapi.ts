@@ -19,8 +19,8 @@ export function healthPaths(): ZodOpenApiPathsObject {
         tags: ['Health'],
         summary: 'Whether this instance should receive traffic',
         responses: {
-          200: json('Ready: PostgreSQL and Temporal answer and the process is not shutting down.', readinessResponse),
-          503: json('Not ready: draining before shutdown, or a backing service does not answer.', readinessResponse),
+          200: json('Ready: PostgreSQL and Temporal answer, a worker polls the purchases task queue, and the process is not shutting down. The probe of a load balancer.', readinessResponse),
+          503: json('Not ready: draining before shutdown, a backing service does not answer, or no worker polls.', readinessResponse),
         },
       },
     },

@@ -3,7 +3,10 @@ import type { Database } from '../../infra/db';
 import type { PurchasesClient } from '../../infra/temporal';
 import { databaseAnswers } from '../../store/health';
 
-/** Liveness (`/healthz`) and readiness (`/readyz`: false while draining, so load balancers move away first). */
+/**
+ * Liveness (`/healthz`) and readiness (`/readyz`: the backing services answer and a worker polls; false
+ * while draining, so load balancers move away first).
+ */
 export function healthRouter(deps: { database: Database; purchases: PurchasesClient; lifecycle?: { draining: boolean } }): Router {
   const router = Router();
   const dependencies = async () => {
@@ -19,9 +22,9 @@ export function healthRouter(deps: { database: Database; purchases: PurchasesCli
   });
   router.get('/readyz', async (_req, res) => {
     const draining = deps.lifecycle?.draining ?? false;
-    const checks = await dependencies();
-    const ready = !draining && checks.database && checks.temporal;
-    res.status(ready ? 200 : 503).json({ ready, draining, ...checks });
+    const [checks, worker] = await Promise.all([dependencies(), deps.purchases.workerPolls()]);
+    const ready = !draining && checks.database && checks.temporal && worker;
+    res.status(ready ? 200 : 503).json({ ready, draining, ...checks, worker });
   });
   return router;
 }

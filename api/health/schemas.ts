@@ -6,5 +6,6 @@ export const readinessResponse = z.strictObject({
   draining: z.boolean().meta({ description: 'the process is shutting down' }),
   database: z.boolean(),
   temporal: z.boolean(),
+  worker: z.boolean().meta({ description: 'a worker polls the purchases task queue' }),
 });
 

@@ -11,7 +11,7 @@ export const createOrderBody = z
     region,
     channel: slug(64)
       .optional()
-      .meta({ description: 'payment channel; the first configured one when omitted' }),
+      .meta({ description: 'a channel account, used only if it can take the order; omitted: the router chooses and fails over (docs/routing.md)' }),
     clientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
     platform: z.enum(PLATFORMS).optional().meta({ description: 'where the payer pays: decides e.g. app pay or page pay' }),
     deviceId: id.optional(),

@@ -42,6 +42,34 @@ export function dayOf(instant: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }
 
+/** The first instant of `date` in `timeZone` (its local midnight, or the first time after a gap). */
+export function startOfDay(date: string, timeZone: string): Date {
+  const midnightUtc = utcDay(date).getTime();
+  // Local midnight under the zone's offset at a guess, and under the offset at that answer: one of
+  // them is right across one offset change; where midnight falls in a gap, the later one.
+  const first = new Date(midnightUtc - offsetAt(new Date(midnightUtc), timeZone));
+  const second = new Date(midnightUtc - offsetAt(first, timeZone));
+  const onTheDay = [first, second].filter((instant) => dayOf(instant, timeZone) === date);
+  return new Date(Math.min(...onTheDay.map((instant) => instant.getTime())));
+}
+
+/** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */
+function offsetAt(instant: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(instant);
+  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
+  const wallClock = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  return wallClock - Math.floor(instant.getTime() / 1000) * 1000;
+}
+
 /** The day before the one `instant` falls on in `timeZone`: what a daily run at `instant` reconciles. */
 export function previousDay(instant: Date, timeZone: string): string {
   return addDays(dayOf(instant, timeZone), -1);

@@ -1,16 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import type { Express } from 'express';
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
+import { deliveryWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
 import { adjustmentBody, statementDate } from '../../sandbox/statements';
 import { createOrderBody } from '../../api/orders/schemas';
 import { signedHeaders } from '../../domain/signature';
-import { Harness, type TestGame } from '../support/harness';
+import { Harness, sleep, type TestGame } from '../support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -331,5 +333,62 @@ describe('the API answers as documented', () => {
     const entries = await send('GET /v1/finance/ledger/accounts/{account}/entries', { params: { account: 'suspense' }, headers: admin() });
     expect(entries.body.account).toBe('suspense');
     expect((await send('GET /v1/finance/reports/revenue', { headers: admin() })).body.error.code).toBe('VALIDATION_ERROR');
+  });
+});
+
+describe('the webhooks a game server answers', () => {
+  it('counts a 3xx answer as a failed attempt and never follows it to another URL', async () => {
+    const game = await h.createGame();
+    // A game server that answers every delivery with a redirect to the reference game server.
+    let redirected = 0;
+    const redirector = createServer((req, res) => {
+      redirected++;
+      req.resume();
+      res.writeHead(307, { Location: h.gameServer.deliveryUrl(game.gameId) }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const deliveryUrl = `http://127.0.0.1:${(redirector.address() as { port: number }).port}/deliveries`;
+      expect((await h.admin('PUT', `/v1/admin/games/${game.gameId}`, { name: 'Test Game', secret: game.secret, deliveryUrl })).status).toBe(200);
+      const sku = await h.createItem(game);
+      const created = await h.createOrder(game, { userId: `redirect-${randomUUID().slice(0, 8)}`, sku, region: 'CN' });
+      const { orderId, payment } = created.body as { orderId: string; payment: { channelPaymentId: string } };
+      await h.pay(payment.channelPaymentId);
+      for (const deadline = Date.now() + 20_000; redirected < 2 && Date.now() < deadline; ) await sleep(100);
+      expect(redirected).toBeGreaterThanOrEqual(2);
+      expect(h.gameServer.attempts.filter((a) => a.orderId === orderId)).toEqual([]);
+      expect(await h.orderStatus(orderId)).toBe('DELIVERING');
+    } finally {
+      redirector.close();
+    }
+  });
+
+  it('documents deliveries and revocations with bodies that are what a game server receives', async () => {
+    const document = buildOpenApiDocument(options());
+    expect(Object.keys(document.webhooks ?? {})).toEqual(['delivery', 'revocation']);
+    for (const body of [deliveryWebhookBody, revocationWebhookBody]) {
+      for (const example of examplesOf(body)) expect(body.safeParse(example).error).toBeUndefined();
+    }
+
+    const game = await h.createGame();
+    const withRevokeUrl = { name: 'Test Game', secret: game.secret, deliveryUrl: h.gameServer.deliveryUrl(game.gameId), revokeUrl: h.gameServer.revokeUrl(game.gameId) };
+    expect((await h.admin('PUT', `/v1/admin/games/${game.gameId}`, withRevokeUrl)).status).toBe(200);
+    const sku = await h.createItem(game);
+    const created = await h.createOrder(game, { userId: `webhooks-${randomUUID().slice(0, 8)}`, sku, region: 'CN', quantity: 2 });
+    const { orderId, payment } = created.body as { orderId: string; payment: { channelPaymentId: string } };
+    await h.pay(payment.channelPaymentId);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    const refund = await h.request('POST', `/v1/ops/orders/${orderId}/refund`, JSON.stringify({ reason: 'webhook contract' }), {
+      Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+      'X-Operator': 'alice',
+      'Content-Type': 'application/json',
+    });
+    expect(refund.status).toBe(202);
+    const revocation = async () => [...h.gameServer.revocations.values()].find((r) => r.orderId === orderId);
+    for (const deadline = Date.now() + 20_000; !(await revocation()) && Date.now() < deadline; ) await sleep(100);
+
+    const delivery = h.gameServer.attempts.find((a) => a.orderId === orderId)!;
+    expect(deliveryWebhookBody.parse(delivery.body)).toMatchObject({ quantity: 2 });
+    expect(revocationWebhookBody.parse((await revocation())!.body)).toMatchObject({ orderId, reason: 'REFUND' });
   });
 });

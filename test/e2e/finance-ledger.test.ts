@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { purchaseWorkflowId } from '../../domain/ids';
+import { addDays, dayOf, startOfDay } from '../../domain/reconciliation/days';
 import { purchaseTiming } from '../../infra/config';
 import { PurchasesClient } from '../../infra/temporal';
 import { ledgerViolations, orderEntries } from '../../store/journal';
@@ -161,6 +162,29 @@ describe('the ledger', () => {
     expect(rest.body.page).toEqual({});
     expect((await h.admin('GET', '/v1/finance/ledger/accounts/cash:nope/entries')).body.error.code).toBe('VALIDATION_ERROR');
     expect((await h.admin('GET', '/v1/finance/ledger/trial-balance', undefined, 'wrong-token-wrong-token')).status).toBe(401);
+  });
+
+  it("takes a date (a day in RECON_TIME_ZONE) or an ISO datetime for an account's entries, as the reports do", async () => {
+    const { orderId, payment } = await placeOrder();
+    await h.pay(payment.channelPaymentId);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    const timeZone = h.config.RECON_TIME_ZONE;
+    const today = dayOf(new Date(), timeZone);
+    const tomorrow = addDays(today, 1);
+    const entriesOf = async (range: string) => {
+      const res = await h.admin('GET', `/v1/finance/ledger/accounts/revenue:${game.gameId}/entries?limit=100${range}`);
+      expect(res.status).toBe(200);
+      return res.body.entries as { id: string }[];
+    };
+    const all = await entriesOf('');
+    expect(all.length).toBeGreaterThan(0);
+    expect(await entriesOf(`&from=${today}&to=${today}`)).toEqual(all);
+    expect(await entriesOf(`&from=${startOfDay(today, timeZone).toISOString()}&to=${startOfDay(tomorrow, timeZone).toISOString()}`)).toEqual(all);
+    expect(await entriesOf(`&from=${tomorrow}`)).toEqual([]);
+    expect(await entriesOf(`&to=${addDays(today, -1)}`)).toEqual([]);
+    const reversed = await h.admin('GET', `/v1/finance/ledger/accounts/revenue:${game.gameId}/entries?from=${tomorrow}&to=${today}`);
+    expect(reversed.status).toBe(400);
+    expect(reversed.body.error.code).toBe('VALIDATION_ERROR');
   });
 
   it('refuses to change or remove an entry: a correction is a new one', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { writeDayOfOrders } from '../../bench/lib/finance-data';
+import { startOfDay } from '../../domain/reconciliation/days';
 import { rollUpDay } from '../../store/reports';
 import { Harness } from '../support/harness';
 
@@ -76,6 +77,16 @@ describe('finance reports', () => {
     const byDay = await revenue('from=2026-01-30&to=2026-03-01&groupBy=day');
     expect(byDay.map((r) => [r.period, r.ordersPaid])).toEqual(Object.entries(DAYS));
     expect(byDay).toEqual(inCny(await fromOrders('YYYY-MM-DD', '2026-01-30', '2026-03-01')));
+  });
+
+  it('takes ISO datetimes for its range as the ledger does: each stands for its day, `to` excluded', async () => {
+    const at = (date: string) => startOfDay(date, h.config.RECON_TIME_ZONE).toISOString();
+    const byDatetimes = await revenue(`from=${at('2026-01-30')}&to=${at('2026-03-02')}&groupBy=day`);
+    expect(byDatetimes).toEqual(await revenue('from=2026-01-30&to=2026-03-01&groupBy=day'));
+    const res = await h.admin('GET', `/v1/finance/reports/channels?from=${at('2026-01-01')}&to=${at('2026-04-01')}`);
+    expect(res.body).toMatchObject({ from: '2026-01-01', to: '2026-03-31' });
+    const reversed = await h.admin('GET', '/v1/finance/reports/channels?from=2026-03-31&to=2026-01-01');
+    expect(reversed.body.error.code).toBe('VALIDATION_ERROR');
   });
 
   it('refreshes the month when a day is rolled up again', async () => {

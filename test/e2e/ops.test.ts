@@ -172,6 +172,6 @@ describe('operations API', () => {
   it('reports readiness separately from health', async () => {
     const res = await h.request('GET', '/readyz');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ready: true, draining: false, database: true, temporal: true });
+    expect(res.body).toEqual({ ready: true, draining: false, database: true, temporal: true, worker: true });
   });
 });

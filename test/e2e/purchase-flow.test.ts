@@ -477,6 +477,20 @@ describe('bad requests change nothing', () => {
     expect(replay.body.error.code).toBe('UNAUTHORIZED');
   });
 
+  it("reads an item's omitted stock as unlimited when new and as unchanged when it exists; null is unlimited", async () => {
+    const sku = `stock-${randomUUID().slice(0, 8)}`;
+    const put = async (stock: Record<string, unknown>) => {
+      const item = { gameId: game.gameId, name: 'x', grants: [{ itemId: 'gem', quantity: 1 }], prices: [{ region: 'CN', currency: 'CNY', amount: 600 }] };
+      const res = await h.admin('PUT', `/v1/admin/items/${sku}`, { ...item, ...stock });
+      expect(res.status).toBe(200);
+      return res.body.stock;
+    };
+    expect(await put({})).toBeNull();
+    expect(await put({ stock: 5 })).toBe(5);
+    expect(await put({})).toBe(5);
+    expect(await put({ stock: null })).toBeNull();
+  });
+
   it('guards the admin API with the bearer token and validates catalogue input', async () => {
     const noToken = await h.admin('PUT', `/v1/admin/games/g-x`, { name: 'x' }, 'wrong-token-wrong-token');
     expect(noToken.status).toBe(401);

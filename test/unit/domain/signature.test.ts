@@ -33,7 +33,7 @@ describe('request signatures', () => {
     expect(checkSignedRequest(secret, parts, signature, 1700000301, 300)).toEqual({ ok: false, reason: 'CLOCK_SKEW' });
     expect(checkSignedRequest(secret, { ...parts, nonce: 'short' }, signRequest(secret, { ...parts, nonce: 'short' }), now, 300)).toEqual({
       ok: false,
-      reason: 'SHORT_NONCE',
+      reason: 'BAD_NONCE',
     });
     expect(checkSignedRequest(secret, { ...parts, timestamp: '17e8' }, signature, now, 300)).toEqual({
       ok: false,

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { MIN_NONCE_LENGTH } from '../../domain/signature';
+import { jsonBody } from '../shared/openapi';
+import { deliveryWebhookBody, revocationWebhookBody } from './schemas';
+
+// What we send to a game server: OpenAPI 3.1 `webhooks`, answered by the game's deliveryUrl and revokeUrl.
+
+const signedHeaders = z.object({
+  'X-Game-Id': z.string().meta({ description: 'the game the call is for' }),
+  'X-Timestamp': z.string().meta({ description: 'unix seconds when this attempt was signed', examples: ['1765101603'] }),
+  'X-Nonce': z.string().meta({
+    description: `${MIN_NONCE_LENGTH} random bytes in hex, new for every attempt (a retry never reuses one)`,
+    examples: ['9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49'],
+  }),
+  'X-Signature': z.string().meta({
+    description: 'lowercase hex HMAC-SHA256 with the game secret over the request, PATH_WITH_QUERY being the path and query of the URL (docs/signing.md)',
+  }),
+});
+
+const SIGNED =
+  'Signed with the game secret exactly like calls to us (docs/signing.md, with test vectors). Verify the signature over ' +
+  'the raw body; refusing a timestamp more than 300 s off is advised (each attempt is signed when it is sent, so a ' +
+  'retry is never stale); single-use nonces are optional (every attempt has a fresh one). ';
+
+const RETRIES =
+  'One attempt waits at most `DELIVERY_HTTP_TIMEOUT_MS` (10 s) for the answer [revocations: a fixed 10 s]. Any 2xx ends ' +
+  'the attempts. Anything else is a failed attempt, retried with the same id: a 4xx as well as a 5xx, a timeout or a ' +
+  'refused connection, and a 3xx (do not redirect: answer from the URL you registered). Retries back off from ' +
+  '`DELIVERY_RETRY_INITIAL_MS` (1 s), doubling, to at most `DELIVERY_RETRY_MAX_MS` (5 min), until ' +
+  '`DELIVERY_DEADLINE_MS` (24 h) after the payment. ';
+
+const answers = (duplicate: string, failed: string) => ({
+  '200': { description: `Taken (any 2xx; the body is ignored). Answer 2xx again for a ${duplicate} you already processed.` },
+  '3XX': { description: 'A failed attempt: retried, see the description.' },
+  '4XX': { description: `A failed attempt: retried like a 5xx until the deadline (${failed}).` },
+  '5XX': { description: `A failed attempt: retried until the deadline (${failed}).` },
+});
+
+export function deliveryWebhooks(): ZodOpenApiPathsObject {
+  return {
+    delivery: {
+      post: {
+        tags: ['Game server'],
+        summary: 'Goods to grant: POST to the game\'s deliveryUrl',
+        description:
+          'Sent once the order is paid. ' + SIGNED + RETRIES +
+          'Past the deadline the payment is refunded and the order ends `REFUNDED`. Grant each `deliveryId` once.',
+        requestParams: { header: signedHeaders },
+        requestBody: jsonBody(deliveryWebhookBody),
+        responses: answers('deliveryId', 'then the payment is refunded'),
+      },
+    },
+    revocation: {
+      post: {
+        tags: ['Game server'],
+        summary: 'Goods to take back: POST to the game\'s revokeUrl',
+        description:
+          'Sent when a delivered order is refunded, charged back or revoked. ' + SIGNED + RETRIES +
+          'A revocation still not taken stays `PENDING` in `GET /v1/ops/revocations` for a person; a game without ' +
+          '`revokeUrl` is listed there as `NO_REVOKE_URL`. Take each `revocationId` back once.',
+        requestParams: { header: signedHeaders },
+        requestBody: jsonBody(revocationWebhookBody),
+        responses: answers('revocationId', 'then it waits for a person'),
+      },
+    },
+  };
+}
