@@ -40,7 +40,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await books.closeOrder({ orderId, reason: why }); // closing the order returns its reservation
     order.enter('CLOSED', why);
   };
-  const closeChannelPayment = () => channel.closeChannelPayment({ orderId, channel: input.channel });
+  const closeChannelPayment = () => channel.closeChannelPayment({ orderId, channel: order.channel });
   const refundMoney = async (why: string) => {
     const outcome = await channel.refundOrder({ orderId, reason: why });
     // The game server took the goods while the refund was being decided: nothing to return.
@@ -95,7 +95,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     const budget = timing.channelOpenBudgetMs;
     const created =
       candidates?.length && patched(PATCHES.channelFailover)
-        ? await openWithFailover(input, candidates, order.expiresAt)
+        ? await openWithFailover(input, order, candidates)
         : await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
     order.payment = created.payment;
     order.markOpened();
@@ -138,7 +138,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     //    that needs to hear of the delivery is told (Google Play: consume).
     if (order.status === 'PAID') await deliverOrRefund();
     if (order.status === 'DELIVERED' && input.confirmsDelivery) {
-      await channel.confirmChannelDelivery({ orderId, channel: input.channel });
+      await channel.confirmChannelDelivery({ orderId, channel: order.channel });
     }
 
     // Paid, but not what was asked: a person decides to deliver or to return the money.
@@ -167,7 +167,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
   /** Asks the channel about a payment it has not notified; a result counts as its notification. */
   async function askChannel() {
-    const found = await channel.queryChannelPayment({ orderId, channel: input.channel });
+    const found = await channel.queryChannelPayment({ orderId, channel: order.channel });
     if (found) order.receive(found);
   }
 
@@ -183,7 +183,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
 
   /** Records the channel's result; only the exact amount asked is taken as paid. */
   async function takeMoney(notification: PaymentNotification) {
-    await books.recordPaymentResult({ orderId, channel: input.channel, notification });
+    await books.recordPaymentResult({ orderId, channel: order.channel, notification });
     if (notification.result === 'FAILED') return; // the payer may still try again until the timeout
     if (notification.productMismatch || !notification.paid || !sameMoney(notification.paid, input.amount)) {
       await books.holdForReview({ orderId, expected: input.amount, notification });
