@@ -153,6 +153,8 @@ export const FAILURE = {
   illegalTransition: 'ILLEGAL_TRANSITION',
   /** PostgreSQL refused the data itself (SQLSTATE class 22/23): retrying cannot help. */
   dataError: 'DATA_ERROR',
+  /** The channel cannot refund, or refused a refund for good (a final answer, not an outage). */
+  refundRefused: 'REFUND_REFUSED',
 } as const;
 
 // ---- Reconciliation (workflows/reconciliation) --------------------------------------------------

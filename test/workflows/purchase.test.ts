@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
@@ -17,7 +17,7 @@ import {
   type PaymentNotification,
   type PurchaseInput,
 } from '../../workflows/contract';
-import type { latePayment, purchase } from '../../workflows';
+import type { latePayment, purchase, reversal } from '../../workflows';
 
 /**
  * Every branch of the purchase workflow, against the real Temporal dev server with stub activities:
@@ -60,6 +60,8 @@ class StubBooks {
   deliveryFailures = 0;
   /** The game server took the goods while the refund was being decided. */
   deliveredMeanwhile = false;
+  /** The channel refuses our refunds for good (the activity then holds the order for review). */
+  refundRefused = false;
   statusForLatePayment: OrderStatus = 'CLOSED';
   /** What asking the channel finds, by the number of the query (1-based): a payment, or nothing. */
   queryFinds: (n: number, orderId: string) => PaymentNotification | undefined = () => undefined;
@@ -108,6 +110,7 @@ class StubBooks {
       },
       refundOrder: async (p) => {
         call(`refundOrder:${p.reason}`);
+        if (this.refundRefused) return 'REFUSED';
         return this.deliveredMeanwhile ? 'ALREADY_DELIVERED' : 'REFUNDED';
       },
       queryChannelPayment: async (p) => {
@@ -128,7 +131,10 @@ class StubBooks {
         call('revokeGrants');
         return 'REVOKED';
       },
-      refundThroughChannel: async () => void call('refundThroughChannel'),
+      refundThroughChannel: async () => {
+        call('refundThroughChannel');
+        if (this.refundRefused) throw ApplicationFailure.nonRetryable('ACQ.TRADE_HAS_FINISHED: trade finished', 'REFUND_REFUSED');
+      },
       deliverOrder: async () => {
         call('deliverOrder');
         this.deliveryAttempts++;
@@ -221,6 +227,15 @@ class OrderUnderTest {
 
   result() {
     return this.handle.result();
+  }
+}
+
+/** Waits until `done` holds (the stubs' calls are read while the workflow runs). */
+async function until(done: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -400,6 +415,26 @@ describe('the purchase workflow', () => {
     expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
   });
 
+  it('holds the order for a person when the channel refuses the refund for good, who may then deliver it', async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = Infinity;
+    books.refundRefused = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await order.until('MANUAL_REVIEW');
+      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'MANUAL_REVIEW', reason: 'REFUND_REFUSED' });
+      // A person asks for the refund again; the channel refuses again: back in review, not REFUNDED.
+      await order.ops('REFUND');
+      await until(() => books.calls.filter((c) => c === 'refundOrder:OPS_REFUND').length === 1);
+      await order.until('MANUAL_REVIEW');
+      books.deliveryFailures = 0;
+      await order.ops('DELIVER');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
+    expect(books.calls.filter((c) => c.startsWith('refundOrder'))).toEqual(['refundOrder:DELIVERY_FAILED', 'refundOrder:OPS_REFUND']);
+  });
+
   it('keeps goods the game took while the refund was decided: DELIVERED, not refunded', async () => {
     const books = new StubBooks();
     books.deliveryFailures = Infinity;
@@ -512,6 +547,31 @@ describe('a channel that stays silent, or changes its mind', () => {
       expect(await order.result()).toBe('REFUNDED');
     }, TEST_TIMING, { confirmsDelivery: true });
     expect(books.calls.slice(-3)).toEqual(['confirmChannelDelivery', 'recordReversal:CHANNEL_REFUND', 'revokeGrants']);
+  });
+});
+
+describe('the reversal workflow', () => {
+  const reverse = (books: StubBooks, cause: 'OPS_REFUND' | 'CHANNEL_REFUND') =>
+    withWorkflow(books, (order) =>
+      client.workflow.execute<typeof reversal>('reversal', {
+        workflowId: `reversal-${order.input.orderId}`,
+        taskQueue: order.taskQueue,
+        args: [order.input.orderId, { cause, dedupeKey: `${cause}-1`, revoke: true }, TEST_TIMING],
+      }),
+    );
+
+  it("returns an operator's refund through the channel, then ends the order and takes the goods back", async () => {
+    const books = new StubBooks();
+    expect(await reverse(books, 'OPS_REFUND')).toBe('REFUNDED');
+    expect(books.calls).toEqual(['refundThroughChannel', 'recordReversal:OPS_REFUND', 'revokeGrants']);
+  });
+
+  it("fails for good, booking and revoking nothing, when the channel refuses an operator's refund", async () => {
+    const books = new StubBooks();
+    books.refundRefused = true;
+    const failed = await reverse(books, 'OPS_REFUND').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    expect(books.calls).toEqual(['refundThroughChannel']);
   });
 });
 

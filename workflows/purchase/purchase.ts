@@ -45,7 +45,11 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     const outcome = await channel.refundOrder({ orderId, reason: why });
     // The game server took the goods while the refund was being decided: nothing to return.
     if (outcome === 'ALREADY_DELIVERED') order.enter('DELIVERED');
-    else order.enter('REFUNDED', why);
+    else if (outcome === 'REFUSED') {
+      // The channel refused for good: the money is still ours to return, a person decides again.
+      order.enter('MANUAL_REVIEW', REASONS.refundRefused);
+      order.clearOps();
+    } else order.enter('REFUNDED', why);
   };
 
   // 1. Risk check; 2. open the order, reserving its stock (a refused order is kept for the record).
@@ -144,12 +148,17 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     return order.status;
   }
 
-  /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
+  /**
+   * An operator delivers or refunds (the ops API's resolve, through the opsAction update), until the
+   * order leaves review: a refund the channel refuses brings it back.
+   */
   async function operatorDecides() {
-    await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
-    if (order.reversal) return; // the channel settled it: see finish()
-    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
-    else await refundMoney(REASONS.opsRefund);
+    while (order.status === 'MANUAL_REVIEW') {
+      await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
+      if (order.reversal) return; // the channel settled it: see finish()
+      if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+      else await refundMoney(REASONS.opsRefund);
+    }
   }
 
   async function deliverOrRefund() {
