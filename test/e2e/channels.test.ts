@@ -121,13 +121,19 @@ describe('WeChat Pay, end to end', () => {
   });
 });
 
+/** The App Store account (configured once, idempotent) and an item sold there, orderable. */
+async function appStoreItem() {
+  const saved = await channels('PUT', '/v1/admin/channels/appstore', { type: 'appstore', enabled: true, credentials: appstore.credentials() });
+  expect(saved.status).toBe(200);
+  const sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
+  expect((await untilOrderable('appstore', sku)).status).toBe(201);
+  return sku;
+}
+
 describe('App Store, end to end', () => {
   let sku: string;
   beforeAll(async () => {
-    const saved = await channels('PUT', '/v1/admin/channels/appstore', { type: 'appstore', enabled: true, credentials: appstore.credentials() });
-    expect(saved.status).toBe(200);
-    sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
-    expect((await untilOrderable('appstore', sku)).status).toBe(201);
+    sku = await appStoreItem();
   });
 
   it('pays and delivers an order on its StoreKit receipt, once, whatever else arrives', async () => {
@@ -220,6 +226,29 @@ describe('operators refund a delivered order', () => {
     expect((await h.db.sandboxPayment.findUniqueOrThrow({ where: { id: created.body.payment.channelPaymentId } })).status).toBe('REFUNDED');
     const revocations = await channels('GET', '/v1/ops/revocations?status=REVOKED&limit=500');
     expect(revocations.body.revocations.map((r: { orderId: string }) => r.orderId)).toContain(created.body.orderId);
+  });
+});
+
+describe('operators refund a delivered App Store order', () => {
+  it("refuses it up front (422 REFUND_NOT_SUPPORTED), then books Apple's own refund once", async () => {
+    const sku = await appStoreItem();
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+    const paid = appstore.pay({ productId: 'com.studio.game.gems60', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+    expect((await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction })).body.status).toBe('DELIVERED');
+
+    const refused = await channels('POST', `/v1/ops/orders/${orderId}/refund`, { reason: 'player asked us', revoke: true });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'REFUND_NOT_SUPPORTED', details: { orderId, channel: 'appstore' } });
+    expect((await h.db.opsAction.findFirstOrThrow({ where: { orderId } })).outcome).toBe('REFUSED');
+    // No reversal started: the order's reversal id is free for the store's own refund.
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).describe()).rejects.toThrow();
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+
+    expect(await appstore.deliver(appstore.refund(paid.transactionId), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).result()).resolves.toBe('REFUNDED');
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+    expect(await h.db.journalEntry.count({ where: { orderId, kind: 'CHANNEL_REFUND' } })).toBe(1);
+    expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'REFUND', orderId });
   });
 });
 
