@@ -62,6 +62,8 @@ class StubBooks {
   deliveredMeanwhile = false;
   /** The channel refuses our refunds for good (the activity then holds the order for review). */
   refundRefused = false;
+  /** The game server took the goods (a delivery succeeded, or the order was delivered before). */
+  delivered = false;
   statusForLatePayment: OrderStatus = 'CLOSED';
   /** What asking the channel finds, by the number of the query (1-based): a payment, or nothing. */
   queryFinds: (n: number, orderId: string) => PaymentNotification | undefined = () => undefined;
@@ -123,9 +125,11 @@ class StubBooks {
       },
       recordReversal: async (p) => {
         call(`recordReversal:${p.reversal.cause}`);
+        // Goods go back only where the game took them.
+        const revocation = this.delivered ? { revocationId: `rv_${p.orderId}` } : {};
         return p.reversal.cause === 'CHARGEBACK'
-          ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', revocationId: `rv_${p.orderId}` }
-          : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', revocationId: `rv_${p.orderId}` };
+          ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', ...revocation }
+          : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', ...revocation };
       },
       revokeGrants: async () => {
         call('revokeGrants');
@@ -138,7 +142,10 @@ class StubBooks {
       deliverOrder: async () => {
         call('deliverOrder');
         this.deliveryAttempts++;
-        if (this.deliveryAttempts > this.deliveryFailures) return;
+        if (this.deliveryAttempts > this.deliveryFailures) {
+          this.delivered = true;
+          return;
+        }
         // A failing game server: fails fast, and honours cancellation like the real activity.
         await new Promise((resolve) => setTimeout(resolve, 20));
         if (Context.current().cancellationSignal.aborted) throw new Error('cancelled');
@@ -536,6 +543,19 @@ describe('a channel that stays silent, or changes its mind', () => {
     expect(books.calls.some((c) => c.startsWith('refundOrder'))).toBe(false);
   });
 
+  it('ends the order without delivering when the refund was known before the payment landed', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-early-1', revoke: true });
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'REFUNDED', reason: 'CHANNEL_REFUND' });
+    });
+    expect(books.calls.slice(-2)).toEqual(['markPaid', 'recordReversal:CHANNEL_REFUND']);
+    expect(books.calls.filter((c) => c === 'startDelivery' || c === 'deliverOrder' || c === 'revokeGrants')).toEqual([]);
+  });
+
   it('takes the goods back when a store refund arrives as the delivered order ends', async () => {
     const books = new StubBooks();
     books.confirmDelayMs = 1_000;
@@ -562,6 +582,7 @@ describe('the reversal workflow', () => {
 
   it("returns an operator's refund through the channel, then ends the order and takes the goods back", async () => {
     const books = new StubBooks();
+    books.delivered = true;
     expect(await reverse(books, 'OPS_REFUND')).toBe('REFUNDED');
     expect(books.calls).toEqual(['refundThroughChannel', 'recordReversal:OPS_REFUND', 'revokeGrants']);
   });

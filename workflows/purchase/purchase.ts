@@ -114,8 +114,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await awaitPayment(input, order, releaseStock);
 
     // 5. Deliver, or refund when the game server cannot take the goods before the deadline; a store
-    //    that needs to hear of the delivery is told (Google Play: consume).
-    if (order.status === 'PAID') await deliverOrRefund();
+    //    that needs to hear of the delivery is told (Google Play: consume). Money the channel already
+    //    returned (its refund came before its payment) is not delivered: finish() ends the order.
+    const returnedBeforePaid = () => order.reversal !== undefined && patched(PATCHES.reversalBeforeDelivery);
+    if (order.status === 'PAID' && !returnedBeforePaid()) await deliverOrRefund();
     if (order.status === 'DELIVERED' && input.confirmsDelivery) {
       await channel.confirmChannelDelivery({ orderId, channel: order.channel });
     }
