@@ -252,6 +252,56 @@ describe('operators refund a delivered App Store order', () => {
   });
 });
 
+describe('a channel that refuses our refund for good', () => {
+  const notifyUrl = () => `${h.api.url}/v1/callbacks/wechat-main`;
+  /** A WeChat Pay order paid, then refunded in full in the merchant platform (its notification not sent yet). */
+  async function paidThenRefundedAtPortal(sku: string) {
+    const { orderId } = await order('wechat-main', sku, { platform: 'web' });
+    const tradeNo = orderId.replace(/-/g, '');
+    expect(await wechat.deliver(wechat.pay(tradeNo), notifyUrl())).toBe(204);
+    return { orderId, refundAtPortal: () => wechat.refundFromPortal(tradeNo, `portal-${randomUUID().slice(0, 8)}`) };
+  }
+
+  it("fails an operator's refund once, visibly, leaving the order DELIVERED until the channel's own refund arrives", async () => {
+    const sku = await h.createItem(game);
+    expect((await untilOrderable('wechat-main', sku)).status).toBe(201);
+    const { orderId, refundAtPortal } = await paidThenRefundedAtPortal(sku);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    const portalRefund = refundAtPortal();
+
+    expect((await channels('POST', `/v1/ops/orders/${orderId}/refund`, { reason: 'charged twice', revoke: true })).status).toBe(202);
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).result()).rejects.toThrow();
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+    const stuck = (await channels('GET', '/v1/ops/stuck?olderThanSeconds=0&limit=500')).body.stuck as { workflowId: string }[];
+    expect(stuck.find((s) => s.workflowId === reversalWorkflowId(orderId))).toMatchObject({ orderId, activity: 'refundThroughChannel', attempts: 1 });
+
+    // The failed reversal does not keep the order's reversal id: the portal refund's notification is booked.
+    expect(await wechat.deliver(wechat.settleRefund(portalRefund.outRefundNo), notifyUrl())).toBe(204);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+    expect((await untilRevoked(orderId)).body).toMatchObject({ orderId, reason: 'REFUND' });
+  });
+
+  it("holds a purchase's refund for a person, who may deliver instead", async () => {
+    const sku = await h.createItem(game);
+    h.gameServer.mode = 'fail';
+    h.config.DELIVERY_DEADLINE_MS = 1_500;
+    try {
+      const { orderId, refundAtPortal } = await paidThenRefundedAtPortal(sku);
+      await h.waitForStatus(orderId, 'DELIVERING');
+      refundAtPortal();
+      await h.waitForStatus(orderId, 'MANUAL_REVIEW');
+      expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('REFUND_REFUSED');
+      h.gameServer.mode = 'ok';
+      expect((await channels('POST', `/v1/ops/orders/${orderId}/resolve`, { action: 'DELIVER', reason: 'refunded at the portal by mistake' })).status).toBe(202);
+      await h.waitForStatus(orderId, 'DELIVERED');
+    } finally {
+      h.gameServer.mode = 'ok';
+      h.config.DELIVERY_DEADLINE_MS = 60_000;
+    }
+  });
+});
+
 async function untilRevoked(orderId: string) {
   const deadline = Date.now() + 15_000;
   for (;;) {
