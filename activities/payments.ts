@@ -20,7 +20,6 @@ import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/or
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
-import { REASONS } from '../domain/orders/status';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { moveOrder, paidPatch } from './orders';
@@ -90,14 +89,14 @@ export function createPaymentActivities({ database, channels, config }: Activity
     /**
      * Compensates the payment: returns the money in full through the order's channel and marks the
      * order REFUNDED (its stock reservation released in the same statement). Idempotent end to end:
-     * one refund id per order, deduplicated by the channel too. A channel that refuses the refund for
-     * good moves the order to MANUAL_REVIEW (REFUND_REFUSED) instead: the money is still ours to return.
+     * one refund id per order, deduplicated by the channel too. A channel's final refusal fails it
+     * without retry (REFUND_REFUSED, recorded for GET /v1/ops/stuck); the workflow waits for a person.
      */
     async refundOrder(params: {
       orderId: string;
       reason: string;
       latePayment?: PaymentNotification;
-    }): Promise<'REFUNDED' | 'ALREADY_DELIVERED' | 'REFUSED'> {
+    }): Promise<'REFUNDED' | 'ALREADY_DELIVERED'> {
       const order = await orderForRefund(db, params.orderId);
       if (order.status === 'REFUNDED') return 'REFUNDED';
       if (order.status === 'DELIVERED') return 'ALREADY_DELIVERED';
@@ -111,17 +110,13 @@ export function createPaymentActivities({ database, channels, config }: Activity
       }
       const refundId = refundIdFor(order.id);
       await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
-      let refunded: RefundResult;
-      try {
-        refunded = await refundAtChannel(channels, order, { refundId, reason: params.reason, paid, channelPaymentId, channelTradeNo: late?.channelTxnId });
-      } catch (err) {
-        // Money of a closed order has nowhere to wait: its refusal stays a failure, visible in GET /v1/ops/stuck.
-        if (late || !isRefundRefused(err)) throw err;
-        await moveOrder(sql, order.id, 'MANUAL_REVIEW', { reason: REASONS.refundRefused, onlyFrom: ['DELIVERING', 'MANUAL_REVIEW'] });
-        Context.current().log.warn('the channel refused the refund: a person decides', { orderId: order.id, refundId, error: err.message });
-        return 'REFUSED';
-      }
-      const { channelRefundId, state } = refunded;
+      const { channelRefundId, state } = await refundAtChannel(channels, order, {
+        refundId,
+        reason: params.reason,
+        paid,
+        channelPaymentId,
+        channelTradeNo: late?.channelTxnId,
+      });
       await moveOrder(
         sql,
         order.id,
@@ -245,11 +240,6 @@ export async function refundAtChannel(
       }),
     FAILURE.refundRefused,
   );
-}
-
-/** The channel refused a refund for good (see refundAtChannel). */
-function isRefundRefused(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && err.type === FAILURE.refundRefused;
 }
 
 type OrderRow = Awaited<ReturnType<typeof orderForRefund>>;

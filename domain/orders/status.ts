@@ -18,8 +18,7 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   PENDING_PAYMENT: ['PAID', 'CLOSED', 'MANUAL_REVIEW'],
   PAID: ['DELIVERING', 'REFUNDED'],
-  // A refund the channel refuses for good leaves the money with us: a person decides.
-  DELIVERING: ['DELIVERED', 'REFUNDED', 'MANUAL_REVIEW'],
+  DELIVERING: ['DELIVERED', 'REFUNDED'],
   // A payment that lands after the order was closed is refunded, never kept.
   CLOSED: ['REFUNDED'],
   MANUAL_REVIEW: ['DELIVERING', 'REFUNDED'],
@@ -85,6 +84,6 @@ export const REASONS = {
   invalidData: 'INVALID_DATA',
   /** PostgreSQL refused the data of a paid order's step: a person decides (deliver or refund). */
   dataError: 'DATA_ERROR',
-  /** The channel refused our refund for good (its code is in the logs and GET /v1/ops/stuck): a person decides. */
+  /** The channel refused our refund for good (its code is in GET /v1/ops/stuck): the money waits for a person. */
   refundRefused: 'REFUND_REFUSED',
 } as const;

@@ -244,8 +244,9 @@ describe('operators refund a delivered App Store order', () => {
     await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).describe()).rejects.toThrow();
     expect(await h.orderStatus(orderId)).toBe('DELIVERED');
 
+    // Apple's refund reaches the order (its purchase workflow, or a reversal once that has ended).
     expect(await appstore.deliver(appstore.refund(paid.transactionId), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
-    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).result()).resolves.toBe('REFUNDED');
+    await h.waitForStatus(orderId, 'REFUNDED');
     expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
     expect(await h.db.journalEntry.count({ where: { orderId, kind: 'CHANNEL_REFUND' } })).toBe(1);
     expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'REFUND', orderId });
@@ -282,19 +283,27 @@ describe('a channel that refuses our refund for good', () => {
     expect((await untilRevoked(orderId)).body).toMatchObject({ orderId, reason: 'REFUND' });
   });
 
-  it("holds a purchase's refund for a person, who may deliver instead", async () => {
+  it("keeps a purchase's money for a person when its refund is refused, visibly, until the channel's own refund", async () => {
     const sku = await h.createItem(game);
     h.gameServer.mode = 'fail';
     h.config.DELIVERY_DEADLINE_MS = 1_500;
     try {
       const { orderId, refundAtPortal } = await paidThenRefundedAtPortal(sku);
       await h.waitForStatus(orderId, 'DELIVERING');
-      refundAtPortal();
-      await h.waitForStatus(orderId, 'MANUAL_REVIEW');
-      expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'MANUAL_REVIEW' } })).reason).toBe('REFUND_REFUSED');
-      h.gameServer.mode = 'ok';
-      expect((await channels('POST', `/v1/ops/orders/${orderId}/resolve`, { action: 'DELIVER', reason: 'refunded at the portal by mistake' })).status).toBe(202);
-      await h.waitForStatus(orderId, 'DELIVERED');
+      const portalRefund = refundAtPortal();
+      const refused = async () =>
+        ((await channels('GET', '/v1/ops/stuck?olderThanSeconds=0&limit=500')).body.stuck as { workflowId: string; activity: string }[]).find(
+          (s) => s.workflowId === purchaseWorkflowId(orderId) && s.activity === 'refundOrder',
+        );
+      const deadline = Date.now() + 10_000;
+      while (!(await refused()) && Date.now() < deadline) await sleep(100);
+      expect(await refused()).toMatchObject({ orderId, attempts: 1 });
+      expect(await h.orderStatus(orderId)).toBe('DELIVERING');
+
+      expect(await wechat.deliver(wechat.settleRefund(portalRefund.outRefundNo), notifyUrl())).toBe(204);
+      await h.waitForStatus(orderId, 'REFUNDED');
+      expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+      expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
     } finally {
       h.gameServer.mode = 'ok';
       h.config.DELIVERY_DEADLINE_MS = 60_000;

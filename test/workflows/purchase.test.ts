@@ -60,7 +60,7 @@ class StubBooks {
   deliveryFailures = 0;
   /** The game server took the goods while the refund was being decided. */
   deliveredMeanwhile = false;
-  /** The channel refuses our refunds for good (the activity then holds the order for review). */
+  /** The channel refuses our refunds for good (a non-retryable REFUND_REFUSED). */
   refundRefused = false;
   /** The game server took the goods (a delivery succeeded, or the order was delivered before). */
   delivered = false;
@@ -112,7 +112,7 @@ class StubBooks {
       },
       refundOrder: async (p) => {
         call(`refundOrder:${p.reason}`);
-        if (this.refundRefused) return 'REFUSED';
+        if (this.refundRefused) throw ApplicationFailure.nonRetryable('ACQ.TRADE_HAS_FINISHED: trade finished', 'REFUND_REFUSED');
         return this.deliveredMeanwhile ? 'ALREADY_DELIVERED' : 'REFUNDED';
       },
       queryChannelPayment: async (p) => {
@@ -422,24 +422,30 @@ describe('the purchase workflow', () => {
     expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
   });
 
-  it('holds the order for a person when the channel refuses the refund for good, who may then deliver it', async () => {
+  it("keeps the money for an operator's refund or the channel's own when the channel refuses our refund for good", async () => {
     const books = new StubBooks();
     books.deliveryFailures = Infinity;
     books.refundRefused = true;
     await withWorkflow(books, async (order) => {
       await order.create();
       await order.notify('SUCCESS');
-      await order.until('MANUAL_REVIEW');
-      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'MANUAL_REVIEW', reason: 'REFUND_REFUSED' });
-      // A person asks for the refund again; the channel refuses again: back in review, not REFUNDED.
+      await until(() => books.calls.includes('refundOrder:DELIVERY_FAILED'));
+      const deadline = Date.now() + 5_000;
+      while ((await order.handle.query(orderSnapshotQuery)).reason !== 'REFUND_REFUSED' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'DELIVERING', reason: 'REFUND_REFUSED' });
+      // An operator asks again; refused again, the money still waits, until the channel returns it itself.
       await order.ops('REFUND');
-      await until(() => books.calls.filter((c) => c === 'refundOrder:OPS_REFUND').length === 1);
-      await order.until('MANUAL_REVIEW');
-      books.deliveryFailures = 0;
-      await order.ops('DELIVER');
-      expect(await order.result()).toBe('DELIVERED');
+      await until(() => books.calls.includes('refundOrder:OPS_REFUND'));
+      await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-portal-1', revoke: true });
+      expect(await order.result()).toBe('REFUNDED');
     }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
-    expect(books.calls.filter((c) => c.startsWith('refundOrder'))).toEqual(['refundOrder:DELIVERY_FAILED', 'refundOrder:OPS_REFUND']);
+    expect(books.calls.filter((c) => c.startsWith('refundOrder') || c.startsWith('recordReversal'))).toEqual([
+      'refundOrder:DELIVERY_FAILED',
+      'refundOrder:OPS_REFUND',
+      'recordReversal:CHANNEL_REFUND',
+    ]);
   });
 
   it('keeps goods the game took while the refund was decided: DELIVERED, not refunded', async () => {

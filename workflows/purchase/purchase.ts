@@ -42,14 +42,24 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     order.enter('CLOSED', why);
   };
   const refundMoney = async (why: string) => {
-    const outcome = await channel.refundOrder({ orderId, reason: why });
+    let outcome: Awaited<ReturnType<typeof channel.refundOrder>>;
+    for (let reason = why; ; reason = REASONS.opsRefund) {
+      try {
+        outcome = await channel.refundOrder({ orderId, reason });
+        break;
+      } catch (err) {
+        if (!isFailure(err, FAILURE.refundRefused)) throw err;
+        // The channel refused for good (GET /v1/ops/stuck has its words): the money waits for an
+        // operator's refund, or for the channel's own refund or chargeback (see finish()).
+        order.enter(order.status, REASONS.refundRefused);
+        order.clearOps();
+        await condition(() => order.pendingOps()?.action === 'REFUND' || order.reversal !== undefined);
+        if (order.reversal) return;
+      }
+    }
     // The game server took the goods while the refund was being decided: nothing to return.
     if (outcome === 'ALREADY_DELIVERED') order.enter('DELIVERED');
-    else if (outcome === 'REFUSED') {
-      // The channel refused for good: the money is still ours to return, a person decides again.
-      order.enter('MANUAL_REVIEW', REASONS.refundRefused);
-      order.clearOps();
-    } else order.enter('REFUNDED', why);
+    else order.enter('REFUNDED', why);
   };
 
   // 1. Risk check; 2. open the order, reserving its stock (a refused order is kept for the record).
@@ -150,17 +160,12 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     return order.status;
   }
 
-  /**
-   * An operator delivers or refunds (the ops API's resolve, through the opsAction update), until the
-   * order leaves review: a refund the channel refuses brings it back.
-   */
+  /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
   async function operatorDecides() {
-    while (order.status === 'MANUAL_REVIEW') {
-      await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
-      if (order.reversal) return; // the channel settled it: see finish()
-      if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
-      else await refundMoney(REASONS.opsRefund);
-    }
+    await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
+    if (order.reversal) return; // the channel settled it: see finish()
+    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+    else await refundMoney(REASONS.opsRefund);
   }
 
   async function deliverOrRefund() {
@@ -202,6 +207,11 @@ const UNREFUNDABLE_DELIVERY_DEADLINE_MS = 30 * 24 * 3_600_000;
 
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
+  return isFailure(err, FAILURE.dataError);
+}
+
+/** An activity failed for good with this business failure type. */
+function isFailure(err: unknown, type: string): boolean {
   const failure = err instanceof ActivityFailure ? err.cause : err;
-  return failure instanceof ApplicationFailure && failure.type === FAILURE.dataError;
+  return failure instanceof ApplicationFailure && failure.type === type;
 }
