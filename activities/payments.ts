@@ -10,6 +10,7 @@ import {
   type CreatedPayment,
   type PaymentRef,
   type Platform,
+  type RefundResult,
 } from '../channels/types';
 import type { Money } from '../domain/money';
 import type { Config } from '../infra/config';
@@ -19,7 +20,7 @@ import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/or
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
-import type { PaymentNotification } from '../workflows/contract';
+import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { moveOrder, paidPatch } from './orders';
 
@@ -88,7 +89,8 @@ export function createPaymentActivities({ database, channels, config }: Activity
     /**
      * Compensates the payment: returns the money in full through the order's channel and marks the
      * order REFUNDED (its stock reservation released in the same statement). Idempotent end to end:
-     * one refund id per order, deduplicated by the channel too.
+     * one refund id per order, deduplicated by the channel too. A channel's final refusal fails it
+     * without retry (REFUND_REFUSED, recorded for GET /v1/ops/stuck); the workflow waits for a person.
      */
     async refundOrder(params: {
       orderId: string;
@@ -108,22 +110,12 @@ export function createPaymentActivities({ database, channels, config }: Activity
       }
       const refundId = refundIdFor(order.id);
       await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
-      const channel = adapter(order.channel);
-      if (!channel.supports.refund) {
-        // A person decides (visible as this failure): the store returns money only at the player's request.
-        throw ApplicationFailure.nonRetryable(`${channel.type} cannot refund through its API`, 'REFUND_NOT_SUPPORTED');
-      }
-      const { channelRefundId, state } = await channel.refund({
+      const { channelRefundId, state } = await refundAtChannel(channels, order, {
         refundId,
-        payment: {
-          orderId: order.id,
-          channelPaymentId,
-          channelTradeNo: late?.channelTxnId ?? order.channelTxnId ?? undefined,
-          amount: { currency: order.currency, value: order.amount },
-        },
-        amount: paid,
-        paid,
         reason: params.reason,
+        paid,
+        channelPaymentId,
+        channelTradeNo: late?.channelTxnId,
       });
       await moveOrder(
         sql,
@@ -202,12 +194,63 @@ export function openAtChannel(channel: ChannelAdapter, config: Pick<Config, 'PUB
   );
 }
 
-/** A channel's final refusal is not retried; its outages are (the activity's retry policy decides). */
-async function channelCall<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * A channel's final refusal is not retried; its outages are (the activity's retry policy decides). The
+ * refusal's failure type is the channel's code, or `refusalType` where the workflow acts on it.
+ */
+async function channelCall<T>(call: () => Promise<T>, refusalType?: string): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    if (err instanceof ChannelError && !err.transient) throw ApplicationFailure.nonRetryable(err.message, err.code);
+    if (err instanceof ChannelError && !err.transient) {
+      throw ApplicationFailure.nonRetryable(refusalType ? `${err.code}: ${err.message}` : err.message, refusalType ?? err.code);
+    }
     throw err;
   }
 }
+
+/** What returning an order's money at its channel needs besides the order. */
+export interface ChannelRefund {
+  refundId: string;
+  reason: string;
+  paid: Money;
+  channelPaymentId: string | null;
+  channelTradeNo?: string;
+}
+
+/**
+ * Returns an order's money in full through its channel: the one refund call of both paths (the
+ * purchase's own refund, an operator's refund of a delivered order); idempotent there by `refundId`.
+ * A channel that cannot refund (App Store) or refuses this refund for good fails without retry
+ * (REFUND_REFUSED, with the channel's code); an outage is retried.
+ */
+export async function refundAtChannel(
+  channels: ChannelRegistry,
+  order: Pick<OrderRow, 'id' | 'channel' | 'currency' | 'amount' | 'channelTxnId' | 'storeProductId'>,
+  refund: ChannelRefund,
+): Promise<RefundResult> {
+  const adapter = configuredAdapter(channels, order.channel);
+  const { channelPaymentId } = refund;
+  if (!adapter.supports.refund || !channelPaymentId) {
+    throw ApplicationFailure.nonRetryable(`${adapter.type} cannot refund through its API; refund it at the store`, FAILURE.refundRefused);
+  }
+  return channelCall(
+    () =>
+      adapter.refund({
+        refundId: refund.refundId,
+        payment: {
+          orderId: order.id,
+          channelPaymentId,
+          channelTradeNo: refund.channelTradeNo ?? order.channelTxnId ?? undefined,
+          amount: { currency: order.currency, value: order.amount },
+          storeProductId: order.storeProductId ?? undefined,
+        },
+        amount: refund.paid,
+        paid: refund.paid,
+        reason: refund.reason,
+      }),
+    FAILURE.refundRefused,
+  );
+}
+
+type OrderRow = Awaited<ReturnType<typeof orderForRefund>>;

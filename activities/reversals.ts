@@ -14,6 +14,7 @@ import { releaseStock } from '../store/stock';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { moveOrder } from './orders';
+import { refundAtChannel } from './payments';
 
 const REASON_OF: Record<ChannelReversal['cause'], string> = {
   CHANNEL_REFUND: REASONS.channelRefund,
@@ -77,32 +78,19 @@ export function createReversalActivities({ database, channels, config }: Activit
       return { status: to, reason, ...(revoke && { revocationId }) };
     },
 
-    /** An operator refunds a delivered order: the money goes back through the order's channel (idempotent). */
+    /**
+     * An operator refunds a delivered order: the money goes back through the order's channel
+     * (idempotent). A channel's final refusal fails the reversal for good (REFUND_REFUSED, in GET
+     * /v1/ops/stuck); the order stays DELIVERED, its money with us.
+     */
     async refundThroughChannel({ orderId, reason }: { orderId: string; reason: string }): Promise<void> {
       const order = await orderForRefund(db, orderId);
       const refundId = refundIdFor(orderId);
       const existing = await findRefund(db, refundId);
       if (existing && existing.status !== 'PENDING') return;
-      const adapter = channels.get(order.channel);
-      if (!adapter) throw ApplicationFailure.nonRetryable(`channel ${order.channel} is not configured`, 'CHANNEL_NOT_CONFIGURED');
-      if (!adapter.supports.refund || !order.channelPaymentId) {
-        throw ApplicationFailure.nonRetryable(`${adapter.type} cannot refund through its API; refund it at the store`, 'REFUND_NOT_SUPPORTED');
-      }
       const paid = paidOf(order);
       await createPendingRefund(db, { id: refundId, orderId, channel: order.channel, amount: paid, reason });
-      const result = await adapter.refund({
-        refundId,
-        payment: {
-          orderId,
-          channelPaymentId: order.channelPaymentId,
-          channelTradeNo: order.channelTxnId ?? undefined,
-          amount: { currency: order.currency, value: order.amount },
-          storeProductId: order.storeProductId ?? undefined,
-        },
-        amount: paid,
-        paid,
-        reason,
-      });
+      const result = await refundAtChannel(channels, order, { refundId, reason, paid, channelPaymentId: order.channelPaymentId });
       await recordRefundAccepted(sql, refundId, result.channelRefundId, result.state);
     },
 

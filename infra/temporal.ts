@@ -130,7 +130,7 @@ export class PurchasesClient {
   /**
    * Reports a reversal (a channel refund, a chargeback, a revocation, an operator's refund of a
    * delivered order): to the order's workflow while it runs, else to a reversal workflow started for
-   * it — one per order, so a channel's repeated reports reverse it once.
+   * it — one per order that did not fail, so a channel's repeated reports reverse it once.
    */
   async reverse(orderId: string, reversal: ChannelReversal, timing: PurchaseTiming): Promise<'SIGNALLED' | 'STARTED' | 'ALREADY_STARTED'> {
     if (reversal.cause !== 'OPS_REFUND') {
@@ -146,7 +146,9 @@ export class PurchasesClient {
         workflowId: reversalWorkflowId(orderId),
         taskQueue: this.taskQueue,
         args: [orderId, reversal, timing],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // One reversal per order; one that failed (e.g. the channel refused an operator's refund) never
+        // keeps the id from the channel's own later report.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
       });
       return 'STARTED';
     } catch (err) {

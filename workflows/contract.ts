@@ -142,6 +142,8 @@ export const PATCHES = {
   queryLostPayments: 'query-lost-payments',
   /** A refund or chargeback from the channel side ends the order and takes the goods back. */
   channelReversals: 'channel-reversals',
+  /** A reversal known by the time the payment lands ends the order without delivering it. */
+  reversalBeforeDelivery: 'reversal-before-delivery',
 } as const;
 
 /** Failure types the API maps to its error codes. */
@@ -153,6 +155,8 @@ export const FAILURE = {
   illegalTransition: 'ILLEGAL_TRANSITION',
   /** PostgreSQL refused the data itself (SQLSTATE class 22/23): retrying cannot help. */
   dataError: 'DATA_ERROR',
+  /** The channel cannot refund, or refused a refund for good (a final answer, not an outage). */
+  refundRefused: 'REFUND_REFUSED',
 } as const;
 
 // ---- Reconciliation (workflows/reconciliation) --------------------------------------------------

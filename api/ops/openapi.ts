@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { orderIdParam } from '../orders/schemas';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { ADMIN, authenticatedErrors, json, jsonBody, type ErrorCodes } from '../shared/openapi';
 import {
   operatorHeader,
   opsActionBody,
@@ -18,7 +18,7 @@ import {
 
 export function opsPaths(): ZodOpenApiPathsObject {
   const operator = z.object({ 'X-Operator': operatorHeader });
-  const action = (summary: string, description: string, body: z.ZodType): ZodOpenApiOperationObject => ({
+  const action = (summary: string, description: string, body: z.ZodType, refused: Record<number, ErrorCodes> = {}): ZodOpenApiOperationObject => ({
     tags: ['Operations'],
     summary,
     description: `${description} Audited with the operator, whether the order's workflow accepts it or not.`,
@@ -27,7 +27,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
     requestBody: jsonBody(body),
     responses: {
       202: json("The order's workflow accepted the action; the order as it is now.", opsActionResponse),
-      ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'], 409: ['OPS_ACTION_NOT_ALLOWED'] }),
+      ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'], 409: ['OPS_ACTION_NOT_ALLOWED'], ...refused }),
     },
   });
   return {
@@ -66,8 +66,11 @@ export function opsPaths(): ZodOpenApiPathsObject {
         'Refund an order',
         'For a `DELIVERING` or `MANUAL_REVIEW` order: stops delivering and refunds, unless the game server ' +
           'already took the goods. For a `DELIVERED` order (customer service): the money goes back through the ' +
-          'channel and, unless `revoke` is false, the game is told to take the goods back (`revokeUrl`).',
+          'channel and, unless `revoke` is false, the game is told to take the goods back (`revokeUrl`). ' +
+          '`422 REFUND_NOT_SUPPORTED`: the channel cannot return money through its API (App Store: only Apple ' +
+          "refunds, at the player's request; its refund notification then ends the order).",
         opsRefundBody,
+        { 422: ['REFUND_NOT_SUPPORTED'] },
       ),
     },
     '/v1/ops/revocations': {

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import type { ChannelRegistry } from '../../channels/registry';
 import { orderIdOfWorkflow, purchaseWorkflowId } from '../../domain/ids';
 import { purchaseTiming, type Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
@@ -19,13 +20,14 @@ interface Deps {
   database: Database;
   config: Config;
   purchases: PurchasesClient;
+  channels: ChannelRegistry;
 }
 
 /**
  * Operations: find stuck orders and act on them through their workflows. Every action is
  * audited with the operator's identity, whether the workflow accepts it or not.
  */
-export function opsRouter({ database, config, purchases }: Deps): Router {
+export function opsRouter({ database, config, purchases, channels }: Deps): Router {
   const { db } = database;
   const router = Router();
   router.use('/v1/ops', adminAuth(config), ...jsonBody('16kb'));
@@ -104,8 +106,16 @@ export function opsRouter({ database, config, purchases }: Deps): Router {
       if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
 
       const audit = await auditRequested(db, { orderId, operator, action: request.action, reason: request.reason });
+      const refundsDelivered = request.action === 'REFUND' && order.status === 'DELIVERED';
+      if (refundsDelivered && channels.get(order.channel)?.supports.refund === false) {
+        // Refused here, before any reversal starts: a reversal that failed at the channel would hold the
+        // order's reversal id, and the store's own refund notification for it would find it taken.
+        const message = `${order.channel} cannot refund through its API; the store refunds at the player's request`;
+        await auditOutcome(db, audit, 'REFUSED', message);
+        throw new ApiError(422, 'REFUND_NOT_SUPPORTED', message, { orderId, channel: order.channel });
+      }
       try {
-        if (request.action === 'REFUND' && order.status === 'DELIVERED') {
+        if (refundsDelivered) {
           // Customer service refunds a delivered order: its purchase has ended; a reversal returns the
           // money through the channel and, when asked, tells the game to take the goods back.
           await purchases.reverse(

@@ -84,4 +84,6 @@ export const REASONS = {
   invalidData: 'INVALID_DATA',
   /** PostgreSQL refused the data of a paid order's step: a person decides (deliver or refund). */
   dataError: 'DATA_ERROR',
+  /** The channel refused our refund for good (its code is in GET /v1/ops/stuck): the money waits for a person. */
+  refundRefused: 'REFUND_REFUSED',
 } as const;

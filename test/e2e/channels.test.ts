@@ -152,13 +152,19 @@ describe('a disabled account keeps its late payments', () => {
   });
 });
 
+/** The App Store account (configured once, idempotent) and an item sold there, orderable. */
+async function appStoreItem() {
+  const saved = await channels('PUT', '/v1/admin/channels/appstore', { type: 'appstore', enabled: true, credentials: appstore.credentials() });
+  expect(saved.status).toBe(200);
+  const sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
+  expect((await untilOrderable('appstore', sku)).status).toBe(201);
+  return sku;
+}
+
 describe('App Store, end to end', () => {
   let sku: string;
   beforeAll(async () => {
-    const saved = await channels('PUT', '/v1/admin/channels/appstore', { type: 'appstore', enabled: true, credentials: appstore.credentials() });
-    expect(saved.status).toBe(200);
-    sku = await h.createItem(game, { storeProducts: { appstore: 'com.studio.game.gems60' } });
-    expect((await untilOrderable('appstore', sku)).status).toBe(201);
+    sku = await appStoreItem();
   });
 
   it('pays and delivers an order on its StoreKit receipt, once, whatever else arrives', async () => {
@@ -301,6 +307,88 @@ async function untilRefused(channel: string, sku: string) {
     await sleep(100);
   }
 }
+
+describe('operators refund a delivered App Store order', () => {
+  it("refuses it up front (422 REFUND_NOT_SUPPORTED), then books Apple's own refund once", async () => {
+    const sku = await appStoreItem();
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+    const paid = appstore.pay({ productId: 'com.studio.game.gems60', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+    expect((await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { signedTransaction: paid.signedTransaction })).body.status).toBe('DELIVERED');
+
+    const refused = await channels('POST', `/v1/ops/orders/${orderId}/refund`, { reason: 'player asked us', revoke: true });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toMatchObject({ code: 'REFUND_NOT_SUPPORTED', details: { orderId, channel: 'appstore' } });
+    expect((await h.db.opsAction.findFirstOrThrow({ where: { orderId } })).outcome).toBe('REFUSED');
+    // No reversal started: the order's reversal id is free for the store's own refund.
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).describe()).rejects.toThrow();
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+
+    // Apple's refund reaches the order (its purchase workflow, or a reversal once that has ended).
+    expect(await appstore.deliver(appstore.refund(paid.transactionId), `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+    expect(await h.db.journalEntry.count({ where: { orderId, kind: 'CHANNEL_REFUND' } })).toBe(1);
+    expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'REFUND', orderId });
+  });
+});
+
+describe('a channel that refuses our refund for good', () => {
+  const notifyUrl = () => `${h.api.url}/v1/callbacks/wechat-main`;
+  /** A WeChat Pay order paid, then refunded in full in the merchant platform (its notification not sent yet). */
+  async function paidThenRefundedAtPortal(sku: string) {
+    const { orderId } = await order('wechat-main', sku, { platform: 'web' });
+    const tradeNo = orderId.replace(/-/g, '');
+    expect(await wechat.deliver(wechat.pay(tradeNo), notifyUrl())).toBe(204);
+    return { orderId, refundAtPortal: () => wechat.refundFromPortal(tradeNo, `portal-${randomUUID().slice(0, 8)}`) };
+  }
+
+  it("fails an operator's refund once, visibly, leaving the order DELIVERED until the channel's own refund arrives", async () => {
+    const sku = await h.createItem(game);
+    expect((await untilOrderable('wechat-main', sku)).status).toBe(201);
+    const { orderId, refundAtPortal } = await paidThenRefundedAtPortal(sku);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    const portalRefund = refundAtPortal();
+
+    expect((await channels('POST', `/v1/ops/orders/${orderId}/refund`, { reason: 'charged twice', revoke: true })).status).toBe(202);
+    await expect(h.client.workflow.getHandle(reversalWorkflowId(orderId)).result()).rejects.toThrow();
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+    const stuck = (await channels('GET', '/v1/ops/stuck?olderThanSeconds=0&limit=500')).body.stuck as { workflowId: string }[];
+    expect(stuck.find((s) => s.workflowId === reversalWorkflowId(orderId))).toMatchObject({ orderId, activity: 'refundThroughChannel', attempts: 1 });
+
+    // The failed reversal does not keep the order's reversal id: the portal refund's notification is booked.
+    expect(await wechat.deliver(wechat.settleRefund(portalRefund.outRefundNo), notifyUrl())).toBe(204);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+    expect((await untilRevoked(orderId)).body).toMatchObject({ orderId, reason: 'REFUND' });
+  });
+
+  it("keeps a purchase's money for a person when its refund is refused, visibly, until the channel's own refund", async () => {
+    const sku = await h.createItem(game);
+    h.gameServer.mode = 'fail';
+    h.config.DELIVERY_DEADLINE_MS = 1_500;
+    try {
+      const { orderId, refundAtPortal } = await paidThenRefundedAtPortal(sku);
+      await h.waitForStatus(orderId, 'DELIVERING');
+      const portalRefund = refundAtPortal();
+      const refused = async () =>
+        ((await channels('GET', '/v1/ops/stuck?olderThanSeconds=0&limit=500')).body.stuck as { workflowId: string; activity: string }[]).find(
+          (s) => s.workflowId === purchaseWorkflowId(orderId) && s.activity === 'refundOrder',
+        );
+      const deadline = Date.now() + 10_000;
+      while (!(await refused()) && Date.now() < deadline) await sleep(100);
+      expect(await refused()).toMatchObject({ orderId, attempts: 1 });
+      expect(await h.orderStatus(orderId)).toBe('DELIVERING');
+
+      expect(await wechat.deliver(wechat.settleRefund(portalRefund.outRefundNo), notifyUrl())).toBe(204);
+      await h.waitForStatus(orderId, 'REFUNDED');
+      expect((await h.db.orderHistory.findFirstOrThrow({ where: { orderId, status: 'REFUNDED' } })).reason).toBe('CHANNEL_REFUND');
+      expect(h.gameServer.grantsFor(orderId)).toHaveLength(0);
+    } finally {
+      h.gameServer.mode = 'ok';
+      h.config.DELIVERY_DEADLINE_MS = 60_000;
+    }
+  });
+});
 
 async function untilRevoked(orderId: string) {
   const deadline = Date.now() + 15_000;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
@@ -17,7 +17,7 @@ import {
   type PaymentNotification,
   type PurchaseInput,
 } from '../../workflows/contract';
-import type { latePayment, purchase } from '../../workflows';
+import type { latePayment, purchase, reversal } from '../../workflows';
 
 /**
  * Every branch of the purchase workflow, against the real Temporal dev server with stub activities:
@@ -60,6 +60,10 @@ class StubBooks {
   deliveryFailures = 0;
   /** The game server took the goods while the refund was being decided. */
   deliveredMeanwhile = false;
+  /** The channel refuses our refunds for good (a non-retryable REFUND_REFUSED). */
+  refundRefused = false;
+  /** The game server took the goods (a delivery succeeded, or the order was delivered before). */
+  delivered = false;
   statusForLatePayment: OrderStatus = 'CLOSED';
   /** What asking the channel finds, by the number of the query (1-based): a payment, or nothing. */
   queryFinds: (n: number, orderId: string) => PaymentNotification | undefined = () => undefined;
@@ -108,6 +112,7 @@ class StubBooks {
       },
       refundOrder: async (p) => {
         call(`refundOrder:${p.reason}`);
+        if (this.refundRefused) throw ApplicationFailure.nonRetryable('ACQ.TRADE_HAS_FINISHED: trade finished', 'REFUND_REFUSED');
         return this.deliveredMeanwhile ? 'ALREADY_DELIVERED' : 'REFUNDED';
       },
       queryChannelPayment: async (p) => {
@@ -120,19 +125,27 @@ class StubBooks {
       },
       recordReversal: async (p) => {
         call(`recordReversal:${p.reversal.cause}`);
+        // Goods go back only where the game took them.
+        const revocation = this.delivered ? { revocationId: `rv_${p.orderId}` } : {};
         return p.reversal.cause === 'CHARGEBACK'
-          ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', revocationId: `rv_${p.orderId}` }
-          : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', revocationId: `rv_${p.orderId}` };
+          ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', ...revocation }
+          : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', ...revocation };
       },
       revokeGrants: async () => {
         call('revokeGrants');
         return 'REVOKED';
       },
-      refundThroughChannel: async () => void call('refundThroughChannel'),
+      refundThroughChannel: async () => {
+        call('refundThroughChannel');
+        if (this.refundRefused) throw ApplicationFailure.nonRetryable('ACQ.TRADE_HAS_FINISHED: trade finished', 'REFUND_REFUSED');
+      },
       deliverOrder: async () => {
         call('deliverOrder');
         this.deliveryAttempts++;
-        if (this.deliveryAttempts > this.deliveryFailures) return;
+        if (this.deliveryAttempts > this.deliveryFailures) {
+          this.delivered = true;
+          return;
+        }
         // A failing game server: fails fast, and honours cancellation like the real activity.
         await new Promise((resolve) => setTimeout(resolve, 20));
         if (Context.current().cancellationSignal.aborted) throw new Error('cancelled');
@@ -221,6 +234,15 @@ class OrderUnderTest {
 
   result() {
     return this.handle.result();
+  }
+}
+
+/** Waits until `done` holds (the stubs' calls are read while the workflow runs). */
+async function until(done: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
@@ -400,6 +422,32 @@ describe('the purchase workflow', () => {
     expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
   });
 
+  it("keeps the money for an operator's refund or the channel's own when the channel refuses our refund for good", async () => {
+    const books = new StubBooks();
+    books.deliveryFailures = Infinity;
+    books.refundRefused = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await until(() => books.calls.includes('refundOrder:DELIVERY_FAILED'));
+      const deadline = Date.now() + 5_000;
+      while ((await order.handle.query(orderSnapshotQuery)).reason !== 'REFUND_REFUSED' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'DELIVERING', reason: 'REFUND_REFUSED' });
+      // An operator asks again; refused again, the money still waits, until the channel returns it itself.
+      await order.ops('REFUND');
+      await until(() => books.calls.includes('refundOrder:OPS_REFUND'));
+      await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-portal-1', revoke: true });
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
+    expect(books.calls.filter((c) => c.startsWith('refundOrder') || c.startsWith('recordReversal'))).toEqual([
+      'refundOrder:DELIVERY_FAILED',
+      'refundOrder:OPS_REFUND',
+      'recordReversal:CHANNEL_REFUND',
+    ]);
+  });
+
   it('keeps goods the game took while the refund was decided: DELIVERED, not refunded', async () => {
     const books = new StubBooks();
     books.deliveryFailures = Infinity;
@@ -501,6 +549,19 @@ describe('a channel that stays silent, or changes its mind', () => {
     expect(books.calls.some((c) => c.startsWith('refundOrder'))).toBe(false);
   });
 
+  it('ends the order without delivering when the refund was known before the payment landed', async () => {
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.handle.signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-early-1', revoke: true });
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+      expect(await order.handle.query(orderSnapshotQuery)).toMatchObject({ status: 'REFUNDED', reason: 'CHANNEL_REFUND' });
+    });
+    expect(books.calls.slice(-2)).toEqual(['markPaid', 'recordReversal:CHANNEL_REFUND']);
+    expect(books.calls.filter((c) => c === 'startDelivery' || c === 'deliverOrder' || c === 'revokeGrants')).toEqual([]);
+  });
+
   it('takes the goods back when a store refund arrives as the delivered order ends', async () => {
     const books = new StubBooks();
     books.confirmDelayMs = 1_000;
@@ -512,6 +573,32 @@ describe('a channel that stays silent, or changes its mind', () => {
       expect(await order.result()).toBe('REFUNDED');
     }, TEST_TIMING, { confirmsDelivery: true });
     expect(books.calls.slice(-3)).toEqual(['confirmChannelDelivery', 'recordReversal:CHANNEL_REFUND', 'revokeGrants']);
+  });
+});
+
+describe('the reversal workflow', () => {
+  const reverse = (books: StubBooks, cause: 'OPS_REFUND' | 'CHANNEL_REFUND') =>
+    withWorkflow(books, (order) =>
+      client.workflow.execute<typeof reversal>('reversal', {
+        workflowId: `reversal-${order.input.orderId}`,
+        taskQueue: order.taskQueue,
+        args: [order.input.orderId, { cause, dedupeKey: `${cause}-1`, revoke: true }, TEST_TIMING],
+      }),
+    );
+
+  it("returns an operator's refund through the channel, then ends the order and takes the goods back", async () => {
+    const books = new StubBooks();
+    books.delivered = true;
+    expect(await reverse(books, 'OPS_REFUND')).toBe('REFUNDED');
+    expect(books.calls).toEqual(['refundThroughChannel', 'recordReversal:OPS_REFUND', 'revokeGrants']);
+  });
+
+  it("fails for good, booking and revoking nothing, when the channel refuses an operator's refund", async () => {
+    const books = new StubBooks();
+    books.refundRefused = true;
+    const failed = await reverse(books, 'OPS_REFUND').catch((err: unknown) => err);
+    expect(failed).toBeInstanceOf(WorkflowFailedError);
+    expect(books.calls).toEqual(['refundThroughChannel']);
   });
 });
 

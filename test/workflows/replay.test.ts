@@ -11,7 +11,7 @@ const HISTORIES = join(__dirname, 'histories');
 const { History } = temporal.api.history.v1;
 const JSON_FORM = { longs: String, enums: String, bytes: String };
 /** Recorded histories are named by the shape of the workflow that made them: bump it with the shape. */
-const HISTORY_VERSION = '2026-11-30';
+const HISTORY_VERSION = '2026-12-07';
 
 /**
  * Determinism guard: recorded histories of every path through the purchase workflow must replay
@@ -73,8 +73,16 @@ describe('workflow replay', () => {
       .signal(channelReversalSignal, { cause: 'CHARGEBACK', dedupeKey: 'replay-cb', revoke: true });
     await h.waitForStatus(chargedBack.orderId, 'CHARGED_BACK');
     h.gameServer.mode = 'ok';
+    // The channel's refund arrives before its payment: the order ends without a delivery.
+    const refundedBeforePaid = await order();
+    await h.client.workflow
+      .getHandle(purchaseWorkflowId(refundedBeforePaid.orderId))
+      .signal(channelReversalSignal, { cause: 'CHANNEL_REFUND', dedupeKey: 'replay-early-refund', revoke: true });
+    await h.pay(refundedBeforePaid.payment.channelPaymentId);
+    await h.waitForStatus(refundedBeforePaid.orderId, 'REFUNDED');
+    expect(h.gameServer.attemptsFor(refundedBeforePaid.orderId)).toHaveLength(0);
 
-    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded, foundByQuery, chargedBack };
+    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded, foundByQuery, chargedBack, refundedBeforePaid };
     const expected = {
       delivered: 'DELIVERED',
       timedOut: 'CLOSED',
@@ -84,6 +92,7 @@ describe('workflow replay', () => {
       refunded: 'REFUNDED',
       foundByQuery: 'DELIVERED',
       chargedBack: 'CHARGED_BACK',
+      refundedBeforePaid: 'REFUNDED',
     };
     const histories: { name: string; workflowId: string; history: temporal.api.history.v1.IHistory }[] = [];
     for (const [name, { orderId }] of Object.entries(cases)) {

@@ -5,11 +5,11 @@ import {
   TimeoutFailure,
   isCancellation,
   proxyLocalActivities,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { FAILURE, PaymentChannelKey, type PurchaseInput } from '../contract';
+import { FAILURE, type PurchaseInput } from '../contract';
 import { booksOptions, failoverAttemptOptions, openingChannelOptions } from '../shared/options';
+import type { OrderState } from './order-state';
 
 /** Orders without a failover budget in their timing (built by hand) keep the old opening budget. */
 const DEFAULT_OPEN_BUDGET_MS = 30_000;
@@ -21,11 +21,12 @@ type CreatedPayment = Awaited<ReturnType<Activities['openChannelAttempt']>>;
  * budget is spent — CHANNEL_FAILOVER_BUDGET_MS with accounts to fall back on, the account's own
  * opening budget when it is the only one. Each account gets the remaining budget shared among the
  * accounts still to try (a hung account cannot starve the next), and every attempt is recorded. The
- * order's channel moves with the opening (books, search attribute, snapshot: `input.channel`, which
- * every later step reads). Throws CHANNEL_UNAVAILABLE when every account failed.
+ * order's channel moves with the opening (books, search attribute, snapshot: `order.switchChannel`;
+ * every later step reads `order.channel`). Throws CHANNEL_UNAVAILABLE when every account failed.
  */
-export async function openWithFailover(input: PurchaseInput, candidates: string[], expiresAt: string): Promise<CreatedPayment> {
+export async function openWithFailover(input: PurchaseInput, order: OrderState, candidates: string[]): Promise<CreatedPayment> {
   const { orderId, timing } = input;
+  const { expiresAt } = order;
   const books = proxyLocalActivities<Activities>(booksOptions(timing));
   const budgetMs = (candidates.length > 1 ? timing.channelFailoverBudgetMs : undefined) ?? timing.channelOpenBudgetMs ?? DEFAULT_OPEN_BUDGET_MS;
   const deadline = Date.now() + budgetMs;
@@ -62,10 +63,7 @@ export async function openWithFailover(input: PurchaseInput, candidates: string[
       });
     }
     if (created) {
-      if (channel !== input.channel) {
-        input.channel = channel;
-        upsertSearchAttributes([{ key: PaymentChannelKey, value: channel }]);
-      }
+      order.switchChannel(channel);
       return created;
     }
   }

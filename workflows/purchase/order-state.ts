@@ -10,6 +10,7 @@ import type { OrderStatus } from '../../domain/orders/status';
 import {
   FAILURE,
   OrderStatusKey,
+  PaymentChannelKey,
   cancelOrderUpdate,
   channelReversalSignal,
   opsActionUpdate,
@@ -52,11 +53,26 @@ export class OrderState {
   reversal?: ChannelReversal;
   private opsRequest?: OpsRequest;
   private readonly seenNotifications = new Set<string>();
+  /** The account the order's payment is at: the router's choice until failover opens it elsewhere. */
+  private paymentChannel: string;
 
   constructor(
     private readonly input: PurchaseInput,
     readonly expiresAtMs: number,
-  ) {}
+  ) {
+    this.paymentChannel = input.channel;
+  }
+
+  get channel(): string {
+    return this.paymentChannel;
+  }
+
+  /** Failover opened the payment at another account: every later step, and the search attribute, follow it. */
+  switchChannel(channel: string) {
+    if (channel === this.paymentChannel) return;
+    this.paymentChannel = channel;
+    upsertSearchAttributes([{ key: PaymentChannelKey, value: channel }]);
+  }
 
   get expiresAt(): string {
     return new Date(this.expiresAtMs).toISOString();
@@ -68,7 +84,7 @@ export class OrderState {
       status: this.status,
       reason: this.reason,
       amount: this.input.amount,
-      channel: this.input.channel,
+      channel: this.channel,
       payment: this.payment,
       expiresAt: this.expiresAt,
     };
@@ -159,7 +175,7 @@ export class OrderState {
           }
           if (request.action === 'REFUND' && this.input.refundable === false) {
             throw ApplicationFailure.nonRetryable(
-              `${this.input.channel} cannot refund through its API (the store refunds at the player's request)`,
+              `${this.channel} cannot refund through its API (the store refunds at the player's request)`,
               FAILURE.opsActionRefused,
             );
           }

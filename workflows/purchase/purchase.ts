@@ -10,12 +10,13 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { sameMoney } from '../../domain/money';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
-import { FAILURE, PATCHES, type ChannelReversal, type PaymentNotification, type PurchaseInput } from '../contract';
-import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions, revocationOptions } from '../shared/options';
+import { FAILURE, PATCHES, type PurchaseInput } from '../contract';
+import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
+import { awaitPayment } from './await-payment';
 import { openWithFailover } from './channel-failover';
 import { OrderState } from './order-state';
+import { reverse } from './reversal';
 
 /**
  * One purchase, from risk check to delivered goods or returned money. Each step that commits
@@ -40,9 +41,22 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await books.closeOrder({ orderId, reason: why }); // closing the order returns its reservation
     order.enter('CLOSED', why);
   };
-  const closeChannelPayment = () => channel.closeChannelPayment({ orderId, channel: input.channel });
   const refundMoney = async (why: string) => {
-    const outcome = await channel.refundOrder({ orderId, reason: why });
+    let outcome: Awaited<ReturnType<typeof channel.refundOrder>>;
+    for (let reason = why; ; reason = REASONS.opsRefund) {
+      try {
+        outcome = await channel.refundOrder({ orderId, reason });
+        break;
+      } catch (err) {
+        if (!isFailure(err, FAILURE.refundRefused)) throw err;
+        // The channel refused for good (GET /v1/ops/stuck has its words): the money waits for an
+        // operator's refund, or for the channel's own refund or chargeback (see finish()).
+        order.enter(order.status, REASONS.refundRefused);
+        order.clearOps();
+        await condition(() => order.pendingOps()?.action === 'REFUND' || order.reversal !== undefined);
+        if (order.reversal) return;
+      }
+    }
     // The game server took the goods while the refund was being decided: nothing to return.
     if (outcome === 'ALREADY_DELIVERED') order.enter('DELIVERED');
     else order.enter('REFUNDED', why);
@@ -95,7 +109,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     const budget = timing.channelOpenBudgetMs;
     const created =
       candidates?.length && patched(PATCHES.channelFailover)
-        ? await openWithFailover(input, candidates, order.expiresAt)
+        ? await openWithFailover(input, order, candidates)
         : await (budget === undefined ? open() : CancellationScope.withTimeout(budget, open));
     order.payment = created.payment;
     order.markOpened();
@@ -106,39 +120,16 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   }
 
   try {
-    // 4. Wait for the money until the payment timeout; the game may cancel meanwhile. A channel that
-    //    stays silent is asked (a lost notification), and asked once more before the order closes.
-    const queries = timing.paymentQueryAfterMs !== undefined && patched(PATCHES.queryLostPayments);
-    let queryAfterMs = timing.paymentQueryAfterMs ?? 0;
-    let nextQueryAtMs = Date.now() + queryAfterMs;
-    while (order.status === 'PENDING_PAYMENT') {
-      if (order.inbox.length === 0 && !order.cancelRequested) {
-        const remaining = order.expiresAtMs - Date.now();
-        const wait = queries ? Math.min(remaining, nextQueryAtMs - Date.now()) : remaining;
-        const woken = wait > 0 && (await condition(() => order.inbox.length > 0 || order.cancelRequested, wait));
-        if (!woken && queries) {
-          await askChannel();
-          if (order.expiresAtMs > Date.now() || order.inbox.length > 0) {
-            queryAfterMs *= 2;
-            nextQueryAtMs = Date.now() + queryAfterMs;
-            continue;
-          }
-        }
-        if (!woken && order.inbox.length === 0) {
-          await closeUnpaid(REASONS.paymentTimeout);
-          break;
-        }
-      }
-      const notification = order.inbox.shift();
-      if (notification) await takeMoney(notification);
-      else if (order.cancelRequested) await closeUnpaid(REASONS.cancelledByGame);
-    }
+    // 4. Wait for the money until the payment timeout; the game may cancel meanwhile (await-payment.ts).
+    await awaitPayment(input, order, releaseStock);
 
     // 5. Deliver, or refund when the game server cannot take the goods before the deadline; a store
-    //    that needs to hear of the delivery is told (Google Play: consume).
-    if (order.status === 'PAID') await deliverOrRefund();
+    //    that needs to hear of the delivery is told (Google Play: consume). Money the channel already
+    //    returned (its refund came before its payment) is not delivered: finish() ends the order.
+    const returnedBeforePaid = () => order.reversal !== undefined && patched(PATCHES.reversalBeforeDelivery);
+    if (order.status === 'PAID' && !returnedBeforePaid()) await deliverOrRefund();
     if (order.status === 'DELIVERED' && input.confirmsDelivery) {
-      await channel.confirmChannelDelivery({ orderId, channel: input.channel });
+      await channel.confirmChannelDelivery({ orderId, channel: order.channel });
     }
 
     // Paid, but not what was asked: a person decides to deliver or to return the money.
@@ -161,47 +152,12 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   async function finish() {
     await condition(allHandlersFinished);
     // The channel returned the money (a store refund, a chargeback) while this order was still open.
-    if (order.reversal && patched(PATCHES.channelReversals)) await reverse(order.reversal);
+    if (order.reversal && patched(PATCHES.channelReversals)) {
+      await reverse(orderId, order.reversal, timing, (outcome) => {
+        if (outcome.status) order.enter(outcome.status, outcome.reason);
+      });
+    }
     return order.status;
-  }
-
-  /** Asks the channel about a payment it has not notified; a result counts as its notification. */
-  async function askChannel() {
-    const found = await channel.queryChannelPayment({ orderId, channel: input.channel });
-    if (found) order.receive(found);
-  }
-
-  /**
-   * A reversal from the channel side: the money went back without us, so nothing is refunded; the
-   * order ends REFUNDED (CHANNEL_REFUND) or CHARGED_BACK, and goods the game took are taken back.
-   */
-  async function reverse(reversal: ChannelReversal) {
-    const outcome = await books.recordReversal({ orderId, reversal });
-    if (outcome.status) order.enter(outcome.status, outcome.reason);
-    if (outcome.revocationId) await proxyActivities<Activities>(revocationOptions(timing)).revokeGrants({ orderId, revocationId: outcome.revocationId });
-  }
-
-  /** Records the channel's result; only the exact amount asked is taken as paid. */
-  async function takeMoney(notification: PaymentNotification) {
-    await books.recordPaymentResult({ orderId, channel: input.channel, notification });
-    if (notification.result === 'FAILED') return; // the payer may still try again until the timeout
-    if (notification.productMismatch || !notification.paid || !sameMoney(notification.paid, input.amount)) {
-      await books.holdForReview({ orderId, expected: input.amount, notification });
-      order.enter('MANUAL_REVIEW', notification.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch);
-      return;
-    }
-    await books.markPaid({ orderId, notification });
-    order.enter('PAID');
-  }
-
-  /** Compensates steps 2 and 3: the stock goes back, the channel payment is closed. */
-  async function closeUnpaid(why: string) {
-    await releaseStock(why);
-    const outcome = await closeChannelPayment();
-    if (outcome === 'ALREADY_PAID') {
-      // The payer paid while we closed: the channel's notification is on its way; wait for it to refund.
-      await condition(() => order.lateSuccess() !== undefined, timing.paymentTimeoutMs);
-    }
   }
 
   /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
@@ -251,6 +207,11 @@ const UNREFUNDABLE_DELIVERY_DEADLINE_MS = 30 * 24 * 3_600_000;
 
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
+  return isFailure(err, FAILURE.dataError);
+}
+
+/** An activity failed for good with this business failure type. */
+function isFailure(err: unknown, type: string): boolean {
   const failure = err instanceof ActivityFailure ? err.cause : err;
-  return failure instanceof ApplicationFailure && failure.type === FAILURE.dataError;
+  return failure instanceof ApplicationFailure && failure.type === type;
 }
