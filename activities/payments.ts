@@ -16,7 +16,7 @@ import type { Money } from '../domain/money';
 import type { Config } from '../infra/config';
 import { refundIdFor } from '../domain/ids';
 import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
-import { channelPaymentOf, orderForRefund, setChannelPayment } from '../store/orders';
+import { channelPaymentOf, readOrder, setChannelPayment, type Order } from '../store/orders';
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
@@ -42,7 +42,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
      * comes back as the payment result its notification would have brought, recorded like one.
      */
     async queryChannelPayment(params: { orderId: string; channel: string }): Promise<PaymentNotification | undefined> {
-      const order = await orderForRefund(db, params.orderId);
+      const order = await readOrder(db, params.orderId);
       const channel = adapter(params.channel);
       if (!order.channelPaymentId) return undefined;
       let answer;
@@ -55,7 +55,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
       }
       if (answer.state !== 'SUCCEEDED' || !answer.event) return undefined;
       const result = paymentResultOf(answer.event, {
-        amount: { currency: order.currency, value: order.amount },
+        amount: order.amount,
         storeProductId: order.storeProductId,
       });
       if (!result) return undefined;
@@ -97,13 +97,11 @@ export function createPaymentActivities({ database, channels, config }: Activity
       reason: string;
       latePayment?: PaymentNotification;
     }): Promise<'REFUNDED' | 'ALREADY_DELIVERED'> {
-      const order = await orderForRefund(db, params.orderId);
+      const order = await readOrder(db, params.orderId);
       if (order.status === 'REFUNDED') return 'REFUNDED';
       if (order.status === 'DELIVERED') return 'ALREADY_DELIVERED';
       const late = params.latePayment;
-      const paid: Money | undefined =
-        late?.paid ??
-        (order.paidAmount != null && order.paidCurrency ? { currency: order.paidCurrency, value: order.paidAmount } : undefined);
+      const paid: Money | undefined = late?.paid ?? order.paid;
       const channelPaymentId = late?.channelPaymentId ?? order.channelPaymentId;
       if (!paid || !channelPaymentId) {
         throw ApplicationFailure.nonRetryable(`order ${order.id} has no payment to refund`, 'NOTHING_TO_REFUND');
@@ -135,14 +133,8 @@ export function createPaymentActivities({ database, channels, config }: Activity
   };
 
   async function paymentRef(orderId: string): Promise<PaymentRef> {
-    const order = await orderForRefund(db, orderId);
-    return {
-      orderId,
-      channelPaymentId: order.channelPaymentId!,
-      channelTradeNo: order.channelTxnId ?? undefined,
-      amount: { currency: order.currency, value: order.amount },
-      storeProductId: order.storeProductId ?? undefined,
-    };
+    const order = await readOrder(db, orderId);
+    return paymentRefOf(order, order.channelPaymentId!);
   }
 }
 
@@ -226,7 +218,7 @@ export interface ChannelRefund {
  */
 export async function refundAtChannel(
   channels: ChannelRegistry,
-  order: Pick<OrderRow, 'id' | 'channel' | 'currency' | 'amount' | 'channelTxnId' | 'storeProductId'>,
+  order: Pick<Order, 'id' | 'channel' | 'amount' | 'channelTxnId' | 'storeProductId'>,
   refund: ChannelRefund,
 ): Promise<RefundResult> {
   const adapter = configuredAdapter(channels, order.channel);
@@ -238,13 +230,7 @@ export async function refundAtChannel(
     () =>
       adapter.refund({
         refundId: refund.refundId,
-        payment: {
-          orderId: order.id,
-          channelPaymentId,
-          channelTradeNo: refund.channelTradeNo ?? order.channelTxnId ?? undefined,
-          amount: { currency: order.currency, value: order.amount },
-          storeProductId: order.storeProductId ?? undefined,
-        },
+        payment: paymentRefOf(order, channelPaymentId, refund.channelTradeNo),
         amount: refund.paid,
         paid: refund.paid,
         reason: refund.reason,
@@ -253,4 +239,11 @@ export async function refundAtChannel(
   );
 }
 
-type OrderRow = Awaited<ReturnType<typeof orderForRefund>>;
+/** Where an order's payment is at its channel: the one reference every channel call names. */
+function paymentRefOf(
+  order: Pick<Order, 'id' | 'amount' | 'channelTxnId' | 'storeProductId'>,
+  channelPaymentId: string,
+  channelTradeNo = order.channelTxnId ?? undefined,
+): PaymentRef {
+  return { orderId: order.id, channelPaymentId, channelTradeNo, amount: order.amount, storeProductId: order.storeProductId ?? undefined };
+}

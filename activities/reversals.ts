@@ -7,7 +7,7 @@ import { gameServerClientFor } from '../fulfillment/registry';
 import { credentialsKeyring } from '../infra/credentials';
 import { openGameSecret } from '../store/catalog';
 import { journalChannelReversal, journalRefunded } from '../store/journal';
-import { orderForRefund } from '../store/orders';
+import { readOrder } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
 import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
 import { releaseStock } from '../store/stock';
@@ -48,7 +48,7 @@ export function createReversalActivities({ database, channels, config }: Activit
      * delivered, the revocation the game is told of — in one statement. Idempotent.
      */
     async recordReversal({ orderId, reversal }: { orderId: string; reversal: ChannelReversal }): Promise<ReversalOutcome> {
-      const order = await orderForRefund(db, orderId);
+      const order = await readOrder(db, orderId);
       const status = order.status as OrderStatus;
       const to: OrderStatus = reversal.cause === 'CHARGEBACK' ? 'CHARGED_BACK' : 'REFUNDED';
       const reason = REASON_OF[reversal.cause];
@@ -63,7 +63,7 @@ export function createReversalActivities({ database, channels, config }: Activit
         return {};
       }
       const delivered = status === 'DELIVERED';
-      const returned: Money = reversal.amount ?? paidOf(order);
+      const returned: Money = reversal.amount ?? order.paid ?? order.amount;
       const ledger =
         reversal.cause === 'OPS_REFUND'
           ? journalRefunded(returned)
@@ -84,11 +84,11 @@ export function createReversalActivities({ database, channels, config }: Activit
      * /v1/ops/stuck); the order stays DELIVERED, its money with us.
      */
     async refundThroughChannel({ orderId, reason }: { orderId: string; reason: string }): Promise<void> {
-      const order = await orderForRefund(db, orderId);
+      const order = await readOrder(db, orderId);
       const refundId = refundIdFor(orderId);
       const existing = await findRefund(db, refundId);
       if (existing && existing.status !== 'PENDING') return;
-      const paid = paidOf(order);
+      const paid = order.paid ?? order.amount;
       await createPendingRefund(db, { id: refundId, orderId, channel: order.channel, amount: paid, reason });
       const result = await refundAtChannel(channels, order, { refundId, reason, paid, channelPaymentId: order.channelPaymentId });
       await recordRefundAccepted(sql, refundId, result.channelRefundId, result.state);
@@ -133,10 +133,4 @@ export function createReversalActivities({ database, channels, config }: Activit
       return 'REVOKED';
     },
   };
-}
-
-function paidOf(order: { paidAmount: number | null; paidCurrency: string | null; amount: number; currency: string }): Money {
-  return order.paidAmount != null && order.paidCurrency
-    ? { currency: order.paidCurrency, value: order.paidAmount }
-    : { currency: order.currency, value: order.amount };
 }

@@ -1,3 +1,5 @@
+import type { Order as OrderRow } from '../generated/prisma/client';
+import type { Money } from '../domain/money';
 import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } from '../domain/orders/status';
 import type { Db, RunSql } from '../infra/db';
 import type { PurchaseInput } from '../workflows/contract';
@@ -125,12 +127,29 @@ export async function setChannelPayment(run: RunSql, orderId: string, channelPay
 
 // ---- Reads (cold paths: Prisma's typed client) -------------------------------------------------
 
+/** An order as activities and routes read it: its money as Money, never as loose columns. */
+export type Order = Omit<OrderRow, 'amount' | 'currency' | 'paidAmount' | 'paidCurrency'> & {
+  /** What the order asks. */
+  amount: Money;
+  /** What the channel reported paid, once a payment result came (it may differ: MANUAL_REVIEW). */
+  paid?: Money;
+};
+
+/** The one mapper from an order's row to an Order. */
+export function orderOf({ amount, currency, paidAmount, paidCurrency, ...row }: OrderRow): Order {
+  return {
+    ...row,
+    amount: { currency, value: amount },
+    ...(paidAmount !== null && paidCurrency !== null && { paid: { currency: paidCurrency, value: paidAmount } }),
+  };
+}
+
 export function orderStatusOf(db: Db, orderId: string) {
   return db.order.findUniqueOrThrow({ where: { id: orderId }, select: { status: true, channel: true } });
 }
 
-export function orderForRefund(db: Db, orderId: string) {
-  return db.order.findUniqueOrThrow({ where: { id: orderId } });
+export async function readOrder(db: Db, orderId: string): Promise<Order> {
+  return orderOf(await db.order.findUniqueOrThrow({ where: { id: orderId } }));
 }
 
 export function channelPaymentOf(db: Db, orderId: string) {
@@ -143,15 +162,17 @@ export async function findOrderOfGame(db: Db, gameId: string, orderId: string) {
   return order && order.gameId === gameId ? order : null;
 }
 
-export function findOrder(db: Db, orderId: string) {
-  return db.order.findUnique({ where: { id: orderId } });
+export async function findOrder(db: Db, orderId: string): Promise<Order | null> {
+  const row = await db.order.findUnique({ where: { id: orderId } });
+  return row && orderOf(row);
 }
 
-export function orderWithHistory(db: Db, orderId: string) {
-  return db.order.findUniqueOrThrow({
+export async function orderWithHistory(db: Db, orderId: string) {
+  const { history, ...row } = await db.order.findUniqueOrThrow({
     where: { id: orderId },
     include: { history: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
   });
+  return { ...orderOf(row), history };
 }
 
 /**
@@ -173,15 +194,15 @@ export async function orderForChannelEvent(
         : undefined;
   if (!where) return null;
   const order = await db.order.findFirst({ where });
-  return order && order.channel === channel ? order : null;
+  return order && order.channel === channel ? orderOf(order) : null;
 }
 
 /** Orders for operations, least recently changed first. */
-export function listOrders(
+export async function listOrders(
   db: Db,
   filter: { status?: OrderStatus; gameId?: string; unchangedSince?: Date; limit: number },
 ) {
-  return db.order.findMany({
+  const rows = await db.order.findMany({
     where: {
       status: filter.status,
       gameId: filter.gameId,
@@ -190,4 +211,5 @@ export function listOrders(
     orderBy: { updatedAt: 'asc' },
     take: filter.limit,
   });
+  return rows.map(orderOf);
 }

@@ -72,7 +72,7 @@ export function callbacksRouter({ database, config, channels, purchases }: Deps)
       });
 
     const payment = paymentResultOf(event, {
-      amount: order ? { currency: order.currency, value: order.amount } : (event.amount ?? { currency: 'XXX', value: 0 }),
+      amount: order?.amount ?? event.amount ?? { currency: 'XXX', value: 0 },
       storeProductId: order?.storeProductId,
     });
     if (payment) {

@@ -49,7 +49,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
         sku: o.sku,
         status: o.status,
         statusReason: o.statusReason ?? undefined,
-        amount: { currency: o.currency, value: o.amount },
+        amount: o.amount,
         channel: o.channel,
         createdAt: o.createdAt.toISOString(),
         updatedAt: o.updatedAt.toISOString(),

@@ -108,7 +108,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
         orderId,
         status: order.status as OrderSnapshot['status'],
         reason: order.statusReason ?? undefined,
-        amount: { currency: order.currency, value: order.amount },
+        amount: order.amount,
         channel: order.channel,
         expiresAt: order.expiresAt.toISOString(),
       };
@@ -150,7 +150,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     if (!adapter?.supports.receipts) {
       throw new ApiError(422, 'RECEIPTS_NOT_SUPPORTED', `channel ${order.channel} takes no receipts: its notifications pay its orders`);
     }
-    const terms = { amount: { currency: order.currency, value: order.amount }, storeProductId: order.storeProductId };
+    const terms = { amount: order.amount, storeProductId: order.storeProductId };
     let event;
     try {
       event = await adapter.verifyReceipt(receipt, { orderId: id, amount: terms.amount, storeProductId: order.storeProductId ?? undefined });
@@ -270,7 +270,7 @@ export async function orderView(db: Db, orderId: string) {
     userId: order.userId,
     sku: order.sku,
     quantity: order.quantity,
-    amount: { currency: order.currency, value: order.amount },
+    amount: order.amount,
     channel: order.channel,
     createdAt: order.createdAt.toISOString(),
     expiresAt: order.expiresAt.toISOString(),

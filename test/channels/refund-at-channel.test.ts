@@ -61,7 +61,7 @@ async function paidOrder({ finished }: { finished: boolean }) {
   });
   fake.pay(created.payment);
   if (finished) fake.finish(created.channelPaymentId);
-  const order = { id, channel: adapter.channelId, currency: 'CNY', amount: 600, channelTxnId: null, storeProductId: null };
+  const order = { id, channel: adapter.channelId, amount: { currency: 'CNY', value: 600 }, channelTxnId: null, storeProductId: null };
   const refund = { refundId: `rf${id.replace(/-/g, '')}`, reason: 'OPS_REFUND', paid: amount, channelPaymentId: created.channelPaymentId };
   return { order, refund };
 }
