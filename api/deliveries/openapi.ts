@@ -24,14 +24,16 @@ const SIGNED =
   'retry is never stale); single-use nonces are optional (every attempt has a fresh one). ';
 
 const RETRIES =
-  'One attempt waits at most `DELIVERY_HTTP_TIMEOUT_MS` (10 s) for the answer [revocations: a fixed 10 s]. Any 2xx ends ' +
-  'the attempts. Anything else is a failed attempt, retried with the same id: a 4xx as well as a 5xx, a timeout or a ' +
-  'refused connection, and a 3xx (do not redirect: answer from the URL you registered). Retries back off from ' +
+  'One attempt waits at most `DELIVERY_HTTP_TIMEOUT_MS` (10 s) for the answer [revocations: `REVOCATION_HTTP_TIMEOUT_MS`, ' +
+  '10 s]. Any 2xx ends the attempts (a delivery of a game with `requireDeliveryEcho`: a 2xx whose JSON echoes the ' +
+  '`deliveryId`). Anything else is a failed attempt, retried with the same id: a 4xx as well as a 5xx, a timeout, a ' +
+  'refused connection, an answer over 64 KiB, and a 3xx (redirects are not followed: answer from the URL you ' +
+  'registered). Retries back off from ' +
   '`DELIVERY_RETRY_INITIAL_MS` (1 s), doubling, to at most `DELIVERY_RETRY_MAX_MS` (5 min), until ' +
   '`DELIVERY_DEADLINE_MS` (24 h) after the payment. ';
 
 const answers = (duplicate: string, failed: string) => ({
-  '200': { description: `Taken (any 2xx; the body is ignored). Answer 2xx again for a ${duplicate} you already processed.` },
+  '200': { description: `Taken (any 2xx; the body is ignored unless the game requires the deliveryId echo). Answer 2xx again for a ${duplicate} you already processed.` },
   '3XX': { description: 'A failed attempt: retried, see the description.' },
   '4XX': { description: `A failed attempt: retried like a 5xx until the deadline (${failed}).` },
   '5XX': { description: `A failed attempt: retried until the deadline (${failed}).` },
