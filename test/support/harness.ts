@@ -116,9 +116,6 @@ export class Harness {
       PAYMENT_TIMEOUT_MS: '60000',
       DELIVERY_DEADLINE_MS: '60000',
       DELIVERY_HTTP_TIMEOUT_MS: '2000',
-      // The game server and the channel fakes listen on 127.0.0.1 over plain http (tests of the guard turn these off).
-      EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
-      EGRESS_ALLOW_HTTP: 'true',
       DELIVERY_RETRY_INITIAL_MS: '200',
       DELIVERY_RETRY_MAX_MS: '500',
       ACTIVITY_RETRY_INITIAL_MS: '100',
