@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
+import type { SellableItem } from '../domain/orders/quote';
 import type { ChannelPolicy } from '../domain/routing/fields';
 import { decryptCredentials, encryptCredentials, type CredentialsKeyring } from '../infra/credentials';
 import type { Db } from '../infra/db';
@@ -9,7 +10,33 @@ import { sql } from './sql';
 
 /** The catalog: games (with their secrets and delivery URLs) and items with their regional prices. */
 
-export type CatalogItem = Item & { prices: ItemPrice[] };
+/** An item with its prices, its JSON columns typed (see `catalogItemOf`). */
+export interface CatalogItem extends SellableItem {
+  grants: Grant[];
+  prices: RegionalPrice[];
+  /** Units left to sell; null for unlimited. */
+  stockAvailable: number | null;
+}
+
+/** The one place an item's row becomes a CatalogItem: its JSON columns are read here and nowhere else. */
+export function catalogItemOf(row: Item & { prices: ItemPrice[] }): CatalogItem {
+  return {
+    sku: row.sku,
+    gameId: row.gameId,
+    name: row.name,
+    // Written only by putItem, from a validated body.
+    grants: row.grants as unknown as Grant[],
+    prices: row.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
+    storeProducts: row.storeProducts === null ? null : storeProductsOf(row.storeProducts),
+    stockAvailable: row.stockAvailable,
+  };
+}
+
+/** The item's product id per store channel type (entries that are not a product id are ignored). */
+function storeProductsOf(column: Prisma.JsonValue): Record<string, string> {
+  const entries = typeof column === 'object' && column !== null && !Array.isArray(column) ? Object.entries(column) : [];
+  return Object.fromEntries(entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
 
 export interface GameFields {
   name: string;
@@ -24,8 +51,8 @@ export interface GameFields {
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
 export type SealedGameSecret = Pick<Game, 'secret' | 'secretCiphertext' | 'secretKeyId'>;
 
-/** A game as the API uses it: its secret opened, in memory only. */
-export type OpenGame = Omit<Game, keyof SealedGameSecret> & { secret: string };
+/** A game as the API uses it: its secret opened, in memory only; its channel policy typed. */
+export type OpenGame = Omit<Game, keyof SealedGameSecret | 'channelPolicy'> & { secret: string; channelPolicy: ChannelPolicy | null };
 
 /** The game's signing secret, opened (a row not yet sealed still carries it in plaintext). */
 export function openGameSecret(keyring: CredentialsKeyring, row: SealedGameSecret): string {
@@ -40,7 +67,12 @@ function sealGameSecret(keyring: CredentialsKeyring, secret: string): SealedGame
 }
 
 function openGame(keyring: CredentialsKeyring, { secret: _secret, secretCiphertext, secretKeyId, ...game }: Game): OpenGame {
-  return { ...game, secret: openGameSecret(keyring, { secret: _secret, secretCiphertext, secretKeyId }) };
+  return {
+    ...game,
+    // Written only by putGame, from a validated body.
+    channelPolicy: game.channelPolicy as ChannelPolicy | null,
+    secret: openGameSecret(keyring, { secret: _secret, secretCiphertext, secretKeyId }),
+  };
 }
 
 /**
@@ -133,7 +165,7 @@ export async function putItem(db: Db, sku: string, body: ItemFields): Promise<It
     await tx.itemPrice.createMany({ data: body.prices.map((p) => ({ sku, ...p })) });
     return tx.item.findUniqueOrThrow({ where: { sku }, include: { prices: { orderBy: { region: 'asc' } } } });
   });
-  return { outcome: 'SAVED', item };
+  return { outcome: 'SAVED', item: catalogItemOf(item) };
 }
 
 interface Found<T> {
@@ -170,7 +202,10 @@ export class CatalogReader {
       const game = await db.game.findUnique({ where: { id } });
       return game && openGame(keyring, game);
     };
-    this.loadItem = (sku) => db.item.findUnique({ where: { sku }, include: { prices: true } });
+    this.loadItem = async (sku) => {
+      const row = await db.item.findUnique({ where: { sku }, include: { prices: true } });
+      return row && catalogItemOf(row);
+    };
     if (ttlMs === 0) return;
     // fetchMethod also makes concurrent misses for one key share a single query.
     this.games = new LRUCache({ max: 1_000, ttl: ttlMs, fetchMethod: async (id) => ({ value: await this.loadGame(id) }) });

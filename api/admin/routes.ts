@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import type { ChannelPolicy } from '../../domain/routing/fields';
 import type { Config } from '../../infra/config';
 import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
@@ -35,7 +34,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       deliveryUrl: game.deliveryUrl,
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
       requireDeliveryEcho: game.requireDeliveryEcho,
-      ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy as ChannelPolicy }),
+      ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy }),
       updatedAt: game.updatedAt,
     });
   });

@@ -3,10 +3,8 @@ import { paymentResultOf } from '../../channels/events';
 import type { ChannelRegistry } from '../../channels/registry';
 import { ReceiptRejectedError } from '../../channels/types';
 import { orderIdFor, requestHash } from '../../domain/ids';
-import { AmountTooLargeError, MAX_ORDER_AMOUNT } from '../../domain/money';
+import { priceOrder, quoteOrder, type Quoted } from '../../domain/orders/quote';
 import { REASONS } from '../../domain/orders/status';
-import { grantsFor, orderAmount, type Grant } from '../../domain/catalog/pricing';
-import type { ChannelPolicy } from '../../domain/routing/fields';
 import { purchaseTiming, type Config } from '../../infra/config';
 import type { Database, Db } from '../../infra/db';
 import type { ChannelRouter } from '../../routing/router';
@@ -47,51 +45,23 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     const orderId = orderIdFor(game.id, keyHeader.data);
     const hash = requestHash(body);
     // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
-    const item = await catalog.item(body.sku);
-    if (!item || item.gameId !== game.id) throw new ApiError(404, 'ITEM_NOT_FOUND', `no item ${body.sku} in this game`);
-    const amount = amountOf(item.prices, body.region, body.quantity);
-    if (!amount) throw new ApiError(422, 'NO_PRICE_FOR_REGION', `${body.sku} has no price for region ${body.region}`);
+    const priced = quoted(priceOrder(await catalog.item(body.sku), game, body));
     // The named account if it can take this order, else the router's choice with its fallbacks.
-    const routing = await channelRouter.choose({
-      amount,
-      region: body.region,
-      platform: body.platform,
-      policy: game.channelPolicy as ChannelPolicy | null,
-      // A store sells its own product: an item without one cannot be bought through it.
-      storeProducts: Object.keys(storeProductsOf(item.storeProducts)),
-      requested: body.channel,
-    });
-    const channel = routing.chosen;
-    const adapter = channel ? channels.get(channel) : undefined;
-    if (!channel || !adapter) {
-      const what = body.channel ? `payment channel ${body.channel} is not available for this order` : 'no payment channel can take this order';
-      throw new ApiError(422, 'CHANNEL_NOT_AVAILABLE', what, { available: routing.eligible, candidates: routing.candidates });
-    }
-    const storeProductId = adapter.supports.receipts ? storeProductOf(item.storeProducts, adapter.type) : undefined;
+    const routing = await channelRouter.choose(priced.route);
+    const terms = quoted(quoteOrder(priced, routing, routing.chosen ? channels.get(routing.chosen) : undefined));
 
     let snapshot: OrderSnapshot | undefined;
     try {
       snapshot = await purchases.startPurchase({
+        ...terms,
         orderId,
         gameId: game.id,
         userId: body.userId,
-        sku: item.sku,
-        itemName: item.name,
-        quantity: body.quantity,
-        grants: grantsFor(item.grants as unknown as Grant[], body.quantity),
-        region: body.region,
-        amount,
-        channel,
-        channelCandidates: routing.ranked,
-        routing: { candidates: routing.candidates, chosen: routing.chosen, reason: routing.reason },
         idempotencyKey: keyHeader.data,
         requestHash: hash,
         clientIp: body.clientIp,
         deviceId: body.deviceId,
         platform: body.platform,
-        storeProductId,
-        confirmsDelivery: adapter.supports.receipts || undefined,
-        refundable: adapter.supports.refund ? undefined : false,
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });
@@ -211,23 +181,13 @@ async function settled(db: Db, orderId: string, timeoutMs: number) {
   }
 }
 
-function storeProductOf(products: unknown, store: string): string | undefined {
-  return storeProductsOf(products)[store];
-}
-
-/** The item's product id per store channel type. */
-function storeProductsOf(products: unknown): Record<string, string> {
-  const entries = Object.entries((products as Record<string, unknown> | null) ?? {});
-  return Object.fromEntries(entries.filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
-
-function amountOf(prices: Parameters<typeof orderAmount>[0], region: string, quantity: number) {
-  try {
-    return orderAmount(prices, region, quantity);
-  } catch (err) {
-    if (err instanceof AmountTooLargeError) throw new ApiError(422, 'AMOUNT_TOO_LARGE', err.message, { limit: MAX_ORDER_AMOUNT });
-    throw err;
+/** The quote's value, or its refusal as the API answers it. */
+function quoted<T>(quote: Quoted<T>): T {
+  if (quote.outcome === 'REFUSED') {
+    const { status, code, message, details } = quote.refusal;
+    throw new ApiError(status, code, message, details);
   }
+  return quote.value;
 }
 
 const idempotencyConflict = () =>

@@ -1,0 +1,195 @@
+import { MAX_ORDER_AMOUNT } from '../../../domain/money';
+import {
+  priceOrder,
+  quoteOrder,
+  type ChannelCapabilities,
+  type OrderRequest,
+  type PricedOrder,
+  type QuotingGame,
+  type Quoted,
+  type SellableItem,
+} from '../../../domain/orders/quote';
+import { routingWithDefaults } from '../../../domain/routing/fields';
+import { route, type RoutableAccount, type RouterSettings, type RoutingDecision } from '../../../domain/routing/router';
+
+const GAME: QuotingGame = { id: 'g1', channelPolicy: null };
+const GEMS: SellableItem = {
+  sku: 'gems-60',
+  gameId: 'g1',
+  name: '60 gems',
+  grants: [
+    { itemId: 'gem', quantity: 60 },
+    { itemId: 'badge', quantity: 1 },
+  ],
+  prices: [
+    { region: 'CN', currency: 'CNY', amount: 600 },
+    { region: '*', currency: 'USD', amount: 99 },
+  ],
+  storeProducts: null,
+};
+const CN_ONE: OrderRequest = { sku: 'gems-60', quantity: 1, region: 'CN', platform: 'ios' };
+
+const SETTINGS: RouterSettings = { failurePenaltyBps: 10_000, priorAttempts: 10, explorationShare: 0 };
+const account = (channelId: string, type: string, storeChannel = false): RoutableAccount => ({
+  channelId,
+  type,
+  enabled: true,
+  routing: routingWithDefaults({}),
+  storeChannel,
+});
+const adapter = (type: string, receipts: boolean, refund: boolean): ChannelCapabilities => ({ type, supports: { receipts, refund } });
+
+const SANDBOX = { account: account('sandbox', 'sandbox'), adapter: adapter('sandbox', false, true) };
+const APPSTORE = { account: account('appstore-1', 'appstore', true), adapter: adapter('appstore', true, false) };
+const GOOGLEPLAY = { account: account('googleplay-1', 'googleplay', true), adapter: adapter('googleplay', true, true) };
+
+function priced(quoted: Quoted<PricedOrder>): PricedOrder {
+  if (quoted.outcome !== 'OK') throw new Error(`refused: ${quoted.refusal.code}`);
+  return quoted.value;
+}
+
+/** The quote as the API makes it: priced, routed by the real router among `channels`, then quoted. */
+function quote(item: SellableItem, request: OrderRequest, channels: { account: RoutableAccount; adapter: ChannelCapabilities }[]) {
+  const order = priced(priceOrder(item, GAME, request));
+  const decision = route(order.route, channels.map((c) => c.account), () => undefined, SETTINGS, () => 0.999);
+  const chosen = channels.find((c) => c.account.channelId === decision.chosen);
+  return quoteOrder(order, decision, chosen?.adapter);
+}
+
+describe('the quote: refusals', () => {
+  it('refuses an unknown item with 404 ITEM_NOT_FOUND', () => {
+    expect(priceOrder(null, GAME, CN_ONE)).toEqual({
+      outcome: 'REFUSED',
+      refusal: { status: 404, code: 'ITEM_NOT_FOUND', message: 'no item gems-60 in this game' },
+    });
+  });
+
+  it("refuses another game's item as if it did not exist", () => {
+    expect(priceOrder({ ...GEMS, gameId: 'g2' }, GAME, CN_ONE)).toMatchObject({ outcome: 'REFUSED', refusal: { status: 404, code: 'ITEM_NOT_FOUND' } });
+  });
+
+  it('refuses a region without a price and without a "*" price with 422 NO_PRICE_FOR_REGION', () => {
+    const cnOnly = { ...GEMS, prices: GEMS.prices.filter((p) => p.region === 'CN') };
+    expect(priceOrder(cnOnly, GAME, { ...CN_ONE, region: 'DE' })).toEqual({
+      outcome: 'REFUSED',
+      refusal: { status: 422, code: 'NO_PRICE_FOR_REGION', message: 'gems-60 has no price for region DE' },
+    });
+  });
+
+  it('refuses an amount above the order limit with 422 AMOUNT_TOO_LARGE and the limit', () => {
+    const dear = { ...GEMS, prices: [{ region: 'CN', currency: 'CNY', amount: MAX_ORDER_AMOUNT }] };
+    expect(priceOrder(dear, GAME, { ...CN_ONE, quantity: 2 })).toMatchObject({
+      outcome: 'REFUSED',
+      refusal: { status: 422, code: 'AMOUNT_TOO_LARGE', details: { limit: MAX_ORDER_AMOUNT } },
+    });
+  });
+
+  it('refuses with 422 CHANNEL_NOT_AVAILABLE naming the eligible accounts and the candidates when none is chosen', () => {
+    const order = priced(priceOrder(GEMS, GAME, CN_ONE));
+    const none: RoutingDecision = { candidates: [{ channel: 'off', score: 0, feeMinor: 0, successRate: 1, excludedBecause: 'DISABLED' }], ranked: [], eligible: [] };
+    expect(quoteOrder(order, none, undefined)).toEqual({
+      outcome: 'REFUSED',
+      refusal: { status: 422, code: 'CHANNEL_NOT_AVAILABLE', message: 'no payment channel can take this order', details: { available: [], candidates: none.candidates } },
+    });
+  });
+
+  it('names the requested account when it cannot take the order', () => {
+    const order = priced(priceOrder(GEMS, GAME, { ...CN_ONE, channel: 'alipay-1' }));
+    const decision: RoutingDecision = { candidates: [], ranked: [], eligible: ['sandbox'] };
+    expect(quoteOrder(order, decision, undefined)).toMatchObject({
+      refusal: { code: 'CHANNEL_NOT_AVAILABLE', message: 'payment channel alipay-1 is not available for this order', details: { available: ['sandbox'] } },
+    });
+  });
+
+  it('refuses a chosen account that has no adapter in this process', () => {
+    const order = priced(priceOrder(GEMS, GAME, CN_ONE));
+    const decision: RoutingDecision = { candidates: [], ranked: ['gone'], eligible: ['gone'], chosen: 'gone', reason: 'CHEAPEST' };
+    expect(quoteOrder(order, decision, undefined)).toMatchObject({ outcome: 'REFUSED', refusal: { code: 'CHANNEL_NOT_AVAILABLE' } });
+  });
+});
+
+describe('the quote: price and grants', () => {
+  it("prices the request's region at its own price and other regions at the \"*\" price", () => {
+    expect(priced(priceOrder(GEMS, GAME, CN_ONE)).amount).toEqual({ currency: 'CNY', value: 600 });
+    expect(priced(priceOrder(GEMS, GAME, { ...CN_ONE, region: 'DE' })).amount).toEqual({ currency: 'USD', value: 99 });
+  });
+
+  it('multiplies the amount and every grant by the quantity', () => {
+    expect(quote(GEMS, { ...CN_ONE, quantity: 3 }, [SANDBOX])).toMatchObject({
+      outcome: 'OK',
+      value: {
+        quantity: 3,
+        amount: { currency: 'CNY', value: 1800 },
+        grants: [
+          { itemId: 'gem', quantity: 180 },
+          { itemId: 'badge', quantity: 3 },
+        ],
+      },
+    });
+  });
+
+  it('asks the router with the amount, the request and the game policy', () => {
+    const game = { id: 'g1', channelPolicy: { ios: ['appstore'] } };
+    expect(priced(priceOrder({ ...GEMS, storeProducts: { appstore: 'com.g1.gems60' } }, game, { ...CN_ONE, channel: 'appstore-1' })).route).toEqual({
+      amount: { currency: 'CNY', value: 600 },
+      region: 'CN',
+      platform: 'ios',
+      policy: { ios: ['appstore'] },
+      storeProducts: ['appstore'],
+      requested: 'appstore-1',
+    });
+  });
+
+  it("fixes the item's name and sku and the router's decision on the order", () => {
+    const result = quote(GEMS, CN_ONE, [SANDBOX]);
+    expect(result).toEqual({
+      outcome: 'OK',
+      value: {
+        sku: 'gems-60',
+        itemName: '60 gems',
+        quantity: 1,
+        grants: [
+          { itemId: 'gem', quantity: 60 },
+          { itemId: 'badge', quantity: 1 },
+        ],
+        region: 'CN',
+        amount: { currency: 'CNY', value: 600 },
+        channel: 'sandbox',
+        channelCandidates: ['sandbox'],
+        routing: { candidates: [{ channel: 'sandbox', score: 0, feeMinor: 0, successRate: 1 }], chosen: 'sandbox', reason: 'CHEAPEST' },
+        storeProductId: undefined,
+        confirmsDelivery: undefined,
+        refundable: undefined,
+      },
+    });
+  });
+});
+
+describe('the quote: store channels and flags', () => {
+  it('cannot be bought through a store the item has no product in', () => {
+    expect(quote(GEMS, { ...CN_ONE, channel: 'appstore-1' }, [APPSTORE])).toMatchObject({ outcome: 'REFUSED', refusal: { code: 'CHANNEL_NOT_AVAILABLE' } });
+  });
+
+  it("carries the store's product and asks the store to confirm the delivery; not refundable where the store alone refunds", () => {
+    const item = { ...GEMS, storeProducts: { appstore: 'com.g1.gems60', googleplay: 'gems_60' } };
+    expect(quote(item, { ...CN_ONE, channel: 'appstore-1' }, [APPSTORE])).toMatchObject({
+      outcome: 'OK',
+      value: { channel: 'appstore-1', storeProductId: 'com.g1.gems60', confirmsDelivery: true, refundable: false },
+    });
+    expect(quote(item, { ...CN_ONE, platform: 'android', channel: 'googleplay-1' }, [GOOGLEPLAY])).toMatchObject({
+      outcome: 'OK',
+      value: { channel: 'googleplay-1', storeProductId: 'gems_60', confirmsDelivery: true, refundable: undefined },
+    });
+  });
+
+  it('sets neither flag nor a store product for a channel without receipts that refunds, even when the item has store products', () => {
+    const item = { ...GEMS, storeProducts: { appstore: 'com.g1.gems60' } };
+    const { value } = quote(item, CN_ONE, [SANDBOX]) as Extract<Quoted<unknown>, { outcome: 'OK' }>;
+    expect(value).toMatchObject({ channel: 'sandbox', storeProductId: undefined, confirmsDelivery: undefined, refundable: undefined });
+  });
+
+  it('marks an order not refundable when its channel cannot refund', () => {
+    const noRefunds = { account: account('wallet-1', 'wallet'), adapter: adapter('wallet', false, false) };
+    expect(quote(GEMS, CN_ONE, [noRefunds])).toMatchObject({ outcome: 'OK', value: { refundable: false, confirmsDelivery: undefined } });
+  });
+});
