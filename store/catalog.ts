@@ -174,15 +174,15 @@ interface Found<T> {
 
 /**
  * A change dropping the entry aborts a read in flight for it; that read may have seen the row
- * before the change, so the caller reads it afresh instead of failing.
+ * before the change, so the caller reads it afresh instead of failing. Callers that joined a shared
+ * read are not told it was aborted (lru-cache flags only the caller that started it), so any failed
+ * cached read is read once more on its own: its own failure (the database is down) is the answer.
  */
 async function cached<T>(cache: LRUCache<string, Found<T>>, key: string, load: (key: string) => Promise<T | null>): Promise<T | null> {
-  const status: LRUCache.Status<string, Found<T>> = {};
   try {
-    return (await cache.fetch(key, { status }))?.value ?? null;
-  } catch (err) {
-    if (status.fetchAborted) return load(key);
-    throw err;
+    return (await cache.fetch(key))?.value ?? null;
+  } catch {
+    return load(key);
   }
 }
 

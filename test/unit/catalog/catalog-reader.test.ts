@@ -42,6 +42,21 @@ describe('the catalog reader', () => {
     await expect(read).resolves.toMatchObject({ id: 'g1', name: 'after' });
   });
 
+  it('answers every reader that joined a shared read in flight when the games change (found by the PostgreSQL outage drill: a 500)', async () => {
+    const data = database();
+    const reader = new CatalogReader(data.db, keyring, 60_000);
+    const reads = Promise.all([reader.game('g1'), reader.game('g1'), reader.game('g1')]);
+    await settle();
+    expect(data.reads()).toBe(1);
+    data.rename('after');
+    reader.gamesChanged();
+    await settle();
+    data.answerAll();
+    await settle();
+    data.answerAll();
+    await expect(reads).resolves.toMatchObject([{ name: 'after' }, { name: 'after' }, { name: 'after' }]);
+  });
+
   it('shares one read between concurrent misses and keeps the answer', async () => {
     const data = database();
     const reader = new CatalogReader(data.db, keyring, 60_000);
