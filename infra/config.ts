@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
 import type { PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
+import { parsePiiKeyring } from './pii';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -86,6 +87,14 @@ const configSchema = z
      */
     CREDENTIALS_KEYS: secret(z.string()),
     CREDENTIALS_ACTIVE_KEY: z.string().optional(),
+    /**
+     * Personal data at rest (client IPs, device ids), infra/pii.ts: PII_KEYS in CREDENTIALS_KEYS' form,
+     * PII_ACTIVE_KEY the one new writes use, PII_HASH_KEY (base64, >= 32 bytes) for lookup digests;
+     * required unless NODE_ENV=development.
+     */
+    PII_KEYS: secret(z.string()),
+    PII_ACTIVE_KEY: z.string().optional(),
+    PII_HASH_KEY: secret(z.string()),
     /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
     /** How long a new order's channel payment may take to open (retried) before the order is closed unpaid. */
@@ -164,6 +173,13 @@ const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `the public development token is refused (${mode})` });
       }
       if (!c.CREDENTIALS_KEYS) ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: `required (${mode})` });
+      if (!c.PII_KEYS) ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: `required (${mode})` });
+      if (!c.PII_HASH_KEY) ctx.addIssue({ code: 'custom', path: ['PII_HASH_KEY'], message: `required (${mode})` });
+    }
+    try {
+      parsePiiKeyring(c.PII_KEYS, c.PII_ACTIVE_KEY, c.PII_HASH_KEY);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: (err as Error).message });
     }
     if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });
