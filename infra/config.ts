@@ -5,6 +5,7 @@ import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
 import type { PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
 import { parsePiiKeyring } from './pii';
+import { temporalConnectionOptions } from './temporal-connection';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -46,6 +47,13 @@ const configSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** A Temporal cluster over TLS (infra/temporal-connection.ts): PEM files; cert and key together for mTLS. */
+    TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+    TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS_CA: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    /** Temporal Cloud's API key (sent over TLS). */
+    TEMPORAL_API_KEY: secret(z.string()),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
     /** The worker's Prometheus endpoint (SDK runtime metrics and the business metrics). */
     WORKER_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9464'),
@@ -180,6 +188,11 @@ const configSchema = z
       parsePiiKeyring(c.PII_KEYS, c.PII_ACTIVE_KEY, c.PII_HASH_KEY);
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: (err as Error).message });
+    }
+    try {
+      temporalConnectionOptions(c);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: (err as Error).message });
     }
     if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });
