@@ -47,6 +47,14 @@ const configSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /**
+     * Which engine `npm run dev`, the tests, the benchmark and the drills start: the CLI's dev server
+     * (SQLite) or a real Temporal server on PostgreSQL (scripts/lib/temporal-server.ts).
+     */
+    TEMPORAL_MODE: z.enum(['dev', 'server']).default('dev'),
+    /** Server mode: the PostgreSQL server its databases go on (default: DATABASE_URL's), and its history shards. */
+    TEMPORAL_DATABASE_URL: z.string().min(1).optional(),
+    TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).default(4),
     /** A Temporal cluster over TLS (infra/temporal-connection.ts): PEM files; cert and key together for mTLS. */
     TEMPORAL_TLS_CERT: z.string().min(1).optional(),
     TEMPORAL_TLS_KEY: z.string().min(1).optional(),
