@@ -13,6 +13,7 @@ import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
 import { ReferenceGameServer } from '../testkit/game-server';
+import { ensureConsoleBuilt } from './lib/console-build';
 import { migrate } from './lib/migrate';
 import { startTemporalDevServer } from './lib/temporal-cli';
 
@@ -104,6 +105,7 @@ async function main() {
       }
       env.DATABASE_POOL_SIZE = '1';
     }
+    ensureConsoleBuilt(log);
     const [worker, api] = [
       ['worker', 'worker.ts'],
       ['api', 'api/server.ts'],
@@ -134,6 +136,7 @@ async function main() {
         '',
         READY_LINE,
         `  API              ${apiUrl}   (health: ${apiUrl}/healthz)`,
+        `  Console          ${apiUrl}/console   (sign in with the admin token below and any operator name)`,
         uiUrl
           ? `  Temporal UI      ${uiUrl}   (query: OrderStatus='DELIVERING')`
           : `  Temporal         ${temporalAddress} (TEMPORAL_ADDRESS)`,
