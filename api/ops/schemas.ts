@@ -115,6 +115,7 @@ const timelineEvent = z.strictObject({
   kind: z.enum(['CREATED', 'ROUTING', 'PAYMENT_OPEN', 'NOTIFICATION', 'PAYMENT_RESULT', 'STATUS', 'DELIVERY', 'REFUND', 'REVOCATION', 'OPS_ACTION']),
   title: z.string(),
   detail: z.string().optional(),
+  amount: money.optional(),
 });
 
 export const opsOrderStory = z

@@ -21,6 +21,8 @@ export interface TimelineEvent {
   kind: TimelineKind;
   title: string;
   detail?: string;
+  /** The money the fact names, in minor units (the console shows it in major units). */
+  amount?: Money;
 }
 
 interface Money {
@@ -60,10 +62,10 @@ const RANK: Record<TimelineKind, number> = {
   STATUS: 9,
 };
 
-const amountOf = (a: number | null, c: string | null) => (a !== null && c !== null ? ` ${c} ${a}` : '');
+const amountOf = (value: number | null, currency: string | null) => (value !== null && currency !== null ? { amount: { currency, value } } : {});
 
 export function timeline(f: TimelineFacts): TimelineEvent[] {
-  const events: TimelineEvent[] = [{ at: iso(f.createdAt), kind: 'CREATED', title: `Created for ${f.amount.currency} ${f.amount.value} (minor units)` }];
+  const events: TimelineEvent[] = [{ at: iso(f.createdAt), kind: 'CREATED', title: 'Created', amount: f.amount }];
   if (f.routing?.chosen) {
     const left = (f.routing.candidates ?? []).filter((c) => c.excludedBecause).map((c) => `${c.channel}: ${c.excludedBecause}`);
     events.push({
@@ -78,17 +80,17 @@ export function timeline(f: TimelineFacts): TimelineEvent[] {
   }
   for (const n of f.notifications) {
     const repeated = n.receivedCount > 1 ? ` (received ${n.receivedCount} times)` : '';
-    events.push({ at: iso(n.firstReceivedAt), kind: 'NOTIFICATION', title: `${n.channel} notified ${n.result}${amountOf(n.amount, n.currency)}${repeated}`, detail: `notification ${n.notificationId}` });
+    events.push({ at: iso(n.firstReceivedAt), kind: 'NOTIFICATION', title: `${n.channel} notified ${n.result}${repeated}`, detail: `notification ${n.notificationId}`, ...amountOf(n.amount, n.currency) });
   }
   for (const p of f.paymentAttempts) {
-    events.push({ at: iso(p.createdAt), kind: 'PAYMENT_RESULT', title: `Payment result ${p.result}${amountOf(p.amount, p.currency)} from ${p.channel}` });
+    events.push({ at: iso(p.createdAt), kind: 'PAYMENT_RESULT', title: `Payment result ${p.result} from ${p.channel}`, ...amountOf(p.amount, p.currency) });
   }
   for (const h of f.history) {
     events.push({ at: iso(h.at), kind: 'STATUS', title: h.status, ...(h.reason && { detail: h.reason }) });
   }
   if (f.delivery && f.delivery.attempts > 0) events.push(deliveryEvent(f.delivery));
   if (f.refund) {
-    events.push({ at: iso(f.refund.createdAt), kind: 'REFUND', title: `Refund of ${f.refund.currency} ${f.refund.amount} (minor units): ${f.refund.status}`, detail: f.refund.reason });
+    events.push({ at: iso(f.refund.createdAt), kind: 'REFUND', title: `Refund ${f.refund.status}`, detail: f.refund.reason, ...amountOf(f.refund.amount, f.refund.currency) });
   }
   if (f.revocation) {
     const r = f.revocation;

@@ -6612,6 +6612,7 @@ export interface components {
                 kind: "CREATED" | "ROUTING" | "PAYMENT_OPEN" | "NOTIFICATION" | "PAYMENT_RESULT" | "STATUS" | "DELIVERY" | "REFUND" | "REVOCATION" | "OPS_ACTION";
                 title: string;
                 detail?: string;
+                amount?: components["schemas"]["Money"];
             }[];
             opsActions: {
                 operator: string;

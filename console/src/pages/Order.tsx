@@ -146,6 +146,7 @@ export function OrderPage() {
         {timeline.map((e, i) => (
           <li key={i} data-kind={e.kind}>
             <time dateTime={e.at}>{e.at.replace('T', ' ').slice(0, 23)}</time> <strong>{e.title}</strong>
+            {e.amount && <> {formatMoney(e.amount)}</>}
             {e.detail && <div className="detail">{e.detail}</div>}
           </li>
         ))}
