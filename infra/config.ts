@@ -73,6 +73,8 @@ const configSchema = z
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
     /** Required unless NODE_ENV=development (which defaults it to DEV_ADMIN_TOKEN). */
     ADMIN_TOKEN: secret(z.string().min(16)),
+    /** How long a console sign-in lasts, in seconds (8 h): its cookie and its session row expire together. */
+    CONSOLE_LOGIN_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     PAYMENT_TIMEOUT_MS: duration(15 * 60_000),

@@ -14,6 +14,7 @@ import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
 import { ReferenceGameServer } from '../testkit/game-server';
+import { ensureConsoleBuilt } from './lib/console-build';
 import { migrate } from './lib/migrate';
 import { startTemporalDevServer } from './lib/temporal-cli';
 import { startTemporalServer } from './lib/temporal-server';
@@ -109,6 +110,7 @@ async function main() {
       }
       env.DATABASE_POOL_SIZE = '1';
     }
+    ensureConsoleBuilt(log);
     const [worker, api] = [
       ['worker', 'worker.ts'],
       ['api', 'api/server.ts'],
@@ -139,6 +141,7 @@ async function main() {
         '',
         READY_LINE,
         `  API              ${apiUrl}   (health: ${apiUrl}/healthz)`,
+        `  Console          ${apiUrl}/console   (sign in with the admin token below and any operator name)`,
         uiUrl
           ? `  Temporal UI      ${uiUrl}   (query: OrderStatus='DELIVERING')`
           : `  Temporal         ${temporalAddress} (TEMPORAL_ADDRESS)`,

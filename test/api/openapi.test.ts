@@ -265,6 +265,13 @@ describe('the API answers as documented', () => {
     expect(forged.body.error.code).toBe('INVALID_SIGNATURE');
 
     expect((await send('GET /v1/ops/orders', { headers: operator() })).status).toBe(200);
+    const found = await send('GET /v1/ops/orders', { headers: operator(), params: {} });
+    expect(found.status).toBe(200);
+    const story = await send('GET /v1/ops/orders/{orderId}', { params, headers: operator() });
+    expect(story.body.order.status).toBe('CLOSED');
+    expect((await send('GET /v1/ops/orders/{orderId}', { params: { orderId: randomUUID() }, headers: operator() })).status).toBe(404);
+    const notOpen = await send('POST /v1/ops/orders/{orderId}/close', { params, headers: operator(), body: examplesOf(opsActionBody)[0] });
+    expect(notOpen.body.error.code).toBe('OPS_ACTION_NOT_ALLOWED');
     const refused = await send('POST /v1/ops/orders/{orderId}/refund', {
       params,
       headers: operator(),
@@ -284,6 +291,14 @@ describe('the API answers as documented', () => {
       body: examplesOf(resolveBody)[0],
     });
     expect(resolved.status).toBe(202);
+
+    // The console's sign-in, its session and sign-out.
+    expect((await send('GET /v1/console/session')).status).toBe(401);
+    const signedIn = await send('POST /v1/console/session', { body: { token: h.config.ADMIN_TOKEN, operator: 'alice@studio.example' } });
+    expect(signedIn.body.role).toBe('admin');
+    expect((await send('POST /v1/console/session', { body: { token: 'wrong', operator: 'alice' } })).status).toBe(401);
+    expect((await send('POST /v1/console/session', { headers: { Origin: 'https://evil.example' }, body: { token: 'x', operator: 'a' } })).status).toBe(403);
+    expect((await send('DELETE /v1/console/session')).status).toBe(204);
   });
 
   it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {
