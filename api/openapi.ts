@@ -9,6 +9,7 @@ import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
+import { monthlyCardPaths } from './monthly-cards/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
 
@@ -56,6 +57,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...(sandbox ? sandboxPaths() : {}),
       ...opsPaths(),
       ...gamePaths(),
+      ...monthlyCardPaths(),
       ...financePaths(),
       ...documentationPaths(),
     },

@@ -106,3 +106,11 @@ export function cardStatus(orders: readonly CardOrder[], days: readonly CardDay[
 function inPurchaseOrder(orders: readonly CardOrder[]): CardOrder[] {
   return [...orders].sort((a, b) => a.boughtAt.getTime() - b.boughtAt.getTime() || (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
 }
+
+/** How long an ended card is still listed to its owner. */
+export const ENDED_CARDS_LISTED_MS = 30 * 86_400_000;
+
+/** Whether a card is listed to its owner: running, or ended in the last 30 days. */
+export function cardListed(status: CardStatus, now: Date): boolean {
+  return status.daysRemaining > 0 || status.endsAt.getTime() > now.getTime() - ENDED_CARDS_LISTED_MS;
+}
