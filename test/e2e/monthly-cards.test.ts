@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { cardDayDeliveryId, monthlyCardIdFor, purchaseWorkflowId } from '../../domain/ids';
+import { monthlyCardDayWebhookBody } from '../../api/deliveries/schemas';
+import { monthlyCardsResponse } from '../../api/monthly-cards/schemas';
 import { ledgerViolations } from '../../store/journal';
 import { sql } from '../../store/sql';
 import { Harness, sleep, workflowBundle, type TestGame } from '../support/harness';
@@ -55,6 +57,7 @@ async function dayRows(cardId: string) {
 async function cardsOf(userId: string) {
   const res = await h.signed(game, 'GET', `/v1/monthly-cards?userId=${encodeURIComponent(userId)}`);
   expect(res.status).toBe(200);
+  expect(monthlyCardsResponse.safeParse(res.body).error).toBeUndefined(); // the documented answer
   return (res.body as { cards: { cardId: string; daysGranted: number; daysRemaining: number; endsAt: string; nextGrantAt?: string }[] }).cards;
 }
 
@@ -63,44 +66,52 @@ const noLedgerViolations = async () =>
 
 describe('monthly cards', () => {
   it('grants day 1 at once and one day per game day; buying again adds its days at the end; no day twice', async () => {
-    const userId = `card-${randomUUID().slice(0, 8)}`;
-    const cardId = monthlyCardIdFor(game.gameId, userId, sku);
-    const first = await buyCard(userId);
-    // The order's own goods as any order, then the card's day 1.
-    expect(h.gameServer.grantOf(first)?.deliveryId).toBe(`dlv_${first}`);
-    await waitForDays(cardId, 1);
-    const second = await buyCard(userId);
-    expect((await cardsOf(userId))[0]).toMatchObject({ cardId, daysRemaining: expect.any(Number) });
+    // Longer days here: the second purchase must land while the card runs, on a loaded machine too.
+    const dayMs = 2_500;
+    h.config.GAME_DAY_MS = dayMs;
+    try {
+      const userId = `card-${randomUUID().slice(0, 8)}`;
+      const cardId = monthlyCardIdFor(game.gameId, userId, sku);
+      // Two purchases at once: the card starts once and the other adds its days at the end.
+      const orders = await Promise.all([buyCard(userId), buyCard(userId)]);
+      // Each order's own goods as any order, then the card's days.
+      for (const orderId of orders) expect(h.gameServer.grantOf(orderId)?.deliveryId).toBe(`dlv_${orderId}`);
+      expect((await cardsOf(userId))[0]).toMatchObject({ cardId, daysGranted: expect.any(Number), daysRemaining: expect.any(Number) });
 
-    const granted = await waitForDays(cardId, 6);
-    expect(granted.map((g) => g.deliveryId)).toEqual([1, 2, 3, 4, 5, 6].map((d) => cardDayDeliveryId(cardId, d)));
-    expect(granted.map((g) => g.body.orderId)).toEqual([first, first, first, second, second, second]);
-    expect(granted[0]!.body).toEqual({
-      deliveryId: `${cardId}:1`,
-      kind: 'MONTHLY_CARD_DAILY',
-      cardId,
-      orderId: first,
-      userId,
-      sku,
-      day: 1,
-      grants: [{ itemId: 'gem', quantity: 10 }],
-    });
-    expect(granted.every((g) => g.signatureValid && g.resent === 0)).toBe(true);
-    // One day per day, on the schedule (the extension continued it).
-    const rows = await dayRows(cardId);
-    const gaps = rows.slice(1).map((r, i) => r.due_at.getTime() - rows[i]!.due_at.getTime());
-    expect(gaps).toEqual([DAY_MS, DAY_MS, DAY_MS, DAY_MS, DAY_MS]);
-    expect(rows.every((r) => r.status === 'DELIVERED')).toBe(true);
-
-    await expect(h.client.workflow.getHandle(cardId).result()).resolves.toBe('ENDED');
-    await sleep(DAY_MS);
-    expect(h.gameServer.cardDaysGranted(cardId)).toHaveLength(6);
-    const [card] = await cardsOf(userId);
-    expect(card).toMatchObject({ cardId, daysGranted: 6, daysRemaining: 0 });
-    expect(card!.nextGrantAt).toBeUndefined();
-    expect(Date.parse(card!.endsAt)).toBe(rows[5]!.due_at.getTime() + DAY_MS);
-    await noLedgerViolations();
-    await recordHistories('extended', cardId, first);
+      const granted = await waitForDays(cardId, 6, 40_000);
+      const [first, second] = [granted[0]!.body.orderId as string, granted[5]!.body.orderId as string];
+      expect([first, second].sort()).toEqual([...orders].sort());
+      expect(granted.map((g) => g.deliveryId)).toEqual([1, 2, 3, 4, 5, 6].map((d) => cardDayDeliveryId(cardId, d)));
+      expect(granted.map((g) => g.body.orderId)).toEqual([first, first, first, second, second, second]);
+      expect(granted[0]!.body).toEqual({
+        deliveryId: `${cardId}:1`,
+        kind: 'MONTHLY_CARD_DAILY',
+        cardId,
+        orderId: first,
+        userId,
+        sku,
+        day: 1,
+        grants: [{ itemId: 'gem', quantity: 10 }],
+      });
+      expect(granted.every((g) => g.signatureValid && g.resent === 0)).toBe(true);
+      for (const g of granted) expect(monthlyCardDayWebhookBody.safeParse(g.body).error).toBeUndefined(); // the documented webhook
+      // One day per day, on the schedule (the second purchase continued it); each recorded once the game took it.
+      await expect(h.client.workflow.getHandle(cardId).result()).resolves.toBe('ENDED');
+      const rows = await dayRows(cardId);
+      const gaps = rows.slice(1).map((r, i) => r.due_at.getTime() - rows[i]!.due_at.getTime());
+      expect(gaps).toEqual([dayMs, dayMs, dayMs, dayMs, dayMs]);
+      expect(rows.every((r) => r.status === 'DELIVERED')).toBe(true);
+      await sleep(dayMs);
+      expect(h.gameServer.cardDaysGranted(cardId)).toHaveLength(6);
+      const [card] = await cardsOf(userId);
+      expect(card).toMatchObject({ cardId, daysGranted: 6, daysRemaining: 0 });
+      expect(card!.nextGrantAt).toBeUndefined();
+      expect(Date.parse(card!.endsAt)).toBe(rows[5]!.due_at.getTime() + dayMs);
+      await noLedgerViolations();
+      await recordHistories('extended', cardId, first);
+    } finally {
+      h.config.GAME_DAY_MS = DAY_MS;
+    }
   });
 
   it("drops a refunded card order's days not yet granted, keeping those granted", async () => {
