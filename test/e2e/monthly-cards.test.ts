@@ -76,6 +76,8 @@ describe('monthly cards', () => {
       const orders = await Promise.all([buyCard(userId), buyCard(userId)]);
       // Each order's own goods as any order, then the card's days.
       for (const orderId of orders) expect(h.gameServer.grantOf(orderId)?.deliveryId).toBe(`dlv_${orderId}`);
+      // The card starts after the order's delivery (the purchase's next step).
+      await waitForDays(cardId, 1);
       expect((await cardsOf(userId))[0]).toMatchObject({ cardId, daysGranted: expect.any(Number), daysRemaining: expect.any(Number) });
 
       const granted = await waitForDays(cardId, 6, 40_000);
