@@ -10,9 +10,11 @@ import { journalChannelReversal, journalRefunded } from '../store/journal';
 import { readOrder } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
 import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
+import { dropCardDays } from '../store/monthly-cards';
 import { releaseStock } from '../store/stock';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
+import { wakeCardOfReversedOrder } from './monthly-cards';
 import { moveOrder } from './orders';
 import { refundAtChannel } from './payments';
 
@@ -56,6 +58,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       if (status === 'REFUNDED' || status === 'CHARGED_BACK') {
         // Done before (a retry), or refunded by us already: the money went back once.
         const revoked = await db.revocation.findUnique({ where: { orderId }, select: { id: true } });
+        await wakeCardOfReversedOrder(sql, orderId); // a retry after the statement, before the card heard of it
         return { status, reason: order.statusReason ?? undefined, ...(revoked && { revocationId: revoked.id }) };
       }
       if (!canTransition(status, to)) {
@@ -71,9 +74,11 @@ export function createReversalActivities({ database, channels, config }: Activit
       const revoke = delivered && reversal.revoke;
       await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
+        dropCardDays,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
       ]);
+      await wakeCardOfReversedOrder(sql, orderId);
       Context.current().log.info('order reversed', { orderId, cause: reversal.cause, status: to, amount: returned, revoke });
       return { status: to, reason, ...(revoke && { revocationId }) };
     },

@@ -23,6 +23,7 @@ import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
 import { financeRouter } from './finance/routes';
 import { gamesRouter } from './games/routes';
+import { monthlyCardsRouter } from './monthly-cards/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));
+  app.use(monthlyCardsRouter({ ...deps, catalog }));
   app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
   app.use(

@@ -10,6 +10,7 @@ import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
+import { monthlyCardPaths } from './monthly-cards/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
 
@@ -59,6 +60,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...opsPaths(),
       ...consolePaths(),
       ...gamePaths(),
+      ...monthlyCardPaths(),
       ...financePaths(),
       ...documentationPaths(),
     },

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
-import type { PurchaseTiming } from '../workflows/contract';
+import type { MonthlyCardTiming, PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
 import { parsePiiKeyring } from './pii';
 import { temporalConnectionOptions } from './temporal-connection';
@@ -90,6 +90,8 @@ const configSchema = z
     EGRESS_ALLOW_HTTP: optionalFlag,
     DELIVERY_RETRY_INITIAL_MS: duration(1_000),
     DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
+    /** A monthly card's day: the default is the game's own day (time zone, reset hour); other values make card days that long, counted from the purchase (tests). */
+    GAME_DAY_MS: duration(86_400_000),
     ACTIVITY_RETRY_INITIAL_MS: duration(500),
     ACTIVITY_RETRY_MAX_MS: duration(30_000),
     /** Between /readyz turning 503 and the API closing its port on SIGTERM (load balancer drain time). */
@@ -280,6 +282,12 @@ export function reportStartupFailure(err: unknown): never {
 }
 
 /** The durations each purchase workflow runs with, fixed at its start. */
+/** The timings a monthly card's workflow runs with. */
+export function monthlyCardTiming(config: Config): MonthlyCardTiming {
+  const { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs } = purchaseTiming(config);
+  return { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs, gameDayMs: config.GAME_DAY_MS };
+}
+
 export function purchaseTiming(config: Config): PurchaseTiming {
   return {
     paymentTimeoutMs: config.PAYMENT_TIMEOUT_MS,

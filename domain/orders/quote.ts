@@ -1,3 +1,4 @@
+import type { MonthlyCardTerms } from '../catalog/items';
 import { grantsFor, orderAmount, type Grant, type RegionalPrice } from '../catalog/pricing';
 import { AmountTooLargeError, MAX_ORDER_AMOUNT, type Money } from '../money';
 import type { ChannelPolicy, RoutingPlatform } from '../routing/fields';
@@ -19,6 +20,8 @@ export interface SellableItem {
   prices: readonly RegionalPrice[];
   /** The item's product id per store channel type; null when it has none. */
   storeProducts: Readonly<Record<string, string>> | null;
+  /** A monthly card's terms; null or absent for other kinds. */
+  monthlyCard?: MonthlyCardTerms | null;
 }
 
 export interface QuotingGame {
@@ -81,6 +84,8 @@ export interface OrderTerms {
   confirmsDelivery?: true;
   /** Set only when the channel cannot refund. */
   refundable?: false;
+  /** A monthly card's terms (card orders only). */
+  monthlyCard?: MonthlyCardTerms;
 }
 
 const ok = <T>(value: T): Quoted<T> => ({ outcome: 'OK', value });
@@ -138,5 +143,6 @@ export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapte
     storeProductId: adapter.supports.receipts ? item.storeProducts?.[adapter.type] : undefined,
     confirmsDelivery: adapter.supports.receipts || undefined,
     refundable: adapter.supports.refund ? undefined : false,
+    ...(item.monthlyCard && { monthlyCard: item.monthlyCard }),
   });
 }

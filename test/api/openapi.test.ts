@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
-import { deliveryWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
+import { deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
@@ -380,8 +380,8 @@ describe('the webhooks a game server answers', () => {
 
   it('documents deliveries and revocations with bodies that are what a game server receives', async () => {
     const document = buildOpenApiDocument(options());
-    expect(Object.keys(document.webhooks ?? {})).toEqual(['delivery', 'revocation']);
-    for (const body of [deliveryWebhookBody, revocationWebhookBody]) {
+    expect(Object.keys(document.webhooks ?? {})).toEqual(['delivery', 'revocation', 'monthlyCardDay']);
+    for (const body of [deliveryWebhookBody, revocationWebhookBody, monthlyCardDayWebhookBody]) {
       for (const example of examplesOf(body)) expect(body.safeParse(example).error).toBeUndefined();
     }
 
