@@ -13,7 +13,7 @@ import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTar
 import { releaseStock } from '../store/stock';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
-import { moveOrder } from './orders';
+import { moveOrder, orderBooks } from './orders';
 import { refundAtChannel } from './payments';
 
 const REASON_OF: Record<ChannelReversal['cause'], string> = {
@@ -41,6 +41,7 @@ export interface ReversalOutcome {
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
 export function createReversalActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   const gameServers = gameServerClientFor(config);
   return {
     /**
@@ -69,7 +70,7 @@ export function createReversalActivities({ database, channels, config }: Activit
           ? journalRefunded(returned)
           : journalChannelReversal(reversal.cause === 'CHARGEBACK' ? 'CHARGEBACK' : 'CHANNEL_REFUND', reversal.dedupeKey, returned);
       const revoke = delivered && reversal.revoke;
-      await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
+      await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
