@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { ConsumeMessage } from 'amqplib';
@@ -53,6 +54,41 @@ async function purchase(h: Harness, game: TestGame, sku: string) {
   await h.pay(created.body.payment.channelPaymentId);
   await h.waitForStatus(created.body.orderId, 'DELIVERED');
   return created.body.orderId as string;
+}
+
+/** A TCP proxy in front of the broker: cut() drops every connection and refuses new ones until restore(). */
+async function brokerProxy(target: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = async () => {
+    server = createServer((client) => {
+      const upstream = tcpConnect(target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+    port = (server!.address() as { port: number }).port;
+  };
+  await listen();
+  return {
+    url: () => `nats://127.0.0.1:${port}`,
+    async cut() {
+      // close() calls back once every connection ended: end them after asking.
+      const closed = new Promise((resolve) => server!.close(resolve));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    restore: listen,
+    close() {
+      for (const s of sockets) s.destroy();
+      server?.close();
+    },
+  };
 }
 
 /** Changes made straight on the books (no workflow): `orders` orders, each opened, paid, delivering, delivered. */
@@ -148,6 +184,72 @@ describe('EVENTS_BROKER=nats', () => {
       await Promise.all(relays.map((r) => r.relay.close()));
     }
   });
+
+  it("holds back an order's later events behind one that failed, while other orders go on", async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game);
+    await eventsOnTheBooks(h, game, sku, 2);
+    const [a, b] = [...new Set((await h.db.orderEvent.findMany({ where: { gameId: game.gameId }, orderBy: { id: 'asc' } })).map((e) => e.orderId))];
+    const real = natsEventPublisher(nats);
+    const attempts: string[] = [];
+    let failuresLeft = 2;
+    const publisher: EventPublisher = {
+      broker: 'nats',
+      async publish(e) {
+        attempts.push(`${e.orderId === a ? 'A' : 'B'}${e.sequence}`);
+        // The broker refuses A's second event twice (as a PubAck timeout would).
+        if (e.orderId === a && e.sequence === 2 && failuresLeft-- > 0) throw new Error('no PubAck');
+        await real.publish(e);
+      },
+    };
+    const relay = startEventRelay({ databaseUrl: h.config.DATABASE_URL, outbox: orderOutbox(h.sql), publisher, retentionHours: 72, pollMs: 200 });
+    try {
+      const events = await streamedEvents(nats, game.gameId, 8);
+      expect(events).toHaveLength(8);
+      expectInOrderOnce(events);
+      const success = attempts.lastIndexOf('A2');
+      expect(attempts.filter((x) => x === 'A2')).toHaveLength(3);
+      // A3 waits until A2 went through; B, not held back, was all published before.
+      expect(attempts.indexOf('A3')).toBeGreaterThan(success);
+      expect(Math.max(...['B1', 'B2', 'B3', 'B4'].map((x) => attempts.indexOf(x)))).toBeLessThan(success);
+      const row = await h.db.orderEvent.findFirstOrThrow({ where: { orderId: a!, sequence: 2 } });
+      expect(row).toMatchObject({ attempts: 3, lastError: null });
+      expect(b).toBeDefined();
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('keeps events in the outbox while the broker is unreachable and publishes them in order once it is back', async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game);
+    const proxy = await brokerProxy(Number(new URL(h.config.NATS_URL).port || 4222));
+    const viaProxy = natsBroker(proxy.url());
+    const relay = startEventRelay({
+      databaseUrl: h.config.DATABASE_URL, outbox: orderOutbox(h.sql), publisher: natsEventPublisher(viaProxy), retentionHours: 72, pollMs: 200,
+    });
+    try {
+      const before = await eventsOnTheBooks(h, game, sku, 3);
+      expect(await streamedEvents(nats, game.gameId, before)).toHaveLength(before);
+
+      await proxy.cut();
+      const during = await eventsOnTheBooks(h, game, sku, 3);
+      const failed = async () => h.db.orderEvent.count({ where: { gameId: game.gameId, publishedAt: null, attempts: { gt: 0 } } });
+      const deadline = Date.now() + 20_000;
+      while ((await failed()) === 0 && Date.now() < deadline) await sleep(200);
+      expect(await failed()).toBeGreaterThan(0);
+      expect(await h.db.orderEvent.count({ where: { gameId: game.gameId, publishedAt: null } })).toBe(during);
+
+      await proxy.restore();
+      const all = await streamedEvents(nats, game.gameId, before + during, 30_000);
+      expect(all).toHaveLength(before + during);
+      expectInOrderOnce(all);
+    } finally {
+      await relay.close();
+      await viaProxy.close();
+      proxy.close();
+    }
+  }, 90_000);
 
   it('loses and reorders nothing when the relay process is killed mid-batch', async () => {
     const game = await h.createGame();
