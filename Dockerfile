@@ -14,7 +14,7 @@ RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-# Fail closed: ADMIN_TOKEN and CREDENTIALS_KEYS required, sandbox refused (NODE_ENV unset means the same);
+# Fail closed: ADMIN_TOKEN, CREDENTIALS_KEYS, PII_KEYS and PII_HASH_KEY required, sandbox refused (NODE_ENV unset means the same);
 # compose sets development for a local try-out.
 ENV NODE_ENV=production
 COPY . .

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
 import { eventRelayMetrics, workerTelemetry } from './infra/metrics';
+import { temporalConnectionOptions } from './infra/temporal-connection';
 import { natsBroker } from './infra/brokers/nats';
 import { rabbitBroker } from './infra/brokers/rabbitmq';
 import { natsEventPublisher, rabbitEventPublisher, startEventRelay, type EventRelay, type EventRelayOptions } from './infra/event-relay';
@@ -94,7 +95,7 @@ async function main() {
     logger: temporalLogger(log),
     telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
   });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const changes = watchConfigChanges(config.DATABASE_URL, log);
   const health = openChannelHealth(config, database, { log });
   const events = startOrderEventRelay(config, database, { log });

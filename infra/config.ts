@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
 import type { PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
+import { parsePiiKeyring } from './pii';
+import { temporalConnectionOptions } from './temporal-connection';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -45,6 +47,13 @@ const configSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** A Temporal cluster over TLS (infra/temporal-connection.ts): PEM files; cert and key together for mTLS. */
+    TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+    TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS_CA: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    /** Temporal Cloud's API key (sent over TLS). */
+    TEMPORAL_API_KEY: secret(z.string()),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
     /** The worker's Prometheus endpoint (SDK runtime metrics and the business metrics). */
     WORKER_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9464'),
@@ -86,6 +95,14 @@ const configSchema = z
      */
     CREDENTIALS_KEYS: secret(z.string()),
     CREDENTIALS_ACTIVE_KEY: z.string().optional(),
+    /**
+     * Personal data at rest (client IPs, device ids), infra/pii.ts: PII_KEYS in CREDENTIALS_KEYS' form,
+     * PII_ACTIVE_KEY the one new writes use, PII_HASH_KEY (base64, >= 32 bytes) for lookup digests;
+     * required unless NODE_ENV=development.
+     */
+    PII_KEYS: secret(z.string()),
+    PII_ACTIVE_KEY: z.string().optional(),
+    PII_HASH_KEY: secret(z.string()),
     /** One call to a payment channel's API (create, query, close, refund) before it counts as failed. */
     CHANNEL_HTTP_TIMEOUT_MS: duration(10_000),
     /** How long a new order's channel payment may take to open (retried) before the order is closed unpaid. */
@@ -175,6 +192,18 @@ const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `the public development token is refused (${mode})` });
       }
       if (!c.CREDENTIALS_KEYS) ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: `required (${mode})` });
+      if (!c.PII_KEYS) ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: `required (${mode})` });
+      if (!c.PII_HASH_KEY) ctx.addIssue({ code: 'custom', path: ['PII_HASH_KEY'], message: `required (${mode})` });
+    }
+    try {
+      parsePiiKeyring(c.PII_KEYS, c.PII_ACTIVE_KEY, c.PII_HASH_KEY);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: (err as Error).message });
+    }
+    try {
+      temporalConnectionOptions(c);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: (err as Error).message });
     }
     if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });

@@ -9,6 +9,7 @@ import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { credentialsKeyring } from '../infra/credentials';
 import { openDatabase } from '../infra/db';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
@@ -279,7 +280,7 @@ async function waitForHealthy(apiUrl: string, stop: AbortSignal) {
  */
 async function waitForWorker(address: string, config: Config, pid: number, stop: AbortSignal) {
   const identity = `${pid}@${hostname()}`;
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionOptions({ ...config, TEMPORAL_ADDRESS: address }));
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline && !stop.aborted) {

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
+import type { ItemKind, MonthlyCardTerms } from '../domain/catalog/items';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
 import type { SellableItem } from '../domain/orders/quote';
 import type { ChannelPolicy } from '../domain/routing/fields';
@@ -16,6 +17,9 @@ export interface CatalogItem extends SellableItem {
   prices: RegionalPrice[];
   /** Units left to sell; null for unlimited. */
   stockAvailable: number | null;
+  kind: ItemKind;
+  /** A monthly card's terms; null for other kinds. */
+  monthlyCard: MonthlyCardTerms | null;
 }
 
 /** The one place an item's row becomes a CatalogItem: its JSON columns are read here and nowhere else. */
@@ -29,6 +33,9 @@ export function catalogItemOf(row: Item & { prices: ItemPrice[] }): CatalogItem 
     prices: row.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
     storeProducts: row.storeProducts === null ? null : storeProductsOf(row.storeProducts),
     stockAvailable: row.stockAvailable,
+    // Written only by putItem, from a validated body.
+    kind: row.kind as ItemKind,
+    monthlyCard: row.monthlyCard as unknown as MonthlyCardTerms | null,
   };
 }
 
@@ -46,6 +53,9 @@ export interface GameFields {
   /** Which channel types each platform's orders may use; null: every enabled account. */
   channelPolicy?: ChannelPolicy | null;
   requireDeliveryEcho?: boolean;
+  /** The game's day: IANA time zone and the local hour it starts (defaults Asia/Shanghai, 0). */
+  timeZone?: string;
+  dailyResetHour?: number;
 }
 
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
@@ -95,6 +105,8 @@ const gameAuditView = (game: Game | null) =>
     revokeUrl: game.revokeUrl,
     channelPolicy: game.channelPolicy,
     requireDeliveryEcho: game.requireDeliveryEcho,
+    timeZone: game.timeZone,
+    dailyResetHour: game.dailyResetHour,
   };
 
 /**
@@ -139,6 +151,10 @@ export interface ItemFields {
   stock?: number | null;
   /** The item's product in each store channel, replaced as a whole when given. */
   storeProducts?: Partial<Record<'appstore' | 'googleplay', string>>;
+  /** Default CONSUMABLE. */
+  kind?: ItemKind;
+  /** Required for MONTHLY_CARD, absent otherwise (the schema checks). */
+  monthlyCard?: MonthlyCardTerms;
 }
 
 export type ItemUpsert =
@@ -158,6 +174,8 @@ export async function putItem(db: Db, sku: string, body: ItemFields): Promise<It
     grants: body.grants as unknown as Prisma.InputJsonValue,
     ...(body.stock !== undefined ? { stockAvailable: body.stock } : {}),
     ...(body.storeProducts !== undefined ? { storeProducts: body.storeProducts as Prisma.InputJsonValue } : {}),
+    kind: body.kind ?? 'CONSUMABLE',
+    monthlyCard: body.monthlyCard ? (body.monthlyCard as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
   };
   const item = await db.$transaction(async (tx) => {
     await tx.item.upsert({ where: { sku }, create: { sku, ...fields }, update: fields });

@@ -24,7 +24,14 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       db,
       credentialsKeyring(config),
       gameId,
-      { ...body, revokeUrl: body.revokeUrl ?? null, channelPolicy: body.channelPolicy ?? null, requireDeliveryEcho: body.requireDeliveryEcho ?? false },
+      {
+        ...body,
+        revokeUrl: body.revokeUrl ?? null,
+        channelPolicy: body.channelPolicy ?? null,
+        requireDeliveryEcho: body.requireDeliveryEcho ?? false,
+        timeZone: body.timeZone ?? 'Asia/Shanghai',
+        dailyResetHour: body.dailyResetHour ?? 0,
+      },
       req.get('x-operator') ?? 'admin',
     );
     catalog.gameChanged(gameId);
@@ -35,6 +42,8 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
       requireDeliveryEcho: game.requireDeliveryEcho,
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy }),
+      timeZone: game.timeZone,
+      dailyResetHour: game.dailyResetHour,
       updatedAt: game.updatedAt,
     });
   });
@@ -55,6 +64,8 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       stock: item.stockAvailable,
       prices: item.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
       ...(item.storeProducts !== null && { storeProducts: item.storeProducts }),
+      kind: item.kind,
+      ...(item.monthlyCard !== null && { monthlyCard: item.monthlyCard }),
     });
   });
 

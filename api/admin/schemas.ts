@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
+import { ITEM_KINDS } from '../../domain/catalog/items';
+import { isTimeZone } from '../../domain/reconciliation/days';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../shared/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
@@ -13,6 +15,21 @@ export const storeProducts = z
 /** Path parameters the admin routes accept. */
 export const gameIdPath = slug(64).meta({ examples: [DEMO_GAME_ID] });
 export const skuPath = slug(128).meta({ examples: [DEMO_ITEMS[0]!.sku] });
+
+/** The game's day: daily limits, card days and monthly caps count in it. */
+const timeZone = z
+  .string()
+  .max(64)
+  .refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai')
+  .meta({ description: "IANA time zone of the game's day (default Asia/Shanghai)", examples: ['Asia/Shanghai'] });
+const dailyResetHour = z.number().int().min(0).max(23).meta({ description: "local hour (0-23) at which the game's day starts (default 0)" });
+
+export const monthlyCard = z
+  .strictObject({
+    days: z.number().int().min(1).max(366).meta({ description: 'game days the card grants, counting the day of purchase' }),
+    dailyGrants: z.array(grant).min(1).max(50).meta({ description: 'what each card day grants' }),
+  })
+  .meta({ description: "a monthly card's terms (required for kind MONTHLY_CARD, refused for others)", examples: [{ days: 30, dailyGrants: [{ itemId: 'gems', quantity: 100 }] }] });
 
 export const gameBody = z
   .object({
@@ -41,6 +58,8 @@ export const gameBody = z
           "per platform, the channel types its orders may pay through (e.g. iOS digital goods only through appstore); platforms not named, and a game without a policy, may use every enabled account",
         examples: [{ ios: ['appstore'], android: ['googleplay', 'alipay', 'wechatpay'] }],
       }),
+    timeZone: timeZone.optional(),
+    dailyResetHour: dailyResetHour.optional(),
   })
   .meta({
     id: 'GameUpsert',
@@ -63,10 +82,16 @@ export const itemBody = z
       .optional()
       .meta({ description: 'units left to sell; null: unlimited; omitted: a new item is unlimited, an existing one keeps its stock' }),
     storeProducts: storeProducts.optional(),
+    kind: z.enum(ITEM_KINDS).optional().meta({ description: 'CONSUMABLE (default), NON_CONSUMABLE, BUNDLE (a consumable with several grants) or MONTHLY_CARD' }),
+    monthlyCard: monthlyCard.optional(),
   })
   .refine((item) => new Set(item.prices.map((p) => p.region)).size === item.prices.length, {
     message: 'one price per region',
     path: ['prices'],
+  })
+  .refine((item) => (item.kind === 'MONTHLY_CARD') === (item.monthlyCard !== undefined), {
+    message: 'monthlyCard is required for kind MONTHLY_CARD and refused for other kinds',
+    path: ['monthlyCard'],
   })
   .meta({
     id: 'ItemUpsert',
@@ -87,6 +112,8 @@ export const gameResponse = z.strictObject({
   revokeUrl: z.string().optional(),
   requireDeliveryEcho: z.boolean(),
   channelPolicy: z.partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES))).optional(),
+  timeZone: z.string(),
+  dailyResetHour: z.number().int(),
   updatedAt: timestamp,
 });
 export const itemResponse = z.strictObject({
@@ -97,6 +124,8 @@ export const itemResponse = z.strictObject({
   stock: z.number().int().nullable().meta({ description: 'units left to sell; null for unlimited' }),
   prices: z.array(price),
   storeProducts: storeProducts.optional(),
+  kind: z.enum(ITEM_KINDS),
+  monthlyCard: monthlyCard.optional(),
 });
 export const blacklistEntry = z.strictObject({ kind: blacklistKind, value: z.string(), reason: z.string().optional() });
 

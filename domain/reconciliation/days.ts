@@ -44,13 +44,18 @@ export function dayOf(instant: Date, timeZone: string): string {
 
 /** The first instant of `date` in `timeZone` (its local midnight, or the first time after a gap). */
 export function startOfDay(date: string, timeZone: string): Date {
-  const midnightUtc = utcDay(date).getTime();
-  // Local midnight under the zone's offset at a guess, and under the offset at that answer: one of
-  // them is right across one offset change; where midnight falls in a gap, the later one.
-  const first = new Date(midnightUtc - offsetAt(new Date(midnightUtc), timeZone));
-  const second = new Date(midnightUtc - offsetAt(first, timeZone));
-  const onTheDay = [first, second].filter((instant) => dayOf(instant, timeZone) === date);
-  return new Date(Math.min(...onTheDay.map((instant) => instant.getTime())));
+  return instantAt(date, 0, timeZone);
+}
+
+/** The instant `date` reaches `hour` o'clock in `timeZone` (where that hour falls in a gap, the first time after it). */
+export function instantAt(date: string, hour: number, timeZone: string): Date {
+  const wallUtc = utcDay(date).getTime() + hour * 3_600_000;
+  // The wall time under the zone's offset at a guess, and under the offset at that answer: one of
+  // them is right across one offset change; where the hour falls in a gap, the later one.
+  const first = new Date(wallUtc - offsetAt(new Date(wallUtc), timeZone));
+  const second = new Date(wallUtc - offsetAt(first, timeZone));
+  const onTime = [first, second].filter((instant) => instant.getTime() + offsetAt(instant, timeZone) >= wallUtc);
+  return new Date(Math.min(...(onTime.length ? onTime : [first, second]).map((instant) => instant.getTime())));
 }
 
 /** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */

@@ -4,7 +4,12 @@ import path from 'node:path';
 import { signNotification, verifyNotification } from '../../../channels/sandbox/wire';
 import { ConfigError, DEV_ADMIN_TOKEN, loadConfig } from '../../../infra/config';
 
-const secrets = { ADMIN_TOKEN: 'a-real-admin-token-0123456789', CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+const secrets = {
+  ADMIN_TOKEN: 'a-real-admin-token-0123456789',
+  CREDENTIALS_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  PII_KEYS: `p1:${randomBytes(32).toString('base64')}`,
+  PII_HASH_KEY: randomBytes(32).toString('base64'),
+};
 
 const sandboxPair = generateKeyPairSync('rsa', {
   modulusLength: 2048,
@@ -74,6 +79,10 @@ describe('configuration fails closed', () => {
     expect(config.CREDENTIALS_KEYS).toBeUndefined(); // the development keyring (infra/credentials.ts)
   });
 
+  it('refuses a PII hash key shorter than 32 bytes', () => {
+    expect(refusal({ ...secrets, PII_HASH_KEY: randomBytes(16).toString('base64') })).toMatch(/PII_KEYS: PII_HASH_KEY must be base64 of at least 32 bytes/);
+  });
+
   it('starts in production with its own secrets', () => {
     expect(loadConfig({ ...secrets, NODE_ENV: 'production' })).toMatchObject({ NODE_ENV: 'production', ADMIN_TOKEN: secrets.ADMIN_TOKEN, SANDBOX_ENABLED: false });
   });
@@ -88,5 +97,7 @@ it('stops the API process at start-up with one message when NODE_ENV is unset an
     timeout: 30_000,
   });
   expect(run.status).toBe(1);
-  expect(run.stderr.trim()).toMatch(/^Invalid configuration:\n {2}ADMIN_TOKEN: required .*\n {2}CREDENTIALS_KEYS: required .*$/);
+  expect(run.stderr.trim()).toMatch(
+    /^Invalid configuration:\n {2}ADMIN_TOKEN: required .*\n {2}CREDENTIALS_KEYS: required .*\n {2}PII_KEYS: required .*\n {2}PII_HASH_KEY: required .*$/,
+  );
 }, 40_000);

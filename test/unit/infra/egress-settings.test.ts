@@ -1,7 +1,12 @@
 import { loadConfig } from '../../../infra/config';
 
 /** What a process outside development must be given (it refuses to start without). */
-const SECRETS = { ADMIN_TOKEN: 'an-admin-token-of-32-characters!', CREDENTIALS_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+const SECRETS = {
+  ADMIN_TOKEN: 'an-admin-token-of-32-characters!',
+  CREDENTIALS_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+  PII_KEYS: `p1:${Buffer.alloc(32, 8).toString('base64')}`,
+  PII_HASH_KEY: Buffer.alloc(32, 9).toString('base64'),
+};
 
 describe('egress settings', () => {
   it('allow private networks and plain http by default only in development', () => {
