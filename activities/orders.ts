@@ -3,7 +3,8 @@ import type { Money } from '../domain/money';
 import { deliveryIdFor } from '../domain/ids';
 import { REASONS, type OrderStatus } from '../domain/orders/status';
 import { businessMetrics } from '../infra/metrics';
-import type { RunSql } from '../infra/db';
+import type { Config } from '../infra/config';
+import type { Database, RunSql } from '../infra/db';
 import { openDelivery } from '../store/deliveries';
 import {
   openOrder,
@@ -26,19 +27,30 @@ export interface OpenedOrder {
   reason?: string;
 }
 
+/** Where an order's statements go, and whether they write its events (EVENTS_BROKER is not `none`). */
+export interface OrderBooks {
+  sql: RunSql;
+  events: boolean;
+}
+
+export const orderBooks = (database: Database, config: Pick<Config, 'EVENTS_BROKER'>): OrderBooks => ({
+  sql: database.sql,
+  events: config.EVENTS_BROKER !== 'none',
+});
+
 /**
  * Moves the order and counts it. A step that finds its work done changes nothing; an illegal move is
  * retried, not failed: a workflow holding money never ends on a defect, it waits, visible in the
  * Temporal UI with this error, until the books or the code are put right.
  */
 export async function moveOrder(
-  run: RunSql,
+  { sql, events }: OrderBooks,
   orderId: string,
   to: OrderStatus,
   change: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } = {},
   effects: Sql[] = [],
 ): Promise<void> {
-  const result = await transitionOrder(run, orderId, to, change, effects);
+  const result = await transitionOrder(sql, orderId, to, { ...change, events }, effects);
   if (result.outcome === 'ILLEGAL') {
     throw ApplicationFailure.retryable(
       `order ${orderId} cannot go from ${result.current ?? 'nowhere'} to ${to}`,
@@ -59,12 +71,13 @@ export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
 }
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
-export function createOrderActivities({ database }: ActivityDeps) {
+export function createOrderActivities({ database, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   return {
     /** Persists the order, reserving limited stock (a refused order too, for the record). Idempotent. */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const opened = await openOrder(sql, params);
+      const opened = await openOrder(sql, params, books);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).
@@ -91,7 +104,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
     /** Takes the money: the order is paid. */
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
       const n = params.notification;
-      await moveOrder(sql, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
+      await moveOrder(books, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
         ...(n.paid ? [journalPaymentCaptured(n.paid, n.channelTxnId)] : []),
       ]);
     },
@@ -101,7 +114,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
       const n = params.notification;
       const paid = n.paid ?? { currency: params.expected.currency, value: 0 };
       await moveOrder(
-        sql,
+        books,
         params.orderId,
         'MANUAL_REVIEW',
         { reason: n.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
@@ -111,12 +124,12 @@ export function createOrderActivities({ database }: ActivityDeps) {
 
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
-      await moveOrder(sql, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock]);
+      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock]);
     },
 
     async startDelivery(params: { orderId: string }): Promise<string> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await moveOrder(sql, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
+      await moveOrder(books, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
       return deliveryId;
     },
 

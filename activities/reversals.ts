@@ -15,7 +15,7 @@ import { releaseStock } from '../store/stock';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { wakeCardOfReversedOrder } from './monthly-cards';
-import { moveOrder } from './orders';
+import { moveOrder, orderBooks } from './orders';
 import { refundAtChannel } from './payments';
 
 const REASON_OF: Record<ChannelReversal['cause'], string> = {
@@ -43,6 +43,7 @@ export interface ReversalOutcome {
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
 export function createReversalActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   const gameServers = gameServerClientFor(config);
   return {
     /**
@@ -72,7 +73,7 @@ export function createReversalActivities({ database, channels, config }: Activit
           ? journalRefunded(returned)
           : journalChannelReversal(reversal.cause === 'CHARGEBACK' ? 'CHARGEBACK' : 'CHANNEL_REFUND', reversal.dedupeKey, returned);
       const revoke = delivered && reversal.revoke;
-      await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
+      await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         dropCardDays,
         ledger,
