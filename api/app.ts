@@ -15,6 +15,7 @@ import { sandboxRouter } from '../sandbox/routes';
 import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
+import { auditRouter } from './audit/routes';
 import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
 import { docsRouter } from './docs/routes';
@@ -24,6 +25,7 @@ import { gamesRouter } from './games/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
+import { perClientLimit, type RateLimits } from './rate-limit';
 import { requestContext } from './request-context';
 
 export interface AppDeps {
@@ -39,12 +41,15 @@ export interface AppDeps {
   changes?: ConfigChanges;
   /** Set when the process is shutting down: /readyz then sends traffic elsewhere. */
   lifecycle?: { draining: boolean };
+  /** Requests a second per client IP and per game (api/rate-limit.ts); none when absent (tests of parts). */
+  limits?: RateLimits;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Behind TRUST_PROXY load balancers, the client is the address they saw (X-Forwarded-For), else the socket's.
+  app.set('trust proxy', deps.config.TRUST_PROXY > 0 ? deps.config.TRUST_PROXY : false);
 
   // First, so every request is timed; Prometheus scrapes /metrics (keep it off the public ingress).
   const metrics = createHttpMetrics();
@@ -52,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.log));
   app.get('/metrics', metrics.endpoint);
   app.use(healthRouter(deps));
+  if (deps.limits) app.use(perClientLimit(deps.limits));
 
   const catalog = new CatalogReader(deps.database.db, credentialsKeyring(deps.config), deps.config.CATALOGUE_CACHE_MS);
   // A game's channel policy applies to new orders within a second on every API process.
@@ -62,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
     for (const { channelId, breaker } of report.values()) routingMetrics.breakerState(channelId, stateAt(breaker, now, deps.health.settings.breaker));
   });
   const router = createChannelRouter({ ...deps, metrics: routingMetrics });
+  app.use(auditRouter(deps));
   app.use(adminRouter({ ...deps, catalog }));
   app.use(channelsRouter(deps));
   app.use(ordersRouter({ ...deps, catalog, router }));

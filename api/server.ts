@@ -14,6 +14,7 @@ import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
+import { createRateLimits } from './rate-limit';
 import { purgeExpiredNonces } from '../store/nonces';
 
 export interface RunningApi {
@@ -39,7 +40,8 @@ export async function startApi(
   const reconciliations = new ReconciliationClient(client, config);
   const health = openChannelHealth(config, database, { refreshMs: HEALTH_REFRESH_MS, log });
   await health.refresh();
-  const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes });
+  const limits = createRateLimits(config, log);
+  const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes, limits });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(database.db, config.SIGNATURE_MAX_SKEW_SECONDS).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
@@ -64,6 +66,7 @@ export async function startApi(
       await notifier?.stop();
       await changes.close();
       await health.close();
+      await limits.close();
     },
   };
 }

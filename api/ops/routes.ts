@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
 import { orderIdOfWorkflow, purchaseWorkflowId } from '../../domain/ids';
 import { purchaseTiming, type Config } from '../../infra/config';
@@ -9,12 +9,12 @@ import { auditOutcome, auditRequested } from '../../store/ops';
 import { listRevocations } from '../../store/revocations';
 import { findOrder, listOrders } from '../../store/orders';
 import type { OpsRequest } from '../../workflows/contract';
-import { adminAuth } from '../auth';
+import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { operatorHeader, opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
+import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -30,10 +30,10 @@ interface Deps {
 export function opsRouter({ database, config, purchases, channels }: Deps): Router {
   const { db } = database;
   const router = Router();
-  router.use('/v1/ops', adminAuth(config), ...jsonBody('16kb'));
+  router.use('/v1/ops', operatorAuth(config), ...jsonBody('16kb'));
 
   router.get('/v1/ops/orders', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(opsOrdersQuery, req.query);
     const orders = await listOrders(db, {
       status: query.status,
@@ -59,7 +59,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   });
 
   router.get('/v1/ops/stuck', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(stuckQuery, req.query);
     const rows = await failingSince(db, new Date(Date.now() - query.olderThanSeconds * 1000), query.limit);
     res.json({
@@ -76,7 +76,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   });
 
   router.get('/v1/ops/revocations', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(revocationsQuery, req.query);
     const rows = await listRevocations(db, { status: query.status, limit: query.limit });
     res.json({
@@ -98,14 +98,14 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
     action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'> & { revoke?: boolean },
   ) =>
     router.post(`/v1/ops/orders/:orderId/${path}`, async (req, res) => {
-      const operator = operatorOf(req);
+      const { actor: operator, onBehalfOf } = actorOf(res, { required: true });
       const { revoke, ...asked } = action(req.body ?? {});
       const request = { ...asked, operator };
       const orderId = String(req.params.orderId);
       const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
       if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
 
-      const audit = await auditRequested(db, { orderId, operator, action: request.action, reason: request.reason });
+      const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action: request.action, reason: request.reason });
       const refundsDelivered = request.action === 'REFUND' && order.status === 'DELIVERED';
       if (refundsDelivered && channels.get(order.channel)?.supports.refund === false) {
         // Refused here, before any reversal starts: a reversal that failed at the channel would hold the
@@ -142,8 +142,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   return router;
 }
 
-function operatorOf(req: Request): string {
-  const operator = operatorHeader.safeParse(req.get('x-operator'));
-  if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name the operator');
-  return operator.data;
+/** Operations name who acts: a named token does, the shared ADMIN_TOKEN needs X-Operator. */
+function operatorOf(res: Response): string {
+  return actorOf(res, { required: true }).actor;
 }
