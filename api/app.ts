@@ -7,7 +7,7 @@ import type { Config } from '../infra/config';
 import type { ConfigChanges } from '../infra/config-changes';
 import { credentialsKeyring } from '../infra/credentials';
 import type { Database } from '../infra/db';
-import { createHttpMetrics, createRoutingMetrics } from '../infra/metrics';
+import { createHttpMetrics, createRoutingMetrics, type HttpMetrics } from '../infra/metrics';
 import type { ReconciliationClient } from '../infra/reconciliation';
 import { createChannelRouter } from '../routing/router';
 import type { PurchasesClient } from '../infra/temporal';
@@ -43,6 +43,8 @@ export interface AppDeps {
   lifecycle?: { draining: boolean };
   /** Requests a second per client IP and per game (api/rate-limit.ts); none when absent (tests of parts). */
   limits?: RateLimits;
+  /** The HTTP metrics, served by startApi on API_METRICS_ADDRESS (never on the public port). */
+  metrics?: HttpMetrics;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -51,11 +53,10 @@ export function createApp(deps: AppDeps): Express {
   // Behind TRUST_PROXY load balancers, the client is the address they saw (X-Forwarded-For), else the socket's.
   app.set('trust proxy', deps.config.TRUST_PROXY > 0 ? deps.config.TRUST_PROXY : false);
 
-  // First, so every request is timed; Prometheus scrapes /metrics (keep it off the public ingress).
-  const metrics = createHttpMetrics();
+  // First, so every request is timed; Prometheus scrapes them on API_METRICS_ADDRESS (see server.ts).
+  const metrics = deps.metrics ?? createHttpMetrics();
   app.use(metrics.middleware);
   app.use(requestContext(deps.log));
-  app.get('/metrics', metrics.endpoint);
   app.use(healthRouter(deps));
   if (deps.limits) app.use(perClientLimit(deps.limits));
 
