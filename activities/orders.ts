@@ -1,3 +1,4 @@
+import { piiKeyring, sealOrderPii } from '../infra/pii';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import { deliveryIdFor } from '../domain/ids';
@@ -19,7 +20,8 @@ import type { Sql } from '../store/sql';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 
-export type OpenOrderParams = NewOrder;
+/** Plaintext personal data only from orders started before it was sealed (see sealOrderPii). */
+export type OpenOrderParams = NewOrder & { clientIp?: string; deviceId?: string };
 
 export interface OpenedOrder {
   status: Extract<OrderStatus, 'PENDING_PAYMENT' | 'REJECTED'>;
@@ -59,12 +61,14 @@ export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
 }
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
-export function createOrderActivities({ database }: ActivityDeps) {
+export function createOrderActivities({ database, config }: ActivityDeps) {
   const { db, sql } = database;
   return {
     /** Persists the order, reserving limited stock (a refused order too, for the record). Idempotent. */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const opened = await openOrder(sql, params);
+      // An order started before personal data was sealed carries it in plaintext: the books get it sealed.
+      const { clientIp, deviceId, ...rest } = params;
+      const opened = await openOrder(sql, { ...sealOrderPii(piiKeyring(config), { clientIp, deviceId }), ...rest });
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).

@@ -70,6 +70,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       userId: input.userId,
       clientIp: input.clientIp,
       deviceId: input.deviceId,
+      clientIpSealed: input.clientIpSealed,
+      deviceIdSealed: input.deviceIdSealed,
     });
     const { timing: _timing, ...orderFields } = input;
     opened = await books.openOrder({
@@ -105,6 +107,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         platform: input.platform,
         storeProductId: input.storeProductId,
         clientIp: input.clientIp,
+        clientIpSealed: input.clientIpSealed,
       });
     const budget = timing.channelOpenBudgetMs;
     const created =
