@@ -1,3 +1,4 @@
+import { piiKeyring, sealOrderPii } from '../infra/pii';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import { deliveryIdFor } from '../domain/ids';
@@ -20,7 +21,8 @@ import type { Sql } from '../store/sql';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 
-export type OpenOrderParams = NewOrder;
+/** Plaintext personal data only from orders started before it was sealed (see sealOrderPii). */
+export type OpenOrderParams = NewOrder & { clientIp?: string; deviceId?: string };
 
 export interface OpenedOrder {
   status: Extract<OrderStatus, 'PENDING_PAYMENT' | 'REJECTED'>;
@@ -77,7 +79,9 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
   return {
     /** Persists the order, reserving limited stock (a refused order too, for the record). Idempotent. */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const opened = await openOrder(sql, params, books);
+      // An order started before personal data was sealed carries it in plaintext: the books get it sealed.
+      const { clientIp, deviceId, ...rest } = params;
+      const opened = await openOrder(sql, { ...sealOrderPii(piiKeyring(config), { clientIp, deviceId }), ...rest }, books);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).

@@ -1,3 +1,4 @@
+import { openPii, piiKeyring } from '../infra/pii';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
@@ -167,11 +168,19 @@ export interface OpenPaymentParams {
   userId?: string;
   platform?: string;
   storeProductId?: string;
+  /** Sealed (infra/pii.ts): opened here, for the channel only (WeChat Pay wants the payer's IP). */
+  clientIpSealed?: string;
+  /** Plaintext, from orders started before personal data was sealed. */
   clientIp?: string;
 }
 
 /** Opens the payment at the account (idempotent there by our order id); its notifications come to its callback URL. */
-export function openAtChannel(channel: ChannelAdapter, config: Pick<Config, 'PUBLIC_BASE_URL'>, params: OpenPaymentParams): Promise<CreatedPayment> {
+export function openAtChannel(
+  channel: ChannelAdapter,
+  config: Pick<Config, 'PUBLIC_BASE_URL' | 'PII_KEYS' | 'PII_ACTIVE_KEY' | 'PII_HASH_KEY'>,
+  params: OpenPaymentParams,
+): Promise<CreatedPayment> {
+  const clientIp = params.clientIpSealed ? openPii(piiKeyring(config), params.clientIpSealed) : params.clientIp;
   return channelCall(() =>
     channel.createPayment({
       orderId: params.orderId,
@@ -182,7 +191,7 @@ export function openAtChannel(channel: ChannelAdapter, config: Pick<Config, 'PUB
       userId: params.userId ?? '',
       platform: params.platform as Platform | undefined,
       storeProductId: params.storeProductId,
-      clientIp: params.clientIp,
+      clientIp,
     }),
   );
 }

@@ -7,7 +7,7 @@ import type { Config } from '../infra/config';
 import type { ConfigChanges } from '../infra/config-changes';
 import { credentialsKeyring } from '../infra/credentials';
 import type { Database } from '../infra/db';
-import { createHttpMetrics, createRoutingMetrics } from '../infra/metrics';
+import { createHttpMetrics, createRoutingMetrics, type HttpMetrics } from '../infra/metrics';
 import type { ReconciliationClient } from '../infra/reconciliation';
 import { createChannelRouter } from '../routing/router';
 import type { PurchasesClient } from '../infra/temporal';
@@ -15,6 +15,7 @@ import { sandboxRouter } from '../sandbox/routes';
 import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
+import { auditRouter } from './audit/routes';
 import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
 import { consoleRouter } from './console/routes';
@@ -27,6 +28,7 @@ import { monthlyCardsRouter } from './monthly-cards/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
+import { perClientLimit, type RateLimits } from './rate-limit';
 import { requestContext } from './request-context';
 
 export interface AppDeps {
@@ -42,19 +44,24 @@ export interface AppDeps {
   changes?: ConfigChanges;
   /** Set when the process is shutting down: /readyz then sends traffic elsewhere. */
   lifecycle?: { draining: boolean };
+  /** Requests a second per client IP and per game (api/rate-limit.ts); none when absent (tests of parts). */
+  limits?: RateLimits;
+  /** The HTTP metrics, served by startApi on API_METRICS_ADDRESS (never on the public port). */
+  metrics?: HttpMetrics;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Behind TRUST_PROXY load balancers, the client is the address they saw (X-Forwarded-For), else the socket's.
+  app.set('trust proxy', deps.config.TRUST_PROXY > 0 ? deps.config.TRUST_PROXY : false);
 
-  // First, so every request is timed; Prometheus scrapes /metrics (keep it off the public ingress).
-  const metrics = createHttpMetrics();
+  // First, so every request is timed; Prometheus scrapes them on API_METRICS_ADDRESS (see server.ts).
+  const metrics = deps.metrics ?? createHttpMetrics();
   app.use(metrics.middleware);
   app.use(requestContext(deps.log));
-  app.get('/metrics', metrics.endpoint);
   app.use(healthRouter(deps));
+  if (deps.limits) app.use(perClientLimit(deps.limits));
 
   const catalog = new CatalogReader(deps.database.db, credentialsKeyring(deps.config), deps.config.CATALOGUE_CACHE_MS);
   // A game's channel policy applies to new orders within a second on every API process.
@@ -65,6 +72,7 @@ export function createApp(deps: AppDeps): Express {
     for (const { channelId, breaker } of report.values()) routingMetrics.breakerState(channelId, stateAt(breaker, now, deps.health.settings.breaker));
   });
   const router = createChannelRouter({ ...deps, metrics: routingMetrics });
+  app.use(auditRouter(deps));
   // The console's sign-in cookie stands for the admin token on the admin, ops and finance routes.
   app.use(consoleSession(deps));
   app.use(consoleRouter(deps));

@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
-import express, { type RequestHandler } from 'express';
+import express, { type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { mayCall, type OperatorToken } from '../domain/operators';
 import { MIN_NONCE_LENGTH, type SignatureCheck, checkSignedRequest } from '../domain/signature';
 import type { Config } from '../infra/config';
 import type { Database } from '../infra/db';
@@ -7,6 +9,7 @@ import type { CatalogReader, OpenGame } from '../store/catalog';
 import { useNonce } from '../store/nonces';
 import { principalOf } from './console/session';
 import { ApiError } from './errors';
+import { takeGameLimit } from './rate-limit';
 import { requireJsonBody } from './shared/body';
 
 const BODY_LIMIT = '64kb';
@@ -14,16 +17,73 @@ const GAME_ID = /^[A-Za-z0-9_][A-Za-z0-9._:-]{0,63}$/;
 /** At least MIN_NONCE_LENGTH printable ASCII characters, at most 128 (it is stored). */
 const NONCE = new RegExp(`^[\\x21-\\x7e]{${MIN_NONCE_LENGTH},128}$`);
 
-export function adminAuth(config: Pick<Config, 'ADMIN_TOKEN'>): RequestHandler {
-  const expected = Buffer.from(`Bearer ${config.ADMIN_TOKEN}`);
+export { OPERATOR_ROLES, mayCall, rolesFor, type OperatorRole, type OperatorToken } from '../domain/operators';
+
+/** Who calls an operator route: the token's name and role, and the `X-Operator` it acts for, if any. */
+export interface Operator {
+  name: string;
+  role: OperatorToken['role'];
+  shared: boolean;
+  onBehalfOf?: string;
+}
+
+/** `X-Operator`: free text, never empty, length-capped (it is stored in the audit). */
+export const operatorHeaderSchema = z.string().trim().min(1).max(128);
+
+/** The operator token a bearer header (`Bearer <token>`) carries, if any. */
+export function tokenOf(tokens: readonly OperatorToken[], authorization: string | undefined): OperatorToken | undefined {
+  const given = Buffer.from(authorization ?? '');
+  let found: OperatorToken | undefined;
+  // Every token is compared, in constant time each, so timing tells nothing of which one matched.
+  for (const t of tokens) {
+    const expected = Buffer.from(`Bearer ${t.token}`);
+    if (given.length === expected.length && timingSafeEqual(given, expected) && !found) found = t;
+  }
+  return found;
+}
+
+/**
+ * Operator routes: a missing or unknown bearer token answers 401, a token of a role that may not call
+ * the path 403, both before the body is read. The caller is then `operatorOf(res)`.
+ */
+export function operatorAuth(config: Pick<Config, 'OPERATOR_TOKENS'>): RequestHandler {
   return (req, res, next) => {
-    if (principalOf(res)) return next(); // signed in to the console (api/console/session.ts)
-    const given = Buffer.from(req.get('authorization') ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new ApiError(401, 'UNAUTHORIZED', 'a valid admin bearer token is required');
+    const path = req.baseUrl + req.path;
+    const principal = principalOf(res); // signed in to the console (api/console/session.ts)
+    if (principal) {
+      if (!mayCall(principal.role, path)) throw new ApiError(403, 'FORBIDDEN', `the ${principal.role} role may not call ${path}`, { role: principal.role });
+      res.locals.operator = { name: principal.name, role: principal.role, shared: false } satisfies Operator;
+      return next();
     }
+    const token = tokenOf(config.OPERATOR_TOKENS, req.get('authorization'));
+    if (!token) throw new ApiError(401, 'UNAUTHORIZED', 'a valid operator bearer token is required');
+    if (!mayCall(token.role, path)) throw new ApiError(403, 'FORBIDDEN', `the ${token.role} role may not call ${path}`, { role: token.role });
+    const header = req.get('x-operator');
+    let onBehalfOf: string | undefined;
+    if (header !== undefined) {
+      const parsed = operatorHeaderSchema.safeParse(header);
+      if (!parsed.success) throw new ApiError(400, 'VALIDATION_ERROR', 'X-Operator must be 1 to 128 characters', { field: 'X-Operator' });
+      onBehalfOf = parsed.data;
+    }
+    const operator: Operator = { name: token.name, role: token.role, shared: token.shared, ...(onBehalfOf && { onBehalfOf }) };
+    res.locals.operator = operator;
     next();
   };
+}
+
+export const operatorOf = (res: Response): Operator => res.locals.operator as Operator;
+
+/**
+ * Who acted, for the audit: a named token is the actor (X-Operator only says on whose behalf); the
+ * shared ADMIN_TOKEN names nobody, so its X-Operator is the actor (`admin` when absent, or refused
+ * when `required`).
+ */
+export function actorOf(res: Response, { required = false } = {}): { actor: string; onBehalfOf?: string } {
+  const operator = operatorOf(res);
+  if (!operator.shared) return { actor: operator.name, ...(operator.onBehalfOf && { onBehalfOf: operator.onBehalfOf }) };
+  if (operator.onBehalfOf) return { actor: operator.onBehalfOf };
+  if (required) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name who acts (the shared ADMIN_TOKEN names nobody)', { field: 'X-Operator' });
+  return { actor: 'admin' };
 }
 
 /** Why a signed request was refused: `error.details.reason` of its 401, so a game server can tell what to fix. */
@@ -72,20 +132,14 @@ export function signedGameRequest({
     const game = await catalog.game(gameId);
     if (!game) throw refused('UNKNOWN_GAME');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const check = checkSignedRequest(
-      game.secret,
-      {
-        method: req.method,
-        pathWithQuery: req.originalUrl,
-        timestamp: req.get('x-timestamp'),
-        nonce: req.get('x-nonce'),
-        body: rawBody,
-      },
-      req.get('x-signature'),
-      Math.floor(Date.now() / 1000),
-      config.SIGNATURE_MAX_SKEW_SECONDS,
-    );
+    const request = { method: req.method, pathWithQuery: req.originalUrl, timestamp: req.get('x-timestamp'), nonce: req.get('x-nonce'), body: rawBody };
+    const now = Math.floor(Date.now() / 1000);
+    // During a rotation either secret signs; every check but the signature's is the same for both.
+    const checks = game.secrets.map((secret) => checkSignedRequest(secret, request, req.get('x-signature'), now, config.SIGNATURE_MAX_SKEW_SECONDS));
+    const check = checks.find((c) => c.ok) ?? checks[0]!;
     if (!check.ok) throw refused(check.reason);
+    // After the signature (only the game itself spends its budget), before the nonce (a refused call keeps it).
+    await takeGameLimit(res, gameId);
     if (!(await useNonce(database.db, gameId, req.get('x-nonce')!))) throw refused('NONCE_REUSED');
     if (rawBody.length) {
       try {

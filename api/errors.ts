@@ -11,14 +11,21 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries (429's Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
 }
 
+/** Each issue names its field; an unknown field is an issue of its own (a typo is never silently dropped). */
 export function validationError(error: z.ZodError): ApiError {
   return new ApiError(400, 'VALIDATION_ERROR', 'the request is invalid', {
-    issues: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    issues: error.issues.flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: 'unknown field' }))
+        : [{ path: i.path.join('.'), message: i.message }],
+    ),
   });
 }
 
@@ -43,6 +50,7 @@ function clientErrorMessage(err: { type?: unknown; message?: unknown }): string 
 export function errorHandler(log: Pick<Logger, 'error' | 'warn'>): ErrorRequestHandler {
   return (err, _req, res, _next) => {
     if (err instanceof ApiError) {
+      if (err.headers) res.set(err.headers);
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;
     }

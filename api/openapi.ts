@@ -1,6 +1,7 @@
 import { createDocument, type ZodOpenApiObject } from 'zod-openapi';
 import { sandboxNotificationSchema } from '../channels/sandbox/wire';
 import { sandboxPaths } from '../sandbox/openapi';
+import { auditPaths } from './audit/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
@@ -53,6 +54,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     paths: {
       ...healthPaths(),
       ...adminPaths(),
+      ...auditPaths(),
       ...channelPaths(),
       ...orderPaths(),
       ...callbackPaths(),
@@ -68,7 +70,11 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     components: {
       schemas: { SandboxNotification: sandboxNotificationSchema },
       securitySchemes: {
-        adminToken: { type: 'http', scheme: 'bearer', description: 'The `ADMIN_TOKEN` of the deployment.' },
+        adminToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An operator token: `ADMIN_TOKEN` (role admin) or one of `ADMIN_TOKENS` (admin, ops or finance; another role answers 403).',
+        },
         gameId: {
           type: 'apiKey',
           in: 'header',

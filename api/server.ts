@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Client, Connection } from '@temporalio/client';
@@ -9,17 +10,21 @@ import { watchConfigChanges } from '../infra/config-changes';
 import { openDatabase, type Database } from '../infra/db';
 import { credentialsKeyring } from '../infra/credentials';
 import { createLogger } from '../infra/logger';
+import { createHttpMetrics } from '../infra/metrics';
 import { sealLegacyGameSecrets } from '../store/catalog';
 import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
+import { createRateLimits } from './rate-limit';
 import { purgeExpiredNonces } from '../store/nonces';
 
 export interface RunningApi {
   server: Server;
   url: string;
+  /** Prometheus metrics of this API process, on API_METRICS_ADDRESS. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -40,20 +45,27 @@ export async function startApi(
   const reconciliations = new ReconciliationClient(client, config);
   const health = openChannelHealth(config, database, { refreshMs: HEALTH_REFRESH_MS, log });
   await health.refresh();
-  const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes });
+  const limits = createRateLimits(config, log);
+  const metrics = createHttpMetrics();
+  const app = createApp({ database, config, channels, purchases, reconciliations, health, log, lifecycle, changes, limits, metrics });
   const notifier = config.SANDBOX_ENABLED ? startSandboxNotifier({ database, config, log }) : undefined;
   const purge = setInterval(() => purgeExpiredNonces(database.db, config.SIGNATURE_MAX_SKEW_SECONDS).catch((err) => log.warn({ err }, 'nonce purge')), 60_000);
   purge.unref();
 
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.PORT, '0.0.0.0', () => resolve(s));
-  });
+  const server = await listen(publicServer(config, app), config.PORT, '0.0.0.0');
   server.on('clientError', answerClientError);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const [metricsHost, metricsPort] = hostAndPort(config.API_METRICS_ADDRESS);
+  const metricsServer = await listen(
+    createServer((_req, res) => {
+      void metrics.registry.metrics().then((text) => res.setHeader('Content-Type', metrics.registry.contentType).end(text));
+    }),
+    metricsPort,
+    metricsHost,
+  );
   return {
     server,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${portOf(server)}`,
+    metricsUrl: `http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${portOf(metricsServer)}/metrics`,
     async stop() {
       lifecycle.draining = true;
       clearInterval(purge);
@@ -62,11 +74,48 @@ export async function startApi(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      metricsServer.closeAllConnections();
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await notifier?.stop();
       await changes.close();
       await health.close();
+      await limits.close();
     },
   };
+}
+
+/**
+ * The public server's timeouts: a client must send its headers within HTTP_HEADERS_TIMEOUT_MS and its
+ * whole request within HTTP_REQUEST_TIMEOUT_MS (Node's default is 300 s, so a thousand slow bodies
+ * would hold the process), and an idle keep-alive connection closes after HTTP_KEEP_ALIVE_TIMEOUT_MS.
+ */
+function publicServer(config: Config, app: RequestListener): Server {
+  const headersTimeout = Math.min(config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS);
+  const server = createServer(
+    // Timeouts are checked this often: at most a quarter of the shortest, at least every second.
+    { headersTimeout, requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeout / 4)) },
+    app,
+  );
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  return server;
+}
+
+function listen(server: Server, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+const portOf = (server: Server) => (server.address() as AddressInfo).port;
+
+/** `IP:port` or `[IPv6]:port`, as config validates it. */
+function hostAndPort(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at).replace(/^\[|\]$/g, ''), Number(address.slice(at + 1))];
 }
 
 /**

@@ -67,7 +67,7 @@ export async function failoverMode() {
     log(`warm-up: ${C * 4} purchases`);
     await drive(stack, game, Date.now() + 600_000, new Map(), 0, C * 4);
 
-    const decisionsBefore = await scrape(`${stack.apiUrl}/metrics`);
+    const decisionsBefore = await scrape(stack.apiMetricsUrl);
     const seconds = new Map<number, Second>();
     const t0 = Date.now();
     const outageAt = t0 + phaseS * 1_000;
@@ -88,7 +88,7 @@ export async function failoverMode() {
     await Promise.all([faults, monitor]);
     const failovers = await failoversPerSecond(stack, t0);
     for (const [s, n] of failovers) bucket(seconds, s).failedOver = n;
-    const decisionsAfter = await scrape(`${stack.apiUrl}/metrics`);
+    const decisionsAfter = await scrape(stack.apiMetricsUrl);
 
     const opened = transitions.find((t) => t.at >= outageAt && t.state === 'OPEN');
     const closed = transitions.find((t) => t.at >= recoveryAt && t.state === 'CLOSED');

@@ -6,6 +6,7 @@ import type { MonthlyCardTiming, PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
 import { parsePiiKeyring } from './pii';
 import { temporalConnectionOptions } from './temporal-connection';
+import { parseOperatorTokens, type OperatorToken } from '../domain/operators';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -71,10 +72,29 @@ const configSchema = z
      * 1,005 MiB; 500: 947 MiB); an evicted order is replayed from its short history when it next moves.
      */
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
-    /** Required unless NODE_ENV=development (which defaults it to DEV_ADMIN_TOKEN). */
+    /**
+     * The shared operator token (role admin): required unless ADMIN_TOKENS is set or NODE_ENV=development
+     * (which defaults it to DEV_ADMIN_TOKEN when ADMIN_TOKENS is unset).
+     */
     ADMIN_TOKEN: secret(z.string().min(16)),
     /** How long a console sign-in lasts, in seconds (8 h): its cookie and its session row expire together. */
     CONSOLE_LOGIN_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
+    /** Named operator tokens, `name:role:token` comma separated, roles admin, ops, finance (domain/operators.ts). */
+    ADMIN_TOKENS: secret(z.string()),
+    /** Load balancer hops in front of the API whose X-Forwarded-For is believed (0: the socket's address). */
+    TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+    /** Requests a second per client IP on /v1 (callbacks excepted), and the bucket's size (default twice the rate). */
+    RATE_LIMIT_IP_PER_SECOND: z.coerce.number().int().positive().default(1000),
+    RATE_LIMIT_IP_BURST: z.coerce.number().int().positive().optional(),
+    /** Signed requests a second per game, and the bucket's size (default twice the rate). */
+    RATE_LIMIT_GAME_PER_SECOND: z.coerce.number().int().positive().default(1000),
+    RATE_LIMIT_GAME_BURST: z.coerce.number().int().positive().optional(),
+    /** The API's Prometheus endpoint, off the public port. */
+    API_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9463'),
+    /** The public HTTP server: whole request headers, whole request, idle keep-alive (ms). */
+    HTTP_HEADERS_TIMEOUT_MS: duration(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: duration(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: duration(5_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     PAYMENT_TIMEOUT_MS: duration(15 * 60_000),
@@ -199,13 +219,18 @@ const configSchema = z
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'development') {
       const mode = `NODE_ENV=${c.NODE_ENV}; only NODE_ENV=development has a default`;
-      if (!c.ADMIN_TOKEN) ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `required (${mode})` });
+      if (!c.ADMIN_TOKEN && !c.ADMIN_TOKENS) ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `required (${mode}) unless ADMIN_TOKENS is set` });
       if (c.ADMIN_TOKEN === DEV_ADMIN_TOKEN) {
         ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: `the public development token is refused (${mode})` });
       }
       if (!c.CREDENTIALS_KEYS) ctx.addIssue({ code: 'custom', path: ['CREDENTIALS_KEYS'], message: `required (${mode})` });
       if (!c.PII_KEYS) ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: `required (${mode})` });
       if (!c.PII_HASH_KEY) ctx.addIssue({ code: 'custom', path: ['PII_HASH_KEY'], message: `required (${mode})` });
+    }
+    try {
+      parseOperatorTokens(c.ADMIN_TOKENS);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKENS'], message: (err as Error).message });
     }
     try {
       parsePiiKeyring(c.PII_KEYS, c.PII_ACTIVE_KEY, c.PII_HASH_KEY);
@@ -233,9 +258,17 @@ const configSchema = z
     }
   });
 
-export type Config = Omit<z.infer<typeof configSchema>, 'EGRESS_ALLOW_PRIVATE_NETWORKS' | 'EGRESS_ALLOW_HTTP'> & {
+export type Config = Omit<
+  z.infer<typeof configSchema>,
+  'EGRESS_ALLOW_PRIVATE_NETWORKS' | 'EGRESS_ALLOW_HTTP' | 'RATE_LIMIT_IP_BURST' | 'RATE_LIMIT_GAME_BURST'
+> & {
   PUBLIC_BASE_URL: string;
+  /** An admin token the platform's own calls use (the sandbox adapter): ADMIN_TOKEN, else the first admin of ADMIN_TOKENS. */
   ADMIN_TOKEN: string;
+  /** Every token that opens the operator routes: ADMIN_TOKENS' entries and ADMIN_TOKEN (named admin). */
+  OPERATOR_TOKENS: OperatorToken[];
+  RATE_LIMIT_IP_BURST: number;
+  RATE_LIMIT_GAME_BURST: number;
   EGRESS_ALLOW_PRIVATE_NETWORKS: boolean;
   EGRESS_ALLOW_HTTP: boolean;
 };
@@ -247,7 +280,9 @@ const DEVELOPMENT_DEFAULTS = { ADMIN_TOKEN: DEV_ADMIN_TOKEN, SANDBOX_ENABLED: 't
 
 /** Validates the environment once and explains every bad setting in one message. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const defaults: Record<string, string> = env.NODE_ENV === 'development' ? DEVELOPMENT_DEFAULTS : {};
+  // With named tokens, no default token opens anything.
+  const defaults: Record<string, string> =
+    env.NODE_ENV === 'development' ? (env.ADMIN_TOKENS ? { ...DEVELOPMENT_DEFAULTS, ADMIN_TOKEN: '' } : DEVELOPMENT_DEFAULTS) : {};
   // An empty value (`ADMIN_TOKEN=` in a compose file) takes the development default too.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = configSchema.safeParse({ ...env, ...defaults, ...present });
@@ -257,10 +292,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const c = parsed.data;
   const development = c.NODE_ENV === 'development';
+  const named = parseOperatorTokens(c.ADMIN_TOKENS);
+  const shared = { name: 'admin', role: 'admin' as const, token: c.ADMIN_TOKEN ?? '', shared: true };
+  const operators = c.ADMIN_TOKEN ? [...named, shared] : named;
   return {
     ...c,
     ...(c.SANDBOX_ENABLED && !c.SANDBOX_PRIVATE_KEY && developmentSandboxKeys()),
-    ADMIN_TOKEN: c.ADMIN_TOKEN!,
+    ADMIN_TOKEN: c.ADMIN_TOKEN ?? named.find((t) => t.role === 'admin')?.token ?? '',
+    ...{ OPERATOR_TOKENS: operators },
+    RATE_LIMIT_IP_BURST: c.RATE_LIMIT_IP_BURST ?? 2 * c.RATE_LIMIT_IP_PER_SECOND,
+    RATE_LIMIT_GAME_BURST: c.RATE_LIMIT_GAME_BURST ?? 2 * c.RATE_LIMIT_GAME_PER_SECOND,
     PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`,
     EGRESS_ALLOW_PRIVATE_NETWORKS: c.EGRESS_ALLOW_PRIVATE_NETWORKS ?? development,
     EGRESS_ALLOW_HTTP: c.EGRESS_ALLOW_HTTP ?? development,

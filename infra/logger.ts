@@ -8,6 +8,14 @@ import type { Config } from './config';
  */
 const REDACTED_FIELDS = [
   'secret',
+  'secrets',
+  'token',
+  'tokens',
+  'adminToken',
+  'apiToken',
+  'purchaseToken',
+  'ADMIN_TOKEN',
+  'ADMIN_TOKENS',
   'signature',
   'privateKey',
   'privateKeyPem',

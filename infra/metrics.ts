@@ -79,6 +79,8 @@ export function createHttpMetrics() {
   return { registry, middleware, endpoint };
 }
 
+export type HttpMetrics = ReturnType<typeof createHttpMetrics>;
+
 // ---------------------------------------------------------------------------------------------------
 // API: routing decisions and the breakers as this process sees them.
 

@@ -44,3 +44,21 @@ export function piiKeyring(config: { PII_KEYS?: string; PII_ACTIVE_KEY?: string;
   if (!keyring) keyrings.set(config, (keyring = parsePiiKeyring(config.PII_KEYS, config.PII_ACTIVE_KEY, config.PII_HASH_KEY)));
   return keyring;
 }
+
+/** An order's personal data as workflows carry and the books keep it: sealed, with lookup digests. */
+export interface SealedOrderPii {
+  clientIpSealed?: string;
+  clientIpDigest?: string;
+  deviceIdSealed?: string;
+  deviceIdDigest?: string;
+}
+
+/** The digest kinds of an order's personal data (the risk counters and blacklist look them up by these). */
+export const PII_KINDS = { clientIp: 'ip', deviceId: 'device' } as const;
+
+export function sealOrderPii(keyring: PiiKeyring, plain: { clientIp?: string; deviceId?: string }): SealedOrderPii {
+  return {
+    ...(plain.clientIp !== undefined && { clientIpSealed: sealPii(keyring, plain.clientIp), clientIpDigest: piiDigest(keyring, PII_KINDS.clientIp, plain.clientIp) }),
+    ...(plain.deviceId !== undefined && { deviceIdSealed: sealPii(keyring, plain.deviceId), deviceIdDigest: piiDigest(keyring, PII_KINDS.deviceId, plain.deviceId) }),
+  };
+}

@@ -1,5 +1,5 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { adminAuth } from '../api/auth';
+import { operatorAuth } from '../api/auth';
 import { ApiError } from '../api/errors';
 import { jsonBody } from '../api/shared/body';
 import { z } from 'zod';
@@ -55,11 +55,11 @@ export function sandboxRouter({
   config,
 }: {
   database: Database;
-  config: Pick<Config, 'RECON_TIME_ZONE' | 'ADMIN_TOKEN' | 'PUBLIC_BASE_URL'>;
+  config: Pick<Config, 'RECON_TIME_ZONE' | 'OPERATOR_TOKENS' | 'PUBLIC_BASE_URL'>;
 }): Router {
   const provider = new SandboxProvider(database);
   const router = Router();
-  const admin = adminAuth(config);
+  const admin = operatorAuth(config);
   router.use(...jsonBody('64kb'));
   // The provider's days are calendar days where reconciliation runs.
   router.use('/statements', admin, statementsRouter({ database, timeZone: config.RECON_TIME_ZONE }));
@@ -146,9 +146,9 @@ export function sandboxRouter({
     if (err instanceof SandboxError) {
       const code = err.code === 'INVALID_REQUEST' ? 'VALIDATION_ERROR' : err.code;
       res.status(ERROR_STATUS[err.code]).json({ error: { code, message: err.message } });
-    } else if (err instanceof ApiError && err.status === 401) {
-      // The admin token's refusal, answered here too where the router is mounted on its own.
-      res.status(401).json({ error: { code: err.code, message: err.message } });
+    } else if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+      // The operator token's refusal, answered here too where the router is mounted on its own.
+      res.status(err.status).json({ error: { code: err.code, message: err.message } });
     } else if (err?.type === 'entity.parse.failed') {
       res.status(400).json({ error: { code: 'VALIDATION_ERROR', message: 'request body is not valid JSON' } });
     } else {

@@ -225,6 +225,7 @@ async function checkPorts(config: Config, uses: { embeddedDatabase: boolean; sta
     ['PORT', config.PORT],
     ['DEMO_GAME_PORT', config.DEMO_GAME_PORT],
     ['WORKER_METRICS_ADDRESS', Number(config.WORKER_METRICS_ADDRESS.slice(config.WORKER_METRICS_ADDRESS.lastIndexOf(':') + 1))],
+    ['API_METRICS_ADDRESS', Number(config.API_METRICS_ADDRESS.slice(config.API_METRICS_ADDRESS.lastIndexOf(':') + 1))],
     ...(uses.embeddedDatabase ? [['EMBEDDED_PG_PORT', config.EMBEDDED_PG_PORT] as [string, number]] : []),
     ...(uses.startsTemporal
       ? [['TEMPORAL_DEV_PORT', config.TEMPORAL_DEV_PORT] as [string, number], ['TEMPORAL_UI_PORT', config.TEMPORAL_UI_PORT] as [string, number]]

@@ -8,6 +8,7 @@ import { decryptCredentials, encryptCredentials, type CredentialsKeyring } from 
 import type { Db } from '../infra/db';
 import { CONFIG_CHANGED } from './channel-accounts';
 import { sql } from './sql';
+import { auditColumns, type AuditActor } from './audit';
 
 /** The catalog: games (with their secrets and delivery URLs) and items with their regional prices. */
 
@@ -47,7 +48,9 @@ function storeProductsOf(column: Prisma.JsonValue): Record<string, string> {
 
 export interface GameFields {
   name: string;
-  secret: string;
+  /** The signing secret, or during a rotation `secrets` (the first signs deliveries, any signs calls to us). */
+  secret?: string;
+  secrets?: string[];
   deliveryUrl: string;
   revokeUrl?: string | null;
   /** Which channel types each platform's orders may use; null: every enabled account. */
@@ -62,26 +65,43 @@ export interface GameFields {
 export type SealedGameSecret = Pick<Game, 'secret' | 'secretCiphertext' | 'secretKeyId'>;
 
 /** A game as the API uses it: its secret opened, in memory only; its channel policy typed. */
-export type OpenGame = Omit<Game, keyof SealedGameSecret | 'channelPolicy'> & { secret: string; channelPolicy: ChannelPolicy | null };
+export type OpenGame = Omit<Game, keyof SealedGameSecret | 'channelPolicy'> & {
+  /** The first of `secrets`: it signs what we send the game. */
+  secret: string;
+  /** Every secret a call to us may be signed with (two while the game rotates its secret). */
+  secrets: string[];
+  channelPolicy: ChannelPolicy | null;
+};
 
-/** The game's signing secret, opened (a row not yet sealed still carries it in plaintext). */
-export function openGameSecret(keyring: CredentialsKeyring, row: SealedGameSecret): string {
-  if (row.secretCiphertext && row.secretKeyId) return decryptCredentials(keyring, row.secretCiphertext, row.secretKeyId) as string;
-  if (row.secret !== null) return row.secret;
+/** The game's signing secrets, opened: one sealed string, or during a rotation a sealed list (a row not yet sealed carries one in plaintext). */
+export function openGameSecrets(keyring: CredentialsKeyring, row: SealedGameSecret): string[] {
+  if (row.secretCiphertext && row.secretKeyId) {
+    const sealed = decryptCredentials(keyring, row.secretCiphertext, row.secretKeyId);
+    return Array.isArray(sealed) ? (sealed as string[]) : [sealed as string];
+  }
+  if (row.secret !== null) return [row.secret];
   throw new Error('the game has no secret');
 }
 
-function sealGameSecret(keyring: CredentialsKeyring, secret: string): SealedGameSecret {
-  const { ciphertext, keyId } = encryptCredentials(keyring, secret);
+/** The secret that signs what we send the game (deliveries, revocations): the first. */
+export function openGameSecret(keyring: CredentialsKeyring, row: SealedGameSecret): string {
+  return openGameSecrets(keyring, row)[0]!;
+}
+
+/** One secret is sealed as a string (as before rotation existed), two as a list. */
+function sealGameSecret(keyring: CredentialsKeyring, secrets: string[]): SealedGameSecret {
+  const { ciphertext, keyId } = encryptCredentials(keyring, secrets.length === 1 ? secrets[0] : secrets);
   return { secret: null, secretCiphertext: ciphertext, secretKeyId: keyId };
 }
 
 function openGame(keyring: CredentialsKeyring, { secret: _secret, secretCiphertext, secretKeyId, ...game }: Game): OpenGame {
+  const secrets = openGameSecrets(keyring, { secret: _secret, secretCiphertext, secretKeyId });
   return {
     ...game,
     // Written only by putGame, from a validated body.
     channelPolicy: game.channelPolicy as ChannelPolicy | null,
-    secret: openGameSecret(keyring, { secret: _secret, secretCiphertext, secretKeyId }),
+    secret: secrets[0]!,
+    secrets,
   };
 }
 
@@ -92,7 +112,7 @@ function openGame(keyring: CredentialsKeyring, { secret: _secret, secretCipherte
 export async function sealLegacyGameSecrets(db: Db, keyring: CredentialsKeyring): Promise<number> {
   const legacy = await db.game.findMany({ where: { secret: { not: null } }, select: { id: true, secret: true } });
   for (const { id, secret } of legacy) {
-    await db.game.updateMany({ where: { id, secret }, data: sealGameSecret(keyring, secret!) });
+    await db.game.updateMany({ where: { id, secret }, data: sealGameSecret(keyring, [secret!]) });
   }
   return legacy.length;
 }
@@ -117,12 +137,14 @@ export function putGame(
   db: Db,
   keyring: CredentialsKeyring,
   gameId: string,
-  { channelPolicy, secret, ...fields }: GameFields,
-  actor = 'system',
+  { channelPolicy, secret, secrets: given, ...fields }: GameFields,
+  by: AuditActor | string = 'system',
 ): Promise<OpenGame> {
+  const secrets = given ?? (secret === undefined ? [] : [secret]);
+  if (secrets.length < 1 || secrets.length > 2) throw new Error('a game has one or two secrets');
   const data = {
     ...fields,
-    ...sealGameSecret(keyring, secret),
+    ...sealGameSecret(keyring, secrets),
     ...(channelPolicy !== undefined && { channelPolicy: channelPolicy === null ? Prisma.DbNull : (channelPolicy as Prisma.InputJsonValue) }),
   };
   return db.$transaction(async (tx) => {
@@ -132,9 +154,9 @@ export function putGame(
       data: {
         entity: 'game',
         entityId: gameId,
-        actor,
+        ...auditColumns(by),
         before: (gameAuditView(before) ?? undefined) as Prisma.InputJsonValue | undefined,
-        after: { ...gameAuditView(after), secretChanged: !before || openGameSecret(keyring, before) !== secret } as Prisma.InputJsonValue,
+        after: { ...gameAuditView(after), secretChanged: !before || openGameSecrets(keyring, before).join('\n') !== secrets.join('\n') } as Prisma.InputJsonValue,
       },
     });
     await tx.$executeRaw(sql`SELECT pg_notify(${CONFIG_CHANGED}, 'games')`);

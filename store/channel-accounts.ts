@@ -2,6 +2,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { RoutingFields } from '../domain/routing/fields';
 import type { Database, Db } from '../infra/db';
 import { sql } from './sql';
+import { auditColumns, type AuditActor } from './audit';
 
 /** Channel accounts (runtime configuration) and the audit trail of every configuration change. */
 
@@ -53,7 +54,7 @@ const auditView = (row: ChannelAccountRow | null) =>
  * Creates or changes an account, audits the change (who, before, after) and notifies every process,
  * all in one transaction: a change is never applied unaudited, nor audited and lost.
  */
-export async function putChannelAccount(database: Database, write: ChannelAccountWrite, actor: string): Promise<ChannelAccountRow> {
+export async function putChannelAccount(database: Database, write: ChannelAccountWrite, by: AuditActor | string): Promise<ChannelAccountRow> {
   const { db } = database;
   return db.$transaction(async (tx) => {
     const before = await tx.channelAccount.findUnique({ where: { id: write.id } });
@@ -69,7 +70,7 @@ export async function putChannelAccount(database: Database, write: ChannelAccoun
       data: {
         entity: 'channel_account',
         entityId: write.id,
-        actor,
+        ...auditColumns(by),
         before: (auditView(before) ?? undefined) as Prisma.InputJsonValue | undefined,
         after: auditView(after) as Prisma.InputJsonValue,
       },

@@ -4,7 +4,7 @@ import type { Db } from '../infra/db';
 
 export async function auditRequested(
   db: Db,
-  action: { orderId: string; operator: string; action: string; reason: string },
+  action: { orderId: string; operator: string; onBehalfOf?: string; action: string; reason: string },
 ): Promise<bigint> {
   const row = await db.opsAction.create({ data: { ...action, outcome: 'REQUESTED' } });
   return row.id;

@@ -2,6 +2,7 @@ import type { Order as OrderRow } from '../generated/prisma/client';
 import type { Money } from '../domain/money';
 import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } from '../domain/orders/status';
 import type { Db, RunSql } from '../infra/db';
+import { sealOrderPii, type PiiKeyring } from '../infra/pii';
 import type { PurchaseInput } from '../workflows/contract';
 import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql';
 import { EVENT_SOURCE_COLUMNS, recordOrderEvent } from './outbox';
@@ -10,7 +11,7 @@ import { outOfStock, recordReservation, reserveStock } from './stock';
 /** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
 
 /** An order as its workflow opens it: the purchase, when it expires, and the risk check's refusal if any. */
-export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId' | 'confirmsDelivery'> & {
+export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId' | 'confirmsDelivery' | 'clientIp' | 'deviceId'> & {
   expiresAt: string;
   /** Set when the risk check denied the order: it is stored as REJECTED. */
   rejection?: string;
@@ -45,13 +46,15 @@ export async function openOrder(run: RunSql, o: NewOrder, { events = false }: Or
           CASE WHEN ${outOfStock} THEN ${REASONS.outOfStock}::text END) AS reason) r
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
-          status, status_reason, idempotency_key, request_hash, client_ip, device_id, platform, store_product_id,
+          status, status_reason, idempotency_key, request_hash, client_ip_sealed, client_ip_digest, device_id_sealed,
+          device_id_digest, platform, store_product_id,
           routing, expires_at, updated_at, event_sequence)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
           ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb, ${o.region}::text,
           ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
-          ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${o.platform ?? null}::text,
+          ${o.clientIpSealed ?? null}::text, ${o.clientIpDigest ?? null}::text, ${o.deviceIdSealed ?? null}::text,
+          ${o.deviceIdDigest ?? null}::text, ${o.platform ?? null}::text,
           ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1
         FROM decision d
         RETURNING ${EVENT_SOURCE_COLUMNS}
@@ -266,4 +269,30 @@ export async function searchOrders(db: Db, f: OrderSearch) {
     take: f.limit,
   });
   return rows.map(orderOf);
+}
+
+/**
+ * Seals the client IPs and device ids of orders written before personal data was sealed, and clears
+ * their plaintext (`npm run seal-order-pii`). Idempotent and safe beside running traffic: a row is
+ * changed only if it still holds what was read. Returns how many rows were sealed.
+ */
+export async function sealLegacyOrderPii(run: RunSql, keyring: PiiKeyring, batchSize = 500): Promise<number> {
+  let sealed = 0;
+  for (;;) {
+    const rows = await run<{ id: string; client_ip: string | null; device_id: string | null }>(sql`
+      SELECT id, client_ip, device_id FROM orders WHERE client_ip IS NOT NULL OR device_id IS NOT NULL LIMIT ${batchSize}`);
+    if (rows.length === 0) return sealed;
+    const values = rows.map((r) => {
+      const s = sealOrderPii(keyring, { clientIp: r.client_ip ?? undefined, deviceId: r.device_id ?? undefined });
+      return sql`(${r.id}::uuid, ${r.client_ip}::text, ${r.device_id}::text, ${s.clientIpSealed ?? null}::text,
+        ${s.clientIpDigest ?? null}::text, ${s.deviceIdSealed ?? null}::text, ${s.deviceIdDigest ?? null}::text)`;
+    });
+    await run(sql`
+      UPDATE orders o SET client_ip = NULL, device_id = NULL,
+        client_ip_sealed = coalesce(v.ip_sealed, o.client_ip_sealed), client_ip_digest = coalesce(v.ip_digest, o.client_ip_digest),
+        device_id_sealed = coalesce(v.device_sealed, o.device_id_sealed), device_id_digest = coalesce(v.device_digest, o.device_id_digest)
+      FROM (VALUES ${join(values)}) AS v(id, ip, device, ip_sealed, ip_digest, device_sealed, device_digest)
+      WHERE o.id = v.id AND o.client_ip IS NOT DISTINCT FROM v.ip AND o.device_id IS NOT DISTINCT FROM v.device`);
+    sealed += rows.length;
+  }
 }

@@ -66,6 +66,15 @@ export interface PurchaseInput {
   routing?: OrderRouting;
   idempotencyKey: string;
   requestHash: string;
+  /**
+   * The client IP and device id, sealed with lookup digests (infra/pii.ts SealedOrderPii): Temporal keeps
+   * histories, so the plaintext never enters one. Activities open them where a channel needs the IP.
+   */
+  clientIpSealed?: string;
+  clientIpDigest?: string;
+  deviceIdSealed?: string;
+  deviceIdDigest?: string;
+  /** Plaintext, only in orders started before personal data was sealed. */
   clientIp?: string;
   deviceId?: string;
   /** Where the payer pays (ios, android, web, pc). */

@@ -4,7 +4,7 @@ import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
 import { putGame, putItem, type CatalogReader } from '../../store/catalog';
 import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
-import { adminAuth } from '../auth';
+import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { assertOutboundUrls } from '../shared/outbound-urls';
@@ -14,7 +14,7 @@ import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, ite
 export function adminRouter({ database, config, catalog }: { database: Database; config: Config; catalog: CatalogReader }): Router {
   const { db } = database;
   const router = Router();
-  router.use('/v1/admin', adminAuth(config), ...jsonBody('256kb'));
+  router.use('/v1/admin', operatorAuth(config), ...jsonBody('256kb'));
 
   router.put('/v1/admin/games/:gameId', async (req, res) => {
     const gameId = parseBody(gameIdPath, req.params.gameId);
@@ -32,7 +32,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
         timeZone: body.timeZone ?? 'Asia/Shanghai',
         dailyResetHour: body.dailyResetHour ?? 0,
       },
-      req.get('x-operator') ?? 'admin',
+      actorOf(res),
     );
     catalog.gameChanged(gameId);
     res.json({

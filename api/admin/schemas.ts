@@ -31,12 +31,24 @@ export const monthlyCard = z
   })
   .meta({ description: "a monthly card's terms (required for kind MONTHLY_CARD, refused for others)", examples: [{ days: 30, dailyGrants: [{ itemId: 'gems', quantity: 100 }] }] });
 
+const gameSecret = printableAscii(32, 256);
+
 export const gameBody = z
-  .object({
+  .strictObject({
     name: text(200).trim().min(1),
-    secret: printableAscii(32, 256).meta({
-      description: 'HMAC key shared with the game server: signs its calls to us and our deliveries to it',
+    secret: gameSecret.optional().meta({
+      description: 'HMAC key shared with the game server: signs its calls to us and our deliveries to it (or give `secrets`)',
     }),
+    secrets: z
+      .array(gameSecret)
+      .min(1)
+      .max(2)
+      .optional()
+      .meta({
+        description:
+          'rotation: one or two secrets (instead of `secret`); a call to us signed with either passes, our deliveries are signed with the first. ' +
+          'Rotate by sending [new, old], then [new] once the game server signs with the new one',
+      }),
     deliveryUrl: z.url({ protocol: /^https?$/ }).max(2048).meta({
       description:
         'where paid orders are delivered (signed POST; redirects are not followed). https outside development; no credentials in the URL; link-local addresses are refused, private and loopback ones unless EGRESS_ALLOW_PRIVATE_NETWORKS',
@@ -61,6 +73,10 @@ export const gameBody = z
     timeZone: timeZone.optional(),
     dailyResetHour: dailyResetHour.optional(),
   })
+  .refine((game) => (game.secret === undefined) !== (game.secrets === undefined), {
+    message: 'give exactly one of secret and secrets',
+    path: ['secret'],
+  })
   .meta({
     id: 'GameUpsert',
     examples: [
@@ -69,7 +85,7 @@ export const gameBody = z
   });
 
 export const itemBody = z
-  .object({
+  .strictObject({
     gameId: gameIdPath,
     name: text(200).trim().min(1),
     grants: z.array(grant).min(1).max(50).meta({ description: 'what one unit grants in the game' }),

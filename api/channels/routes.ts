@@ -10,7 +10,7 @@ import type { Config } from '../../infra/config';
 import { encryptCredentials, parseKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
 import { findChannelAccount, listChannelAccounts, putChannelAccount, type ChannelAccountRow } from '../../store/channel-accounts';
-import { adminAuth } from '../auth';
+import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody, validationError } from '../errors';
 import { jsonBody } from '../shared/body';
 import { assertOutboundUrls } from '../shared/outbound-urls';
@@ -36,7 +36,7 @@ export function channelsRouter({
   const definitions = channelDefinitions(config);
   const keyring = parseKeyring(config.CREDENTIALS_KEYS, config.CREDENTIALS_ACTIVE_KEY);
   const router = Router();
-  router.use('/v1/admin/channels', adminAuth(config), ...jsonBody('64kb'));
+  router.use('/v1/admin/channels', operatorAuth(config), ...jsonBody('64kb'));
 
   router.get('/v1/admin/channels', async (_req, res) => {
     // The built-in sandbox account takes orders without a row of its own (where the sandbox is on): listed too.
@@ -105,7 +105,7 @@ export function channelsRouter({
     const saved = await putChannelAccount(
       database,
       { id: channelId, type: body.type, enabled: body.enabled, displayName: body.displayName, credentials, routing: body.routing },
-      req.get('x-operator') ?? 'admin',
+      actorOf(res),
     );
     await channels.refresh();
     res.json(view(saved));

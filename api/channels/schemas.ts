@@ -75,7 +75,7 @@ export const routingFields = z
 export const SANDBOX_FAULT_SETTINGS = ['failCreateRate', 'createLatencyMs', 'declineRate'] as const;
 
 export const channelAccountBody = z
-  .object({
+  .strictObject({
     type: z.enum(CHANNEL_TYPES),
     enabled: z.boolean(),
     displayName: text(200).optional(),

@@ -8,7 +8,8 @@ import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { permissionsOf, type Role } from './roles';
 import { SESSION_COOKIE, signInBody } from './schemas';
-import { cookieOf, newSessionSecret, sameOrigin, sessionId, tokenMatches } from './session';
+import { tokenOf } from '../auth';
+import { cookieOf, newSessionSecret, sameOrigin, sessionId } from './session';
 
 /** Where `npm run build:console` writes the console (hashed assets and index.html). */
 export const CONSOLE_DIST = join(__dirname, '..', '..', 'console', 'dist');
@@ -26,13 +27,16 @@ export function consoleRouter({ database, config }: { database: Database; config
   router.post('/v1/console/session', async (req, res) => {
     if (req.get('origin') !== undefined && !sameOrigin(req)) throw new ApiError(403, 'FORBIDDEN', 'sign in from the console itself');
     const { token, operator } = parseBody(signInBody, req.body ?? {});
-    if (!tokenMatches(config, token)) throw new ApiError(401, 'UNAUTHORIZED', 'the admin token is not valid');
-    const role: Role = 'admin';
+    const found = tokenOf(config.OPERATOR_TOKENS, `Bearer ${token}`);
+    if (!found) throw new ApiError(401, 'UNAUTHORIZED', 'the operator token is not valid');
+    // A named token (ADMIN_TOKENS) is its operator; the shared ADMIN_TOKEN takes the name given at sign-in.
+    const name = found.shared ? operator : found.name;
+    const role: Role = found.role;
     const secret = newSessionSecret();
     const expiresAt = new Date(Date.now() + config.CONSOLE_LOGIN_TTL * 1000);
-    await openSession(db, { id: sessionId(secret), operator, role, expiresAt });
+    await openSession(db, { id: sessionId(secret), operator: name, role, expiresAt });
     res.setHeader('Set-Cookie', cookie(secret, config.CONSOLE_LOGIN_TTL, req.secure));
-    res.json({ name: operator, role, permissions: permissionsOf(role), expiresAt: expiresAt.toISOString() });
+    res.json({ name, role, permissions: permissionsOf(role), expiresAt: expiresAt.toISOString() });
   });
 
   router.get('/v1/console/session', async (req, res) => {

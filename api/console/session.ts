@@ -1,6 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { liveSession } from '../../store/console-sessions';
 import { ApiError } from '../errors';
@@ -25,12 +24,6 @@ export function sameOrigin(req: Request): boolean {
 }
 
 export const principalOf = (res: Response): Principal | undefined => (res.locals as { principal?: Principal }).principal;
-
-export function tokenMatches(config: Pick<Config, 'ADMIN_TOKEN'>, token: string): boolean {
-  const given = Buffer.from(token);
-  const expected = Buffer.from(config.ADMIN_TOKEN);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 

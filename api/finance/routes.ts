@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request } from 'express';
+import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
 import { isResolvable, RESOLUTIONS } from '../../domain/reconciliation/differences';
 import { dayOf, daysFrom } from '../../domain/reconciliation/days';
@@ -19,7 +19,7 @@ import {
   type RunRow,
 } from '../../store/reconciliation';
 import { channelReport, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
-import { adminAuth } from '../auth';
+import { actorOf, operatorAuth, operatorOf } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { dayRange, instantRange } from '../shared/ranges';
@@ -30,7 +30,6 @@ import {
   accountPath,
   channelsReportQuery,
   differencePath,
-  operatorHeader,
   reconciliationRequest,
   resolveBody,
   revenueQuery,
@@ -54,7 +53,7 @@ interface Deps {
 export function financeRouter({ database, config, channels, reconciliations }: Deps): Router {
   const run = database.sql;
   const router = Router();
-  router.use('/v1/finance', adminAuth(config), ...jsonBody('16kb'));
+  router.use('/v1/finance', operatorAuth(config), ...jsonBody('16kb'));
 
   router.get('/v1/finance/ledger/trial-balance', async (req, res) => {
     const q = parseBody(trialBalanceQuery, req.query);
@@ -106,7 +105,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
     if (days.length > MAX_RECONCILIATION_DAYS) {
       throw new ApiError(422, 'RANGE_TOO_LONG', `at most ${MAX_RECONCILIATION_DAYS} days per request (asked ${days.length})`);
     }
-    const requestedBy = optionalOperator(req);
+    const requestedBy = optionalOperator(res);
     const created = await createRuns(
       run,
       days.map((date) => ({ id: randomUUID(), channel: body.channel, date, timeZone: config.RECON_TIME_ZONE, trigger: 'API', requestedBy })),
@@ -139,7 +138,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
   });
 
   router.post('/v1/finance/differences/:differenceId/resolve', async (req, res) => {
-    const resolvedBy = requiredOperator(req);
+    const resolvedBy = actorOf(res, { required: true }).actor;
     const id = parseBody(differencePath, req.params.differenceId);
     const { note } = parseBody(resolveBody, req.body);
     const resolved = await resolveDifference(database, { id, note, resolvedBy, resolvable: RESOLUTIONS.filter(isResolvable) });
@@ -215,15 +214,10 @@ function reportRange(q: { from: string; to: string }, timeZone: string): { from:
   return range;
 }
 
-function optionalOperator(req: Request): string | undefined {
-  const header = req.get('x-operator');
-  return header === undefined ? undefined : requiredOperator(req);
-}
-
-function requiredOperator(req: Request): string {
-  const operator = operatorHeader.safeParse(req.get('x-operator'));
-  if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name who acts');
-  return operator.data;
+/** Who asked, when anyone is named: a named token, or the shared token's X-Operator. */
+function optionalOperator(res: Response): string | undefined {
+  const operator = operatorOf(res);
+  return operator.shared && !operator.onBehalfOf ? undefined : actorOf(res).actor;
 }
 
 function runView(r: RunRow) {

@@ -1,5 +1,5 @@
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { json, text } from '../shared/openapi';
+import { json } from '../shared/openapi';
 import { healthResponse, readinessResponse } from './schemas';
 
 export function healthPaths(): ZodOpenApiPathsObject {
@@ -22,13 +22,6 @@ export function healthPaths(): ZodOpenApiPathsObject {
           200: json('Ready: PostgreSQL and Temporal answer, a worker polls the purchases task queue, and the process is not shutting down. The probe of a load balancer.', readinessResponse),
           503: json('Not ready: draining before shutdown, a backing service does not answer, or no worker polls.', readinessResponse),
         },
-      },
-    },
-    '/metrics': {
-      get: {
-        tags: ['Health'],
-        summary: 'Prometheus metrics',
-        responses: { 200: text('Prometheus text exposition format.', 'text/plain; version=0.0.4') },
       },
     },
   };

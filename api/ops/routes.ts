@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
 import { orderIdOfWorkflow, purchaseWorkflowId } from '../../domain/ids';
 import { purchaseTiming, type Config } from '../../infra/config';
@@ -13,12 +13,12 @@ import { timeline } from '../../domain/orders/timeline';
 import { opsActionsFor } from '../../domain/orders/ops-actions';
 import type { OrderStatus } from '../../domain/orders/status';
 import type { OpsRequest } from '../../workflows/contract';
-import { adminAuth } from '../auth';
+import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { operatorHeader, opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
+import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -34,10 +34,10 @@ interface Deps {
 export function opsRouter({ database, config, purchases, channels }: Deps): Router {
   const { db } = database;
   const router = Router();
-  router.use('/v1/ops', adminAuth(config), ...jsonBody('16kb'));
+  router.use('/v1/ops', operatorAuth(config), ...jsonBody('16kb'));
 
   router.get('/v1/ops/orders', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(opsOrdersQuery, req.query);
     const { q, userId, channel, from, to, after } = query;
     // The console's search (any of its filters): newest first, keyset paged; otherwise the stuck-order view.
@@ -67,7 +67,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   });
 
   router.get('/v1/ops/orders/:orderId', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const orderId = String(req.params.orderId);
     const facts = orderIdParam.safeParse(orderId).success ? await orderFacts(database, orderId) : null;
     if (!facts) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
@@ -75,7 +75,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   });
 
   router.get('/v1/ops/stuck', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(stuckQuery, req.query);
     const rows = await failingSince(db, new Date(Date.now() - query.olderThanSeconds * 1000), query.limit);
     res.json({
@@ -92,7 +92,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   });
 
   router.get('/v1/ops/revocations', async (req, res) => {
-    operatorOf(req);
+    operatorOf(res);
     const query = parseBody(revocationsQuery, req.query);
     const rows = await listRevocations(db, { status: query.status, limit: query.limit });
     res.json({
@@ -114,14 +114,14 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
     action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'> & { revoke?: boolean },
   ) =>
     router.post(`/v1/ops/orders/:orderId/${path}`, async (req, res) => {
-      const operator = operatorOf(req);
+      const { actor: operator, onBehalfOf } = actorOf(res, { required: true });
       const { revoke, ...asked } = action(req.body ?? {});
       const request = { ...asked, operator };
       const orderId = String(req.params.orderId);
       const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
       if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
 
-      const audit = await auditRequested(db, { orderId, operator, action: request.action, reason: request.reason });
+      const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action: request.action, reason: request.reason });
       const refundsDelivered = request.action === 'REFUND' && order.status === 'DELIVERED';
       if (refundsDelivered && channels.get(order.channel)?.supports.refund === false) {
         // Refused here, before any reversal starts: a reversal that failed at the channel would hold the
@@ -153,12 +153,12 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
     });
 
   router.post('/v1/ops/orders/:orderId/close', async (req, res) => {
-    const operator = operatorOf(req);
+    const { actor: operator, onBehalfOf } = actorOf(res, { required: true });
     const { reason } = parseBody(opsActionBody, req.body ?? {});
     const orderId = String(req.params.orderId);
     const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
     if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
-    const audit = await auditRequested(db, { orderId, operator, action: 'CLOSE', reason });
+    const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action: 'CLOSE', reason });
     if (!opsActionsFor(order.status as OrderStatus).includes('CLOSE')) {
       // Checked here: the workflow of a settled order has ended and could not answer its update.
       const message = `CLOSE is not allowed for an order in status ${order.status}`;
@@ -184,10 +184,9 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   return router;
 }
 
-function operatorOf(req: Request): string {
-  const operator = operatorHeader.safeParse(req.get('x-operator'));
-  if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name the operator');
-  return operator.data;
+/** Operations name who acts: a named token does, the shared ADMIN_TOKEN needs X-Operator. */
+function operatorOf(res: Response): string {
+  return actorOf(res, { required: true }).actor;
 }
 
 function opsSummary(o: Order) {

@@ -51,7 +51,7 @@ export const opsOrdersQuery = z.object({
 });
 
 export const opsActionBody = z
-  .object({ reason: text(500).trim().min(1) })
+  .strictObject({ reason: text(500).trim().min(1) })
   .meta({ id: 'OpsAction', examples: [{ reason: 'game server was down 14:00-15:10 UTC, ticket OPS-311' }] });
 
 export const opsRefundBody = opsActionBody

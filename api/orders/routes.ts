@@ -1,3 +1,4 @@
+import { piiKeyring, sealOrderPii } from '../../infra/pii';
 import { Router, type Response } from 'express';
 import { paymentResultOf } from '../../channels/events';
 import type { ChannelRegistry } from '../../channels/registry';
@@ -59,8 +60,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
         userId: body.userId,
         idempotencyKey: keyHeader.data,
         requestHash: hash,
-        clientIp: body.clientIp,
-        deviceId: body.deviceId,
+        // Sealed before it enters the workflow's history; the books keep these forms only.
+        ...sealOrderPii(piiKeyring(config), { clientIp: body.clientIp, deviceId: body.deviceId }),
         platform: body.platform,
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),

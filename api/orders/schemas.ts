@@ -4,7 +4,7 @@ import { PLATFORMS } from '../../channels/types';
 import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
 export const createOrderBody = z
-  .object({
+  .strictObject({
     userId: id,
     sku: id,
     quantity: z.number().int().min(1).max(10_000).default(1),

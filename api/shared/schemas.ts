@@ -31,8 +31,8 @@ export const region = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code
 export const currency = z.string().regex(CURRENCY_PATTERN, 'an ISO 4217 code such as CNY');
 export const minorUnits = 'integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120)';
 
-export const grant = z.object({ itemId: id, quantity: z.number().int().min(1).max(1_000_000) });
-export const price = z.object({
+export const grant = z.strictObject({ itemId: id, quantity: z.number().int().min(1).max(1_000_000) });
+export const price = z.strictObject({
   region: z
     .union([region, z.literal(ANY_REGION)])
     .meta({ description: `ISO 3166-1 alpha-2, or "${ANY_REGION}" for every other region` }),

@@ -146,6 +146,8 @@ export class Stack {
   /** The sandbox provider's key pair the API processes share (drills sign notifications with it). */
   readonly sandboxKeys = sandboxKeyPair();
   apiUrl = '';
+  /** The API's Prometheus endpoint (API_METRICS_ADDRESS). */
+  apiMetricsUrl = '';
   workerMetricsUrl = '';
   taskQueue: string;
   private temporalPort = 0;
@@ -184,7 +186,8 @@ export class Stack {
       productDbUrl = PgProxy.viaProxy(o.databaseUrl, this.pgProxy.port);
     }
     await this.gameServer.start();
-    const [apiPort, metricsPort] = [await freePort(), await freePort()];
+    const [apiPort, metricsPort, apiMetricsPort] = [await freePort(), await freePort(), await freePort()];
+    this.apiMetricsUrl = `http://127.0.0.1:${apiMetricsPort}/metrics`;
     // The worker's Prometheus endpoint (SDK latencies): on a port of its own, never the shared default.
     this.workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -207,6 +210,7 @@ export class Stack {
       // The benchmark's users buy far more often than a player would.
       RISK_MAX_ORDERS_PER_USER: '1000000',
       WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      API_METRICS_ADDRESS: `127.0.0.1:${apiMetricsPort}`,
       ...this.sandboxKeys,
       ...o.env,
     };

@@ -202,7 +202,9 @@ describe('the API answers as documented', () => {
   it('health, readiness, metrics and documentation', async () => {
     expect((await send('GET /healthz')).status).toBe(200);
     expect((await send('GET /readyz')).body.ready).toBe(true);
-    expect((await send('GET /metrics')).body).toContain('# TYPE');
+    // Metrics are on API_METRICS_ADDRESS, not on the public port.
+    expect((await h.request('GET', '/metrics')).status).toBe(404);
+    expect(await (await fetch(h.api.metricsUrl)).text()).toContain('# TYPE');
     expect((await send('GET /openapi.json')).status).toBe(200);
     expect((await send('GET /docs')).status).toBe(200);
   });

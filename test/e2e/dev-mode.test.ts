@@ -204,7 +204,7 @@ describe('npm run dev without DATABASE_URL', () => {
   let first: DevMode;
 
   beforeAll(async () => {
-    const [api, demoGame, database, temporal, temporalUi, workerMetrics] = await freePorts(6);
+    const [api, demoGame, database, temporal, temporalUi, workerMetrics, apiMetrics] = await freePorts(7);
     databasePort = database;
     // The global setup points these at the shared test services; dev mode must bring its own.
     env = { ...process.env };
@@ -218,6 +218,7 @@ describe('npm run dev without DATABASE_URL', () => {
       TEMPORAL_DEV_PORT: String(temporal),
       TEMPORAL_UI_PORT: String(temporalUi),
       WORKER_METRICS_ADDRESS: `127.0.0.1:${workerMetrics}`,
+      API_METRICS_ADDRESS: `127.0.0.1:${apiMetrics}`,
       LOG_LEVEL: 'warn',
       ADMIN_TOKEN,
     });

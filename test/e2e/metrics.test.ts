@@ -156,7 +156,7 @@ describe('metrics of the payment center', () => {
     await h?.close();
   });
 
-  const scrapeApi = () => Scrape.of(`${h.api.url}/metrics`);
+  const scrapeApi = () => Scrape.of(h.api.metricsUrl);
   const scrapeWorker = () => Scrape.of(workerMetricsUrl);
   const newUser = () => `user-${randomUUID().slice(0, 8)}`;
   const orderLabels = () => ({ game: game.gameId, channel: 'sandbox' });

@@ -130,7 +130,7 @@ describe.each([
     expect(aroundView.routing.candidates.find((c: { channel: string }) => c.channel === cheap).excludedBecause).toBe('BREAKER_OPEN');
     expect(aroundView.routing.attempts).toHaveLength(1);
     // Metrics: the API's gauge shows the open breaker, its decisions count by channel, the worker counted the transition.
-    const apiMetrics = await (await fetch(`${h.api.url}/metrics`)).text();
+    const apiMetrics = await (await fetch(h.api.metricsUrl)).text();
     expect(apiMetrics).toContain(`payments_channel_breaker_state{channel="${cheap}"} 2`);
     expect(apiMetrics).toMatch(new RegExp(`payments_routing_decisions_total\\{channel="${dear}",reason="CHEAPEST"\\} [1-9]`));
     expect(await (await fetch(workerMetricsUrl)).text()).toMatch(new RegExp(`payments_channel_breaker_transitions_total\\{[^}]*channel="${cheap}"[^}]*to="OPEN"[^}]*\\} 1`));

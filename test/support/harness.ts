@@ -110,6 +110,7 @@ export class Harness {
       NODE_ENV: 'test',
       LOG_LEVEL: 'error',
       PORT: String(port),
+      API_METRICS_ADDRESS: '127.0.0.1:0',
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
       FINANCE_TASK_QUEUE: `test-finance-${randomUUID()}`,

@@ -50,6 +50,7 @@ export async function openWithFailover(input: PurchaseInput, order: OrderState, 
           platform: input.platform,
           storeProductId: input.storeProductId,
           clientIp: input.clientIp,
+          clientIpSealed: input.clientIpSealed,
         }),
       );
     } catch (err) {

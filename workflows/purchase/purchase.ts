@@ -71,6 +71,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       userId: input.userId,
       clientIp: input.clientIp,
       deviceId: input.deviceId,
+      clientIpSealed: input.clientIpSealed,
+      deviceIdSealed: input.deviceIdSealed,
     });
     const { timing: _timing, ...orderFields } = input;
     opened = await books.openOrder({
@@ -106,6 +108,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
         platform: input.platform,
         storeProductId: input.storeProductId,
         clientIp: input.clientIp,
+        clientIpSealed: input.clientIpSealed,
       });
     const budget = timing.channelOpenBudgetMs;
     const created =

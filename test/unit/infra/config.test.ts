@@ -101,3 +101,37 @@ it('stops the API process at start-up with one message when NODE_ENV is unset an
     /^Invalid configuration:\n {2}ADMIN_TOKEN: required .*\n {2}CREDENTIALS_KEYS: required .*\n {2}PII_KEYS: required .*\n {2}PII_HASH_KEY: required .*$/,
   );
 }, 40_000);
+
+describe('named operator tokens (ADMIN_TOKENS)', () => {
+  const production = { NODE_ENV: 'production', CREDENTIALS_KEYS: secrets.CREDENTIALS_KEYS, PII_KEYS: secrets.PII_KEYS, PII_HASH_KEY: secrets.PII_HASH_KEY };
+
+  it('starts with ADMIN_TOKENS alone; its first admin is the platform\'s own token and the shared one is absent', () => {
+    const config = loadConfig({ ...production, ADMIN_TOKENS: 'rita:admin:rita-token-0123456789,olga:ops:olga-token-0123456789' });
+    expect(config.OPERATOR_TOKENS.map((t) => [t.name, t.role, t.shared])).toEqual([
+      ['rita', 'admin', false],
+      ['olga', 'ops', false],
+    ]);
+    expect(config.ADMIN_TOKEN).toBe('rita-token-0123456789');
+  });
+
+  it('keeps ADMIN_TOKEN as a shared admin token beside the named ones', () => {
+    const config = loadConfig({ ...production, ADMIN_TOKEN: secrets.ADMIN_TOKEN, ADMIN_TOKENS: 'fred:finance:fred-token-0123456789' });
+    expect(config.OPERATOR_TOKENS).toContainEqual({ name: 'admin', role: 'admin', token: secrets.ADMIN_TOKEN, shared: true });
+  });
+
+  it('gives no development default token once ADMIN_TOKENS is set', () => {
+    const config = loadConfig({ NODE_ENV: 'development', ADMIN_TOKENS: 'olga:ops:olga-token-0123456789' });
+    expect(config.OPERATOR_TOKENS.map((t) => t.token)).toEqual(['olga-token-0123456789']);
+    expect(loadConfig({ NODE_ENV: 'development' }).OPERATOR_TOKENS.map((t) => t.token)).toEqual([DEV_ADMIN_TOKEN]);
+  });
+
+  it.each([
+    ['an unknown role', 'rita:root:rita-token-0123456789', /role must be one of admin, ops, finance/],
+    ['a short token', 'rita:admin:short', /at least 16 characters/],
+    ['a missing part', 'rita-token-0123456789', /expected name:role:token/],
+    ['a repeated name', 'rita:admin:rita-token-0123456789,rita:ops:rita-token-9876543210', /share a name/],
+    ['a repeated token', 'rita:admin:rita-token-0123456789,olga:ops:rita-token-0123456789', /share a token/],
+  ])('refuses to start with %s', (_what, value, message) => {
+    expect(refusal({ ...production, ADMIN_TOKENS: value })).toMatch(message);
+  });
+});
