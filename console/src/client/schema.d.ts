@@ -112,42 +112,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Prometheus metrics */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Prometheus text exposition format. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "text/plain; version=0.0.4": string;
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/admin/games/{gameId}": {
         parameters: {
             query?: never;
@@ -190,6 +154,8 @@ export interface paths {
                             channelPolicy?: {
                                 [key: string]: ("sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay")[];
                             };
+                            timeZone: string;
+                            dailyResetHour: number;
                             /** Format: date-time */
                             updatedAt: string;
                         };
@@ -366,6 +332,29 @@ export interface paths {
                             storeProducts?: {
                                 appstore?: string;
                                 googleplay?: string;
+                            };
+                            /** @enum {string} */
+                            kind: "CONSUMABLE" | "NON_CONSUMABLE" | "BUNDLE" | "MONTHLY_CARD";
+                            /**
+                             * @description a monthly card's terms (required for kind MONTHLY_CARD, refused for others)
+                             * @example {
+                             *       "days": 30,
+                             *       "dailyGrants": [
+                             *         {
+                             *           "itemId": "gems",
+                             *           "quantity": 100
+                             *         }
+                             *       ]
+                             *     }
+                             */
+                            monthlyCard?: {
+                                /** @description game days the card grants, counting the day of purchase */
+                                days: number;
+                                /** @description what each card day grants */
+                                dailyGrants: {
+                                    itemId: string;
+                                    quantity: number;
+                                }[];
                             };
                         };
                     };
@@ -786,6 +775,170 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The operators' audit trail
+         * @description Configuration changes (games, channel accounts, ...) and actions on orders, newest first. `actor` is the token's name (`ADMIN_TOKENS`), never a header; `operator` is the `X-Operator` it acted for. Admin role only.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description entries at or after this instant */
+                    since?: string;
+                    /** @description entries before this instant */
+                    until?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Entries, newest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditTrail"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -4020,6 +4173,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/monthly-cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A player's monthly cards
+         * @description Running cards and those ended in the last 30 days. A delivered `MONTHLY_CARD` order grants its `grants` at once, then its `dailyGrants` on each game day (the game's `timeZone` and `dailyResetHour`), day 1 at once, `days` in all; buying again while the card runs adds its days at the end. Each day is a delivery of its own (`kind: "MONTHLY_CARD_DAILY"`, see the `monthlyCardDay` webhook).
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description the player whose cards to list (the game's own user id) */
+                    userId: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The player's cards. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MonthlyCards"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/ledger/trial-balance": {
         parameters: {
             query?: never;
@@ -5771,6 +6068,77 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    monthlyCardDay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A monthly card's day: POST to the game's deliveryUrl
+         * @description Day 1 of a card once its order is delivered, then one per game day at the game's reset hour. Signed with the game secret exactly like calls to us (docs/signing.md, with test vectors). Verify the signature over the raw body; refusing a timestamp more than 300 s off is advised (each attempt is signed when it is sent, so a retry is never stale); single-use nonces are optional (every attempt has a fresh one). Failed attempts are retried like a delivery, with no deadline: a day is owed until the game server takes it, and days missed while it was down follow in order once it answers. Grant each `deliveryId` once.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description the game the call is for */
+                    "X-Game-Id": string;
+                    /** @description unix seconds when this attempt was signed */
+                    "X-Timestamp": string;
+                    /** @description 16 random bytes in hex, new for every attempt (a retry never reuses one) */
+                    "X-Nonce": string;
+                    /** @description lowercase hex HMAC-SHA256 with the game secret over the request, PATH_WITH_QUERY being the path and query of the URL (docs/signing.md) */
+                    "X-Signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MonthlyCardDayWebhook"];
+                };
+            };
+            responses: {
+                /** @description Taken (any 2xx; the body is ignored unless the game requires the deliveryId echo). Answer 2xx again for a deliveryId you already processed. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A failed attempt: retried, see the description. */
+                "3XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A failed attempt: retried like a 5xx until the deadline (the day stays owed). */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description A failed attempt: retried until the deadline (the day stays owed). */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -5783,8 +6151,10 @@ export interface components {
          */
         GameUpsert: {
             name: string;
-            /** @description HMAC key shared with the game server: signs its calls to us and our deliveries to it */
-            secret: string;
+            /** @description HMAC key shared with the game server: signs its calls to us and our deliveries to it (or give `secrets`) */
+            secret?: string;
+            /** @description rotation: one or two secrets (instead of `secret`); a call to us signed with either passes, our deliveries are signed with the first. Rotate by sending [new, old], then [new] once the game server signs with the new one */
+            secrets?: string[];
             /**
              * Format: uri
              * @description where paid orders are delivered (signed POST; redirects are not followed). https outside development; no credentials in the URL; link-local addresses are refused, private and loopback ones unless EGRESS_ALLOW_PRIVATE_NETWORKS
@@ -5813,6 +6183,13 @@ export interface components {
             channelPolicy?: {
                 [key: string]: ("sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay")[];
             };
+            /**
+             * @description IANA time zone of the game's day (default Asia/Shanghai)
+             * @example Asia/Shanghai
+             */
+            timeZone?: string;
+            /** @description local hour (0-23) at which the game's day starts (default 0) */
+            dailyResetHour?: number;
         };
         /**
          * @example {
@@ -5899,6 +6276,32 @@ export interface components {
             storeProducts?: {
                 appstore?: string;
                 googleplay?: string;
+            };
+            /**
+             * @description CONSUMABLE (default), NON_CONSUMABLE, BUNDLE (a consumable with several grants) or MONTHLY_CARD
+             * @enum {string}
+             */
+            kind?: "CONSUMABLE" | "NON_CONSUMABLE" | "BUNDLE" | "MONTHLY_CARD";
+            /**
+             * @description a monthly card's terms (required for kind MONTHLY_CARD, refused for others)
+             * @example {
+             *       "days": 30,
+             *       "dailyGrants": [
+             *         {
+             *           "itemId": "gems",
+             *           "quantity": 100
+             *         }
+             *       ]
+             *     }
+             */
+            monthlyCard?: {
+                /** @description game days the card grants, counting the day of purchase */
+                days: number;
+                /** @description what each card day grants */
+                dailyGrants: {
+                    itemId: string;
+                    quantity: number;
+                }[];
             };
         };
         /**
@@ -6256,6 +6659,46 @@ export interface components {
              */
             reason: "REFUND" | "CHARGEBACK" | "REVOKED";
         };
+        /**
+         * @example {
+         *       "deliveryId": "mc_5b1f0c9e2d7a4e3f8a6b1c0d9e8f7a6b:2",
+         *       "kind": "MONTHLY_CARD_DAILY",
+         *       "cardId": "mc_5b1f0c9e2d7a4e3f8a6b1c0d9e8f7a6b",
+         *       "orderId": "6628662b-0f14-8bd6-8d28-74575f84a0ec",
+         *       "userId": "player-42",
+         *       "sku": "demo-monthly-card",
+         *       "day": 2,
+         *       "grants": [
+         *         {
+         *           "itemId": "gems",
+         *           "quantity": 100
+         *         }
+         *       ]
+         *     }
+         */
+        MonthlyCardDayWebhook: {
+            /** @description `<cardId>:<day>`: one per card day, the same on every attempt; grant each once */
+            deliveryId: string;
+            /**
+             * @description a monthly card day (an order delivery has no `kind`)
+             * @constant
+             */
+            kind: "MONTHLY_CARD_DAILY";
+            /** @description one card per game, user and sku (GET /v1/monthly-cards) */
+            cardId: string;
+            /** @description the card order whose days this day is one of */
+            orderId: string;
+            /** @description the player, as the game sent it when it created the order */
+            userId: string;
+            sku: string;
+            /** @description the card's day number, counted on across purchases (never reused) */
+            day: number;
+            /** @description the card's dailyGrants */
+            grants: {
+                itemId: string;
+                quantity: number;
+            }[];
+        };
         SandboxNotification: {
             notifyId: string;
             /** @constant */
@@ -6269,6 +6712,29 @@ export interface components {
             currency: string;
             /** Format: date-time */
             paidAt?: string;
+        };
+        AuditTrail: {
+            entries: {
+                /** Format: date-time */
+                at: string;
+                /** @description who acted: the operator token's name (the shared ADMIN_TOKEN: its X-Operator, else `admin`) */
+                actor: string;
+                /** @description X-Operator of a named token: on whose behalf the actor acted */
+                operator?: string;
+                /**
+                 * @example game
+                 * @example channel_account
+                 * @example order
+                 */
+                entity: string;
+                entityId: string;
+                /** @description CREATE, UPDATE or DELETE of a configuration entity; the action on an order (REFUND, RETRY_DELIVERY, ...) */
+                action: string;
+                before?: unknown;
+                after?: unknown;
+                /** @description an action on an order: REQUESTED, ACCEPTED, REFUSED or FAILED */
+                outcome?: string;
+            }[];
         };
         ChannelAccount: {
             channelId: string;
@@ -6653,6 +7119,51 @@ export interface components {
             permissions: ("orders:read" | "orders:act" | "finance:read" | "finance:act" | "admin")[];
             /** Format: date-time */
             expiresAt: string;
+        };
+        /**
+         * @example {
+         *       "cards": [
+         *         {
+         *           "cardId": "mc_5b1f0c9e2d7a4e3f8a6b1c0d9e8f7a6b",
+         *           "sku": "monthly-card-30",
+         *           "startedAt": "2026-12-01T07:12:40.000Z",
+         *           "endsAt": "2026-12-30T21:00:00.000Z",
+         *           "daysGranted": 7,
+         *           "daysRemaining": 23,
+         *           "nextGrantAt": "2026-12-07T21:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         * @example {
+         *       "cards": []
+         *     }
+         */
+        MonthlyCards: {
+            cards: components["schemas"]["MonthlyCard"][];
+        };
+        MonthlyCard: {
+            /** @description one card per game, user and sku; a card day is delivered with deliveryId `<cardId>:<day>` */
+            cardId: string;
+            sku: string;
+            /**
+             * Format: date-time
+             * @description when the card's current term began (its day 1, or a purchase after it had lapsed)
+             */
+            startedAt: string;
+            /**
+             * Format: date-time
+             * @description when its last day ends (each purchase while it runs moves this by its days)
+             */
+            endsAt: string;
+            /** @description days of this term the game server took */
+            daysGranted: number;
+            /** @description days still to deliver (a refunded purchase drops its days not yet granted) */
+            daysRemaining: number;
+            /**
+             * Format: date-time
+             * @description when the next day is due (in the past: being delivered now); absent when none is left
+             */
+            nextGrantAt?: string;
         };
     };
     responses: never;
