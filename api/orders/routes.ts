@@ -45,7 +45,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     const orderId = orderIdFor(game.id, keyHeader.data);
     const hash = requestHash(body);
     // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
-    const priced = quoted(priceOrder(await catalog.item(body.sku), game, body));
+    const request = { ...body, channelType: body.channel ? channels.get(body.channel)?.type : undefined };
+    const priced = quoted(priceOrder(await catalog.item(body.sku), game, request, new Date()));
     // The named account if it can take this order, else the router's choice with its fallbacks.
     const routing = await channelRouter.choose(priced.route);
     const terms = quoted(quoteOrder(priced, routing, routing.chosen ? channels.get(routing.chosen) : undefined));
