@@ -11,6 +11,7 @@ import { readOrder } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
 import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
 import { releaseStock } from '../store/stock';
+import { releaseAllowances } from '../store/allowances';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { moveOrder } from './orders';
@@ -71,6 +72,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       const revoke = delivered && reversal.revoke;
       await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
+        releaseAllowances,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
       ]);

@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import type { Grant } from '../domain/catalog/pricing';
+import type { AllowanceTerms } from '../domain/catalog/allowances';
 import type { PaymentResult } from '../domain/orders/payment-result';
 import type { OrderStatus } from '../domain/orders/status';
 import type { RoutingDecision } from '../domain/routing/router';
@@ -77,6 +78,8 @@ export interface PurchaseInput {
   refundable?: boolean;
   /** The API request that created the order, to follow it through the logs. */
   requestId?: string;
+  /** What the order takes from its user's allowances (limits, ownership, first-purchase bonus), fixed at order time. */
+  allowances?: AllowanceTerms;
   timing: PurchaseTiming;
 }
 

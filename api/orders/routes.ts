@@ -91,6 +91,11 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       if (snapshot.reason === REASONS.outOfStock) {
         throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
       }
+      if (snapshot.reason === REASONS.alreadyOwned || snapshot.reason === REASONS.purchaseLimitReached) {
+        const details = { ...((await findOrder(db, orderId))?.statusDetails as object | null), orderId };
+        const message = snapshot.reason === REASONS.alreadyOwned ? `the user already owns ${body.sku}` : `the user's purchase limit of ${body.sku} is reached`;
+        throw new ApiError(409, snapshot.reason, message, details);
+      }
       throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
     }
     res.status(201).json({
@@ -100,6 +105,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       channel: snapshot.channel,
       payment: snapshot.payment,
       expiresAt: snapshot.expiresAt,
+      // Only an item with a bonus may have claimed it: other orders are not read back.
+      ...(terms.allowances?.bonusGrants && (await bonusOf(db, orderId))),
     });
   });
 
@@ -237,9 +244,16 @@ export async function orderView(db: Db, orderId: string) {
     expiresAt: order.expiresAt.toISOString(),
     paidAt: order.paidAt?.toISOString(),
     deliveredAt: order.deliveredAt?.toISOString(),
+    ...(order.bonusGrants !== null && { bonusGrants: order.bonusGrants }),
     history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString(), reason: h.reason ?? undefined })),
     ...(order.routing !== null && { routing: await routingView(db, order.id, order.routing as unknown as OrderRouting) }),
   };
+}
+
+/** `{ bonusGrants }` when the order claimed its first-purchase bonus. */
+async function bonusOf(db: Db, orderId: string) {
+  const bonusGrants = (await findOrder(db, orderId))?.bonusGrants;
+  return bonusGrants ? { bonusGrants } : {};
 }
 
 /** The router's decision as stored with the order, and each attempt to open its payment. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Exclusion, RouteReason } from '../../domain/routing/router';
 import { PLATFORMS } from '../../channels/types';
-import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
+import { grant, id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
 export const createOrderBody = z
   .object({
@@ -73,6 +73,7 @@ export const createOrderResponse = z
       .optional()
       .meta({ description: "what the payer needs, in the channel's terms (the sandbox: channelPaymentId, payUrl)" }),
     expiresAt: timestamp,
+    bonusGrants: z.array(grant).optional().meta({ description: "the first-purchase bonus this order claimed (delivered after the item's grants)" }),
   })
   .meta({
     id: 'CreatedOrder',
@@ -153,6 +154,7 @@ export const orderView = z
     expiresAt: timestamp,
     paidAt: timestamp.optional(),
     deliveredAt: timestamp.optional(),
+    bonusGrants: z.array(grant).optional().meta({ description: 'the first-purchase bonus this order claimed' }),
     history: z.array(z.strictObject({ status: orderStatus, at: timestamp, reason: z.string().optional() })),
     routing: orderRouting.optional(),
   })

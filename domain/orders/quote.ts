@@ -1,4 +1,6 @@
-import { maxPerOrder, onSale, type ItemKind, type ItemLimits, type SaleWindow } from '../catalog/items';
+import { allowanceTerms, type AllowanceTerms } from '../catalog/allowances';
+import { maxPerOrder, onSale, type FirstPurchaseBonus, type ItemKind, type ItemLimits, type SaleWindow } from '../catalog/items';
+import { gameDay, type GameClock } from '../game-day';
 import { grantsFor, orderChannelType, resolvePrice, type Grant, type RegionalPrice } from '../catalog/pricing';
 import { AmountTooLargeError, MAX_ORDER_AMOUNT, multiply, type Money } from '../money';
 import type { ChannelPolicy, RoutingPlatform } from '../routing/fields';
@@ -28,9 +30,10 @@ export interface SellableItem {
   limits: ItemLimits | null;
   /** Units one order may buy as the operator set it; null: the default (see maxPerOrder). */
   maxPerOrder: number | null;
+  firstPurchaseBonus: FirstPurchaseBonus | null;
 }
 
-export interface QuotingGame {
+export interface QuotingGame extends GameClock {
   id: string;
   /** Which channel types each platform's orders may use; null: every enabled account. */
   channelPolicy: ChannelPolicy | null;
@@ -73,6 +76,8 @@ export interface PricedOrder {
   amount: Money;
   /** When the price in force ends (a scheduled price). */
   priceEndsAt?: string;
+  /** What the order takes from its user's allowances (counted in the game's day of `at`). */
+  allowances?: AllowanceTerms;
   route: RouteRequest;
 }
 
@@ -94,6 +99,7 @@ export interface OrderTerms {
   confirmsDelivery?: true;
   /** Set only when the channel cannot refund. */
   refundable?: false;
+  allowances?: AllowanceTerms;
 }
 
 const ok = <T>(value: T): Quoted<T> => ({ outcome: 'OK', value });
@@ -131,6 +137,7 @@ export function priceOrder(item: SellableItem | null, game: QuotingGame, request
     quantity: request.quantity,
     amount,
     ...(price.endsAt && { priceEndsAt: price.endsAt }),
+    allowances: allowanceTerms(item, request.quantity, gameDay(at, game)),
     route: {
       amount,
       region: request.region,
@@ -147,7 +154,7 @@ export function priceOrder(item: SellableItem | null, game: QuotingGame, request
 
 /** Step 2: the router's decision and the chosen account's adapter (undefined if it has none) → the order's terms. */
 export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapter: ChannelCapabilities | undefined): Quoted<OrderTerms> {
-  const { item, quantity, amount, route } = priced;
+  const { item, quantity, amount, route, allowances } = priced;
   const channel = routing.chosen;
   if (!channel || !adapter) {
     const message = route.requested ? `payment channel ${route.requested} is not available for this order` : 'no payment channel can take this order';
@@ -166,5 +173,6 @@ export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapte
     storeProductId: adapter.supports.receipts ? item.storeProducts?.[adapter.type] : undefined,
     confirmsDelivery: adapter.supports.receipts || undefined,
     refundable: adapter.supports.refund ? undefined : false,
+    allowances,
   });
 }

@@ -12,7 +12,8 @@ import {
 import { routingWithDefaults } from '../../../domain/routing/fields';
 import { route, type RoutableAccount, type RouterSettings, type RoutingDecision } from '../../../domain/routing/router';
 
-const GAME: QuotingGame = { id: 'g1', channelPolicy: null };
+const CLOCK = { timeZone: 'Asia/Shanghai', dailyResetHour: 5 };
+const GAME: QuotingGame = { id: 'g1', channelPolicy: null, ...CLOCK };
 const GEMS: SellableItem = {
   sku: 'gems-60',
   gameId: 'g1',
@@ -32,6 +33,7 @@ const GEMS: SellableItem = {
   retiredAt: null,
   limits: null,
   maxPerOrder: null,
+  firstPurchaseBonus: null,
 };
 const NOW = new Date('2026-12-08T04:00:00Z');
 const CN_ONE: OrderRequest = { sku: 'gems-60', quantity: 1, region: 'CN', platform: 'ios' };
@@ -133,6 +135,29 @@ describe('the quote: what is on sale, and how many', () => {
   });
 });
 
+describe('the quote: allowances', () => {
+  it("takes ownership, lifetime and daily units (in the game's day) and the bonus, in that order", () => {
+    const item = { ...GEMS, kind: 'NON_CONSUMABLE' as const, limits: { perUserDaily: 1, perUserLifetime: 3 }, firstPurchaseBonus: { grants: [{ itemId: 'gem', quantity: 6 }], group: 'gems' } };
+    // 04:00Z is 12:00 in Shanghai; 2026-12-07T20:00Z is 04:00 on the 8th there, before the 05:00 reset: still the 7th.
+    expect(priced(priceOrder(item, GAME, CN_ONE, NOW)).allowances).toEqual({
+      takes: [
+        { kind: 'OWNED', key: 'OWNED:gems-60', quantity: 1, limit: 1 },
+        { kind: 'LIFETIME', key: 'LIFETIME:gems-60', quantity: 1, limit: 3 },
+        { kind: 'DAILY', key: 'DAILY:gems-60:2026-12-08', quantity: 1, limit: 1 },
+        { kind: 'BONUS', key: 'BONUS:gems', quantity: 1, limit: 1 },
+      ],
+      bonusGrants: [{ itemId: 'gem', quantity: 6 }],
+    });
+    expect(priced(priceOrder(item, GAME, CN_ONE, new Date('2026-12-07T20:00:00Z'))).allowances?.takes[2]?.key).toBe('DAILY:gems-60:2026-12-07');
+  });
+
+  it('takes nothing for an item without limits, ownership or bonus, and carries the takes to the terms', () => {
+    expect(priced(priceOrder(GEMS, GAME, CN_ONE, NOW)).allowances).toBeUndefined();
+    const result = quote({ ...GEMS, limits: { perUserLifetime: 2 } }, CN_ONE, [SANDBOX]);
+    expect(result).toMatchObject({ value: { allowances: { takes: [{ kind: 'LIFETIME', limit: 2 }] } } });
+  });
+});
+
 describe('the quote: prices per channel type', () => {
   const ALIPAY_PRICED = { ...GEMS, prices: [...GEMS.prices, { region: 'CN', currency: 'CNY', amount: 500, channel: 'alipay' }] };
   const ALIPAY = { account: account('alipay-1', 'alipay'), adapter: adapter('alipay', false, true) };
@@ -144,7 +169,7 @@ describe('the quote: prices per channel type', () => {
   });
 
   it("prices by the one type the game's policy allows for the platform", () => {
-    const game = { id: 'g1', channelPolicy: { android: ['alipay' as const] } };
+    const game = { id: 'g1', channelPolicy: { android: ['alipay' as const] }, ...CLOCK };
     expect(priced(priceOrder(ALIPAY_PRICED, game, { ...CN_ONE, platform: 'android' }, NOW)).amount.value).toBe(500);
   });
 
@@ -182,7 +207,7 @@ describe('the quote: price and grants', () => {
   });
 
   it('asks the router with the amount, the request and the game policy', () => {
-    const game = { id: 'g1', channelPolicy: { ios: ['appstore'] } };
+    const game = { id: 'g1', channelPolicy: { ios: ['appstore'] }, ...CLOCK };
     expect(priced(priceOrder({ ...GEMS, storeProducts: { appstore: 'com.g1.gems60' } }, game, { ...CN_ONE, channel: 'appstore-1' }, NOW)).route).toEqual({
       amount: { currency: 'CNY', value: 600 },
       region: 'CN',
