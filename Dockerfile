@@ -11,6 +11,9 @@ COPY prisma ./prisma
 COPY prisma.config.ts ./
 # generate needs no schema engine; the placeholder stops Prisma from trying to download one.
 RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
+# The ops & finance console: static files the API serves under /console.
+COPY console ./console
+RUN npx vite build --config console/vite.config.mts
 
 FROM node:20-bookworm-slim
 WORKDIR /app
@@ -20,6 +23,7 @@ ENV NODE_ENV=production
 COPY . .
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=deps /app/generated ./generated
+COPY --from=deps /app/console/dist ./console/dist
 USER node
 EXPOSE 3000
 # `node --import tsx` rather than `npx tsx`: npx does not pass SIGTERM on, so no graceful stop.

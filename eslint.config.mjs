@@ -7,9 +7,9 @@ const restrict = (patterns) => ['error', { patterns }];
 const group = (paths, message, allowTypeImports = false) => ({ group: paths, message, allowTypeImports });
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'generated/', 'dist/', '.temporal/', '.data/', 'coverage/', '**/*.js', '**/*.mjs'] },
+  { ignores: ['node_modules/', 'generated/', 'dist/', 'console/dist/', '.temporal/', '.data/', 'coverage/', '**/*.js', '**/*.mjs'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', 'console/**/*.tsx'],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -100,6 +100,20 @@ export default tseslint.config(
         group(['**/store/**', '**/activities/**', '**/api/**', '**/channels/**', '**/routing/**', '**/sandbox/**'], 'infra/ is plumbing: it imports nothing of the application modules'),
         group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
         group(['**/scripts/**', '**/testkit/**', '**/bench/**', '**/test/**'], 'runtime code does not import dev tooling'),
+      ]),
+    },
+  },
+  {
+    // The console is a browser app (own tsconfig): it talks to the API over HTTP through its generated
+    // client, never by importing server code.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': restrict([
+        group(
+          ['**/domain/**', '**/store/**', '**/infra/**', '**/api/**', '**/activities/**', '**/workflows/**', '**/channels/**', '**/sandbox/**', '**/routing/**', '**/fulfillment/**', '**/generated/**', '**/testkit/**', '**/scripts/**', '**/worker'],
+          'the console imports no server code: it calls the API through console/src/client',
+        ),
+        group([...NODE_BUILTINS, 'express', 'pg', '@prisma/*', '@temporalio/*', 'pino', 'zod'], 'the console runs in the browser'),
       ]),
     },
   },

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
 import { workerTelemetry } from './infra/metrics';
+import { temporalConnectionOptions } from './infra/temporal-connection';
 
 export interface PurchaseWorkerDeps {
   config: Config;
@@ -60,7 +61,7 @@ async function main() {
     logger: temporalLogger(log),
     telemetryOptions: workerTelemetry(config.WORKER_METRICS_ADDRESS),
   });
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const changes = watchConfigChanges(config.DATABASE_URL, log);
   const health = openChannelHealth(config, database, { log });
   const workers: Worker[] = [];

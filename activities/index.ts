@@ -3,6 +3,7 @@ import type { ActivityDeps } from './deps';
 import { createDeliveryActivities } from './delivery';
 import { createFinanceActivities } from './finance';
 import { guardActivities } from './guard';
+import { createMonthlyCardActivities } from './monthly-cards';
 import { observedChannels } from './observed-channels';
 import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
@@ -22,6 +23,7 @@ export function createActivities(given: ActivityDeps) {
     ...createDeliveryActivities(deps),
     ...createReversalActivities(deps),
     ...createFinanceActivities(deps),
+    ...createMonthlyCardActivities(deps),
   };
   return guardActivities(activities, deps.database.sql);
 }

@@ -10,10 +10,12 @@ import { journalChannelReversal, journalRefunded } from '../store/journal';
 import { readOrder } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
 import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
+import { dropCardDays } from '../store/monthly-cards';
 import { releaseStock } from '../store/stock';
 import { releaseAllowances } from '../store/allowances';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
+import { wakeCardOfReversedOrder } from './monthly-cards';
 import { moveOrder } from './orders';
 import { refundAtChannel } from './payments';
 
@@ -57,6 +59,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       if (status === 'REFUNDED' || status === 'CHARGED_BACK') {
         // Done before (a retry), or refunded by us already: the money went back once.
         const revoked = await db.revocation.findUnique({ where: { orderId }, select: { id: true } });
+        await wakeCardOfReversedOrder(sql, orderId); // a retry after the statement, before the card heard of it
         return { status, reason: order.statusReason ?? undefined, ...(revoked && { revocationId: revoked.id }) };
       }
       if (!canTransition(status, to)) {
@@ -73,9 +76,11 @@ export function createReversalActivities({ database, channels, config }: Activit
       await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         releaseAllowances,
+        dropCardDays,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
       ]);
+      await wakeCardOfReversedOrder(sql, orderId);
       Context.current().log.info('order reversed', { orderId, cause: reversal.cause, status: to, amount: returned, revoke });
       return { status: to, reason, ...(revoke && { revocationId }) };
     },

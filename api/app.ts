@@ -17,10 +17,13 @@ import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
+import { consoleRouter } from './console/routes';
+import { consoleSession } from './console/session';
 import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
 import { financeRouter } from './finance/routes';
 import { gamesRouter } from './games/routes';
+import { monthlyCardsRouter } from './monthly-cards/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
@@ -64,12 +67,16 @@ export function createApp(deps: AppDeps): Express {
     for (const { channelId, breaker } of report.values()) routingMetrics.breakerState(channelId, stateAt(breaker, now, deps.health.settings.breaker));
   });
   const router = createChannelRouter({ ...deps, metrics: routingMetrics });
+  // The console's sign-in cookie stands for the admin token on the admin, ops and finance routes.
+  app.use(consoleSession(deps));
+  app.use(consoleRouter(deps));
   app.use(adminRouter({ ...deps, catalog }));
   app.use(channelsRouter(deps));
   app.use(ordersRouter({ ...deps, catalog, router }));
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));
+  app.use(monthlyCardsRouter({ ...deps, catalog }));
   app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
   app.use(

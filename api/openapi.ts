@@ -4,11 +4,13 @@ import { sandboxPaths } from '../sandbox/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
+import { consolePaths } from './console/openapi';
 import { deliveryWebhooks } from './deliveries/openapi';
 import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
+import { monthlyCardPaths } from './monthly-cards/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
 
@@ -43,6 +45,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       { name: 'Callbacks', description: 'Payment channels report payment results.' },
       ...(sandbox ? [{ name: 'Sandbox', description: 'The built-in test payment provider (`SANDBOX_ENABLED`).' }] : []),
       { name: 'Operations', description: 'Find stuck orders and act on them (admin token and `X-Operator`).' },
+      { name: 'Console', description: 'The ops and finance console\'s sign-in (served at `/console`).' },
       { name: 'Finance', description: 'Ledger, reconciliation runs and their differences, reports (admin token).' },
       { name: 'Documentation' },
       { name: 'Game server', description: 'Webhooks: what we POST to a game server (its deliveryUrl and revokeUrl).' },
@@ -55,7 +58,9 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...callbackPaths(),
       ...(sandbox ? sandboxPaths() : {}),
       ...opsPaths(),
+      ...consolePaths(),
       ...gamePaths(),
+      ...monthlyCardPaths(),
       ...financePaths(),
       ...documentationPaths(),
     },

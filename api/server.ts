@@ -12,6 +12,7 @@ import { createLogger } from '../infra/logger';
 import { sealLegacyGameSecrets } from '../store/catalog';
 import { ReconciliationClient } from '../infra/reconciliation';
 import { PurchasesClient } from '../infra/temporal';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { startSandboxNotifier } from '../sandbox/notifier';
 import { createApp } from './app';
 import { purgeExpiredNonces } from '../store/nonces';
@@ -94,7 +95,7 @@ async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'api');
   const database = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const api = await startApi(config, database, connection, log);
   log.info({ url: api.url }, 'api listening');
   const shutdown = async (signal: string) => {

@@ -24,6 +24,13 @@ export const reversalWorkflowId = (orderId: string) => `reversal-${orderId}`;
 export const deliveryIdFor = (orderId: string) => `dlv_${orderId}`;
 export const refundIdFor = (orderId: string) => `rf_${orderId}`;
 
+/** A monthly card: one per (game, user, sku), so buying again extends it; also its workflow's id. */
+export function monthlyCardIdFor(gameId: string, userId: string, sku: string): string {
+  return `mc_${createHash('sha256').update(`${gameId}\u0000${userId}\u0000${sku}`).digest('hex').slice(0, 32)}`;
+}
+/** A card day's deliveryId: the game deduplicates by it, like an order's. */
+export const cardDayDeliveryId = (cardId: string, day: number) => `${cardId}:${day}`;
+
 /** Stable hash of a request body with sorted keys, to tell a retry from a different request. */
 export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalJson(body)).digest('hex');

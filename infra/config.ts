@@ -2,9 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isTimeZone, parseTimeOfDay } from '../domain/reconciliation/days';
-import type { PurchaseTiming } from '../workflows/contract';
+import type { MonthlyCardTiming, PurchaseTiming } from '../workflows/contract';
 import { parseKeyring } from './credentials';
 import { parsePiiKeyring } from './pii';
+import { temporalConnectionOptions } from './temporal-connection';
 
 /** Durations are configured in milliseconds so tests can run the whole life cycle in seconds. */
 const duration = (defaultMs: number) => z.coerce.number().int().positive().default(defaultMs);
@@ -46,6 +47,21 @@ const configSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(10),
     TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /**
+     * Which engine `npm run dev`, the tests, the benchmark and the drills start: the CLI's dev server
+     * (SQLite) or a real Temporal server on PostgreSQL (scripts/lib/temporal-server.ts).
+     */
+    TEMPORAL_MODE: z.enum(['dev', 'server']).default('dev'),
+    /** Server mode: the PostgreSQL server its databases go on (default: DATABASE_URL's), and its history shards. */
+    TEMPORAL_DATABASE_URL: z.string().min(1).optional(),
+    TEMPORAL_HISTORY_SHARDS: z.coerce.number().int().min(1).default(4),
+    /** A Temporal cluster over TLS (infra/temporal-connection.ts): PEM files; cert and key together for mTLS. */
+    TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+    TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS_CA: z.string().min(1).optional(),
+    TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+    /** Temporal Cloud's API key (sent over TLS). */
+    TEMPORAL_API_KEY: secret(z.string()),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('purchases'),
     /** The worker's Prometheus endpoint (SDK runtime metrics and the business metrics). */
     WORKER_METRICS_ADDRESS: socketAddress.default('127.0.0.1:9464'),
@@ -57,6 +73,8 @@ const configSchema = z
     WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
     /** Required unless NODE_ENV=development (which defaults it to DEV_ADMIN_TOKEN). */
     ADMIN_TOKEN: secret(z.string().min(16)),
+    /** How long a console sign-in lasts, in seconds (8 h): its cookie and its session row expire together. */
+    CONSOLE_LOGIN_TTL: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
     PAYMENT_TIMEOUT_MS: duration(15 * 60_000),
@@ -72,6 +90,8 @@ const configSchema = z
     EGRESS_ALLOW_HTTP: optionalFlag,
     DELIVERY_RETRY_INITIAL_MS: duration(1_000),
     DELIVERY_RETRY_MAX_MS: duration(5 * 60_000),
+    /** A monthly card's day: the default is the game's own day (time zone, reset hour); other values make card days that long, counted from the purchase (tests). */
+    GAME_DAY_MS: duration(86_400_000),
     ACTIVITY_RETRY_INITIAL_MS: duration(500),
     ACTIVITY_RETRY_MAX_MS: duration(30_000),
     /** Between /readyz turning 503 and the API closing its port on SIGTERM (load balancer drain time). */
@@ -181,6 +201,11 @@ const configSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: (err as Error).message });
     }
+    try {
+      temporalConnectionOptions(c);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: (err as Error).message });
+    }
     if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });
     }
@@ -257,6 +282,12 @@ export function reportStartupFailure(err: unknown): never {
 }
 
 /** The durations each purchase workflow runs with, fixed at its start. */
+/** The timings a monthly card's workflow runs with. */
+export function monthlyCardTiming(config: Config): MonthlyCardTiming {
+  const { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs } = purchaseTiming(config);
+  return { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs, gameDayMs: config.GAME_DAY_MS };
+}
+
 export function purchaseTiming(config: Config): PurchaseTiming {
   return {
     paymentTimeoutMs: config.PAYMENT_TIMEOUT_MS,

@@ -9,12 +9,15 @@ import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../infra/config';
 import { credentialsKeyring } from '../infra/credentials';
 import { openDatabase } from '../infra/db';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
 import { ReferenceGameServer } from '../testkit/game-server';
+import { ensureConsoleBuilt } from './lib/console-build';
 import { migrate } from './lib/migrate';
 import { startTemporalDevServer } from './lib/temporal-cli';
+import { startTemporalServer } from './lib/temporal-server';
 
 /**
  * `npm run dev`: the whole system with nothing installed but Node — a file-backed Temporal dev server
@@ -44,6 +47,9 @@ async function main() {
   const config = loadConfig();
   const embeddedDatabase = process.env.DATABASE_URL === undefined;
   const startsTemporal = !process.env.TEMPORAL_ADDRESS;
+  if (startsTemporal && config.TEMPORAL_MODE === 'server' && embeddedDatabase && !config.TEMPORAL_DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  TEMPORAL_MODE: server needs a PostgreSQL server: set DATABASE_URL or TEMPORAL_DATABASE_URL (the embedded database cannot hold Temporal)');
+  }
   await checkPorts(config, { embeddedDatabase, startsTemporal });
   const dataDir = resolve(ROOT, config.DEV_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
@@ -104,6 +110,7 @@ async function main() {
       }
       env.DATABASE_POOL_SIZE = '1';
     }
+    ensureConsoleBuilt(log);
     const [worker, api] = [
       ['worker', 'worker.ts'],
       ['api', 'api/server.ts'],
@@ -134,6 +141,7 @@ async function main() {
         '',
         READY_LINE,
         `  API              ${apiUrl}   (health: ${apiUrl}/healthz)`,
+        `  Console          ${apiUrl}/console   (sign in with the admin token below and any operator name)`,
         uiUrl
           ? `  Temporal UI      ${uiUrl}   (query: OrderStatus='DELIVERING')`
           : `  Temporal         ${temporalAddress} (TEMPORAL_ADDRESS)`,
@@ -173,6 +181,21 @@ async function startAll<T extends unknown[]>(starts: { [K in keyof T]: Promise<T
 }
 
 async function startTemporal(config: Config, dataDir: string, running: Stoppable[]): Promise<string> {
+  if (config.TEMPORAL_MODE === 'server') {
+    log('starting a Temporal server on PostgreSQL (TEMPORAL_MODE=server), with its Web UI');
+    const server = await startTemporalServer({
+      databaseUrl: (config.TEMPORAL_DATABASE_URL ?? config.DATABASE_URL)!,
+      dataDir: join(dataDir, 'temporal-server'),
+      port: config.TEMPORAL_DEV_PORT,
+      uiPort: config.TEMPORAL_UI_PORT,
+      shards: config.TEMPORAL_HISTORY_SHARDS,
+      logFile: join(dataDir, 'temporal-server.log'),
+      log,
+    });
+    running.push({ name: 'Temporal server', stop: () => server.stop() });
+    log(`Temporal at ${server.address}, UI ${server.uiUrl}`);
+    return server.address;
+  }
   log('starting the Temporal dev server (file-backed, with its Web UI)');
   const temporal = await startTemporalDevServer({
     dbFile: join(dataDir, 'temporal.db'),
@@ -279,7 +302,7 @@ async function waitForHealthy(apiUrl: string, stop: AbortSignal) {
  */
 async function waitForWorker(address: string, config: Config, pid: number, stop: AbortSignal) {
   const identity = `${pid}@${hostname()}`;
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalConnectionOptions({ ...config, TEMPORAL_ADDRESS: address }));
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline && !stop.aborted) {

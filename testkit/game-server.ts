@@ -118,6 +118,11 @@ export class ReferenceGameServer {
     return deliveryId ? this.grants.get(deliveryId) : undefined;
   }
 
+  /** The card days granted, in the order they were granted. */
+  cardDaysGranted(cardId: string): Grant[] {
+    return [...this.grants.values()].filter((g) => g.body.kind === 'MONTHLY_CARD_DAILY' && g.body.cardId === cardId);
+  }
+
   grantsFor(orderId: string): Grant[] {
     return [...this.grants.values()].filter((g) => g.orderId === orderId);
   }
@@ -212,9 +217,15 @@ export class ReferenceGameServer {
       this.log({ event: 'resent', deliveryId, orderId });
       return;
     }
+    const grant: Grant = { ...delivery, grantedAt: Date.now(), resent: 0 };
+    if (delivery.body.kind === 'MONTHLY_CARD_DAILY') {
+      // A monthly card's day: a delivery of its own (one deliveryId per card day), not the order's goods again.
+      this.grants.set(deliveryId, grant);
+      this.log({ event: 'granted', deliveryId, orderId, userId: String(delivery.body.userId ?? '') });
+      return;
+    }
     const earlier = this.grantedOrders.get(orderId);
     if (earlier && earlier !== deliveryId) this.ordersGrantedTwice.add(orderId);
-    const grant: Grant = { ...delivery, grantedAt: Date.now(), resent: 0 };
     this.grants.set(deliveryId, grant);
     this.grantedOrders.set(orderId, deliveryId);
     this.log({ event: 'granted', deliveryId, orderId, userId: String(delivery.body.userId ?? '') });

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Money } from '../domain/money';
+import type { MonthlyCardTerms } from '../domain/catalog/items';
 import type { Grant } from '../domain/catalog/pricing';
 import type { AllowanceTerms } from '../domain/catalog/allowances';
 import type { PaymentResult } from '../domain/orders/payment-result';
@@ -80,6 +81,8 @@ export interface PurchaseInput {
   requestId?: string;
   /** What the order takes from its user's allowances (limits, ownership, first-purchase bonus), fixed at order time. */
   allowances?: AllowanceTerms;
+  /** A monthly card's terms (card orders only): its days begin once the order is delivered. */
+  monthlyCard?: MonthlyCardTerms;
   timing: PurchaseTiming;
 }
 
@@ -147,6 +150,8 @@ export const PATCHES = {
   channelReversals: 'channel-reversals',
   /** A reversal known by the time the payment lands ends the order without delivering it. */
   reversalBeforeDelivery: 'reversal-before-delivery',
+  /** A delivered monthly-card order starts (or extends) its card's workflow. */
+  monthlyCards: 'monthly-cards',
 } as const;
 
 /** Failure types the API maps to its error codes. */
@@ -161,6 +166,28 @@ export const FAILURE = {
   /** The channel cannot refund, or refused a refund for good (a final answer, not an outage). */
   refundRefused: 'REFUND_REFUSED',
 } as const;
+
+// ---- Monthly cards (workflows/monthly-card) ------------------------------------------------------
+
+/** The durations of a card's days and of their deliveries (configured, so tests run a card in seconds). */
+export interface MonthlyCardTiming
+  extends Pick<PurchaseTiming, 'deliveryAttemptTimeoutMs' | 'deliveryRetryInitialMs' | 'deliveryRetryMaxMs' | 'activityRetryInitialMs' | 'activityRetryMaxMs'> {
+  /** GAME_DAY_MS: the default means the game's own day (time zone, reset hour), any other value days this long. */
+  gameDayMs: number;
+}
+
+/** One card per (game, user, sku): its workflow id is the card id. */
+export interface MonthlyCardInput {
+  cardId: string;
+  gameId: string;
+  userId: string;
+  sku: string;
+  timing: MonthlyCardTiming;
+}
+
+/** The card's purchases changed (an order bought or reversed): the workflow reads them again. */
+export const monthlyCardChangedSignal = defineSignal<[{ orderId: string; change: 'BOUGHT' | 'REVERSED' }]>('monthlyCardChanged');
+export const MONTHLY_CARD_WORKFLOW = 'monthlyCard';
 
 // ---- Reconciliation (workflows/reconciliation) --------------------------------------------------
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { MIN_NONCE_LENGTH } from '../../domain/signature';
 import { jsonBody } from '../shared/openapi';
-import { deliveryWebhookBody, revocationWebhookBody } from './schemas';
+import { deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from './schemas';
 
 // What we send to a game server: OpenAPI 3.1 `webhooks`, answered by the game's deliveryUrl and revokeUrl.
 
@@ -64,6 +64,19 @@ export function deliveryWebhooks(): ZodOpenApiPathsObject {
         requestParams: { header: signedHeaders },
         requestBody: jsonBody(revocationWebhookBody),
         responses: answers('revocationId', 'then it waits for a person'),
+      },
+    },
+    monthlyCardDay: {
+      post: {
+        tags: ['Game server'],
+        summary: "A monthly card's day: POST to the game's deliveryUrl",
+        description:
+          "Day 1 of a card once its order is delivered, then one per game day at the game's reset hour. " + SIGNED +
+          'Failed attempts are retried like a delivery, with no deadline: a day is owed until the game server takes it, and ' +
+          'days missed while it was down follow in order once it answers. Grant each `deliveryId` once.',
+        requestParams: { header: signedHeaders },
+        requestBody: jsonBody(monthlyCardDayWebhookBody),
+        responses: answers('deliveryId', 'the day stays owed'),
       },
     },
   };

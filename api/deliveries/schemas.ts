@@ -65,3 +65,30 @@ export const revocationWebhookBody = z
       },
     ],
   });
+
+export const monthlyCardDayWebhookBody = z
+  .strictObject({
+    deliveryId: z.string().meta({ description: '`<cardId>:<day>`: one per card day, the same on every attempt; grant each once' }),
+    kind: z.literal('MONTHLY_CARD_DAILY').meta({ description: 'a monthly card day (an order delivery has no `kind`)' }),
+    cardId: z.string().meta({ description: 'one card per game, user and sku (GET /v1/monthly-cards)' }),
+    orderId: goods.orderId.meta({ description: 'the card order whose days this day is one of' }),
+    userId: goods.userId,
+    sku: goods.sku,
+    day: z.number().int().min(1).meta({ description: "the card's day number, counted on across purchases (never reused)" }),
+    grants: z.array(z.strictObject({ itemId: z.string(), quantity: z.number().int().min(1) })).meta({ description: "the card's dailyGrants" }),
+  })
+  .meta({
+    id: 'MonthlyCardDayWebhook',
+    examples: [
+      {
+        deliveryId: 'mc_5b1f0c9e2d7a4e3f8a6b1c0d9e8f7a6b:2',
+        kind: 'MONTHLY_CARD_DAILY',
+        cardId: 'mc_5b1f0c9e2d7a4e3f8a6b1c0d9e8f7a6b',
+        orderId: ORDER_ID,
+        userId: 'player-42',
+        sku: 'demo-monthly-card',
+        day: 2,
+        grants: [{ itemId: 'gems', quantity: 100 }],
+      },
+    ],
+  });

@@ -7,6 +7,7 @@ import {
   opsActionBody,
   opsActionResponse,
   opsOrdersQuery,
+  opsOrderStory,
   opsOrdersResponse,
   opsRefundBody,
   resolveBody,
@@ -34,11 +35,25 @@ export function opsPaths(): ZodOpenApiPathsObject {
     '/v1/ops/orders': {
       get: {
         tags: ['Operations'],
-        summary: 'Find orders, e.g. deliveries stuck for ten minutes',
-        description: 'Least recently changed first.',
+        summary: 'Find orders: deliveries stuck for ten minutes, or any order by id, user, payment or trade number',
+        description:
+          'With only `status`, `gameId` and `olderThanSeconds`: least recently changed first. With `q`, `userId`, ' +
+          '`channel`, `from`, `to` or `after` (the console\'s search): newest first, keyset paged by `next`.',
         security: ADMIN,
         requestParams: { query: opsOrdersQuery, header: operator },
         responses: { 200: json('The matching orders.', opsOrdersResponse), ...authenticatedErrors() },
+      },
+    },
+    '/v1/ops/orders/{orderId}': {
+      get: {
+        tags: ['Operations'],
+        summary: "An order's whole story",
+        description:
+          'The order, its timeline (created, routing, payment attempts, notifications, payment results, statuses, ' +
+          'delivery, refund, revocation, operators\' actions; oldest first), its ledger entries and its reconciliation differences.',
+        security: ADMIN,
+        requestParams: { path: z.object({ orderId: orderIdParam }), header: operator },
+        responses: { 200: json('The order page.', opsOrderStory), ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'] }) },
       },
     },
     '/v1/ops/stuck': {
@@ -84,6 +99,14 @@ export function opsPaths(): ZodOpenApiPathsObject {
         requestParams: { query: revocationsQuery, header: operator },
         responses: { 200: json('The revocations, oldest first.', revocationsResponse), ...authenticatedErrors() },
       },
+    },
+    '/v1/ops/orders/{orderId}/close': {
+      post: action(
+        'Close an unpaid order',
+        'For a `PENDING_PAYMENT` order: closes its channel payment and the order (`CLOSED`), through its workflow ' +
+          "as the game's own cancel does; a payment that still arrives is refunded (`LATE_PAYMENT`).",
+        opsActionBody,
+      ),
     },
     '/v1/ops/orders/{orderId}/resolve': {
       post: action(

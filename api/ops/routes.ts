@@ -7,7 +7,11 @@ import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal
 import { failingSince } from '../../store/activity-failures';
 import { auditOutcome, auditRequested } from '../../store/ops';
 import { listRevocations } from '../../store/revocations';
-import { findOrder, listOrders } from '../../store/orders';
+import { findOrder, listOrders, searchOrders, type Order } from '../../store/orders';
+import { orderFacts, type OrderFacts } from '../../store/order-story';
+import { timeline } from '../../domain/orders/timeline';
+import { opsActionsFor } from '../../domain/orders/ops-actions';
+import type { OrderStatus } from '../../domain/orders/status';
 import type { OpsRequest } from '../../workflows/contract';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
@@ -35,27 +39,39 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   router.get('/v1/ops/orders', async (req, res) => {
     operatorOf(req);
     const query = parseBody(opsOrdersQuery, req.query);
+    const { q, userId, channel, from, to, after } = query;
+    // The console's search (any of its filters): newest first, keyset paged; otherwise the stuck-order view.
+    if (query.sort === 'newest' || (query.sort === undefined && (q ?? userId ?? channel ?? from ?? to ?? after))) {
+      const orders = await searchOrders(db, {
+        q,
+        status: query.status,
+        gameId: query.gameId,
+        userId,
+        channel,
+        from: from ? new Date(from) : undefined,
+        to: to ? new Date(to) : undefined,
+        after: after ? { createdAt: new Date(after.slice(0, after.indexOf('_'))), id: after.slice(after.indexOf('_') + 1) } : undefined,
+        limit: query.limit,
+      });
+      const last = orders.length === query.limit ? orders[orders.length - 1] : undefined;
+      res.json({ orders: orders.map(opsSummary), ...(last && { next: `${last.createdAt.toISOString()}_${last.id}` }) });
+      return;
+    }
     const orders = await listOrders(db, {
       status: query.status,
       gameId: query.gameId,
       unchangedSince: query.olderThanSeconds !== undefined ? new Date(Date.now() - query.olderThanSeconds * 1000) : undefined,
       limit: query.limit,
     });
-    res.json({
-      orders: orders.map((o) => ({
-        orderId: o.id,
-        gameId: o.gameId,
-        userId: o.userId,
-        sku: o.sku,
-        status: o.status,
-        statusReason: o.statusReason ?? undefined,
-        amount: o.amount,
-        channel: o.channel,
-        createdAt: o.createdAt.toISOString(),
-        updatedAt: o.updatedAt.toISOString(),
-        workflowId: purchaseWorkflowId(o.id),
-      })),
-    });
+    res.json({ orders: orders.map(opsSummary) });
+  });
+
+  router.get('/v1/ops/orders/:orderId', async (req, res) => {
+    operatorOf(req);
+    const orderId = String(req.params.orderId);
+    const facts = orderIdParam.safeParse(orderId).success ? await orderFacts(database, orderId) : null;
+    if (!facts) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+    res.json(orderStory(facts));
   });
 
   router.get('/v1/ops/stuck', async (req, res) => {
@@ -136,6 +152,32 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
       res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
     });
 
+  router.post('/v1/ops/orders/:orderId/close', async (req, res) => {
+    const operator = operatorOf(req);
+    const { reason } = parseBody(opsActionBody, req.body ?? {});
+    const orderId = String(req.params.orderId);
+    const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
+    if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
+    const audit = await auditRequested(db, { orderId, operator, action: 'CLOSE', reason });
+    if (!opsActionsFor(order.status as OrderStatus).includes('CLOSE')) {
+      // Checked here: the workflow of a settled order has ended and could not answer its update.
+      const message = `CLOSE is not allowed for an order in status ${order.status}`;
+      await auditOutcome(db, audit, 'REFUSED', message);
+      throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', message, { orderId });
+    }
+    try {
+      // The game's own cancel, through the order's workflow: it closes the channel payment first.
+      await purchases.cancel(orderId);
+    } catch (err) {
+      const refused = err instanceof PurchaseRefusedError;
+      await auditOutcome(db, audit, refused ? 'REFUSED' : 'FAILED', (err as Error).message);
+      if (refused) throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', err.message, { orderId });
+      throw err;
+    }
+    await auditOutcome(db, audit, 'ACCEPTED');
+    res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
+  });
+
   act('retry-delivery', (body) => ({ action: 'RETRY_DELIVERY', ...parseBody(opsActionBody, body) }));
   act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsRefundBody, body) }));
   act('resolve', (body) => parseBody(resolveBody, body));
@@ -146,4 +188,61 @@ function operatorOf(req: Request): string {
   const operator = operatorHeader.safeParse(req.get('x-operator'));
   if (!operator.success) throw new ApiError(400, 'VALIDATION_ERROR', 'the X-Operator header must name the operator');
   return operator.data;
+}
+
+function opsSummary(o: Order) {
+  return {
+    orderId: o.id,
+    gameId: o.gameId,
+    userId: o.userId,
+    sku: o.sku,
+    status: o.status,
+    statusReason: o.statusReason ?? undefined,
+    amount: o.amount,
+    channel: o.channel,
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
+    workflowId: purchaseWorkflowId(o.id),
+  };
+}
+
+/** The order page in one answer: debits are positive postings, credits negative (domain/ledger). */
+function orderStory(f: OrderFacts) {
+  const { order } = f;
+  return {
+    order: {
+      ...opsSummary(order),
+      quantity: order.quantity,
+      region: order.region,
+      ...(order.paid && { paid: order.paid }),
+      ...(order.channelPaymentId && { channelPaymentId: order.channelPaymentId }),
+      ...(order.channelTxnId && { channelTradeNo: order.channelTxnId }),
+      expiresAt: order.expiresAt.toISOString(),
+    },
+    actions: opsActionsFor(order.status as OrderStatus),
+    timeline: timeline({ ...f, createdAt: order.createdAt, amount: order.amount, routing: order.routing as Parameters<typeof timeline>[0]['routing'] }),
+    opsActions: f.opsActions.map((a) => ({
+      operator: a.operator,
+      action: a.action,
+      reason: a.reason,
+      outcome: a.outcome,
+      ...(a.detail !== null && { detail: a.detail }),
+      at: a.createdAt.toISOString(),
+    })),
+    ledger: f.entries.map((e) => ({
+      eventId: e.event_id,
+      kind: e.kind,
+      postings: e.postings.map((p) => ({ account: p.account, currency: p.currency, debit: Math.max(p.amount, 0), credit: Math.max(-p.amount, 0) })),
+    })),
+    differences: f.differences.map((d) => ({
+      differenceId: d.id,
+      runId: d.runId,
+      kind: d.kind,
+      resolution: d.resolution,
+      ...(d.channelTradeNo !== null && { channelTradeNo: d.channelTradeNo }),
+      ...(d.currency !== null && { currency: d.currency }),
+      ...(d.ours !== null && { ours: d.ours }),
+      ...(d.theirs !== null && { theirs: d.theirs }),
+    })),
+  };
 }

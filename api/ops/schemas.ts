@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEMO_GAME_ID } from '../shared/demo-catalog';
 import { ORDER_STATUSES } from '../../domain/orders/status';
 import { orderView } from '../orders/schemas';
-import { money, orderStatus, slug, text, timestamp } from '../shared/schemas';
+import { currency, money, orderStatus, slug, text, timestamp } from '../shared/schemas';
 
 /** Ten years: older than any order the books keep online. */
 const MAX_AGE_SECONDS = 10 * 366 * 24 * 3600;
@@ -23,6 +23,30 @@ export const opsOrdersQuery = z.object({
     .optional()
     .meta({ description: 'only orders unchanged for at least this long', examples: [600] }),
   gameId: slug(64).optional().meta({ examples: [DEMO_GAME_ID] }),
+  sort: z
+    .enum(['updated', 'newest'])
+    .optional()
+    .meta({
+      description: '`updated`: least recently changed first (the default); `newest`: newest first, keyset paged (the default with any search filter)',
+      examples: ['newest'],
+    }),
+  q: text(128)
+    .trim()
+    .min(1)
+    .optional()
+    .meta({ description: 'an order id, user id, channel payment id or trade number: the orders it names, newest first', examples: ['player-10086'] }),
+  userId: text(128).trim().min(1).optional().meta({ examples: ['player-10086'] }),
+  channel: slug(64).optional().meta({ description: 'the channel account', examples: ['sandbox'] }),
+  from: timestamp.optional().meta({ description: 'created at or after', examples: ['2026-11-30T00:00:00.000Z'] }),
+  to: timestamp.optional().meta({ description: 'created before', examples: ['2026-12-01T00:00:00.000Z'] }),
+  after: z
+    .string()
+    .regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z_[0-9a-f-]{36}$/, 'the `next` cursor of the previous page')
+    .optional()
+    .meta({
+      description: 'keyset paging: the `next` of the previous page (newest-first listings)',
+      examples: ['2026-11-30T08:00:00.000Z_3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b'],
+    }),
   limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
 });
 
@@ -81,7 +105,57 @@ export const opsOrderSummary = z
     workflowId: z.string().meta({ description: "the order's Temporal workflow id (`temporal workflow show`)" }),
   })
   .meta({ id: 'OpsOrderSummary' });
-export const opsOrdersResponse = z.strictObject({ orders: z.array(opsOrderSummary) });
+export const opsOrdersResponse = z.strictObject({
+  orders: z.array(opsOrderSummary),
+  next: z.string().optional().meta({ description: 'pass as `after` for the next page (newest-first listings)' }),
+});
+
+const timelineEvent = z.strictObject({
+  at: timestamp,
+  kind: z.enum(['CREATED', 'ROUTING', 'PAYMENT_OPEN', 'NOTIFICATION', 'PAYMENT_RESULT', 'STATUS', 'DELIVERY', 'REFUND', 'REVOCATION', 'OPS_ACTION']),
+  title: z.string(),
+  detail: z.string().optional(),
+  amount: money.optional(),
+});
+
+export const opsOrderStory = z
+  .strictObject({
+    order: opsOrderSummary.extend({
+      quantity: z.number().int(),
+      region: z.string(),
+      paid: money.optional(),
+      channelPaymentId: z.string().optional(),
+      channelTradeNo: z.string().optional(),
+      expiresAt: timestamp,
+    }),
+    actions: z
+      .array(z.enum(['RETRY_DELIVERY', 'REFUND', 'RESOLVE', 'CLOSE']))
+      .meta({ description: "the operators' actions the order's status allows now" }),
+    timeline: z.array(timelineEvent).meta({ description: 'oldest first' }),
+    opsActions: z.array(
+      z.strictObject({ operator: z.string(), action: z.string(), reason: z.string(), outcome: z.string(), detail: z.string().optional(), at: timestamp }),
+    ),
+    ledger: z.array(
+      z.strictObject({
+        eventId: z.string(),
+        kind: z.string(),
+        postings: z.array(z.strictObject({ account: z.string(), currency, debit: z.number().int(), credit: z.number().int() })),
+      }),
+    ),
+    differences: z.array(
+      z.strictObject({
+        differenceId: z.string(),
+        runId: z.uuid(),
+        kind: z.string(),
+        resolution: z.string(),
+        channelTradeNo: z.string().optional(),
+        currency: z.string().optional(),
+        ours: z.string().optional(),
+        theirs: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'OpsOrderStory' });
 export const opsActionResponse = z.strictObject({ accepted: z.literal(true), order: orderView });
 
 

@@ -1,5 +1,5 @@
 import { allowanceTerms, type AllowanceTerms } from '../catalog/allowances';
-import { maxPerOrder, onSale, type FirstPurchaseBonus, type ItemKind, type ItemLimits, type SaleWindow } from '../catalog/items';
+import { maxPerOrder, onSale, type FirstPurchaseBonus, type ItemKind, type ItemLimits, type MonthlyCardTerms, type SaleWindow } from '../catalog/items';
 import { gameDay, type GameClock } from '../game-day';
 import { grantsFor, orderChannelType, resolvePrice, type Grant, type RegionalPrice } from '../catalog/pricing';
 import { AmountTooLargeError, MAX_ORDER_AMOUNT, multiply, type Money } from '../money';
@@ -31,6 +31,8 @@ export interface SellableItem {
   /** Units one order may buy as the operator set it; null: the default (see maxPerOrder). */
   maxPerOrder: number | null;
   firstPurchaseBonus: FirstPurchaseBonus | null;
+  /** A monthly card's terms; null or absent for other kinds. */
+  monthlyCard?: MonthlyCardTerms | null;
 }
 
 export interface QuotingGame extends GameClock {
@@ -100,6 +102,8 @@ export interface OrderTerms {
   /** Set only when the channel cannot refund. */
   refundable?: false;
   allowances?: AllowanceTerms;
+  /** A monthly card's terms (card orders only). */
+  monthlyCard?: MonthlyCardTerms;
 }
 
 const ok = <T>(value: T): Quoted<T> => ({ outcome: 'OK', value });
@@ -174,5 +178,6 @@ export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapte
     confirmsDelivery: adapter.supports.receipts || undefined,
     refundable: adapter.supports.refund ? undefined : false,
     allowances,
+    ...(item.monthlyCard && { monthlyCard: item.monthlyCard }),
   });
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
-import { deliveryWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
+import { deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
@@ -265,6 +265,13 @@ describe('the API answers as documented', () => {
     expect(forged.body.error.code).toBe('INVALID_SIGNATURE');
 
     expect((await send('GET /v1/ops/orders', { headers: operator() })).status).toBe(200);
+    const found = await send('GET /v1/ops/orders', { headers: operator(), params: {} });
+    expect(found.status).toBe(200);
+    const story = await send('GET /v1/ops/orders/{orderId}', { params, headers: operator() });
+    expect(story.body.order.status).toBe('CLOSED');
+    expect((await send('GET /v1/ops/orders/{orderId}', { params: { orderId: randomUUID() }, headers: operator() })).status).toBe(404);
+    const notOpen = await send('POST /v1/ops/orders/{orderId}/close', { params, headers: operator(), body: examplesOf(opsActionBody)[0] });
+    expect(notOpen.body.error.code).toBe('OPS_ACTION_NOT_ALLOWED');
     const refused = await send('POST /v1/ops/orders/{orderId}/refund', {
       params,
       headers: operator(),
@@ -284,6 +291,14 @@ describe('the API answers as documented', () => {
       body: examplesOf(resolveBody)[0],
     });
     expect(resolved.status).toBe(202);
+
+    // The console's sign-in, its session and sign-out.
+    expect((await send('GET /v1/console/session')).status).toBe(401);
+    const signedIn = await send('POST /v1/console/session', { body: { token: h.config.ADMIN_TOKEN, operator: 'alice@studio.example' } });
+    expect(signedIn.body.role).toBe('admin');
+    expect((await send('POST /v1/console/session', { body: { token: 'wrong', operator: 'alice' } })).status).toBe(401);
+    expect((await send('POST /v1/console/session', { headers: { Origin: 'https://evil.example' }, body: { token: 'x', operator: 'a' } })).status).toBe(403);
+    expect((await send('DELETE /v1/console/session')).status).toBe(204);
   });
 
   it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {
@@ -365,8 +380,8 @@ describe('the webhooks a game server answers', () => {
 
   it('documents deliveries and revocations with bodies that are what a game server receives', async () => {
     const document = buildOpenApiDocument(options());
-    expect(Object.keys(document.webhooks ?? {})).toEqual(['delivery', 'revocation']);
-    for (const body of [deliveryWebhookBody, revocationWebhookBody]) {
+    expect(Object.keys(document.webhooks ?? {})).toEqual(['delivery', 'revocation', 'monthlyCardDay']);
+    for (const body of [deliveryWebhookBody, revocationWebhookBody, monthlyCardDayWebhookBody]) {
       for (const example of examplesOf(body)) expect(body.safeParse(example).error).toBeUndefined();
     }
 

@@ -101,7 +101,7 @@ const attempt = (all: { method: string; path: string }[]) =>
   fc.record({
     route: fc.constantFrom(...all),
     pathValues: fc.array(fc.oneof(nastyString, fc.constant(randomUUID()), fc.constant('sandbox')), { minLength: 3, maxLength: 3 }),
-    query: fc.array(fc.tuple(fc.constantFrom('status', 'olderThanSeconds', 'gameId', 'limit', 'channelId', 'x'), nastyString), { maxLength: 3 }),
+    query: fc.array(fc.tuple(fc.constantFrom('status', 'olderThanSeconds', 'gameId', 'limit', 'channelId', 'userId', 'x'), nastyString), { maxLength: 3 }),
     body,
     contentType,
     auth,

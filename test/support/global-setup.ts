@@ -3,6 +3,7 @@ import path from 'node:path';
 import { freshSecrets } from '../../testkit/secrets';
 import { migrate, quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { REPO_ROOT, resolveTemporalCli, startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-cli';
+import { startTemporalServer } from '../../scripts/lib/temporal-server';
 
 export const DEV_SERVER_KEY = '__paymentsTestTemporalServer';
 const DEFAULT_TEST_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/payments_test';
@@ -34,7 +35,20 @@ async function freshDatabase(databaseUrl: string): Promise<void> {
 /** The migrated, empty database each test file's harness copies. */
 export const templateName = (name: string) => `${name}_template`;
 
-async function startTemporal(): Promise<DevServer> {
+async function startTemporal(databaseUrl: string): Promise<DevServer> {
+  if (process.env.TEMPORAL_MODE === 'server') {
+    // Its own databases beside the test database (`<db>_temporal*`), fresh each run.
+    const server = await startTemporalServer({
+      databaseUrl: process.env.TEMPORAL_DATABASE_URL ?? databaseUrl,
+      dataDir: path.join(REPO_ROOT, '.temporal', 'test-server'),
+      headless: true,
+      fresh: true,
+      log,
+      logFile: path.join(REPO_ROOT, '.temporal', 'test-server.log'),
+    });
+    log(`Temporal server at ${server.address} (PostgreSQL)`);
+    return server;
+  }
   const cliPath = await resolveTemporalCli(log);
   const server = await startTemporalDevServer({
     cliPath,
@@ -48,7 +62,7 @@ async function startTemporal(): Promise<DevServer> {
 
 export default async function globalSetup(): Promise<void> {
   const databaseUrl = testDatabaseUrl();
-  const [server] = await Promise.all([startTemporal(), freshDatabase(databaseUrl)]);
+  const [server] = await Promise.all([startTemporal(databaseUrl), freshDatabase(databaseUrl)]);
   (globalThis as Record<string, unknown>)[DEV_SERVER_KEY] = server;
   // Test workers are forked after this and inherit process.env.
   process.env.TEMPORAL_ADDRESS = server.address;

@@ -43,6 +43,7 @@ type Stubbed = Pick<
   | 'recordReversal'
   | 'revokeGrants'
   | 'refundThroughChannel'
+  | 'startMonthlyCard'
 >;
 
 /** What the stubs were asked to do, in order, and knobs for how they answer. */
@@ -97,6 +98,10 @@ class StubBooks {
         if (this.dataErrorIn === 'markPaid') throw ApplicationFailure.nonRetryable('value out of range', 'DATA_ERROR');
       },
       holdForReview: async () => void call('holdForReview'),
+      startMonthlyCard: async (p) => {
+        call(`startMonthlyCard:${p.terms.days}`);
+        return { cardId: 'mc_test' };
+      },
       closeOrder: async (p) => void call(`closeOrder:${p.reason}`),
       startDelivery: async (p) => {
         call('startDelivery');
@@ -420,6 +425,26 @@ describe('the purchase workflow', () => {
       expect(await order.result()).toBe('REFUNDED');
     }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
     expect(books.calls.at(-1)).toBe('refundOrder:DELIVERY_FAILED');
+  });
+
+  it("starts a delivered monthly card's days after its delivery, and no card for an order refunded undelivered", async () => {
+    const monthlyCard = { days: 30, dailyGrants: [{ itemId: 'gem', quantity: 100 }] };
+    const books = new StubBooks();
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('DELIVERED');
+    }, TEST_TIMING, { monthlyCard });
+    expect(books.calls.slice(-2)).toEqual(['deliverOrder', 'startMonthlyCard:30']);
+
+    const undelivered = new StubBooks();
+    undelivered.deliveryFailures = Infinity;
+    await withWorkflow(undelivered, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 }, { monthlyCard });
+    expect(undelivered.calls.some((c) => c.startsWith('startMonthlyCard'))).toBe(false);
   });
 
   it("keeps the money for an operator's refund or the channel's own when the channel refuses our refund for good", async () => {

@@ -7,6 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderStatus } from '../../domain/orders/status';
+import { WORKFLOW_OPS_ALLOWED } from '../../domain/orders/ops-actions';
 import {
   FAILURE,
   OrderStatusKey,
@@ -25,11 +26,7 @@ import {
 } from '../contract';
 
 /** Which operator actions each status allows; anything else is refused before it reaches history. */
-const OPS_ALLOWED: Record<OpsRequest['action'], readonly OrderStatus[]> = {
-  RETRY_DELIVERY: ['DELIVERING'],
-  REFUND: ['DELIVERING', 'MANUAL_REVIEW'],
-  DELIVER: ['MANUAL_REVIEW'],
-};
+const OPS_ALLOWED: Record<OpsRequest['action'], readonly OrderStatus[]> = WORKFLOW_OPS_ALLOWED;
 
 /**
  * What one order's workflow knows, and the handlers through which the outside world changes it:

@@ -27,6 +27,7 @@ import { reverse } from './reversal';
  *   open the channel payment           ↔ close it           (payment timeout, game cancels)
  *   take the money (payment result)    ↔ refund it          (delivery deadline, operator, late payment)
  *   deliver to the game server, with retries until the delivery deadline
+ *   a monthly card's days begin (its own workflow)
  */
 export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   const { orderId, timing } = input;
@@ -146,6 +147,10 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     if (!isDataError(err)) throw err;
     order.enter('MANUAL_REVIEW', REASONS.dataError);
     await operatorDecides();
+  }
+  // 6. A delivered monthly card starts its days, or adds them to the card's end (workflows/monthly-card).
+  if (order.status === 'DELIVERED' && input.monthlyCard && patched(PATCHES.monthlyCards)) {
+    await books.startMonthlyCard({ orderId, terms: input.monthlyCard });
   }
   return finish();
 

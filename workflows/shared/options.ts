@@ -1,6 +1,6 @@
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { ActivityCancellationType } from '@temporalio/workflow';
-import type { PurchaseTiming } from '../contract';
+import type { MonthlyCardTiming, PurchaseTiming } from '../contract';
 
 /** Retry and timeout presets of the purchase workflows, written once. */
 
@@ -14,7 +14,7 @@ export function stepRetry(timing: Pick<PurchaseTiming, 'activityRetryInitialMs' 
 }
 
 /** Short database steps run as local activities: they keep the create call to one round trip. */
-export const booksOptions = (timing: PurchaseTiming): LocalActivityOptions => ({
+export const booksOptions = (timing: Pick<PurchaseTiming, 'activityRetryInitialMs' | 'activityRetryMaxMs'>): LocalActivityOptions => ({
   startToCloseTimeout: '10s',
   retry: stepRetry(timing),
 });
@@ -70,6 +70,19 @@ export const deliveryOptions = (timing: PurchaseTiming, remainingMs: number): Ac
   startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
   scheduleToCloseTimeout: remainingMs,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: {
+    initialInterval: timing.deliveryRetryInitialMs,
+    maximumInterval: timing.deliveryRetryMaxMs,
+    backoffCoefficient: 2,
+  },
+});
+
+/**
+ * A monthly card's day is owed whatever happens: retried with the delivery backoff until the game
+ * server takes it (days missed meanwhile follow in order once it answers).
+ */
+export const cardDayOptions = (timing: MonthlyCardTiming): ActivityOptions => ({
+  startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
   retry: {
     initialInterval: timing.deliveryRetryInitialMs,
     maximumInterval: timing.deliveryRetryMaxMs,

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureConsoleBuilt } from '../../scripts/lib/console-build';
+import { Harness, type TestGame } from '../support/harness';
+
+// The console in Debian's Chromium (`apt-get install chromium`) against the real running system.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OPERATOR = 'carol@studio.example';
+/** Screenshots for the README, when asked: CONSOLE_SCREENSHOTS=docs/images */
+const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
+
+let h: Harness;
+let game: TestGame;
+let sku: string;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  ensureConsoleBuilt(() => undefined);
+  ({ h, game, sku } = await Harness.startWithGame());
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+beforeEach(async () => {
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+});
+afterEach(() => page.context().close());
+
+const url = (path: string) => `${h.api.url}/console${path}`;
+
+async function order(pay = false) {
+  const userId = `player-${randomUUID().slice(0, 8)}`;
+  const res = await h.createOrder(game, { userId, sku, region: 'CN' });
+  if (pay) {
+    await h.pay(res.body.payment.channelPaymentId, { result: 'SUCCESS' });
+    await h.waitForStatus(res.body.orderId, 'DELIVERED');
+  }
+  return { userId, orderId: res.body.orderId as string, channelPaymentId: res.body.payment.channelPaymentId as string };
+}
+
+async function signIn() {
+  await page.getByLabel('Admin token').fill(h.config.ADMIN_TOKEN);
+  await page.getByLabel('Operator').fill(OPERATOR);
+  await page.getByLabel('Operator').press('Enter');
+}
+
+describe('the console in a browser', () => {
+  it('shows the sign-in on a deep link, then that order with its timeline; the token is kept nowhere the page can read', async () => {
+    const { orderId } = await order(true);
+    await page.goto(url(`/orders/${orderId}`));
+    await signIn();
+    await page.getByRole('heading', { name: `Order ${orderId}` }).waitFor();
+    expect(page.url()).toBe(url(`/orders/${orderId}`));
+    const timeline = page.getByRole('heading', { name: 'Timeline' }).locator('xpath=following-sibling::ol[1]');
+    const items = await timeline.locator('li').allInnerTexts();
+    expect(items[0]).toContain('Created');
+    expect(items.some((t) => t.includes('DELIVERED'))).toBe(true);
+    expect(await page.getByTestId('status').innerText()).toContain('DELIVERED');
+    expect(await page.locator('main').innerText()).toContain('CNY ');
+    expect(await page.getByRole('cell', { name: `revenue:${game.gameId}` }).count()).toBeGreaterThan(0);
+
+    // In the page (a string: the test's own tsconfig has no DOM types).
+    const kept = await page.evaluate<string>(
+      'JSON.stringify({ cookie: document.cookie, local: { ...localStorage }, session: { ...sessionStorage }, url: location.href, html: document.documentElement.outerHTML })',
+    );
+    expect(kept).not.toContain(h.config.ADMIN_TOKEN);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ name: 'gpc_console', httpOnly: true, sameSite: 'Strict' });
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'console-order.png') });
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    await page.reload();
+    await page.getByLabel('Admin token').waitFor();
+  });
+
+  it('finds orders by user id from the Search box; the filters are in the URL and survive a reload', async () => {
+    const placed = [await order(), await order()];
+    await page.goto(url('/orders'));
+    await signIn();
+    await page.getByRole('searchbox', { name: 'Search' }).fill(placed[1]!.userId);
+    await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await page.getByRole('link', { name: placed[1]!.orderId }).waitFor();
+    expect(new URL(page.url()).searchParams.get('q')).toBe(placed[1]!.userId);
+    expect(await page.getByRole('link', { name: placed[0]!.orderId }).count()).toBe(0);
+    await page.reload();
+    await page.getByRole('link', { name: placed[1]!.orderId }).waitFor();
+    if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'console-orders.png') });
+
+    await page.goto(url(`/orders?q=nobody-${randomUUID()}`));
+    await page.getByText('No orders match.').waitFor();
+
+    await page.getByRole('searchbox', { name: 'Search' }).fill(placed[0]!.orderId);
+    await page.getByRole('searchbox', { name: 'Search' }).press('Enter');
+    await page.getByRole('heading', { name: `Order ${placed[0]!.orderId}` }).waitFor();
+  });
+
+  it('refunds a delivered order with a reason and follows it until it settles; Escape closes the dialog and returns focus', async () => {
+    const { orderId } = await order(true);
+    await page.goto(url(`/orders/${orderId}`));
+    await signIn();
+    const refund = page.getByRole('button', { name: 'Refund' });
+    await refund.click();
+    const dialog = page.getByRole('dialog', { name: 'Refund' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.evaluate<string>('document.activeElement?.textContent ?? ""')).toBe('Refund');
+
+    await refund.click();
+    await dialog.getByRole('button', { name: 'Refund' }).click();
+    // The reason is required: nothing was sent.
+    expect(await h.db.opsAction.count({ where: { orderId } })).toBe(0);
+    await dialog.getByLabel('Reason').fill('player charged twice, ticket CS-9001');
+    await dialog.getByRole('button', { name: 'Refund' }).click();
+    await page.getByTestId('status').getByText('REFUNDED').waitFor({ timeout: 20_000 });
+    await page.getByText(`${OPERATOR}: REFUND ACCEPTED`).waitFor();
+    expect(await h.db.opsAction.findFirstOrThrow({ where: { orderId } })).toMatchObject({ operator: OPERATOR, reason: 'player charged twice, ticket CS-9001' });
+    expect(await page.getByRole('button', { name: 'Refund' }).count()).toBe(0);
+  });
+
+  it("closes an unpaid order with a reason, and shows the API's message when the order moved on meanwhile", async () => {
+    const unpaid = await order();
+    await page.goto(url(`/orders/${unpaid.orderId}`));
+    await signIn();
+    await page.getByRole('button', { name: 'Close' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Close' });
+    await dialog.getByLabel('Reason').fill('player asked to cancel, ticket CS-9002');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('status').getByText('CLOSED').waitFor({ timeout: 20_000 });
+    await page.getByText(`${OPERATOR}: CLOSE ACCEPTED`).waitFor();
+
+    const racing = await order();
+    await page.goto(url(`/orders/${racing.orderId}`));
+    await page.getByRole('button', { name: 'Close' }).click();
+    await h.pay(racing.channelPaymentId, { result: 'SUCCESS' });
+    await h.waitForStatus(racing.orderId, 'DELIVERED');
+    await dialog.getByLabel('Reason').fill('too late');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.getByRole('alert').getByText('CLOSE is not allowed for an order in status DELIVERED').waitFor();
+  });
+});
