@@ -8,8 +8,12 @@ import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
-import { workerTelemetry } from './infra/metrics';
+import { eventRelayMetrics, workerTelemetry } from './infra/metrics';
 import { temporalConnectionOptions } from './infra/temporal-connection';
+import { natsBroker } from './infra/brokers/nats';
+import { rabbitBroker } from './infra/brokers/rabbitmq';
+import { natsEventPublisher, rabbitEventPublisher, startEventRelay, type EventRelay, type EventRelayOptions } from './infra/event-relay';
+import { orderOutbox } from './store/outbox';
 
 export interface PurchaseWorkerDeps {
   config: Config;
@@ -51,6 +55,36 @@ export async function ensureReconciliationSchedules(config: Config, database: Da
   return new ReconciliationClient(client, config).ensureSchedules(reconciled);
 }
 
+/**
+ * The process's order events relay (EVENTS_BROKER), on a broker connection of its own; none with
+ * `none`. Every worker process runs one; one of them publishes at a time.
+ */
+export function startOrderEventRelay(
+  config: Config,
+  database: Database,
+  { metrics = true, ...options }: Pick<EventRelayOptions, 'log' | 'batchSize' | 'pollMs'> & { /** On the worker runtime's meter. */ metrics?: boolean } = {},
+): { relay: EventRelay; close(): Promise<void> } | undefined {
+  if (config.EVENTS_BROKER === 'none') return undefined;
+  const nats = config.EVENTS_BROKER === 'nats' ? natsBroker(config.NATS_URL) : undefined;
+  const rabbit = config.EVENTS_BROKER === 'rabbitmq' ? rabbitBroker(config.AMQP_URL) : undefined;
+  const relay = startEventRelay({
+    databaseUrl: config.DATABASE_URL,
+    outbox: orderOutbox(database.sql),
+    publisher: nats ? natsEventPublisher(nats) : rabbitEventPublisher(rabbit!),
+    retentionHours: config.EVENTS_RETENTION_HOURS,
+    ...(metrics && { metrics: eventRelayMetrics(Runtime.instance().metricMeter) }),
+    ...options,
+  });
+  return {
+    relay,
+    async close() {
+      await relay.close();
+      await nats?.close();
+      await rabbit?.close();
+    },
+  };
+}
+
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
@@ -64,6 +98,7 @@ async function main() {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const changes = watchConfigChanges(config.DATABASE_URL, log);
   const health = openChannelHealth(config, database, { log });
+  const events = startOrderEventRelay(config, database, { log });
   const workers: Worker[] = [];
   if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
   if (config.WORKER_ROLES.includes('finance')) {
@@ -81,6 +116,7 @@ async function main() {
   );
   // Worker.run drains in-flight tasks on SIGINT/SIGTERM before it resolves.
   await Promise.all(workers.map((w) => w.run()));
+  await events?.close();
   await changes.close();
   await health.close();
   await connection.close();

@@ -10,11 +10,12 @@ import { activityRecovered } from '../store/activity-failures';
 import { commitStock } from '../store/stock';
 import { commitAllowances } from '../store/allowances';
 import type { ActivityDeps } from './deps';
-import { moveOrder } from './orders';
+import { moveOrder, orderBooks } from './orders';
 
 /** Fulfillment: hands the goods to the game server; the same deliveryId on every attempt. */
 export function createDeliveryActivities({ database, config }: ActivityDeps) {
   const { sql } = database;
+  const books = orderBooks(database, config);
   const gameServers = gameServerClientFor(config);
   return {
     async deliverOrder(params: { orderId: string; deliveryId: string; deliveryAttemptTimeoutMs: number }) {
@@ -50,7 +51,7 @@ export function createDeliveryActivities({ database, config }: ActivityDeps) {
       // The attempt's record, and on success the order's transition with its stock sale, in one statement.
       if (outcome.error) await recordFailedAttempt(sql, params.deliveryId, outcome);
       else {
-        await moveOrder(sql, order.id, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [
+        await moveOrder(books, order.id, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [
           recordAttempt(params.deliveryId, outcome),
           commitStock,
           commitAllowances,

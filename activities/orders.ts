@@ -3,6 +3,7 @@ import type { Money } from '../domain/money';
 import { deliveryIdFor } from '../domain/ids';
 import { REASONS, type OrderStatus } from '../domain/orders/status';
 import { businessMetrics } from '../infra/metrics';
+import type { Config } from '../infra/config';
 import type { Database, RunSql } from '../infra/db';
 import { openDelivery } from '../store/deliveries';
 import {
@@ -30,19 +31,30 @@ export interface OpenedOrder {
   reason?: string;
 }
 
+/** Where an order's statements go, and whether they write its events (EVENTS_BROKER is not `none`). */
+export interface OrderBooks {
+  sql: RunSql;
+  events: boolean;
+}
+
+export const orderBooks = (database: Database, config: Pick<Config, 'EVENTS_BROKER'>): OrderBooks => ({
+  sql: database.sql,
+  events: config.EVENTS_BROKER !== 'none',
+});
+
 /**
  * Moves the order and counts it. A step that finds its work done changes nothing; an illegal move is
  * retried, not failed: a workflow holding money never ends on a defect, it waits, visible in the
  * Temporal UI with this error, until the books or the code are put right.
  */
 export async function moveOrder(
-  run: RunSql,
+  { sql, events }: OrderBooks,
   orderId: string,
   to: OrderStatus,
   change: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } = {},
   effects: Sql[] = [],
 ): Promise<void> {
-  const result = await transitionOrder(run, orderId, to, change, effects);
+  const result = await transitionOrder(sql, orderId, to, { ...change, events }, effects);
   if (result.outcome === 'ILLEGAL') {
     throw ApplicationFailure.retryable(
       `order ${orderId} cannot go from ${result.current ?? 'nowhere'} to ${to}`,
@@ -74,12 +86,12 @@ class AllowanceRefusedError extends Error {
  * transaction rolled back when any of them refuses (a limit must not keep what a sold-out order
  * took); the refused order is then stored REJECTED, taking nothing, with its refusal's figures.
  */
-async function openTakingAllowances(database: Database, params: OpenOrderParams): Promise<OpenedOrderRow> {
+async function openTakingAllowances(database: Database, params: OpenOrderParams, books: OrderBooks): Promise<OpenedOrderRow> {
   const terms = params.allowances!;
   let refusedKey: string | null;
   try {
     return await database.transaction(async (tx) => {
-      const opened = await openOrder(tx, params);
+      const opened = await openOrder(tx, params, books);
       if (opened.status === 'REJECTED') throw new AllowanceRefusedError(opened.allowance_refused ?? null);
       return opened;
     });
@@ -93,20 +105,21 @@ async function openTakingAllowances(database: Database, params: OpenOrderParams)
     refusedKey = err.key;
   }
   const take = terms.takes.find((t) => t.key === refusedKey);
-  if (!take) return openOrder(database.sql, { ...params, rejection: REASONS.outOfStock });
+  if (!take) return openOrder(database.sql, { ...params, rejection: REASONS.outOfStock }, books);
   // The figures are read after the rollback: what the counter holds now, for the answer only.
   const counters = await usedAllowances(database.sql, params.gameId, params.userId, [take.key]);
   const { reason, details } = refusalOf(take, counters[take.key]);
-  return openOrder(database.sql, { ...params, rejection: reason, rejectionDetails: details });
+  return openOrder(database.sql, { ...params, rejection: reason, rejectionDetails: details }, books);
 }
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
-export function createOrderActivities({ database }: ActivityDeps) {
+export function createOrderActivities({ database, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   return {
     /** Persists the order, reserving limited stock (a refused order too, for the record). Idempotent. */
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
-      const opened = params.allowances && !params.rejection ? await openTakingAllowances(database, params) : await openOrder(sql, params);
+      const opened = params.allowances && !params.rejection ? await openTakingAllowances(database, params, books) : await openOrder(sql, params, books);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).
@@ -133,7 +146,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
     /** Takes the money: the order is paid. */
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
       const n = params.notification;
-      await moveOrder(sql, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
+      await moveOrder(books, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
         ...(n.paid ? [journalPaymentCaptured(n.paid, n.channelTxnId)] : []),
       ]);
     },
@@ -143,7 +156,7 @@ export function createOrderActivities({ database }: ActivityDeps) {
       const n = params.notification;
       const paid = n.paid ?? { currency: params.expected.currency, value: 0 };
       await moveOrder(
-        sql,
+        books,
         params.orderId,
         'MANUAL_REVIEW',
         { reason: n.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
@@ -153,12 +166,12 @@ export function createOrderActivities({ database }: ActivityDeps) {
 
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
-      await moveOrder(sql, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);
+      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);
     },
 
     async startDelivery(params: { orderId: string }): Promise<string> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await moveOrder(sql, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
+      await moveOrder(books, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
       return deliveryId;
     },
 

@@ -23,11 +23,12 @@ import { releaseStock } from '../store/stock';
 import { releaseAllowances } from '../store/allowances';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
-import { moveOrder, paidPatch } from './orders';
+import { moveOrder, orderBooks, paidPatch } from './orders';
 
 /** Work against the payment channels: open, close and refund channel payments. */
 export function createPaymentActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   const adapter = (channelId: string) => configuredAdapter(channels, channelId);
 
   return {
@@ -117,7 +118,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
         channelTradeNo: late?.channelTxnId,
       });
       await moveOrder(
-        sql,
+        books,
         order.id,
         'REFUNDED',
         {

@@ -16,7 +16,7 @@ import { releaseAllowances } from '../store/allowances';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { wakeCardOfReversedOrder } from './monthly-cards';
-import { moveOrder } from './orders';
+import { moveOrder, orderBooks } from './orders';
 import { refundAtChannel } from './payments';
 
 const REASON_OF: Record<ChannelReversal['cause'], string> = {
@@ -44,6 +44,7 @@ export interface ReversalOutcome {
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
 export function createReversalActivities({ database, channels, config }: ActivityDeps) {
   const { db, sql } = database;
+  const books = orderBooks(database, config);
   const gameServers = gameServerClientFor(config);
   return {
     /**
@@ -73,7 +74,7 @@ export function createReversalActivities({ database, channels, config }: Activit
           ? journalRefunded(returned)
           : journalChannelReversal(reversal.cause === 'CHARGEBACK' ? 'CHARGEBACK' : 'CHANNEL_REFUND', reversal.dedupeKey, returned);
       const revoke = delivered && reversal.revoke;
-      await moveOrder(sql, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
+      await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         releaseAllowances,
         dropCardDays,

@@ -178,6 +178,17 @@ const configSchema = z
     SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
     SANDBOX_NOTIFY_POLL_MS: duration(200),
 
+    /** Message brokers, connected on first use (nothing connects while no game or setting uses them). */
+    NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+    AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
+    /**
+     * Where order events go (NATS JetStream or RabbitMQ, through the outbox and its relay); `none`: no
+     * event is written at all.
+     */
+    EVENTS_BROKER: z.enum(['nats', 'rabbitmq', 'none']).default('none'),
+    /** Published events are kept in the outbox this long, then pruned. */
+    EVENTS_RETENTION_HOURS: z.coerce.number().int().positive().default(72),
+
     /** `npm run dev` only: its data folder (relative to the repository) and the ports of what it starts. */
     DEV_DATA_DIR: z.string().min(1).default('.data'),
     EMBEDDED_PG_PORT: devPort(5433),

@@ -26,6 +26,9 @@ export const METRIC_NAMES = {
   routingDecisionDuration: 'payments_routing_decision_seconds',
   breakerState: 'payments_channel_breaker_state',
   breakerTransitions: 'payments_channel_breaker_transitions_total',
+  outboxLag: 'payments_outbox_lag_seconds',
+  eventsPublished: 'payments_events_published_total',
+  eventPublishFailures: 'payments_event_publish_failures_total',
 } as const;
 
 /** The SDK meter takes counter names without the suffix its Prometheus exporter appends. */
@@ -201,3 +204,18 @@ export const businessMetrics = {
     });
   },
 };
+
+/**
+ * The order events' relay (infra/event-relay.ts), outside any activity: recorded on the worker
+ * runtime's meter (`Runtime.instance().metricMeter`), so they come out of the worker's endpoint.
+ */
+export function eventRelayMetrics(meter: MetricMeter) {
+  const published = meter.createCounter(counterName(METRIC_NAMES.eventsPublished), undefined, 'Order events the broker confirmed, by broker');
+  const failed = meter.createCounter(counterName(METRIC_NAMES.eventPublishFailures), undefined, 'Order event publications that failed (retried), by broker');
+  const lag = meter.createGauge(METRIC_NAMES.outboxLag, 'float', undefined, 'Age of the oldest unpublished order event, as the relay last saw it');
+  return {
+    published: (broker: string, n: number) => published.add(n, { broker }),
+    failed: (broker: string, n: number) => failed.add(n, { broker }),
+    lag: (seconds: number) => lag.set(seconds),
+  };
+}

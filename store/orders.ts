@@ -4,6 +4,7 @@ import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } f
 import type { Db, RunSql } from '../infra/db';
 import type { PurchaseInput } from '../workflows/contract';
 import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql';
+import { EVENT_SOURCE_COLUMNS, recordOrderEvent } from './outbox';
 import { outOfStock, recordReservation, reserveStock } from './stock';
 import { allowanceRefused, bonusClaimed, recordAllowances, takeAllowances } from './allowances';
 
@@ -30,11 +31,17 @@ export interface OpenedOrderRow {
 /** The transient reason of an order refused by an allowance: its transaction is rolled back, never stored. */
 const ALLOWANCE_REFUSED = 'ALLOWANCE_REFUSED';
 
+/** Whether the order's statements write its events to the outbox (EVENTS_BROKER is not `none`). */
+export interface OrderWrites {
+  events?: boolean;
+}
+
 /**
  * Persists the order with its first history row, reserving limited stock, in one statement (all of
- * it or nothing). Idempotent by order id: a retry finds the order it created.
+ * it or nothing), with its first event when `events`. Idempotent by order id: a retry finds the
+ * order it created.
  */
-export async function openOrder(run: RunSql, o: NewOrder): Promise<OpenedOrderRow> {
+export async function openOrder(run: RunSql, o: NewOrder, { events = false }: OrderWrites = {}): Promise<OpenedOrderRow> {
   const refused = o.rejection ?? null;
   const takes = takeAllowances(o, o.allowances, refused);
   const bonus = bonusClaimed(o.allowances);
@@ -51,20 +58,20 @@ export async function openOrder(run: RunSql, o: NewOrder): Promise<OpenedOrderRo
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
           status, status_reason, idempotency_key, request_hash, client_ip, device_id, platform, store_product_id,
-          routing, expires_at, updated_at, bonus_grants, status_details)
+          routing, expires_at, updated_at, event_sequence, bonus_grants, status_details)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
           -- A claimed bonus follows the item's grants (delivered and revoked with them).
           ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb || CASE WHEN ${bonus} THEN ${bonusGrants}::jsonb ELSE '[]'::jsonb END, ${o.region}::text,
           ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
           ${o.clientIp ?? null}::text, ${o.deviceId ?? null}::text, ${o.platform ?? null}::text,
-          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC},
+          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1,
           CASE WHEN ${bonus} THEN ${bonusGrants}::jsonb END, ${o.rejectionDetails ? JSON.stringify(o.rejectionDetails) : null}::jsonb
         FROM decision d
-        RETURNING id, status, status_reason
+        RETURNING ${EVENT_SOURCE_COLUMNS}
       ), history AS (
         INSERT INTO order_history (order_id, status, reason) SELECT id, status, status_reason FROM created
-      ), ${recordReservation(o.sku, o.quantity)}${recordAllowances(o, o.allowances)}
+      ), ${recordReservation(o.sku, o.quantity)}${recordAllowances(o, o.allowances)}${events ? sql`, ${recordOrderEvent('created')}` : sql``}
       SELECT status, status_reason, (SELECT refused_key FROM decision) AS allowance_refused FROM created`);
     return { ...row!, created: true };
   } catch (err) {
@@ -95,19 +102,25 @@ export type TransitionResult =
 
 /**
  * Moves an order to `to` and records it in its history, with the effects other modules own
- * (statement fragments: CTEs that may read the CTE `moved(id, game_id, channel)`), in one SQL
- * statement: atomic without a transaction, one round trip on the hot path.
+ * (statement fragments: CTEs that may read the CTE `moved(id, game_id, channel, …)`) and its event
+ * when `events`, in one SQL statement: atomic without a transaction, one round trip on the hot path.
  */
 export async function transitionOrder(
   run: RunSql,
   orderId: string,
   to: OrderStatus,
-  { reason, patch = {}, onlyFrom }: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } = {},
+  { reason, patch = {}, onlyFrom, events = false }: { reason?: string; patch?: OrderPatch; onlyFrom?: readonly OrderStatus[] } & OrderWrites = {},
   effects: Sql[] = [],
 ): Promise<TransitionResult> {
   // `onlyFrom` narrows the state machine for one step (the purchase's own refund never undoes a delivery).
   const allowedFrom = ORDER_STATUSES.filter((from) => canTransition(from, to) && (!onlyFrom || onlyFrom.includes(from)));
-  const sets = [sql`status = ${to}::text`, sql`status_reason = ${reason ?? null}::text`, sql`updated_at = ${NOW_UTC}`];
+  // The change counter is each event's `sequence`; it counts every change, with events on or off.
+  const sets = [
+    sql`status = ${to}::text`,
+    sql`status_reason = ${reason ?? null}::text`,
+    sql`updated_at = ${NOW_UTC}`,
+    sql`event_sequence = event_sequence + 1`,
+  ];
   if (patch.paid) {
     sets.push(
       sql`paid_at = ${utc(patch.paid.paidAt)}`,
@@ -118,15 +131,16 @@ export async function transitionOrder(
   }
   if (patch.stamp) sets.push(sql`${raw(patch.stamp)} = ${NOW_UTC}`);
 
+  const fragments = events ? [...effects, recordOrderEvent('moved')] : effects;
   const moved = await run<{ game_id: string; channel: string }>(sql`
     WITH moved AS (
       UPDATE orders SET ${join(sets, ', ')}
       WHERE id = ${orderId}::uuid AND status = ANY(${allowedFrom}::text[])
-      RETURNING id, game_id, channel
+      RETURNING ${EVENT_SOURCE_COLUMNS}
     ), history AS (
       INSERT INTO order_history (order_id, status, reason) SELECT id, ${to}::text, ${reason ?? null}::text FROM moved
       ON CONFLICT (order_id, status) DO NOTHING
-    )${effects.length ? sql`, ${join(effects, ', ')}` : sql``}
+    )${fragments.length ? sql`, ${join(fragments, ', ')}` : sql``}
     SELECT game_id, channel FROM moved`);
   if (moved[0]) return { outcome: 'MOVED', gameId: moved[0].game_id, channel: moved[0].channel };
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import express, { Router } from 'express';
 import { purchaseWorkflowId } from '../../domain/ids';
 import { METRIC_NAMES, UNMATCHED_ROUTE, createHttpMetrics } from '../../infra/metrics';
+import { startOrderEventRelay } from '../../worker';
 import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
 
 interface Sample {
@@ -141,13 +142,19 @@ describe('metrics of the payment center', () => {
   let h: Harness;
   let game: TestGame;
   let sku: string;
+  let events: ReturnType<typeof startOrderEventRelay>;
 
   beforeAll(async () => {
-    h = await Harness.start();
+    // With the order events' relay, as a worker process runs it (its series are on the dashboard).
+    h = await Harness.start({ EVENTS_BROKER: 'nats' });
+    events = startOrderEventRelay(h.config, h.database);
     game = await h.createGame();
     sku = await h.createItem(game);
   });
-  afterAll(() => h?.close());
+  afterAll(async () => {
+    await events?.close();
+    await h?.close();
+  });
 
   const scrapeApi = () => Scrape.of(`${h.api.url}/metrics`);
   const scrapeWorker = () => Scrape.of(workerMetricsUrl);
