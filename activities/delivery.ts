@@ -8,6 +8,7 @@ import { deliveryOrder, recordAttempt, recordFailedAttempt, type AttemptOutcome 
 import { journalGoodsDelivered } from '../store/journal';
 import { activityRecovered } from '../store/activity-failures';
 import { commitStock } from '../store/stock';
+import { commitAllowances } from '../store/allowances';
 import type { ActivityDeps } from './deps';
 import { moveOrder, orderBooks } from './orders';
 
@@ -33,6 +34,7 @@ export function createDeliveryActivities({ database, config }: ActivityDeps) {
           sku: order.sku,
           quantity: order.quantity,
           grants: order.grants,
+          ...(order.bonus_grants !== null && { bonusGrants: order.bonus_grants }),
           amount: { currency: order.currency, value: order.amount },
           paidAt: order.paid_at ?? undefined,
         },
@@ -52,6 +54,7 @@ export function createDeliveryActivities({ database, config }: ActivityDeps) {
         await moveOrder(books, order.id, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [
           recordAttempt(params.deliveryId, outcome),
           commitStock,
+          commitAllowances,
           journalGoodsDelivered,
           activityRecovered(Context.current().info.workflowExecution?.workflowId ?? '', 'deliverOrder'),
         ]);

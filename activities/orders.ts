@@ -9,14 +9,18 @@ import type { Database, RunSql } from '../infra/db';
 import { openDelivery } from '../store/deliveries';
 import {
   openOrder,
+  openedBefore,
   orderStatusOf,
   transitionOrder,
   type NewOrder,
+  type OpenedOrderRow,
   type OrderPatch,
 } from '../store/orders';
 import { journalPaymentCaptured, journalPaymentHeld, journalReviewReleased } from '../store/journal';
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
+import { releaseAllowances, usedAllowances } from '../store/allowances';
+import { refusalOf } from '../domain/catalog/allowances';
 import type { Sql } from '../store/sql';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -72,6 +76,44 @@ export function paidPatch(n: PaymentNotification): OrderPatch['paid'] {
   };
 }
 
+/** Thrown inside the transaction to roll back what an order refused by its allowances took. */
+class AllowanceRefusedError extends Error {
+  constructor(readonly key: string | null) {
+    super('refused by an allowance');
+  }
+}
+
+/**
+ * Opens an order that takes allowances: the takes, the stock and the order in one statement, in a
+ * transaction rolled back when any of them refuses (a limit must not keep what a sold-out order
+ * took); the refused order is then stored REJECTED, taking nothing, with its refusal's figures.
+ */
+async function openTakingAllowances(database: Database, params: OpenOrderParams, books: OrderBooks): Promise<OpenedOrderRow> {
+  const terms = params.allowances!;
+  let refusedKey: string | null;
+  try {
+    return await database.transaction(async (tx) => {
+      const opened = await openOrder(tx, params, books);
+      if (opened.status === 'REJECTED') throw new AllowanceRefusedError(opened.allowance_refused ?? null);
+      return opened;
+    });
+  } catch (err) {
+    if (!(err instanceof AllowanceRefusedError)) {
+      // A retry finds the order an earlier attempt opened (its unique key aborted this transaction).
+      const existing = await openedBefore(database.sql, params.orderId);
+      if (existing) return existing;
+      throw err;
+    }
+    refusedKey = err.key;
+  }
+  const take = terms.takes.find((t) => t.key === refusedKey);
+  if (!take) return openOrder(database.sql, { ...params, rejection: REASONS.outOfStock }, books);
+  // The figures are read after the rollback: what the counter holds now, for the answer only.
+  const counters = await usedAllowances(database.sql, params.gameId, params.userId, [take.key]);
+  const { reason, details } = refusalOf(take, counters[take.key]);
+  return openOrder(database.sql, { ...params, rejection: reason, rejectionDetails: details }, books);
+}
+
 /** The order center's books: orders, their history, payment results and stock reservations. */
 export function createOrderActivities({ database, config }: ActivityDeps) {
   const { db, sql } = database;
@@ -81,7 +123,8 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
     async openOrder(params: OpenOrderParams): Promise<OpenedOrder> {
       // An order started before personal data was sealed carries it in plaintext: the books get it sealed.
       const { clientIp, deviceId, ...rest } = params;
-      const opened = await openOrder(sql, { ...sealOrderPii(piiKeyring(config), { clientIp, deviceId }), ...rest }, books);
+      const sealed = { ...sealOrderPii(piiKeyring(config), { clientIp, deviceId }), ...rest };
+      const opened = params.allowances && !params.rejection ? await openTakingAllowances(database, sealed, books) : await openOrder(sql, sealed, books);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).
@@ -128,7 +171,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
 
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
-      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock]);
+      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);
     },
 
     async startDelivery(params: { orderId: string }): Promise<string> {

@@ -21,6 +21,7 @@ import { channelPaymentOf, readOrder, setChannelPayment, type Order } from '../s
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
+import { releaseAllowances } from '../store/allowances';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { moveOrder, orderBooks, paidPatch } from './orders';
@@ -127,7 +128,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
           // Goods the game took are never refunded by the purchase itself (reversals are their own step).
           onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'],
         },
-        [releaseStock, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
+        [releaseStock, releaseAllowances, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';

@@ -66,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   const catalog = new CatalogReader(deps.database.db, credentialsKeyring(deps.config), deps.config.CATALOGUE_CACHE_MS);
   // A game's channel policy applies to new orders within a second on every API process.
   deps.changes?.on('games', async () => catalog.gamesChanged());
+  // An item changed, retired or repriced on any process stops or reprices orders here within a second.
+  deps.changes?.on('items', async () => catalog.itemsChanged());
   const routingMetrics = createRoutingMetrics(metrics.registry);
   deps.health.subscribe((report) => {
     const now = Date.now();

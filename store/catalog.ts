@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
-import type { ItemKind, MonthlyCardTerms } from '../domain/catalog/items';
+import type { FirstPurchaseBonus, ItemKind, ItemLimits, MonthlyCardTerms, SaleWindow } from '../domain/catalog/items';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
 import type { SellableItem } from '../domain/orders/quote';
 import type { ChannelPolicy } from '../domain/routing/fields';
@@ -16,12 +16,13 @@ import { auditColumns, type AuditActor } from './audit';
 export interface CatalogItem extends SellableItem {
   grants: Grant[];
   prices: RegionalPrice[];
-  /** Units left to sell; null for unlimited. */
-  stockAvailable: number | null;
-  kind: ItemKind;
   /** A monthly card's terms; null for other kinds. */
   monthlyCard: MonthlyCardTerms | null;
+  firstPurchaseBonus: FirstPurchaseBonus | null;
+  tags: string[];
 }
+
+const iso = (d: Date | null) => d?.toISOString();
 
 /** The one place an item's row becomes a CatalogItem: its JSON columns are read here and nowhere else. */
 export function catalogItemOf(row: Item & { prices: ItemPrice[] }): CatalogItem {
@@ -31,14 +32,30 @@ export function catalogItemOf(row: Item & { prices: ItemPrice[] }): CatalogItem 
     name: row.name,
     // Written only by putItem, from a validated body.
     grants: row.grants as unknown as Grant[],
-    prices: row.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
+    prices: row.prices.map((p) => ({
+      region: p.region,
+      currency: p.currency,
+      amount: p.amount,
+      ...(p.channel !== null && { channel: p.channel }),
+      ...(p.startsAt && { startsAt: iso(p.startsAt) }),
+      ...(p.endsAt && { endsAt: iso(p.endsAt) }),
+    })),
     storeProducts: row.storeProducts === null ? null : storeProductsOf(row.storeProducts),
     stockAvailable: row.stockAvailable,
     // Written only by putItem, from a validated body.
     kind: row.kind as ItemKind,
     monthlyCard: row.monthlyCard as unknown as MonthlyCardTerms | null,
+    saleWindow: row.saleStartsAt || row.saleEndsAt ? { startsAt: iso(row.saleStartsAt), endsAt: iso(row.saleEndsAt) } : null,
+    retiredAt: iso(row.retiredAt) ?? null,
+    limits: row.limits as ItemLimits | null,
+    maxPerOrder: row.maxPerOrder,
+    firstPurchaseBonus: row.firstPurchaseBonus as unknown as FirstPurchaseBonus | null,
+    tags: row.tags as string[],
   };
 }
+
+/** Prices in a stable order: region, channel type (plain first), start. */
+const PRICE_ORDER = [{ region: 'asc' }, { channel: { sort: 'asc', nulls: 'first' } }, { startsAt: { sort: 'asc', nulls: 'first' } }] as const;
 
 /** The item's product id per store channel type (entries that are not a product id are ignored). */
 function storeProductsOf(column: Prisma.JsonValue): Record<string, string> {
@@ -177,6 +194,11 @@ export interface ItemFields {
   kind?: ItemKind;
   /** Required for MONTHLY_CARD, absent otherwise (the schema checks). */
   monthlyCard?: MonthlyCardTerms;
+  saleWindow?: SaleWindow;
+  limits?: ItemLimits;
+  maxPerOrder?: number;
+  firstPurchaseBonus?: FirstPurchaseBonus;
+  tags?: string[];
 }
 
 export type ItemUpsert =
@@ -184,8 +206,24 @@ export type ItemUpsert =
   | { outcome: 'GAME_NOT_FOUND' }
   | { outcome: 'SKU_TAKEN' };
 
-/** Creates or replaces an item; its prices are replaced as a whole. */
-export async function putItem(db: Db, sku: string, body: ItemFields): Promise<ItemUpsert> {
+const json = (value: unknown) => (value === undefined ? Prisma.DbNull : (value as Prisma.InputJsonValue));
+const date = (value: string | undefined) => (value ? new Date(value) : null);
+
+/** An item's write, in its transaction: the audit row (who, before, after) and the `items` notification. */
+async function auditItem(tx: Prisma.TransactionClient, sku: string, actor: string, before: CatalogItem | null, after: CatalogItem) {
+  await tx.configAudit.create({
+    data: { entity: 'item', entityId: sku, actor, before: (before ?? undefined) as Prisma.InputJsonValue | undefined, after: after as unknown as Prisma.InputJsonValue },
+  });
+  await tx.$executeRaw(sql`SELECT pg_notify(${CONFIG_CHANGED}, 'items')`);
+}
+
+const readItem = async (tx: Prisma.TransactionClient, sku: string) => {
+  const row = await tx.item.findUnique({ where: { sku }, include: { prices: { orderBy: [...PRICE_ORDER] } } });
+  return row && catalogItemOf(row);
+};
+
+/** Creates or replaces an item (on sale again if it was retired); its prices are replaced as a whole. Audited. */
+export async function putItem(db: Db, sku: string, body: ItemFields, actor = 'system'): Promise<ItemUpsert> {
   const game = await db.game.findUnique({ where: { id: body.gameId }, select: { id: true } });
   if (!game) return { outcome: 'GAME_NOT_FOUND' };
   const owner = await db.item.findUnique({ where: { sku }, select: { gameId: true } });
@@ -197,15 +235,77 @@ export async function putItem(db: Db, sku: string, body: ItemFields): Promise<It
     ...(body.stock !== undefined ? { stockAvailable: body.stock } : {}),
     ...(body.storeProducts !== undefined ? { storeProducts: body.storeProducts as Prisma.InputJsonValue } : {}),
     kind: body.kind ?? 'CONSUMABLE',
-    monthlyCard: body.monthlyCard ? (body.monthlyCard as unknown as Prisma.InputJsonValue) : Prisma.DbNull,
+    monthlyCard: json(body.monthlyCard),
+    saleStartsAt: date(body.saleWindow?.startsAt),
+    saleEndsAt: date(body.saleWindow?.endsAt),
+    retiredAt: null,
+    limits: json(body.limits),
+    maxPerOrder: body.maxPerOrder ?? null,
+    firstPurchaseBonus: json(body.firstPurchaseBonus),
+    tags: body.tags ?? [],
   };
+  const prices = body.prices.map((p) => ({ sku, ...p, channel: p.channel ?? null, startsAt: date(p.startsAt), endsAt: date(p.endsAt) }));
   const item = await db.$transaction(async (tx) => {
+    const before = await readItem(tx, sku);
     await tx.item.upsert({ where: { sku }, create: { sku, ...fields }, update: fields });
     await tx.itemPrice.deleteMany({ where: { sku } });
-    await tx.itemPrice.createMany({ data: body.prices.map((p) => ({ sku, ...p })) });
-    return tx.item.findUniqueOrThrow({ where: { sku }, include: { prices: { orderBy: { region: 'asc' } } } });
+    await tx.itemPrice.createMany({ data: prices });
+    const after = (await readItem(tx, sku))!;
+    await auditItem(tx, sku, actor, before, after);
+    return after;
   });
-  return { outcome: 'SAVED', item: catalogItemOf(item) };
+  return { outcome: 'SAVED', item };
+}
+
+/** Takes an item off sale (orders and history kept); false when there is no such item. Idempotent, audited once. */
+export async function retireItem(db: Db, sku: string, actor = 'system'): Promise<boolean> {
+  return db.$transaction(async (tx) => {
+    const before = await readItem(tx, sku);
+    if (!before) return false;
+    if (before.retiredAt) return true;
+    await tx.item.update({ where: { sku }, data: { retiredAt: new Date() } });
+    await auditItem(tx, sku, actor, before, (await readItem(tx, sku))!);
+    return true;
+  });
+}
+
+export interface ItemFilter {
+  gameId?: string;
+  kind?: ItemKind;
+  tag?: string;
+  /** Keyset paging: skus after this one. */
+  after?: string;
+  limit: number;
+}
+
+/** Items in sku order, retired ones included (they carry retiredAt). */
+export async function listItems(db: Db, filter: ItemFilter): Promise<CatalogItem[]> {
+  const rows = await db.item.findMany({
+    where: {
+      gameId: filter.gameId,
+      kind: filter.kind,
+      ...(filter.tag && { tags: { array_contains: [filter.tag] } }),
+      ...(filter.after && { sku: { gt: filter.after } }),
+    },
+    include: { prices: { orderBy: [...PRICE_ORDER] } },
+    orderBy: { sku: 'asc' },
+    take: filter.limit,
+  });
+  return rows.map(catalogItemOf);
+}
+
+export type ItemAuditAction = 'CREATED' | 'UPDATED' | 'RETIRED';
+
+/** An item's audit, oldest first; null when the item never existed. */
+export async function itemAudit(db: Db, sku: string) {
+  const rows = await db.configAudit.findMany({ where: { entity: 'item', entityId: sku }, orderBy: { id: 'asc' } });
+  if (rows.length === 0 && !(await db.item.findUnique({ where: { sku }, select: { sku: true } }))) return null;
+  return rows.map((r) => {
+    const before = r.before as { retiredAt?: string | null } | null;
+    const after = r.after as { retiredAt?: string | null } | null;
+    const action: ItemAuditAction = !before ? 'CREATED' : after?.retiredAt && !before.retiredAt ? 'RETIRED' : 'UPDATED';
+    return { at: r.at, actor: r.actor, action, before: r.before, after: r.after };
+  });
 }
 
 interface Found<T> {
@@ -271,5 +371,10 @@ export class CatalogReader {
 
   itemChanged(sku: string) {
     this.items?.delete(sku);
+  }
+
+  /** Another process changed an item (the notification does not say which). */
+  itemsChanged() {
+    this.items?.clear();
   }
 }

@@ -33,6 +33,8 @@ export interface DeliveryOrderRow extends SealedGameSecret {
   sku: string;
   quantity: number;
   grants: unknown;
+  /** The first-purchase bonus part of `grants`, or null. */
+  bonus_grants: unknown;
   currency: string;
   amount: number;
   status: string;
@@ -44,7 +46,7 @@ export interface DeliveryOrderRow extends SealedGameSecret {
 /** What a delivery sends, with where and how to sign it. */
 export async function deliveryOrder(run: RunSql, orderId: string): Promise<DeliveryOrderRow | undefined> {
   const [row] = await run<DeliveryOrderRow>(sql`
-    SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.currency, o.amount, o.status,
+    SELECT o.id, o.game_id, o.user_id, o.sku, o.quantity, o.grants, o.bonus_grants, o.currency, o.amount, o.status,
       ${isoOf(sql`o.paid_at`)} AS paid_at, g.delivery_url, g.require_delivery_echo,
       g.secret, g.secret_ciphertext AS "secretCiphertext", g.secret_key_id AS "secretKeyId"
     FROM orders o JOIN games g ON g.id = o.game_id WHERE o.id = ${orderId}::uuid`);

@@ -7,6 +7,7 @@ import type { PurchaseInput } from '../workflows/contract';
 import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql';
 import { EVENT_SOURCE_COLUMNS, recordOrderEvent } from './outbox';
 import { outOfStock, recordReservation, reserveStock } from './stock';
+import { allowanceRefused, bonusClaimed, recordAllowances, takeAllowances } from './allowances';
 
 /** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
 
@@ -15,6 +16,8 @@ export type NewOrder = Omit<PurchaseInput, 'timing' | 'itemName' | 'requestId' |
   expiresAt: string;
   /** Set when the risk check denied the order: it is stored as REJECTED. */
   rejection?: string;
+  /** What the rejection was about (a purchase limit's figures), kept with the order. */
+  rejectionDetails?: Record<string, unknown>;
 };
 
 export interface OpenedOrderRow {
@@ -22,7 +25,12 @@ export interface OpenedOrderRow {
   status_reason: string | null;
   /** False when an earlier attempt had opened it already. */
   created: boolean;
+  /** The key of the allowance that refused it (the caller rolls the statement back, see store/allowances.ts). */
+  allowance_refused?: string | null;
 }
+
+/** The transient reason of an order refused by an allowance: its transaction is rolled back, never stored. */
+const ALLOWANCE_REFUSED = 'ALLOWANCE_REFUSED';
 
 /** Whether the order's statements write its events to the outbox (EVENTS_BROKER is not `none`). */
 export interface OrderWrites {
@@ -36,41 +44,50 @@ export interface OrderWrites {
  */
 export async function openOrder(run: RunSql, o: NewOrder, { events = false }: OrderWrites = {}): Promise<OpenedOrderRow> {
   const refused = o.rejection ?? null;
+  const takes = takeAllowances(o, o.allowances, refused);
+  const bonus = bonusClaimed(o.allowances);
+  const bonusGrants = JSON.stringify(o.allowances?.bonusGrants ?? []);
   try {
     const [row] = await run<Omit<OpenedOrderRow, 'created'>>(sql`
-      WITH ${reserveStock(o.sku, o.quantity, refused)},
+      WITH ${reserveStock(o.sku, o.quantity, refused)},${takes.length ? sql` ${join(takes, ', ')},` : sql``}
       decision AS (
         -- A reason to refuse means a rejected order; none, an order awaiting payment.
-        SELECT reason, CASE WHEN reason IS NULL THEN 'PENDING_PAYMENT' ELSE 'REJECTED' END AS status
-        FROM (SELECT coalesce(${refused}::text,
-          CASE WHEN ${outOfStock} THEN ${REASONS.outOfStock}::text END) AS reason) r
+        SELECT reason, refused_key, CASE WHEN reason IS NULL THEN 'PENDING_PAYMENT' ELSE 'REJECTED' END AS status
+        FROM (SELECT coalesce(${refused}::text, CASE WHEN k IS NOT NULL THEN ${ALLOWANCE_REFUSED}::text END,
+          CASE WHEN ${outOfStock} THEN ${REASONS.outOfStock}::text END) AS reason, k AS refused_key
+          FROM (SELECT ${allowanceRefused(o.allowances)} AS k) a) r
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
           status, status_reason, idempotency_key, request_hash, client_ip_sealed, client_ip_digest, device_id_sealed,
           device_id_digest, platform, store_product_id,
-          routing, expires_at, updated_at, event_sequence)
+          routing, expires_at, updated_at, event_sequence, bonus_grants, status_details)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
-          ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb, ${o.region}::text,
+          -- A claimed bonus follows the item's grants (delivered and revoked with them).
+          ${o.quantity}::int, ${JSON.stringify(o.grants)}::jsonb || CASE WHEN ${bonus} THEN ${bonusGrants}::jsonb ELSE '[]'::jsonb END, ${o.region}::text,
           ${o.amount.currency}::text, ${o.amount.value}::int, ${o.channel}::text,
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
           ${o.clientIpSealed ?? null}::text, ${o.clientIpDigest ?? null}::text, ${o.deviceIdSealed ?? null}::text,
           ${o.deviceIdDigest ?? null}::text, ${o.platform ?? null}::text,
-          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1
+          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1,
+          CASE WHEN ${bonus} THEN ${bonusGrants}::jsonb END, ${o.rejectionDetails ? JSON.stringify(o.rejectionDetails) : null}::jsonb
         FROM decision d
         RETURNING ${EVENT_SOURCE_COLUMNS}
       ), history AS (
         INSERT INTO order_history (order_id, status, reason) SELECT id, status, status_reason FROM created
-      ), ${recordReservation(o.sku, o.quantity)}${events ? sql`, ${recordOrderEvent('created')}` : sql``}
-      SELECT status, status_reason FROM created`);
+      ), ${recordReservation(o.sku, o.quantity)}${recordAllowances(o, o.allowances)}${events ? sql`, ${recordOrderEvent('created')}` : sql``}
+      SELECT status, status_reason, (SELECT refused_key FROM decision) AS allowance_refused FROM created`);
     return { ...row!, created: true };
   } catch (err) {
     // This order exists: an earlier attempt created it (the statement changed nothing).
     if (!isUniqueViolation(err)) throw err;
-    const [row] = await run<Omit<OpenedOrderRow, 'created'>>(
-      sql`SELECT status, status_reason FROM orders WHERE id = ${o.orderId}::uuid`,
-    );
-    return { ...row!, created: false };
+    return (await openedBefore(run, o.orderId))!;
   }
+}
+
+/** The order an earlier attempt opened, or undefined. */
+export async function openedBefore(run: RunSql, orderId: string): Promise<OpenedOrderRow | undefined> {
+  const [row] = await run<Omit<OpenedOrderRow, 'created'>>(sql`SELECT status, status_reason FROM orders WHERE id = ${orderId}::uuid`);
+  return row && { ...row, created: false };
 }
 
 /** Columns a transition may set besides the status (names are fixed here, values are parameters). */

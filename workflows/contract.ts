@@ -3,6 +3,7 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import type { Money } from '../domain/money';
 import type { MonthlyCardTerms } from '../domain/catalog/items';
 import type { Grant } from '../domain/catalog/pricing';
+import type { AllowanceTerms } from '../domain/catalog/allowances';
 import type { PaymentResult } from '../domain/orders/payment-result';
 import type { OrderStatus } from '../domain/orders/status';
 import type { RoutingDecision } from '../domain/routing/router';
@@ -87,6 +88,8 @@ export interface PurchaseInput {
   refundable?: boolean;
   /** The API request that created the order, to follow it through the logs. */
   requestId?: string;
+  /** What the order takes from its user's allowances (limits, ownership, first-purchase bonus), fixed at order time. */
+  allowances?: AllowanceTerms;
   /** A monthly card's terms (card orders only): its days begin once the order is delivered. */
   monthlyCard?: MonthlyCardTerms;
   timing: PurchaseTiming;

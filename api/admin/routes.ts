@@ -2,13 +2,13 @@ import { Router } from 'express';
 import type { Config } from '../../infra/config';
 import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
-import { putGame, putItem, type CatalogReader } from '../../store/catalog';
+import { itemAudit, listItems, putGame, putItem, retireItem, type CatalogItem, type CatalogReader } from '../../store/catalog';
 import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { assertOutboundUrls } from '../shared/outbound-urls';
-import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
+import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, itemListQuery, skuPath } from './schemas';
 
 /** Catalogue and risk administration for the studio's operators. */
 export function adminRouter({ database, config, catalog }: { database: Database; config: Config; catalog: CatalogReader }): Router {
@@ -51,22 +51,30 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   router.put('/v1/admin/items/:sku', async (req, res) => {
     const sku = parseBody(skuPath, req.params.sku);
     const body = parseBody(itemBody, req.body);
-    const saved = await putItem(db, sku, body);
+    const saved = await putItem(db, sku, body, actorOf(res).actor);
     if (saved.outcome === 'GAME_NOT_FOUND') throw new ApiError(404, 'GAME_NOT_FOUND', `no game ${body.gameId}`);
     if (saved.outcome === 'SKU_TAKEN') throw new ApiError(409, 'SKU_TAKEN', `sku ${sku} belongs to another game`);
-    const { item } = saved;
     catalog.itemChanged(sku);
-    res.json({
-      sku: item.sku,
-      gameId: item.gameId,
-      name: item.name,
-      grants: item.grants,
-      stock: item.stockAvailable,
-      prices: item.prices.map((p) => ({ region: p.region, currency: p.currency, amount: p.amount })),
-      ...(item.storeProducts !== null && { storeProducts: item.storeProducts }),
-      kind: item.kind,
-      ...(item.monthlyCard !== null && { monthlyCard: item.monthlyCard }),
-    });
+    res.json(itemView(saved.item));
+  });
+
+  router.get('/v1/admin/items', async (req, res) => {
+    const query = parseBody(itemListQuery, req.query);
+    res.json({ items: (await listItems(db, query)).map(itemView) });
+  });
+
+  router.delete('/v1/admin/items/:sku', async (req, res) => {
+    const sku = parseBody(skuPath, req.params.sku);
+    if (!(await retireItem(db, sku, actorOf(res).actor))) throw itemNotFound(sku);
+    catalog.itemChanged(sku);
+    res.status(204).end();
+  });
+
+  router.get('/v1/admin/items/:sku/audit', async (req, res) => {
+    const sku = parseBody(skuPath, req.params.sku);
+    const entries = await itemAudit(db, sku);
+    if (!entries) throw itemNotFound(sku);
+    res.json({ entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) });
   });
 
   router.put('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
@@ -84,4 +92,28 @@ export function adminRouter({ database, config, catalog }: { database: Database;
   });
 
   return router;
+}
+
+/** Who made an admin change, for the audit. */
+const itemNotFound = (sku: string) => new ApiError(404, 'ITEM_NOT_FOUND', `no item ${sku}`);
+
+/** An item as the admin API answers it (PUT, list). */
+export function itemView(item: CatalogItem) {
+  return {
+    sku: item.sku,
+    gameId: item.gameId,
+    name: item.name,
+    grants: item.grants,
+    stock: item.stockAvailable,
+    prices: item.prices,
+    ...(item.storeProducts !== null && { storeProducts: item.storeProducts }),
+    kind: item.kind,
+    ...(item.monthlyCard !== null && { monthlyCard: item.monthlyCard }),
+    ...(item.saleWindow !== null && { saleWindow: item.saleWindow }),
+    ...(item.limits !== null && { limits: item.limits }),
+    ...(item.maxPerOrder !== null && { maxPerOrder: item.maxPerOrder }),
+    ...(item.firstPurchaseBonus !== null && { firstPurchaseBonus: item.firstPurchaseBonus }),
+    tags: item.tags,
+    ...(item.retiredAt !== null && { retiredAt: item.retiredAt }),
+  };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
 import { ITEM_KINDS } from '../../domain/catalog/items';
+import { pricesClash } from '../../domain/catalog/pricing';
 import { isTimeZone } from '../../domain/reconciliation/days';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../shared/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
@@ -84,12 +85,50 @@ export const gameBody = z
     ],
   });
 
+/** A window: either end may be open, the start before the end. */
+const window = (what: string) =>
+  z
+    .strictObject({
+      startsAt: timestamp.optional().meta({ description: `${what} from (inclusive, ISO 8601 UTC)` }),
+      endsAt: timestamp.optional().meta({ description: `${what} until (exclusive, ISO 8601 UTC)` }),
+    })
+    .refine((w) => !w.startsAt || !w.endsAt || Date.parse(w.startsAt) < Date.parse(w.endsAt), { message: 'startsAt must be before endsAt', path: ['endsAt'] });
+
+/** A price for a region, optionally for one channel type and for a window (a scheduled price). */
+export const itemPrice = price
+  .extend({
+    channel: z.enum(CHANNEL_TYPES).optional().meta({ description: 'a channel type: the price of orders paid through that type (it wins over the plain price)' }),
+    startsAt: timestamp.optional().meta({ description: 'a scheduled price: in force from (inclusive)' }),
+    endsAt: timestamp.optional().meta({ description: 'a scheduled price: in force until (exclusive); while in force it wins over the windowless price' }),
+  })
+  .refine((p) => !p.startsAt || !p.endsAt || Date.parse(p.startsAt) < Date.parse(p.endsAt), { message: 'startsAt must be before endsAt', path: ['endsAt'] });
+
+const units = z.number().int().min(1).max(1_000_000);
+export const itemLimits = z
+  .strictObject({
+    perUserDaily: units.optional().meta({ description: "units one user may buy per game day (the game's time zone and reset hour)" }),
+    perUserLifetime: units.optional().meta({ description: 'units one user may buy, ever (closed and refunded-before-delivery orders give theirs back)' }),
+    maxPendingPerUser: units.optional().meta({ description: "units one user's unpaid orders may hold (default maxPerOrder)" }),
+  })
+  .meta({ description: 'per-user limits in units', examples: [{ perUserDaily: 1, perUserLifetime: 3 }] });
+export const firstPurchaseBonus = z
+  .strictObject({
+    grants: z.array(grant).min(1).max(50).meta({ description: "granted once, with the user's first order of this sku (or of any sku of the group)" }),
+    group: slug(64).optional().meta({ description: 'items of one group share one bonus per user' }),
+  })
+  .meta({ examples: [{ grants: [{ itemId: 'gems', quantity: 60 }], group: 'gem-packs' }] });
+const tag = slug(64);
+
 export const itemBody = z
   .strictObject({
     gameId: gameIdPath,
     name: text(200).trim().min(1),
     grants: z.array(grant).min(1).max(50).meta({ description: 'what one unit grants in the game' }),
-    prices: z.array(price).min(1).max(300).meta({ description: 'one price per region; replaced as a whole' }),
+    prices: z
+      .array(itemPrice)
+      .min(1)
+      .max(300)
+      .meta({ description: 'per region (and optionally channel type and window); replaced as a whole. One windowless price per region and channel type; windows of one region and type do not overlap' }),
     stock: z
       .number()
       .int()
@@ -100,9 +139,14 @@ export const itemBody = z
     storeProducts: storeProducts.optional(),
     kind: z.enum(ITEM_KINDS).optional().meta({ description: 'CONSUMABLE (default), NON_CONSUMABLE, BUNDLE (a consumable with several grants) or MONTHLY_CARD' }),
     monthlyCard: monthlyCard.optional(),
+    saleWindow: window('on sale').optional(),
+    limits: itemLimits.optional(),
+    maxPerOrder: units.optional().meta({ description: 'units one order may buy (default 10 for limited stock, else unbounded)' }),
+    firstPurchaseBonus: firstPurchaseBonus.optional(),
+    tags: z.array(tag).max(20).optional().meta({ description: "operator's labels (filter of GET /v1/admin/items)" }),
   })
-  .refine((item) => new Set(item.prices.map((p) => p.region)).size === item.prices.length, {
-    message: 'one price per region',
+  .refine((item) => !item.prices.some((p, i) => item.prices.slice(i + 1).some((q) => pricesClash(p, q))), {
+    message: 'one price per region and channel type at a time (windowless twice, or overlapping windows)',
     path: ['prices'],
   })
   .refine((item) => (item.kind === 'MONTHLY_CARD') === (item.monthlyCard !== undefined), {
@@ -138,10 +182,37 @@ export const itemResponse = z.strictObject({
   name: z.string(),
   grants: z.array(grant),
   stock: z.number().int().nullable().meta({ description: 'units left to sell; null for unlimited' }),
-  prices: z.array(price),
+  prices: z.array(itemPrice),
   storeProducts: storeProducts.optional(),
   kind: z.enum(ITEM_KINDS),
   monthlyCard: monthlyCard.optional(),
+  saleWindow: window('on sale').optional(),
+  limits: itemLimits.optional(),
+  maxPerOrder: z.number().int().optional(),
+  firstPurchaseBonus: firstPurchaseBonus.optional(),
+  tags: z.array(z.string()),
+  retiredAt: timestamp.optional().meta({ description: 'set once retired (DELETE): no new orders, not in the storefront' }),
 });
+export const itemList = z.strictObject({ items: z.array(itemResponse) }).meta({ id: 'ItemList' });
+export const itemListQuery = z.strictObject({
+  gameId: gameIdPath.optional().meta({ examples: [DEMO_GAME_ID] }),
+  kind: z.enum(ITEM_KINDS).optional().meta({ examples: ['CONSUMABLE'] }),
+  tag: tag.optional().meta({ examples: ['event'] }),
+  after: skuPath.optional().meta({ description: 'the last sku of the previous page', examples: [DEMO_ITEMS[0]!.sku] }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ description: 'at most this many (default 100)', examples: [100] }),
+});
+export const itemAudit = z
+  .strictObject({
+    entries: z.array(
+      z.strictObject({
+        at: timestamp,
+        actor: z.string(),
+        action: z.enum(['CREATED', 'UPDATED', 'RETIRED']),
+        before: z.unknown().nullable(),
+        after: z.unknown().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'ItemAudit' });
 export const blacklistEntry = z.strictObject({ kind: blacklistKind, value: z.string(), reason: z.string().optional() });
 

@@ -14,6 +14,10 @@ const goods = {
     description: "what to grant (or take back) in the game: totals, already multiplied by `quantity` (grant these, don't multiply again)",
   }),
   amount: money.meta({ description: 'what the order cost, in minor units' }),
+  bonusGrants: z
+    .array(z.strictObject({ itemId: z.string(), quantity: z.number().int().min(1) }))
+    .optional()
+    .meta({ description: "the first-purchase bonus part of `grants` (already included there, after the item's grants; once per order)" }),
 };
 
 export const deliveryWebhookBody = z

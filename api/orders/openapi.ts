@@ -21,8 +21,8 @@ export function orderPaths(): ZodOpenApiPathsObject {
           ...authenticatedErrors({
             403: ['RISK_REJECTED'],
             404: ['ITEM_NOT_FOUND'],
-            409: ['IDEMPOTENCY_CONFLICT', 'OUT_OF_STOCK'],
-            422: ['NO_PRICE_FOR_REGION', 'CHANNEL_NOT_AVAILABLE', 'AMOUNT_TOO_LARGE', 'INVALID_ORDER_DATA'],
+            409: ['IDEMPOTENCY_CONFLICT', 'OUT_OF_STOCK', 'PURCHASE_LIMIT_REACHED', 'ALREADY_OWNED'],
+            422: ['NOT_ON_SALE', 'QUANTITY_NOT_ALLOWED', 'NO_PRICE_FOR_REGION', 'CHANNEL_NOT_AVAILABLE', 'AMOUNT_TOO_LARGE', 'INVALID_ORDER_DATA'],
             502: ['CHANNEL_UNAVAILABLE'],
           }),
         },

@@ -46,7 +46,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     const orderId = orderIdFor(game.id, keyHeader.data);
     const hash = requestHash(body);
     // A reused key with a different body is refused by the workflow (or, once it ended, by the books below).
-    const priced = quoted(priceOrder(await catalog.item(body.sku), game, body));
+    const request = { ...body, channelType: body.channel ? channels.get(body.channel)?.type : undefined };
+    const priced = quoted(priceOrder(await catalog.item(body.sku), game, request, new Date()));
     // The named account if it can take this order, else the router's choice with its fallbacks.
     const routing = await channelRouter.choose(priced.route);
     const terms = quoted(quoteOrder(priced, routing, routing.chosen ? channels.get(routing.chosen) : undefined));
@@ -91,6 +92,11 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       if (snapshot.reason === REASONS.outOfStock) {
         throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
       }
+      if (snapshot.reason === REASONS.alreadyOwned || snapshot.reason === REASONS.purchaseLimitReached) {
+        const details = { ...((await findOrder(db, orderId))?.statusDetails as object | null), orderId };
+        const message = snapshot.reason === REASONS.alreadyOwned ? `the user already owns ${body.sku}` : `the user's purchase limit of ${body.sku} is reached`;
+        throw new ApiError(409, snapshot.reason, message, details);
+      }
       throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
     }
     res.status(201).json({
@@ -100,6 +106,8 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       channel: snapshot.channel,
       payment: snapshot.payment,
       expiresAt: snapshot.expiresAt,
+      // Only an item with a bonus may have claimed it: other orders are not read back.
+      ...(terms.allowances?.bonusGrants && (await bonusOf(db, orderId))),
     });
   });
 
@@ -237,9 +245,16 @@ export async function orderView(db: Db, orderId: string) {
     expiresAt: order.expiresAt.toISOString(),
     paidAt: order.paidAt?.toISOString(),
     deliveredAt: order.deliveredAt?.toISOString(),
+    ...(order.bonusGrants !== null && { bonusGrants: order.bonusGrants }),
     history: order.history.map((h) => ({ status: h.status, at: h.at.toISOString(), reason: h.reason ?? undefined })),
     ...(order.routing !== null && { routing: await routingView(db, order.id, order.routing as unknown as OrderRouting) }),
   };
+}
+
+/** `{ bonusGrants }` when the order claimed its first-purchase bonus. */
+async function bonusOf(db: Db, orderId: string) {
+  const bonusGrants = (await findOrder(db, orderId))?.bonusGrants;
+  return bonusGrants ? { bonusGrants } : {};
 }
 
 /** The router's decision as stored with the order, and each attempt to open its payment. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Exclusion, RouteReason } from '../../domain/routing/router';
 import { PLATFORMS } from '../../channels/types';
-import { id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
+import { grant, id, money, orderStatus, printableAscii, region, slug, timestamp } from '../shared/schemas';
 
 export const createOrderBody = z
   .strictObject({
@@ -73,6 +73,7 @@ export const createOrderResponse = z
       .optional()
       .meta({ description: "what the payer needs, in the channel's terms (the sandbox: channelPaymentId, payUrl)" }),
     expiresAt: timestamp,
+    bonusGrants: z.array(grant).optional().meta({ description: "the first-purchase bonus this order claimed (delivered after the item's grants)" }),
   })
   .meta({
     id: 'CreatedOrder',
@@ -97,6 +98,7 @@ const EXCLUSIONS = [
   'REGION',
   'CURRENCY',
   'GAME_POLICY',
+  'PRICE_CHANNEL',
   'NO_STORE_PRODUCT',
   'BREAKER_OPEN',
   'BREAKER_HALF_OPEN',
@@ -152,6 +154,7 @@ export const orderView = z
     expiresAt: timestamp,
     paidAt: timestamp.optional(),
     deliveredAt: timestamp.optional(),
+    bonusGrants: z.array(grant).optional().meta({ description: 'the first-purchase bonus this order claimed' }),
     history: z.array(z.strictObject({ status: orderStatus, at: timestamp, reason: z.string().optional() })),
     routing: orderRouting.optional(),
   })

@@ -1,6 +1,8 @@
-import type { MonthlyCardTerms } from '../catalog/items';
-import { grantsFor, orderAmount, type Grant, type RegionalPrice } from '../catalog/pricing';
-import { AmountTooLargeError, MAX_ORDER_AMOUNT, type Money } from '../money';
+import { allowanceTerms, type AllowanceTerms } from '../catalog/allowances';
+import { maxPerOrder, onSale, type FirstPurchaseBonus, type ItemKind, type ItemLimits, type MonthlyCardTerms, type SaleWindow } from '../catalog/items';
+import { gameDay, type GameClock } from '../game-day';
+import { grantsFor, orderChannelType, resolvePrice, type Grant, type RegionalPrice } from '../catalog/pricing';
+import { AmountTooLargeError, MAX_ORDER_AMOUNT, multiply, type Money } from '../money';
 import type { ChannelPolicy, RoutingPlatform } from '../routing/fields';
 import type { RouteRequest, RoutingDecision } from '../routing/router';
 
@@ -20,11 +22,20 @@ export interface SellableItem {
   prices: readonly RegionalPrice[];
   /** The item's product id per store channel type; null when it has none. */
   storeProducts: Readonly<Record<string, string>> | null;
+  kind: ItemKind;
+  /** Units left to sell; null for unlimited. */
+  stockAvailable: number | null;
+  saleWindow: SaleWindow | null;
+  retiredAt: string | null;
+  limits: ItemLimits | null;
+  /** Units one order may buy as the operator set it; null: the default (see maxPerOrder). */
+  maxPerOrder: number | null;
+  firstPurchaseBonus: FirstPurchaseBonus | null;
   /** A monthly card's terms; null or absent for other kinds. */
   monthlyCard?: MonthlyCardTerms | null;
 }
 
-export interface QuotingGame {
+export interface QuotingGame extends GameClock {
   id: string;
   /** Which channel types each platform's orders may use; null: every enabled account. */
   channelPolicy: ChannelPolicy | null;
@@ -37,6 +48,8 @@ export interface OrderRequest {
   platform?: RoutingPlatform;
   /** The account the game asked for. */
   channel?: string;
+  /** That account's channel type, when it names one. */
+  channelType?: string;
 }
 
 /** What the quote needs of the chosen account's adapter. */
@@ -46,7 +59,7 @@ export interface ChannelCapabilities {
   supports: { receipts: boolean; refund: boolean };
 }
 
-export type RefusalCode = 'ITEM_NOT_FOUND' | 'NO_PRICE_FOR_REGION' | 'AMOUNT_TOO_LARGE' | 'CHANNEL_NOT_AVAILABLE';
+export type RefusalCode = 'ITEM_NOT_FOUND' | 'NOT_ON_SALE' | 'QUANTITY_NOT_ALLOWED' | 'NO_PRICE_FOR_REGION' | 'AMOUNT_TOO_LARGE' | 'CHANNEL_NOT_AVAILABLE';
 
 /** Why the order cannot be made, as the API answers it. */
 export interface Refusal {
@@ -63,6 +76,10 @@ export interface PricedOrder {
   item: SellableItem;
   quantity: number;
   amount: Money;
+  /** When the price in force ends (a scheduled price). */
+  priceEndsAt?: string;
+  /** What the order takes from its user's allowances (counted in the game's day of `at`). */
+  allowances?: AllowanceTerms;
   route: RouteRequest;
 }
 
@@ -84,6 +101,7 @@ export interface OrderTerms {
   confirmsDelivery?: true;
   /** Set only when the channel cannot refund. */
   refundable?: false;
+  allowances?: AllowanceTerms;
   /** A monthly card's terms (card orders only). */
   monthlyCard?: MonthlyCardTerms;
 }
@@ -91,25 +109,39 @@ export interface OrderTerms {
 const ok = <T>(value: T): Quoted<T> => ({ outcome: 'OK', value });
 const refused = <T>(refusal: Refusal): Quoted<T> => ({ outcome: 'REFUSED', refusal });
 
-/** Step 1: the item's price for the request's region times its quantity; another game's item does not exist. */
-export function priceOrder(item: SellableItem | null, game: QuotingGame, request: OrderRequest): Quoted<PricedOrder> {
+/**
+ * Step 1: the item on sale now, the quantity it allows, its price in force for the request's region
+ * and channel type times the quantity; another game's item does not exist.
+ */
+export function priceOrder(item: SellableItem | null, game: QuotingGame, request: OrderRequest, at: Date): Quoted<PricedOrder> {
   if (!item || item.gameId !== game.id) {
     return refused({ status: 404, code: 'ITEM_NOT_FOUND', message: `no item ${request.sku} in this game` });
   }
-  let amount: Money | undefined;
+  if (!onSale(item, at)) {
+    return refused({ status: 422, code: 'NOT_ON_SALE', message: `${request.sku} is not on sale`, details: { retired: item.retiredAt !== null, saleWindow: item.saleWindow ?? undefined } });
+  }
+  const max = maxPerOrder(item);
+  if (max !== undefined && request.quantity > max) {
+    return refused({ status: 422, code: 'QUANTITY_NOT_ALLOWED', message: `at most ${max} of ${request.sku} per order`, details: { maxPerOrder: max } });
+  }
+  const allowedTypes = request.platform ? game.channelPolicy?.[request.platform] : undefined;
+  const price = resolvePrice(item.prices, { region: request.region, channelType: orderChannelType({ requestedType: request.channelType, allowedTypes }), at });
+  if (!price) {
+    return refused({ status: 422, code: 'NO_PRICE_FOR_REGION', message: `${request.sku} has no price for region ${request.region}` });
+  }
+  let amount: Money;
   try {
-    amount = orderAmount(item.prices, request.region, request.quantity);
+    amount = multiply(price.unit, request.quantity);
   } catch (err) {
     if (!(err instanceof AmountTooLargeError)) throw err;
     return refused({ status: 422, code: 'AMOUNT_TOO_LARGE', message: err.message, details: { limit: MAX_ORDER_AMOUNT } });
-  }
-  if (!amount) {
-    return refused({ status: 422, code: 'NO_PRICE_FOR_REGION', message: `${request.sku} has no price for region ${request.region}` });
   }
   return ok({
     item,
     quantity: request.quantity,
     amount,
+    ...(price.endsAt && { priceEndsAt: price.endsAt }),
+    allowances: allowanceTerms(item, request.quantity, gameDay(at, game)),
     route: {
       amount,
       region: request.region,
@@ -118,13 +150,15 @@ export function priceOrder(item: SellableItem | null, game: QuotingGame, request
       // A store sells its own product: an item without one cannot be bought through it.
       storeProducts: Object.keys(item.storeProducts ?? {}),
       requested: request.channel,
+      // A channel's own price holds only through that channel type.
+      ...(price.channel && { channelType: price.channel }),
     },
   });
 }
 
 /** Step 2: the router's decision and the chosen account's adapter (undefined if it has none) → the order's terms. */
 export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapter: ChannelCapabilities | undefined): Quoted<OrderTerms> {
-  const { item, quantity, amount, route } = priced;
+  const { item, quantity, amount, route, allowances } = priced;
   const channel = routing.chosen;
   if (!channel || !adapter) {
     const message = route.requested ? `payment channel ${route.requested} is not available for this order` : 'no payment channel can take this order';
@@ -143,6 +177,7 @@ export function quoteOrder(priced: PricedOrder, routing: RoutingDecision, adapte
     storeProductId: adapter.supports.receipts ? item.storeProducts?.[adapter.type] : undefined,
     confirmsDelivery: adapter.supports.receipts || undefined,
     refundable: adapter.supports.refund ? undefined : false,
+    allowances,
     ...(item.monthlyCard && { monthlyCard: item.monthlyCard }),
   });
 }

@@ -72,6 +72,10 @@ export const REASONS = {
   latePayment: 'LATE_PAYMENT',
   opsRefund: 'OPS_REFUND',
   outOfStock: 'OUT_OF_STOCK',
+  /** A non-consumable the user has pending, paid or delivered. */
+  alreadyOwned: 'ALREADY_OWNED',
+  /** A per-user daily or lifetime limit of the item. */
+  purchaseLimitReached: 'PURCHASE_LIMIT_REACHED',
   /** The channel returned the money (the player asked the store or the channel, not us). */
   channelRefund: 'CHANNEL_REFUND',
   /** The payer's bank reversed the payment. */

@@ -52,6 +52,8 @@ export interface RouteRequest {
   storeProducts: readonly string[];
   /** The account the game asked for. */
   requested?: string;
+  /** Priced by a channel type's own price: only accounts of that type may take the order. */
+  channelType?: string;
 }
 
 export interface RouterSettings {
@@ -69,6 +71,8 @@ export type Exclusion =
   | 'REGION'
   | 'CURRENCY'
   | 'GAME_POLICY'
+  /** The order's price is another channel type's. */
+  | 'PRICE_CHANNEL'
   | 'NO_STORE_PRODUCT'
   | 'BREAKER_OPEN'
   /** Half-open, and its probes for this round are taken (or it is not the one probed). */
@@ -211,6 +215,7 @@ function exclusion(request: RouteRequest, account: RoutableAccount, breaker: Bre
   if (routing.currencies && !routing.currencies.includes(request.amount.currency)) return 'CURRENCY';
   const allowed = request.platform ? request.policy?.[request.platform] : undefined;
   if (allowed && !allowed.includes(account.type)) return 'GAME_POLICY';
+  if (request.channelType && account.type !== request.channelType) return 'PRICE_CHANNEL';
   if (account.storeChannel && !request.storeProducts.includes(account.type)) return 'NO_STORE_PRODUCT';
   if (breaker === 'OPEN') return 'BREAKER_OPEN';
   if (breaker === 'HALF_OPEN' && refusedProbes.has(account.channelId)) return 'BREAKER_HALF_OPEN';

@@ -8,9 +8,18 @@ const row = (storeProducts: unknown) => ({
   grants: [{ itemId: 'gem', quantity: 60 }],
   stockAvailable: null,
   storeProducts,
+  kind: 'CONSUMABLE',
+  monthlyCard: null,
+  saleStartsAt: null,
+  saleEndsAt: null,
+  retiredAt: null,
+  tags: [],
+  limits: null,
+  maxPerOrder: null,
+  firstPurchaseBonus: null,
   createdAt: new Date('2026-12-07T00:00:00Z'),
   updatedAt: new Date('2026-12-07T00:00:00Z'),
-  prices: [{ sku: 'gems-60', region: 'CN', currency: 'CNY', amount: 600 }],
+  prices: [{ id: 1n, sku: 'gems-60', region: 'CN', currency: 'CNY', amount: 600, channel: null, startsAt: null, endsAt: null }],
 });
 
 describe('an item read from the catalog', () => {
@@ -23,6 +32,14 @@ describe('an item read from the catalog', () => {
       prices: [{ region: 'CN', currency: 'CNY', amount: 600 }],
       storeProducts: { appstore: 'com.g1.gems60' },
       stockAvailable: null,
+      kind: 'CONSUMABLE',
+      monthlyCard: null,
+      saleWindow: null,
+      retiredAt: null,
+      tags: [],
+      limits: null,
+      maxPerOrder: null,
+      firstPurchaseBonus: null,
     });
   });
 
@@ -30,5 +47,17 @@ describe('an item read from the catalog', () => {
     expect(catalogItemOf(row(null) as never).storeProducts).toBeNull();
     expect(catalogItemOf(row({}) as never).storeProducts).toEqual({});
     expect(catalogItemOf(row({ appstore: 42, googleplay: 'gems_60' }) as never).storeProducts).toEqual({ googleplay: 'gems_60' });
+  });
+});
+
+describe("an item's prices and sale window read from the catalog", () => {
+  it('keeps a price\'s channel type and window, and the sale window, as ISO 8601', () => {
+    const item = catalogItemOf({
+      ...row(null),
+      saleEndsAt: new Date('2026-12-31T16:00:00Z'),
+      prices: [{ id: 2n, sku: 'gems-60', region: 'CN', currency: 'CNY', amount: 300, channel: 'alipay', startsAt: new Date('2026-12-01T00:00:00Z'), endsAt: null }],
+    } as never);
+    expect(item.prices).toEqual([{ region: 'CN', currency: 'CNY', amount: 300, channel: 'alipay', startsAt: '2026-12-01T00:00:00.000Z' }]);
+    expect(item.saleWindow).toEqual({ endsAt: '2026-12-31T16:00:00.000Z' });
   });
 });

@@ -12,7 +12,8 @@ import {
 import { routingWithDefaults } from '../../../domain/routing/fields';
 import { route, type RoutableAccount, type RouterSettings, type RoutingDecision } from '../../../domain/routing/router';
 
-const GAME: QuotingGame = { id: 'g1', channelPolicy: null };
+const CLOCK = { timeZone: 'Asia/Shanghai', dailyResetHour: 5 };
+const GAME: QuotingGame = { id: 'g1', channelPolicy: null, ...CLOCK };
 const GEMS: SellableItem = {
   sku: 'gems-60',
   gameId: 'g1',
@@ -26,7 +27,15 @@ const GEMS: SellableItem = {
     { region: '*', currency: 'USD', amount: 99 },
   ],
   storeProducts: null,
+  kind: 'CONSUMABLE',
+  stockAvailable: null,
+  saleWindow: null,
+  retiredAt: null,
+  limits: null,
+  maxPerOrder: null,
+  firstPurchaseBonus: null,
 };
+const NOW = new Date('2026-12-08T04:00:00Z');
 const CN_ONE: OrderRequest = { sku: 'gems-60', quantity: 1, region: 'CN', platform: 'ios' };
 
 const SETTINGS: RouterSettings = { failurePenaltyBps: 10_000, priorAttempts: 10, explorationShare: 0 };
@@ -50,7 +59,7 @@ function priced(quoted: Quoted<PricedOrder>): PricedOrder {
 
 /** The quote as the API makes it: priced, routed by the real router among `channels`, then quoted. */
 function quote(item: SellableItem, request: OrderRequest, channels: { account: RoutableAccount; adapter: ChannelCapabilities }[]) {
-  const order = priced(priceOrder(item, GAME, request));
+  const order = priced(priceOrder(item, GAME, request, NOW));
   const decision = route(order.route, channels.map((c) => c.account), () => undefined, SETTINGS, () => 0.999);
   const chosen = channels.find((c) => c.account.channelId === decision.chosen);
   return quoteOrder(order, decision, chosen?.adapter);
@@ -58,19 +67,19 @@ function quote(item: SellableItem, request: OrderRequest, channels: { account: R
 
 describe('the quote: refusals', () => {
   it('refuses an unknown item with 404 ITEM_NOT_FOUND', () => {
-    expect(priceOrder(null, GAME, CN_ONE)).toEqual({
+    expect(priceOrder(null, GAME, CN_ONE, NOW)).toEqual({
       outcome: 'REFUSED',
       refusal: { status: 404, code: 'ITEM_NOT_FOUND', message: 'no item gems-60 in this game' },
     });
   });
 
   it("refuses another game's item as if it did not exist", () => {
-    expect(priceOrder({ ...GEMS, gameId: 'g2' }, GAME, CN_ONE)).toMatchObject({ outcome: 'REFUSED', refusal: { status: 404, code: 'ITEM_NOT_FOUND' } });
+    expect(priceOrder({ ...GEMS, gameId: 'g2' }, GAME, CN_ONE, NOW)).toMatchObject({ outcome: 'REFUSED', refusal: { status: 404, code: 'ITEM_NOT_FOUND' } });
   });
 
   it('refuses a region without a price and without a "*" price with 422 NO_PRICE_FOR_REGION', () => {
     const cnOnly = { ...GEMS, prices: GEMS.prices.filter((p) => p.region === 'CN') };
-    expect(priceOrder(cnOnly, GAME, { ...CN_ONE, region: 'DE' })).toEqual({
+    expect(priceOrder(cnOnly, GAME, { ...CN_ONE, region: 'DE' }, NOW)).toEqual({
       outcome: 'REFUSED',
       refusal: { status: 422, code: 'NO_PRICE_FOR_REGION', message: 'gems-60 has no price for region DE' },
     });
@@ -78,14 +87,14 @@ describe('the quote: refusals', () => {
 
   it('refuses an amount above the order limit with 422 AMOUNT_TOO_LARGE and the limit', () => {
     const dear = { ...GEMS, prices: [{ region: 'CN', currency: 'CNY', amount: MAX_ORDER_AMOUNT }] };
-    expect(priceOrder(dear, GAME, { ...CN_ONE, quantity: 2 })).toMatchObject({
+    expect(priceOrder(dear, GAME, { ...CN_ONE, quantity: 2 }, NOW)).toMatchObject({
       outcome: 'REFUSED',
       refusal: { status: 422, code: 'AMOUNT_TOO_LARGE', details: { limit: MAX_ORDER_AMOUNT } },
     });
   });
 
   it('refuses with 422 CHANNEL_NOT_AVAILABLE naming the eligible accounts and the candidates when none is chosen', () => {
-    const order = priced(priceOrder(GEMS, GAME, CN_ONE));
+    const order = priced(priceOrder(GEMS, GAME, CN_ONE, NOW));
     const none: RoutingDecision = { candidates: [{ channel: 'off', score: 0, feeMinor: 0, successRate: 1, excludedBecause: 'DISABLED' }], ranked: [], eligible: [] };
     expect(quoteOrder(order, none, undefined)).toEqual({
       outcome: 'REFUSED',
@@ -94,7 +103,7 @@ describe('the quote: refusals', () => {
   });
 
   it('names the requested account when it cannot take the order', () => {
-    const order = priced(priceOrder(GEMS, GAME, { ...CN_ONE, channel: 'alipay-1' }));
+    const order = priced(priceOrder(GEMS, GAME, { ...CN_ONE, channel: 'alipay-1' }, NOW));
     const decision: RoutingDecision = { candidates: [], ranked: [], eligible: ['sandbox'] };
     expect(quoteOrder(order, decision, undefined)).toMatchObject({
       refusal: { code: 'CHANNEL_NOT_AVAILABLE', message: 'payment channel alipay-1 is not available for this order', details: { available: ['sandbox'] } },
@@ -102,16 +111,85 @@ describe('the quote: refusals', () => {
   });
 
   it('refuses a chosen account that has no adapter in this process', () => {
-    const order = priced(priceOrder(GEMS, GAME, CN_ONE));
+    const order = priced(priceOrder(GEMS, GAME, CN_ONE, NOW));
     const decision: RoutingDecision = { candidates: [], ranked: ['gone'], eligible: ['gone'], chosen: 'gone', reason: 'CHEAPEST' };
     expect(quoteOrder(order, decision, undefined)).toMatchObject({ outcome: 'REFUSED', refusal: { code: 'CHANNEL_NOT_AVAILABLE' } });
   });
 });
 
+describe('the quote: what is on sale, and how many', () => {
+  it('refuses a retired item, or one outside its sale window, with 422 NOT_ON_SALE', () => {
+    expect(priceOrder({ ...GEMS, retiredAt: '2026-12-01T00:00:00.000Z' }, GAME, CN_ONE, NOW)).toMatchObject({ refusal: { status: 422, code: 'NOT_ON_SALE' } });
+    expect(priceOrder({ ...GEMS, saleWindow: { startsAt: '2026-12-09T00:00:00Z' } }, GAME, CN_ONE, NOW)).toMatchObject({ refusal: { status: 422, code: 'NOT_ON_SALE' } });
+    expect(priceOrder({ ...GEMS, saleWindow: { endsAt: NOW.toISOString() } }, GAME, CN_ONE, NOW)).toMatchObject({ refusal: { code: 'NOT_ON_SALE' } });
+    expect(priceOrder({ ...GEMS, saleWindow: { endsAt: '2026-12-09T00:00:00Z' } }, GAME, CN_ONE, NOW)).toMatchObject({ outcome: 'OK' });
+  });
+
+  it('refuses more than one unit of a non-consumable, or more than maxPerOrder, with 422 QUANTITY_NOT_ALLOWED', () => {
+    expect(priceOrder({ ...GEMS, kind: 'NON_CONSUMABLE' }, GAME, { ...CN_ONE, quantity: 2 }, NOW)).toMatchObject({
+      refusal: { status: 422, code: 'QUANTITY_NOT_ALLOWED', details: { maxPerOrder: 1 } },
+    });
+    expect(priceOrder({ ...GEMS, stockAvailable: 50 }, GAME, { ...CN_ONE, quantity: 11 }, NOW)).toMatchObject({ refusal: { code: 'QUANTITY_NOT_ALLOWED', details: { maxPerOrder: 10 } } });
+    expect(priceOrder({ ...GEMS, stockAvailable: 50 }, GAME, { ...CN_ONE, quantity: 10 }, NOW)).toMatchObject({ outcome: 'OK' });
+    expect(priceOrder({ ...GEMS, maxPerOrder: 2 }, GAME, { ...CN_ONE, quantity: 3 }, NOW)).toMatchObject({ refusal: { code: 'QUANTITY_NOT_ALLOWED' } });
+  });
+});
+
+describe('the quote: allowances', () => {
+  it("takes ownership, lifetime and daily units (in the game's day) and the bonus, in that order", () => {
+    const item = { ...GEMS, kind: 'NON_CONSUMABLE' as const, limits: { perUserDaily: 1, perUserLifetime: 3 }, firstPurchaseBonus: { grants: [{ itemId: 'gem', quantity: 6 }], group: 'gems' } };
+    // 04:00Z is 12:00 in Shanghai; 2026-12-07T20:00Z is 04:00 on the 8th there, before the 05:00 reset: still the 7th.
+    expect(priced(priceOrder(item, GAME, CN_ONE, NOW)).allowances).toEqual({
+      takes: [
+        { kind: 'OWNED', key: 'OWNED:gems-60', quantity: 1, limit: 1 },
+        { kind: 'LIFETIME', key: 'LIFETIME:gems-60', quantity: 1, limit: 3 },
+        { kind: 'DAILY', key: 'DAILY:gems-60:2026-12-08', quantity: 1, limit: 1 },
+        { kind: 'BONUS', key: 'BONUS:gems', quantity: 1, limit: 1 },
+      ],
+      bonusGrants: [{ itemId: 'gem', quantity: 6 }],
+    });
+    expect(priced(priceOrder(item, GAME, CN_ONE, new Date('2026-12-07T20:00:00Z'))).allowances?.takes[2]?.key).toBe('DAILY:gems-60:2026-12-07');
+  });
+
+  it('takes nothing for an item without limits, ownership or bonus, and carries the takes to the terms', () => {
+    expect(priced(priceOrder(GEMS, GAME, CN_ONE, NOW)).allowances).toBeUndefined();
+    const result = quote({ ...GEMS, limits: { perUserLifetime: 2 } }, CN_ONE, [SANDBOX]);
+    expect(result).toMatchObject({ value: { allowances: { takes: [{ kind: 'LIFETIME', limit: 2 }] } } });
+  });
+});
+
+describe('the quote: prices per channel type', () => {
+  const ALIPAY_PRICED = { ...GEMS, prices: [...GEMS.prices, { region: 'CN', currency: 'CNY', amount: 500, channel: 'alipay' }] };
+  const ALIPAY = { account: account('alipay-1', 'alipay'), adapter: adapter('alipay', false, true) };
+
+  it("prices an order for the named account's type and routes it only among accounts of that type", () => {
+    const order = priced(priceOrder(ALIPAY_PRICED, GAME, { ...CN_ONE, channel: 'alipay-1', channelType: 'alipay' }, NOW));
+    expect(order.amount).toEqual({ currency: 'CNY', value: 500 });
+    expect(order.route.channelType).toBe('alipay');
+  });
+
+  it("prices by the one type the game's policy allows for the platform", () => {
+    const game = { id: 'g1', channelPolicy: { android: ['alipay' as const] }, ...CLOCK };
+    expect(priced(priceOrder(ALIPAY_PRICED, game, { ...CN_ONE, platform: 'android' }, NOW)).amount.value).toBe(500);
+  });
+
+  it('prices an order of unknown type at the plain price, which any account may take', () => {
+    const result = quote(ALIPAY_PRICED, CN_ONE, [SANDBOX, ALIPAY]);
+    expect(result).toMatchObject({ outcome: 'OK', value: { amount: { value: 600 }, channel: 'sandbox' } });
+  });
+
+  it("keeps an order priced at one type's price away from other types' accounts", () => {
+    const order = priced(priceOrder(ALIPAY_PRICED, GAME, { ...CN_ONE, channelType: 'alipay' }, NOW));
+    const decision = route(order.route, [SANDBOX.account, ALIPAY.account], () => undefined, SETTINGS, () => 0.999);
+    expect(decision.chosen).toBe('alipay-1');
+    expect(decision.candidates.find((c) => c.channel === 'sandbox')?.excludedBecause).toBe('PRICE_CHANNEL');
+  });
+});
+
 describe('the quote: price and grants', () => {
   it("prices the request's region at its own price and other regions at the \"*\" price", () => {
-    expect(priced(priceOrder(GEMS, GAME, CN_ONE)).amount).toEqual({ currency: 'CNY', value: 600 });
-    expect(priced(priceOrder(GEMS, GAME, { ...CN_ONE, region: 'DE' })).amount).toEqual({ currency: 'USD', value: 99 });
+    expect(priced(priceOrder(GEMS, GAME, CN_ONE, NOW)).amount).toEqual({ currency: 'CNY', value: 600 });
+    expect(priced(priceOrder(GEMS, GAME, { ...CN_ONE, region: 'DE' }, NOW)).amount).toEqual({ currency: 'USD', value: 99 });
   });
 
   it('multiplies the amount and every grant by the quantity', () => {
@@ -129,8 +207,8 @@ describe('the quote: price and grants', () => {
   });
 
   it('asks the router with the amount, the request and the game policy', () => {
-    const game = { id: 'g1', channelPolicy: { ios: ['appstore'] } };
-    expect(priced(priceOrder({ ...GEMS, storeProducts: { appstore: 'com.g1.gems60' } }, game, { ...CN_ONE, channel: 'appstore-1' })).route).toEqual({
+    const game = { id: 'g1', channelPolicy: { ios: ['appstore'] }, ...CLOCK };
+    expect(priced(priceOrder({ ...GEMS, storeProducts: { appstore: 'com.g1.gems60' } }, game, { ...CN_ONE, channel: 'appstore-1' }, NOW)).route).toEqual({
       amount: { currency: 'CNY', value: 600 },
       region: 'CN',
       platform: 'ios',
