@@ -282,7 +282,7 @@ export interface paths {
         get?: never;
         /**
          * Create or update an item and its prices
-         * @description Prices are replaced as a whole. `stock` omitted: a new item is unlimited, an existing one keeps its current stock; `null` makes the item unlimited.
+         * @description Prices are replaced as a whole. `stock` omitted: a new item is unlimited, an existing one keeps its current stock; `null` makes the item unlimited. A retired item is on sale again. Audited (`X-Operator` names who, else `admin`); every API process sees the change within a second. The price of an order: the first level with a price in force of channel type + region, region, channel type + "*", "*" (a price whose window contains now beats the windowless one); an order priced by a channel type's price is paid through that type only.
          */
         put: {
             parameters: {
@@ -321,6 +321,21 @@ export interface paths {
                                 currency: string;
                                 /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
                                 amount: number;
+                                /**
+                                 * @description a channel type: the price of orders paid through that type (it wins over the plain price)
+                                 * @enum {string}
+                                 */
+                                channel?: "sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay";
+                                /**
+                                 * Format: date-time
+                                 * @description a scheduled price: in force from (inclusive)
+                                 */
+                                startsAt?: string;
+                                /**
+                                 * Format: date-time
+                                 * @description a scheduled price: in force until (exclusive); while in force it wins over the windowless price
+                                 */
+                                endsAt?: string;
                             }[];
                             /**
                              * @description the item's product id in each store
@@ -356,6 +371,60 @@ export interface paths {
                                     quantity: number;
                                 }[];
                             };
+                            saleWindow?: {
+                                /**
+                                 * Format: date-time
+                                 * @description on sale from (inclusive, ISO 8601 UTC)
+                                 */
+                                startsAt?: string;
+                                /**
+                                 * Format: date-time
+                                 * @description on sale until (exclusive, ISO 8601 UTC)
+                                 */
+                                endsAt?: string;
+                            };
+                            /**
+                             * @description per-user limits in units
+                             * @example {
+                             *       "perUserDaily": 1,
+                             *       "perUserLifetime": 3
+                             *     }
+                             */
+                            limits?: {
+                                /** @description units one user may buy per game day (the game's time zone and reset hour) */
+                                perUserDaily?: number;
+                                /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
+                                perUserLifetime?: number;
+                                /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                                maxPendingPerUser?: number;
+                            };
+                            maxPerOrder?: number;
+                            /**
+                             * @example {
+                             *       "grants": [
+                             *         {
+                             *           "itemId": "gems",
+                             *           "quantity": 60
+                             *         }
+                             *       ],
+                             *       "group": "gem-packs"
+                             *     }
+                             */
+                            firstPurchaseBonus?: {
+                                /** @description granted once, with the user's first order of this sku (or of any sku of the group) */
+                                grants: {
+                                    itemId: string;
+                                    quantity: number;
+                                }[];
+                                /** @description items of one group share one bonus per user */
+                                group?: string;
+                            };
+                            tags: string[];
+                            /**
+                             * Format: date-time
+                             * @description set once retired (DELETE): no new orders, not in the storefront
+                             */
+                            retiredAt?: string;
                         };
                     };
                 };
@@ -497,6 +566,457 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        /**
+         * Retire an item
+         * @description No new orders, not in the storefront; its orders and history are kept. A later PUT puts it on sale again. Audited.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Retired (also when it already was). */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `ITEM_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ITEM_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List items
+         * @description In sku order, retired items included (with `retiredAt`); page with `after` = the last sku of the previous page.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    gameId?: string;
+                    kind?: "CONSUMABLE" | "NON_CONSUMABLE" | "BUNDLE" | "MONTHLY_CARD";
+                    tag?: string;
+                    /** @description the last sku of the previous page */
+                    after?: string;
+                    /** @description at most this many (default 100) */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The items, in the shape of the PUT answer. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ItemList"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/items/{sku}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An item's changes
+         * @description Every write of the item, oldest first: who (`X-Operator`), when, what it was before and after.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sku: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The audit entries. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ItemAudit"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `ITEM_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ITEM_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1479,7 +1999,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Conflicts with the current state: `IDEMPOTENCY_CONFLICT`, `OUT_OF_STOCK`. */
+                /** @description Conflicts with the current state: `IDEMPOTENCY_CONFLICT`, `OUT_OF_STOCK`, `PURCHASE_LIMIT_REACHED`, `ALREADY_OWNED`. */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1488,7 +2008,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "IDEMPOTENCY_CONFLICT" | "OUT_OF_STOCK";
+                                code: "IDEMPOTENCY_CONFLICT" | "OUT_OF_STOCK" | "PURCHASE_LIMIT_REACHED" | "ALREADY_OWNED";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -1530,7 +2050,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Cannot be served as asked: `NO_PRICE_FOR_REGION`, `CHANNEL_NOT_AVAILABLE`, `AMOUNT_TOO_LARGE`, `INVALID_ORDER_DATA`. */
+                /** @description Cannot be served as asked: `NOT_ON_SALE`, `QUANTITY_NOT_ALLOWED`, `NO_PRICE_FOR_REGION`, `CHANNEL_NOT_AVAILABLE`, `AMOUNT_TOO_LARGE`, `INVALID_ORDER_DATA`. */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1539,7 +2059,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "NO_PRICE_FOR_REGION" | "CHANNEL_NOT_AVAILABLE" | "AMOUNT_TOO_LARGE" | "INVALID_ORDER_DATA";
+                                code: "NOT_ON_SALE" | "QUANTITY_NOT_ALLOWED" | "NO_PRICE_FOR_REGION" | "CHANNEL_NOT_AVAILABLE" | "AMOUNT_TOO_LARGE" | "INVALID_ORDER_DATA";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -6256,13 +6776,28 @@ export interface components {
                 itemId: string;
                 quantity: number;
             }[];
-            /** @description one price per region; replaced as a whole */
+            /** @description per region (and optionally channel type and window); replaced as a whole. One windowless price per region and channel type; windows of one region and type do not overlap */
             prices: {
                 /** @description ISO 3166-1 alpha-2, or "*" for every other region */
                 region: string | "*";
                 currency: string;
                 /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
                 amount: number;
+                /**
+                 * @description a channel type: the price of orders paid through that type (it wins over the plain price)
+                 * @enum {string}
+                 */
+                channel?: "sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay";
+                /**
+                 * Format: date-time
+                 * @description a scheduled price: in force from (inclusive)
+                 */
+                startsAt?: string;
+                /**
+                 * Format: date-time
+                 * @description a scheduled price: in force until (exclusive); while in force it wins over the windowless price
+                 */
+                endsAt?: string;
             }[];
             /** @description units left to sell; null: unlimited; omitted: a new item is unlimited, an existing one keeps its stock */
             stock?: number | null;
@@ -6303,6 +6838,57 @@ export interface components {
                     quantity: number;
                 }[];
             };
+            saleWindow?: {
+                /**
+                 * Format: date-time
+                 * @description on sale from (inclusive, ISO 8601 UTC)
+                 */
+                startsAt?: string;
+                /**
+                 * Format: date-time
+                 * @description on sale until (exclusive, ISO 8601 UTC)
+                 */
+                endsAt?: string;
+            };
+            /**
+             * @description per-user limits in units
+             * @example {
+             *       "perUserDaily": 1,
+             *       "perUserLifetime": 3
+             *     }
+             */
+            limits?: {
+                /** @description units one user may buy per game day (the game's time zone and reset hour) */
+                perUserDaily?: number;
+                /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
+                perUserLifetime?: number;
+                /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                maxPendingPerUser?: number;
+            };
+            /** @description units one order may buy (default 10 for limited stock, else unbounded) */
+            maxPerOrder?: number;
+            /**
+             * @example {
+             *       "grants": [
+             *         {
+             *           "itemId": "gems",
+             *           "quantity": 60
+             *         }
+             *       ],
+             *       "group": "gem-packs"
+             *     }
+             */
+            firstPurchaseBonus?: {
+                /** @description granted once, with the user's first order of this sku (or of any sku of the group) */
+                grants: {
+                    itemId: string;
+                    quantity: number;
+                }[];
+                /** @description items of one group share one bonus per user */
+                group?: string;
+            };
+            /** @description operator's labels (filter of GET /v1/admin/items) */
+            tags?: string[];
         };
         /**
          * @example {
@@ -6599,6 +7185,11 @@ export interface components {
             }[];
             /** @description what the order cost, in minor units */
             amount: components["schemas"]["Money"];
+            /** @description the first-purchase bonus part of `grants` (already included there, after the item's grants; once per order) */
+            bonusGrants?: {
+                itemId: string;
+                quantity: number;
+            }[];
             /**
              * Format: date-time
              * @description when the payment was captured
@@ -6653,6 +7244,11 @@ export interface components {
             }[];
             /** @description what the order cost, in minor units */
             amount: components["schemas"]["Money"];
+            /** @description the first-purchase bonus part of `grants` (already included there, after the item's grants; once per order) */
+            bonusGrants?: {
+                itemId: string;
+                quantity: number;
+            }[];
             /**
              * @description REFUND: the money went back (the channel or an operator); CHARGEBACK: the payer disputed it; REVOKED: the store revoked it
              * @enum {string}
@@ -6712,6 +7308,140 @@ export interface components {
             currency: string;
             /** Format: date-time */
             paidAt?: string;
+        };
+        ItemList: {
+            items: {
+                sku: string;
+                gameId: string;
+                name: string;
+                grants: {
+                    itemId: string;
+                    quantity: number;
+                }[];
+                /** @description units left to sell; null for unlimited */
+                stock: number | null;
+                prices: {
+                    /** @description ISO 3166-1 alpha-2, or "*" for every other region */
+                    region: string | "*";
+                    currency: string;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    amount: number;
+                    /**
+                     * @description a channel type: the price of orders paid through that type (it wins over the plain price)
+                     * @enum {string}
+                     */
+                    channel?: "sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay";
+                    /**
+                     * Format: date-time
+                     * @description a scheduled price: in force from (inclusive)
+                     */
+                    startsAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description a scheduled price: in force until (exclusive); while in force it wins over the windowless price
+                     */
+                    endsAt?: string;
+                }[];
+                /**
+                 * @description the item's product id in each store
+                 * @example {
+                 *       "appstore": "com.studio.game.gems60",
+                 *       "googleplay": "gems_60"
+                 *     }
+                 */
+                storeProducts?: {
+                    appstore?: string;
+                    googleplay?: string;
+                };
+                /** @enum {string} */
+                kind: "CONSUMABLE" | "NON_CONSUMABLE" | "BUNDLE" | "MONTHLY_CARD";
+                /**
+                 * @description a monthly card's terms (required for kind MONTHLY_CARD, refused for others)
+                 * @example {
+                 *       "days": 30,
+                 *       "dailyGrants": [
+                 *         {
+                 *           "itemId": "gems",
+                 *           "quantity": 100
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                monthlyCard?: {
+                    /** @description game days the card grants, counting the day of purchase */
+                    days: number;
+                    /** @description what each card day grants */
+                    dailyGrants: {
+                        itemId: string;
+                        quantity: number;
+                    }[];
+                };
+                saleWindow?: {
+                    /**
+                     * Format: date-time
+                     * @description on sale from (inclusive, ISO 8601 UTC)
+                     */
+                    startsAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description on sale until (exclusive, ISO 8601 UTC)
+                     */
+                    endsAt?: string;
+                };
+                /**
+                 * @description per-user limits in units
+                 * @example {
+                 *       "perUserDaily": 1,
+                 *       "perUserLifetime": 3
+                 *     }
+                 */
+                limits?: {
+                    /** @description units one user may buy per game day (the game's time zone and reset hour) */
+                    perUserDaily?: number;
+                    /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
+                    perUserLifetime?: number;
+                    /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                    maxPendingPerUser?: number;
+                };
+                maxPerOrder?: number;
+                /**
+                 * @example {
+                 *       "grants": [
+                 *         {
+                 *           "itemId": "gems",
+                 *           "quantity": 60
+                 *         }
+                 *       ],
+                 *       "group": "gem-packs"
+                 *     }
+                 */
+                firstPurchaseBonus?: {
+                    /** @description granted once, with the user's first order of this sku (or of any sku of the group) */
+                    grants: {
+                        itemId: string;
+                        quantity: number;
+                    }[];
+                    /** @description items of one group share one bonus per user */
+                    group?: string;
+                };
+                tags: string[];
+                /**
+                 * Format: date-time
+                 * @description set once retired (DELETE): no new orders, not in the storefront
+                 */
+                retiredAt?: string;
+            }[];
+        };
+        ItemAudit: {
+            entries: {
+                /** Format: date-time */
+                at: string;
+                actor: string;
+                /** @enum {string} */
+                action: "CREATED" | "UPDATED" | "RETIRED";
+                before: unknown | null;
+                after: unknown | null;
+            }[];
         };
         AuditTrail: {
             entries: {
@@ -6882,6 +7612,11 @@ export interface components {
             };
             /** Format: date-time */
             expiresAt: string;
+            /** @description the first-purchase bonus this order claimed (delivered after the item's grants) */
+            bonusGrants?: {
+                itemId: string;
+                quantity: number;
+            }[];
         };
         /** @enum {string} */
         OrderStatus: "PENDING_PAYMENT" | "PAID" | "DELIVERING" | "DELIVERED" | "CLOSED" | "REJECTED" | "REFUNDED" | "MANUAL_REVIEW" | "CHARGED_BACK";
@@ -6981,6 +7716,11 @@ export interface components {
             paidAt?: string;
             /** Format: date-time */
             deliveredAt?: string;
+            /** @description the first-purchase bonus this order claimed */
+            bonusGrants?: {
+                itemId: string;
+                quantity: number;
+            }[];
             history: {
                 status: components["schemas"]["OrderStatus"];
                 /** Format: date-time */
@@ -7004,7 +7744,7 @@ export interface components {
                  * @description why the account was not tried
                  * @enum {string}
                  */
-                excludedBecause?: "DISABLED" | "PLATFORM" | "REGION" | "CURRENCY" | "GAME_POLICY" | "NO_STORE_PRODUCT" | "BREAKER_OPEN" | "BREAKER_HALF_OPEN" | "STORE_CHANNEL" | "NOT_REQUESTED" | "FALLBACK_ONLY";
+                excludedBecause?: "DISABLED" | "PLATFORM" | "REGION" | "CURRENCY" | "GAME_POLICY" | "PRICE_CHANNEL" | "NO_STORE_PRODUCT" | "BREAKER_OPEN" | "BREAKER_HALF_OPEN" | "STORE_CHANNEL" | "NOT_REQUESTED" | "FALLBACK_ONLY";
             }[];
             /** @description the router's choice (the first account tried) */
             chosen: string;
