@@ -15,6 +15,7 @@ import { sandboxRouter } from '../sandbox/routes';
 import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
+import { riskRouter } from './risk/routes';
 import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
 import { docsRouter } from './docs/routes';
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   });
   const router = createChannelRouter({ ...deps, metrics: routingMetrics });
   app.use(adminRouter({ ...deps, catalog }));
+  app.use(riskRouter(deps));
   app.use(channelsRouter(deps));
   app.use(ordersRouter({ ...deps, catalog, router }));
   app.use(callbacksRouter(deps));

@@ -11,6 +11,7 @@ import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
+import { riskPaths } from './risk/openapi';
 
 // The OpenAPI 3.1 description of every route the API serves, assembled from the fragment each
 // resource keeps beside its routes, rendered from the same zod schemas the routes validate with.
@@ -38,7 +39,8 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     },
     tags: [
       { name: 'Health' },
-      { name: 'Admin', description: 'Catalogue and risk administration (admin bearer token).' },
+      { name: 'Admin', description: 'Catalogue administration (admin bearer token).' },
+      { name: 'Risk', description: 'Risk rules and the blacklist (admin bearer token).' },
       { name: 'Orders', description: 'Game-server calls, signed with the game secret.' },
       { name: 'Callbacks', description: 'Payment channels report payment results.' },
       ...(sandbox ? [{ name: 'Sandbox', description: 'The built-in test payment provider (`SANDBOX_ENABLED`).' }] : []),
@@ -50,6 +52,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     paths: {
       ...healthPaths(),
       ...adminPaths(),
+      ...riskPaths(),
       ...channelPaths(),
       ...orderPaths(),
       ...callbackPaths(),

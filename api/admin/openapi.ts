@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { blacklistBody, blacklistEntry, blacklistKind, blacklistValue, gameBody, gameIdPath, gameResponse, itemBody, itemResponse, skuPath } from './schemas';
+import { gameBody, gameIdPath, gameResponse, itemBody, itemResponse, skuPath } from './schemas';
 
 export function adminPaths(): ZodOpenApiPathsObject {
-  const blacklistParams = {
-    path: z.object({ kind: blacklistKind, value: blacklistValue }),
-  };
   return {
     '/v1/admin/games/{gameId}': {
       put: {
@@ -35,23 +32,6 @@ export function adminPaths(): ZodOpenApiPathsObject {
           200: json('The item as stored.', itemResponse),
           ...authenticatedErrors({ 404: ['GAME_NOT_FOUND'], 409: ['SKU_TAKEN'] }),
         },
-      },
-    },
-    '/v1/admin/risk/blacklist/{kind}/{value}': {
-      put: {
-        tags: ['Admin'],
-        summary: 'Block a user, device or IP address',
-        security: ADMIN,
-        requestParams: blacklistParams,
-        requestBody: { required: false, content: { 'application/json': { schema: blacklistBody } } },
-        responses: { 200: json('The blacklist entry.', blacklistEntry), ...authenticatedErrors() },
-      },
-      delete: {
-        tags: ['Admin'],
-        summary: 'Unblock a user, device or IP address',
-        security: ADMIN,
-        requestParams: blacklistParams,
-        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...authenticatedErrors() },
       },
     },
   };

@@ -3,14 +3,13 @@ import type { Config } from '../../infra/config';
 import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
 import { putGame, putItem, type CatalogReader } from '../../store/catalog';
-import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { assertOutboundUrls } from '../shared/outbound-urls';
-import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, skuPath } from './schemas';
+import { gameBody, gameIdPath, itemBody, skuPath } from './schemas';
 
-/** Catalogue and risk administration for the studio's operators. */
+/** Catalogue administration for the studio's operators (risk: api/risk/). */
 export function adminRouter({ database, config, catalog }: { database: Database; config: Config; catalog: CatalogReader }): Router {
   const { db } = database;
   const router = Router();
@@ -67,20 +66,6 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       kind: item.kind,
       ...(item.monthlyCard !== null && { monthlyCard: item.monthlyCard }),
     });
-  });
-
-  router.put('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
-    const kind = parseBody(blacklistKind, req.params.kind);
-    const value = parseBody(blacklistValue, req.params.value);
-    const { reason } = parseBody(blacklistBody, req.body ?? {});
-    await putBlacklistEntry(db, { kind, value, reason });
-    res.json({ kind, value, reason });
-  });
-
-  router.delete('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
-    const kind = parseBody(blacklistKind, req.params.kind);
-    await removeBlacklistEntry(db, kind, parseBody(blacklistValue, req.params.value));
-    res.status(204).end();
   });
 
   return router;

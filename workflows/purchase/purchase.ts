@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
+import { rejectionReason } from '../../domain/risk/rules';
 import { FAILURE, PATCHES, type PurchaseInput } from '../contract';
 import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
 import { awaitPayment } from './await-payment';
@@ -66,6 +67,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   let opened: Awaited<ReturnType<typeof books.openOrder>>;
   try {
     const risk = await books.checkRisk({
+      orderId,
+      amount: input.amount,
       gameId: input.gameId,
       userId: input.userId,
       clientIp: input.clientIp,
@@ -75,7 +78,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     opened = await books.openOrder({
       ...orderFields,
       expiresAt: order.expiresAt,
-      rejection: risk.decision === 'DENY' ? risk.reasons.join(',') : undefined,
+      rejection: risk.decision === 'DENY' ? rejectionReason(risk) : undefined,
     });
   } catch (err) {
     // Data the database cannot store: refused for good, nothing was taken (never retried forever).

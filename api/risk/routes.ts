@@ -1,0 +1,78 @@
+import { Router } from 'express';
+import type { RiskRule } from '../../domain/risk/rules';
+import type { Config } from '../../infra/config';
+import type { Database } from '../../infra/db';
+import { piiKeyring } from '../../infra/pii';
+import { blacklistLookup, deleteRiskRule, listBlacklist, listRiskRules, putBlacklistEntry, putRiskRule, removeBlacklistEntry } from '../../store/risk';
+import { adminAuth } from '../auth';
+import { ApiError, parseBody } from '../errors';
+import { jsonBody } from '../shared/body';
+import { blacklistBody, blacklistKind, blacklistValue, ruleBody, ruleIdPath } from './schemas';
+
+/** Risk administration: operators' rules and the blacklist. */
+export function riskRouter({ database, config }: { database: Database; config: Config }): Router {
+  const { db } = database;
+  const router = Router();
+  const keyring = () => piiKeyring(config);
+  const actor = (operator: string | undefined) => operator ?? 'admin';
+  router.use('/v1/admin/risk', adminAuth(config), ...jsonBody('64kb'));
+
+  router.get('/v1/admin/risk/rules', async (_req, res) => {
+    res.json({ rules: await listRiskRules(db) });
+  });
+
+  router.put('/v1/admin/risk/rules/:ruleId', async (req, res) => {
+    const ruleId = parseBody(ruleIdPath, req.params.ruleId);
+    const body = parseBody(ruleBody, req.body) as Omit<RiskRule, 'ruleId'>;
+    if (body.gameId !== undefined && !(await db.game.findUnique({ where: { id: body.gameId }, select: { id: true } }))) {
+      throw new ApiError(404, 'GAME_NOT_FOUND', `no game ${body.gameId}`);
+    }
+    res.json(await putRiskRule(database, { ...body, ruleId } as RiskRule, actor(req.get('x-operator'))));
+  });
+
+  router.delete('/v1/admin/risk/rules/:ruleId', async (req, res) => {
+    const ruleId = parseBody(ruleIdPath, req.params.ruleId);
+    if (!(await deleteRiskRule(database, ruleId, actor(req.get('x-operator'))))) {
+      throw new ApiError(404, 'RULE_NOT_FOUND', `no rule ${ruleId}`);
+    }
+    res.status(204).end();
+  });
+
+  router.get('/v1/admin/risk/blacklist', async (_req, res) => {
+    res.json({ entries: await listBlacklist(db, keyring()) });
+  });
+
+  router.put('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
+    const { kind, value } = blacklistPath(req.params);
+    const { reason, expiresAt } = parseBody(blacklistBody, req.body ?? {});
+    if (expiresAt !== undefined && new Date(expiresAt).getTime() <= Date.now()) {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the request is invalid', { issues: [{ path: 'expiresAt', message: 'must lie in the future' }] });
+    }
+    const saved = await putBlacklistEntry(
+      database,
+      keyring(),
+      { kind, value, reason, expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt) },
+      actor(req.get('x-operator')),
+    );
+    res.json({ ...saved, reason, ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() }) });
+  });
+
+  router.delete('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
+    const { kind, value } = blacklistPath(req.params);
+    await removeBlacklistEntry(database, keyring(), kind, value, actor(req.get('x-operator')));
+    res.status(204).end();
+  });
+
+  /** The entry's kind and value, the value of its kind (an IP address, a CIDR block) or 400. */
+  function blacklistPath(params: Record<string, string | undefined>) {
+    const kind = parseBody(blacklistKind, params.kind);
+    const value = parseBody(blacklistValue, params.value);
+    if (!blacklistLookup(keyring(), kind, value)) {
+      const expected = kind === 'IP' ? 'an IPv4 or IPv6 address' : 'a CIDR block such as 10.0.0.0/8 (host bits zero)';
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the request is invalid', { issues: [{ path: 'value', message: `must be ${expected}` }] });
+    }
+    return { kind, value };
+  }
+
+  return router;
+}

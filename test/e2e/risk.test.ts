@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { Harness, type TestGame } from '../support/harness';
+
+/** Risk administration over HTTP (rules as data, the blacklist) and its effect on the next orders. */
+let h: Harness;
+let game: TestGame;
+let sku: string;
+
+beforeAll(async () => {
+  ({ h, game, sku } = await Harness.startWithGame());
+});
+afterAll(() => h?.close());
+
+const newUser = () => `user-${randomUUID().slice(0, 8)}`;
+const velocity = (max: number, extra: Record<string, unknown> = {}) => ({
+  kind: 'VELOCITY',
+  params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max },
+  action: 'DENY',
+  enabled: true,
+  gameId: game.gameId,
+  ...extra,
+});
+
+describe('risk rules as data', () => {
+  it('keeps, lists, audits and removes a rule', async () => {
+    const ruleId = `r-${randomUUID().slice(0, 8)}`;
+    const put = await h.admin('PUT', `/v1/admin/risk/rules/${ruleId}`, velocity(5, { enabled: false }));
+    expect(put.status).toBe(200);
+    expect(put.body).toEqual({ ruleId, ...velocity(5, { enabled: false }) });
+    const listed = await h.admin('GET', '/v1/admin/risk/rules');
+    expect(listed.body.rules).toContainEqual(put.body);
+    expect(await h.db.configAudit.count({ where: { entity: 'risk_rule', entityId: ruleId } })).toBe(1);
+    expect((await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`)).status).toBe(204);
+    const again = await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`);
+    expect(again.status).toBe(404);
+    expect(again.body.error.code).toBe('RULE_NOT_FOUND');
+    expect(await h.db.configAudit.count({ where: { entity: 'risk_rule', entityId: ruleId } })).toBe(2);
+  });
+
+  it('refuses params not of their kind, an unknown kind and an unknown game, keeping nothing', async () => {
+    const ruleId = `bad-${randomUUID().slice(0, 8)}`;
+    const refusals = [
+      [{ ...velocity(3), params: { windowSeconds: 600, maxUsers: 2 } }, 400, 'VALIDATION_ERROR'],
+      [{ ...velocity(3), params: { subject: 'PLANET', metric: 'ORDERS', windowSeconds: 600, max: 3 } }, 400, 'VALIDATION_ERROR'],
+      [{ ...velocity(3), params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 2.5 } }, 400, 'VALIDATION_ERROR'],
+      [{ ...velocity(3), kind: 'HUNCH' }, 400, 'VALIDATION_ERROR'],
+      [{ ...velocity(3), action: 'ALLOW' }, 400, 'VALIDATION_ERROR'],
+      [{ kind: 'AML_SINGLE', params: { amount: { currency: 'CNY', value: 1.5 } }, action: 'REVIEW', enabled: true }, 400, 'VALIDATION_ERROR'],
+      [{ ...velocity(3), gameId: 'no-such-game' }, 404, 'GAME_NOT_FOUND'],
+    ] as const;
+    for (const [body, status, code] of refusals) {
+      const res = await h.admin('PUT', `/v1/admin/risk/rules/${ruleId}`, body);
+      expect([res.status, res.body.error?.code]).toEqual([status, code]);
+    }
+    expect(await h.db.riskRule.findUnique({ where: { id: ruleId } })).toBeNull();
+  });
+
+  it("applies a new rule to the game's next orders, naming no rule in the game's view", async () => {
+    const ruleId = `vel-${randomUUID().slice(0, 8)}`;
+    expect((await h.admin('PUT', `/v1/admin/risk/rules/${ruleId}`, velocity(1))).status).toBe(200);
+    try {
+      const userId = newUser();
+      expect((await h.createOrder(game, { userId, sku, region: 'CN' })).status).toBe(201);
+      const second = await h.createOrder(game, { userId, sku, region: 'CN' });
+      expect([second.status, second.body.error.code]).toEqual([403, 'RISK_REJECTED']);
+      const orderId = second.body.error.details.orderId as string;
+      const view = await h.signed(game, 'GET', `/v1/orders/${orderId}`);
+      expect(view.body.history).toEqual([expect.objectContaining({ status: 'REJECTED', reason: 'RISK_RULE' })]);
+      expect(JSON.stringify(view.body)).not.toContain(ruleId);
+      const kept = await h.db.riskDecision.findUniqueOrThrow({ where: { orderId } });
+      expect(kept).toMatchObject({ decision: 'DENY', reasons: ['VELOCITY'], hits: [{ ruleId, kind: 'VELOCITY', action: 'DENY', figures: { orders: 2, max: 1 } }] });
+    } finally {
+      await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`);
+    }
+  });
+});
+
+describe('the blacklist', () => {
+  it('blocks a CIDR block (its slash URL-encoded), lists it with its expiry, and unblocks it', async () => {
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const put = await h.admin('PUT', `/v1/admin/risk/blacklist/CIDR/${encodeURIComponent('198.18.0.0/15')}`, { reason: 'botnet', expiresAt });
+    expect(put.status).toBe(200);
+    expect(put.body).toEqual({ kind: 'CIDR', value: '198.18.0.0/15', reason: 'botnet', expiresAt });
+    const listed = await h.admin('GET', '/v1/admin/risk/blacklist');
+    expect(listed.body.entries).toContainEqual({ kind: 'CIDR', value: '198.18.0.0/15', reason: 'botnet', expiresAt, createdAt: expect.any(String) });
+    const refused = await h.createOrder(game, { userId: newUser(), sku, region: 'CN', clientIp: '198.19.255.1' });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'RISK_REJECTED']);
+    expect(await h.orderStatus(refused.body.error.details.orderId)).toBe('REJECTED');
+    expect((await h.admin('DELETE', `/v1/admin/risk/blacklist/CIDR/${encodeURIComponent('198.18.0.0/15')}`)).status).toBe(204);
+    expect((await h.createOrder(game, { userId: newUser(), sku, region: 'CN', clientIp: '198.19.255.1' })).status).toBe(201);
+  });
+
+  it('refuses a bad IP, a bad CIDR block and a past expiry, keeping nothing', async () => {
+    const before = await h.db.riskBlacklist.count();
+    const refusals = [
+      ['IP', '300.1.1.1', {}],
+      ['CIDR', encodeURIComponent('10.0.0.1/8'), {}],
+      ['CIDR', '10.0.0.0', {}],
+      ['USER', 'someone', { expiresAt: new Date(Date.now() - 1000).toISOString() }],
+      ['USER', 'someone', { reason: 'x', colour: 'red' }],
+      ['PLANET', 'mars', {}],
+    ] as const;
+    for (const [kind, value, body] of refusals) {
+      const res = await h.admin('PUT', `/v1/admin/risk/blacklist/${kind}/${value}`, body);
+      expect([kind, value, res.status, res.body.error?.code]).toEqual([kind, value, 400, 'VALIDATION_ERROR']);
+    }
+    expect(await h.db.riskBlacklist.count()).toBe(before);
+  });
+});
