@@ -231,6 +231,14 @@ export function gameClockOf(db: Db, gameId: string) {
   return db.game.findUniqueOrThrow({ where: { id: gameId }, select: { timeZone: true, dailyResetHour: true } });
 }
 
+/** An operator's decision on an order held for review (the first one stands). */
+export async function recordOperatorDecision(db: Db, d: { orderId: string; decision: 'APPROVE' | 'DENY'; operator: string; reason: string }) {
+  await db.riskDecision.updateMany({
+    where: { orderId: d.orderId, operatorDecision: null },
+    data: { operatorDecision: d.decision, operator: d.operator, operatorReason: d.reason, operatorDecidedAt: new Date() },
+  });
+}
+
 /** An order's risk decision as operators read it. */
 export function riskDecisionOf(db: Db, orderId: string) {
   return db.riskDecision.findUnique({ where: { orderId } });

@@ -42,6 +42,8 @@ export interface PurchaseTiming {
    * Absent in orders started before it existed: they wait for the notification only.
    */
   paymentQueryAfterMs?: number;
+  /** How long an order held for risk review waits for an operator before it is refunded (absent: 24 h). */
+  riskReviewTimeoutMs?: number;
 }
 
 export interface PurchaseInput {
@@ -125,7 +127,7 @@ export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
 export interface OpsRequest {
-  action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER';
+  action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER' | 'RISK_APPROVE' | 'RISK_DENY';
   operator: string;
   reason: string;
 }
@@ -144,6 +146,8 @@ export const PATCHES = {
   channelReversals: 'channel-reversals',
   /** A reversal known by the time the payment lands ends the order without delivering it. */
   reversalBeforeDelivery: 'reversal-before-delivery',
+  /** An order risk decided REVIEW is held once paid (RISK_REVIEW) until an operator decides or the review times out. */
+  riskReviewHold: 'risk-review-hold',
 } as const;
 
 /** Failure types the API maps to its error codes. */
