@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Harness, type TestGame } from '../support/harness';
+import { ledgerViolations, orderEntries } from '../../store/journal';
+import { Harness, sleep, type TestGame } from '../support/harness';
 
 /** Risk administration over HTTP (rules as data, the blacklist) and its effect on the next orders. */
 let h: Harness;
@@ -70,6 +71,71 @@ describe('risk rules as data', () => {
       const kept = await h.db.riskDecision.findUniqueOrThrow({ where: { orderId } });
       expect(kept).toMatchObject({ decision: 'DENY', reasons: ['VELOCITY'], hits: [{ ruleId, kind: 'VELOCITY', action: 'DENY', figures: { orders: 2, max: 1 } }] });
     } finally {
+      await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`);
+    }
+  });
+});
+
+describe('review holds', () => {
+  const operator = { 'X-Operator': 'alice@studio.example' };
+  /** Each entry of the order as `KIND debit>credit amount`. */
+  const entries = async (orderId: string) =>
+    (await orderEntries(h.sql, orderId)).map((e) => {
+      const short = (account: string) => account.split(':')[0];
+      return `${e.kind} ${short(e.postings.find((p) => p.amount > 0)!.account)}>${short(e.postings.find((p) => p.amount < 0)!.account)} ${e.amount}`;
+    });
+  const heldOrder = async () => {
+    const res = await h.createOrder(game, { userId: newUser(), sku, region: 'CN' });
+    expect(res.status).toBe(201);
+    const { orderId, payment } = res.body as { orderId: string; payment: { channelPaymentId: string } };
+    await h.pay(payment.channelPaymentId);
+    await h.waitForStatus(orderId, 'RISK_REVIEW');
+    expect(await entries(orderId)).toEqual(['PAYMENT_HELD channel_clearing>suspense 600']);
+    return orderId;
+  };
+  const decide = (orderId: string, decision: string) =>
+    h.http.admin('POST', `/v1/ops/orders/${orderId}/risk-decision`, { decision, reason: 'checked with the player' }, undefined, operator);
+
+  it('holds a paid order a REVIEW rule hit in suspense, then delivers, refunds or times out as decided', async () => {
+    const ruleId = `aml-${randomUUID().slice(0, 8)}`;
+    const rule = { kind: 'AML_SINGLE', params: { amount: { currency: 'CNY', value: 600 } }, action: 'REVIEW', enabled: true, gameId: game.gameId };
+    expect((await h.admin('PUT', `/v1/admin/risk/rules/${ruleId}`, rule)).status).toBe(200);
+    await sleep(1_100); // every process applies it within a second
+    const timeout = h.config.RISK_REVIEW_TIMEOUT_MS;
+    try {
+      const approved = await heldOrder();
+      expect((await decide(approved, 'APPROVE')).status).toBe(202);
+      await h.waitForStatus(approved, 'DELIVERED');
+      expect(await entries(approved)).toEqual([
+        'PAYMENT_HELD channel_clearing>suspense 600',
+        'REVIEW_RELEASED suspense>deferred_revenue 600',
+        'GOODS_DELIVERED deferred_revenue>revenue 600',
+      ]);
+      expect(await h.db.riskDecision.findUniqueOrThrow({ where: { orderId: approved } })).toMatchObject({
+        decision: 'REVIEW',
+        operatorDecision: 'APPROVE',
+        operator: 'alice@studio.example',
+      });
+      const again = await decide(approved, 'DENY');
+      expect([again.status, again.body.error.code]).toEqual([409, 'OPS_ACTION_NOT_ALLOWED']);
+
+      const denied = await heldOrder();
+      expect((await decide(denied, 'DENY')).status).toBe(202);
+      await h.waitForStatus(denied, 'REFUNDED');
+      expect(await entries(denied)).toEqual(['PAYMENT_HELD channel_clearing>suspense 600', 'REFUND suspense>channel_clearing 600']);
+
+      h.config.RISK_REVIEW_TIMEOUT_MS = 1_500;
+      const undecided = await heldOrder();
+      await h.waitForStatus(undecided, 'REFUNDED');
+      const history = await h.db.orderHistory.findMany({ where: { orderId: undecided }, orderBy: { id: 'asc' } });
+      expect(history.map((r) => [r.status, r.reason])).toEqual([
+        ['PENDING_PAYMENT', null],
+        ['RISK_REVIEW', null],
+        ['REFUNDED', 'RISK_REVIEW_TIMEOUT'],
+      ]);
+      expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+    } finally {
+      h.config.RISK_REVIEW_TIMEOUT_MS = timeout;
       await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`);
     }
   });
