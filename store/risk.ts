@@ -239,6 +239,42 @@ export async function recordOperatorDecision(db: Db, d: { orderId: string; decis
   });
 }
 
+export interface AmlReportRow {
+  orderId: string;
+  gameId: string;
+  userId: string;
+  amount: Money;
+  ruleId: string;
+  kind: string;
+  decision: string;
+  operatorDecision?: string;
+  decidedAt: string;
+}
+
+/** Every order an AML_* rule hit, decided in [from, to), oldest first: one row per hit. */
+export async function amlReport(run: RunSql, range: { from: string; to: string }): Promise<AmlReportRow[]> {
+  const rows = await run<{
+    order_id: string; game_id: string; user_id: string; currency: string; amount: number;
+    rule_id: string; kind: string; decision: string; operator_decision: string | null; decided_at: Date;
+  }>(sql`
+    SELECT d.order_id, d.game_id, d.user_id, d.currency, d.amount, hit->>'ruleId' AS rule_id, hit->>'kind' AS kind,
+      d.decision, d.operator_decision, d.decided_at
+    FROM risk_decisions d, jsonb_array_elements(d.hits) AS hit
+    WHERE d.decided_at >= ${utc(range.from)} AND d.decided_at < ${utc(range.to)} AND hit->>'kind' IN ('AML_SINGLE', 'AML_DAILY')
+    ORDER BY d.decided_at, d.order_id, hit->>'ruleId'`);
+  return rows.map((r) => ({
+    orderId: r.order_id,
+    gameId: r.game_id,
+    userId: r.user_id,
+    amount: { currency: r.currency, value: r.amount },
+    ruleId: r.rule_id,
+    kind: r.kind,
+    decision: r.decision,
+    ...(r.operator_decision !== null && { operatorDecision: r.operator_decision }),
+    decidedAt: r.decided_at.toISOString(),
+  }));
+}
+
 /** An order's risk decision as operators read it. */
 export function riskDecisionOf(db: Db, orderId: string) {
   return db.riskDecision.findUnique({ where: { orderId } });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
+import { amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
 
 export function riskPaths(): ZodOpenApiPathsObject {
   const tags = ['Risk'];
@@ -35,6 +35,24 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: ruleParams,
         responses: { 204: { description: 'Removed (audited).' }, ...authenticatedErrors({ 404: ['RULE_NOT_FOUND'] }) },
+      },
+    },
+    '/v1/admin/risk/aml-reports': {
+      get: {
+        tags,
+        summary: 'Orders an AML rule hit',
+        description:
+          'One row per AML_SINGLE or AML_DAILY hit of an order decided in [from, to) (at most 366 days): the order, its ' +
+          "amount, the rule, risk's decision and the operator's decision on a review. `format=csv` answers the same rows as CSV.",
+        security: ADMIN,
+        requestParams: { query: amlReportQuery },
+        responses: {
+          200: {
+            description: 'The report.',
+            content: { 'application/json': { schema: amlReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
+          },
+          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+        },
       },
     },
     '/v1/admin/risk/blacklist': {

@@ -3,11 +3,12 @@ import type { RiskRule } from '../../domain/risk/rules';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { piiKeyring } from '../../infra/pii';
-import { blacklistLookup, deleteRiskRule, listBlacklist, listRiskRules, putBlacklistEntry, putRiskRule, removeBlacklistEntry } from '../../store/risk';
+import { amlReport, blacklistLookup, deleteRiskRule, listBlacklist, listRiskRules, putBlacklistEntry, putRiskRule, removeBlacklistEntry } from '../../store/risk';
 import { adminAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
-import { blacklistBody, blacklistKind, blacklistValue, ruleBody, ruleIdPath } from './schemas';
+import { csvOf } from '../shared/csv';
+import { MAX_AML_REPORT_DAYS, amlReportQuery, blacklistBody, blacklistKind, blacklistValue, ruleBody, ruleIdPath } from './schemas';
 
 /** Risk administration: operators' rules and the blacklist. */
 export function riskRouter({ database, config }: { database: Database; config: Config }): Router {
@@ -61,6 +62,26 @@ export function riskRouter({ database, config }: { database: Database; config: C
     const { kind, value } = blacklistPath(req.params);
     await removeBlacklistEntry(database, keyring(), kind, value, actor(req.get('x-operator')));
     res.status(204).end();
+  });
+
+  router.get('/v1/admin/risk/aml-reports', async (req, res) => {
+    const q = parseBody(amlReportQuery, req.query);
+    const from = new Date(q.from);
+    const to = new Date(q.to);
+    if (from >= to) {
+      throw new ApiError(400, 'VALIDATION_ERROR', 'the request is invalid', { issues: [{ path: 'to', message: 'the range is empty: to must come after from' }] });
+    }
+    if (to.getTime() - from.getTime() > MAX_AML_REPORT_DAYS * 86_400_000) {
+      throw new ApiError(422, 'RANGE_TOO_LONG', `at most ${MAX_AML_REPORT_DAYS} days per report`);
+    }
+    const reports = await amlReport(database.sql, { from: from.toISOString(), to: to.toISOString() });
+    if (q.format === 'csv') {
+      const columns = ['orderId', 'gameId', 'userId', 'currency', 'amount', 'ruleId', 'kind', 'decision', 'operatorDecision', 'decidedAt'];
+      const rows = reports.map((r) => ({ ...r, currency: r.amount.currency, amount: r.amount.value }));
+      res.type('text/csv; charset=utf-8').set('Content-Disposition', 'attachment; filename="aml-report.csv"');
+      return void res.send(csvOf(columns, rows));
+    }
+    res.json({ reports });
   });
 
   /** The entry's kind and value, the value of its kind (an IP address, a CIDR block) or 400. */

@@ -59,6 +59,26 @@ export const ruleResponse = z
   .meta({ id: 'RiskRule' });
 export const rulesResponse = z.strictObject({ rules: z.array(ruleResponse) });
 
+export const amlReportQuery = z.strictObject({
+  from: timestamp.meta({ description: 'ISO 8601 instant, included', examples: ['2026-12-01T00:00:00Z'] }),
+  to: timestamp.meta({ description: 'ISO 8601 instant, left out; at most 366 days after `from`', examples: ['2027-01-01T00:00:00Z'] }),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+export const amlReportRow = z.strictObject({
+  orderId: z.string(),
+  gameId: z.string(),
+  userId: z.string(),
+  amount: z.strictObject({ currency: z.string(), value: z.number().int() }),
+  ruleId: z.string(),
+  kind: z.enum(['AML_SINGLE', 'AML_DAILY']),
+  decision: z.enum(['ALLOW', 'REVIEW', 'DENY']),
+  operatorDecision: z.enum(['APPROVE', 'DENY']).optional(),
+  decidedAt: timestamp,
+});
+export const amlReportResponse = z.strictObject({ reports: z.array(amlReportRow) });
+/** The longest range one AML report covers. */
+export const MAX_AML_REPORT_DAYS = 366;
+
 export const blacklistKind = z.enum(BLACKLIST_KINDS).meta({ examples: ['USER'] });
 /** A user id, device id, IP address or CIDR block (its slash URL-encoded) to block (path parameter). */
 export const blacklistValue = text(256).min(1).meta({ examples: ['player-66666'] });

@@ -134,10 +134,34 @@ describe('review holds', () => {
         ['REFUNDED', 'RISK_REVIEW_TIMEOUT'],
       ]);
       expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+
+      // The AML report lists each hit with risk's and the operator's decisions, as JSON and as CSV.
+      const range = `from=${new Date(Date.now() - 3_600_000).toISOString()}&to=${new Date(Date.now() + 60_000).toISOString()}`;
+      const report = await h.admin('GET', `/v1/admin/risk/aml-reports?${range}`);
+      const ours = (report.body.reports as { orderId: string; ruleId: string }[]).filter((r) => r.ruleId === ruleId);
+      expect(ours).toEqual([
+        expect.objectContaining({ orderId: approved, gameId: game.gameId, amount: { currency: 'CNY', value: 600 }, kind: 'AML_SINGLE', decision: 'REVIEW', operatorDecision: 'APPROVE' }),
+        expect.objectContaining({ orderId: denied, operatorDecision: 'DENY' }),
+        expect.not.objectContaining({ operatorDecision: expect.anything() }),
+      ]);
+      const csv = (await h.admin('GET', `/v1/admin/risk/aml-reports?${range}&format=csv`)).body as string;
+      expect(csv.split('\n')[0]).toBe('orderId,gameId,userId,currency,amount,ruleId,kind,decision,operatorDecision,decidedAt');
+      expect(csv).toContain(`${approved},${game.gameId},`);
     } finally {
       h.config.RISK_REVIEW_TIMEOUT_MS = timeout;
       await h.admin('DELETE', `/v1/admin/risk/rules/${ruleId}`);
     }
+  });
+});
+
+describe('the AML report', () => {
+  it('refuses a range over 366 days, an empty one and a missing bound', async () => {
+    const tooLong = await h.admin('GET', '/v1/admin/risk/aml-reports?from=2025-01-01T00:00:00Z&to=2026-01-03T00:00:00Z');
+    expect([tooLong.status, tooLong.body.error.code]).toEqual([422, 'RANGE_TOO_LONG']);
+    const empty = await h.admin('GET', '/v1/admin/risk/aml-reports?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z');
+    expect([empty.status, empty.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect((await h.admin('GET', '/v1/admin/risk/aml-reports?from=2026-01-02T00:00:00Z')).status).toBe(400);
+    expect((await h.admin('GET', '/v1/admin/risk/aml-reports?from=2026-01-01T00:00:00Z&to=2027-01-01T00:00:00Z')).status).toBe(200);
   });
 });
 
