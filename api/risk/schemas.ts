@@ -62,7 +62,7 @@ export const rulesResponse = z.strictObject({ rules: z.array(ruleResponse) });
 export const amlReportQuery = z.strictObject({
   from: timestamp.meta({ description: 'ISO 8601 instant, included', examples: ['2026-12-01T00:00:00Z'] }),
   to: timestamp.meta({ description: 'ISO 8601 instant, left out; at most 366 days after `from`', examples: ['2027-01-01T00:00:00Z'] }),
-  format: z.enum(['json', 'csv']).default('json'),
+  format: z.enum(['json', 'csv']).default('json').meta({ examples: ['json'] }),
 });
 export const amlReportRow = z.strictObject({
   orderId: z.string(),
