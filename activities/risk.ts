@@ -43,7 +43,8 @@ export function riskRulesCache(db: Db, changes?: ConfigChanges) {
  */
 export function createRiskActivities({ database, config, changes }: ActivityDeps) {
   const rulesNow = riskRulesCache(database.db, changes);
-  const settings = { maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER };
+  // Read at each check, as before rules were data: tests change the process's settings while it runs.
+  const settings = () => ({ maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
   return {
     async checkRisk(check: RiskCheck): Promise<RiskDecision> {
       const keys = subjectKeys(piiKeyring(config), check);
@@ -52,7 +53,7 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
       const { orderId, amount } = check;
       if (orderId === undefined || amount === undefined) {
         // Started before rules were data: the blacklist and the built-in guard only.
-        const risk = evaluateRisk(await legacyRiskFacts(database.sql, keys, check, now, since), settings);
+        const risk = evaluateRisk(await legacyRiskFacts(database.sql, keys, check, now, since), settings());
         businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
         return risk;
       }
@@ -75,7 +76,7 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
           failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
           dayStart,
         });
-        const decided = evaluateRisk(facts, settings, rules, {
+        const decided = evaluateRisk(facts, settings(), rules, {
           amount,
           hasDevice: keys.DEVICE !== undefined,
           hasIp: keys.IP !== undefined,
