@@ -35,7 +35,7 @@ export async function createPurchaseWorker({ config, database, connection, workf
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ database, channels, config, health: (health ?? openChannelHealth(config, database)).store }),
+    activities: createActivities({ database, channels, config, changes, health: (health ?? openChannelHealth(config, database)).store }),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
 }

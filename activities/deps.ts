@@ -1,5 +1,6 @@
 import type { ChannelRegistry } from '../channels/registry';
 import type { Config } from '../infra/config';
+import type { ConfigChanges } from '../infra/config-changes';
 import type { Database } from '../infra/db';
 import type { ChannelHealthStore } from '../store/channel-health';
 
@@ -10,4 +11,6 @@ export interface ActivityDeps {
   config: Config;
   /** Where every channel call's outcome goes (the circuit breakers, shared by every process); the worker always sets it. */
   health?: ChannelHealthStore;
+  /** Configuration changes made through any process (risk rules); absent: reloaded every second. */
+  changes?: ConfigChanges;
 }

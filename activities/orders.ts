@@ -169,6 +169,14 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
       );
     },
 
+    /** Paid exactly, but risk asked a person: the money is held (suspense) until approved or denied. */
+    async holdForRiskReview(params: { orderId: string; notification: PaymentNotification }) {
+      const n = params.notification;
+      await moveOrder(books, params.orderId, 'RISK_REVIEW', { patch: { paid: paidPatch(n) } }, [
+        ...(n.paid ? [journalPaymentHeld(n.paid, n.channelTxnId)] : []),
+      ]);
+    },
+
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
       await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);

@@ -126,7 +126,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
           reason: params.reason,
           patch: { stamp: 'refunded_at', ...(late ? { paid: paidPatch(late) } : {}) },
           // Goods the game took are never refunded by the purchase itself (reversals are their own step).
-          onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'CLOSED'],
+          onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'RISK_REVIEW', 'CLOSED'],
         },
         [releaseStock, releaseAllowances, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );

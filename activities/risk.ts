@@ -1,26 +1,108 @@
-import { openPii, piiKeyring } from '../infra/pii';
-import { evaluateRisk, type RiskDecision } from '../domain/risk/rules';
+import { gameDay, gameDayStart } from '../domain/game-day';
+import { evaluateRisk, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
+import type { ConfigChanges } from '../infra/config-changes';
+import type { Db } from '../infra/db';
+import { openPii } from '../infra/pii';
 import { businessMetrics } from '../infra/metrics';
-import { riskFacts, type RiskSubject } from '../store/risk';
+import { piiKeyring } from '../infra/pii';
+import {
+  decisionOf,
+  gameClockOf,
+  legacyRiskFacts,
+  listRiskRules,
+  lockRiskSubjects,
+  recordRiskDecision,
+  riskFacts,
+  subjectKeys,
+  type RiskCheck,
+} from '../store/risk';
 import type { ActivityDeps } from './deps';
 
-/** Gathers the facts the risk rules need; the rules themselves are pure (domain/risk). */
-export function createRiskActivities({ database, config }: ActivityDeps) {
+/** How long a process may use the rules it read without a change notification (none is lost for longer). */
+const RULES_MAX_AGE_MS = 1_000;
+
+/** The operators' rules as this process knows them: reloaded on `risk_rules` notifications, and at least every second. */
+export function riskRulesCache(db: Db, changes?: ConfigChanges) {
+  let loaded: { at: number; rules: Promise<RiskRule[]> } | undefined;
+  changes?.on('risk_rules', async () => {
+    loaded = undefined;
+  });
+  return () => {
+    if (!loaded || Date.now() - loaded.at > RULES_MAX_AGE_MS) {
+      const rules = listRiskRules(db);
+      loaded = { at: Date.now(), rules };
+      rules.catch(() => (loaded = undefined));
+    }
+    return loaded.rules;
+  };
+}
+
+/**
+ * Gathers the facts the risk rules need, lets the pure rules decide (domain/risk) and records the
+ * decision with the order's place in its windows: one transaction under the subjects' locks, so
+ * concurrent orders of one user, device or network are counted one after the other.
+ */
+export function createRiskActivities({ database, config, changes }: ActivityDeps) {
+  const rulesNow = riskRulesCache(database.db, changes);
+  // Read at each check, as before rules were data: tests change the process's settings while it runs.
+  const settings = () => ({ maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
   return {
-    async checkRisk(input: RiskSubject & { clientIpSealed?: string; deviceIdSealed?: string }): Promise<RiskDecision> {
-      // Sealed in the workflow's input; opened here, in memory only, for the blacklist's lookup.
+    async checkRisk(input: RiskCheck & { clientIpSealed?: string; deviceIdSealed?: string }): Promise<RiskDecision> {
+      // Sealed in the workflow's input (an order started before sealing carries them plain); opened
+      // here, in memory only: the subnet and blocklist digests need the address itself.
       const { clientIpSealed, deviceIdSealed, ...plain } = input;
       const keyring = piiKeyring(config);
-      const subject: RiskSubject = {
+      const check: RiskCheck = {
         ...plain,
         ...(clientIpSealed && { clientIp: openPii(keyring, clientIpSealed) }),
         ...(deviceIdSealed && { deviceId: openPii(keyring, deviceIdSealed) }),
       };
-      const since = new Date(Date.now() - config.RISK_ORDER_WINDOW_MS).toISOString();
-      const facts = await riskFacts(database.sql, subject, since);
-      const risk = evaluateRisk(facts, { maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
-      businessMetrics.riskDecision(subject.gameId, risk.decision, risk.reasons);
+      const keys = subjectKeys(keyring, check);
+      const now = new Date();
+      const since = new Date(now.getTime() - config.RISK_ORDER_WINDOW_MS);
+      const { orderId, amount } = check;
+      if (orderId === undefined || amount === undefined) {
+        // Started before rules were data: the blacklist and the built-in guard only.
+        const risk = evaluateRisk(await legacyRiskFacts(database.sql, keys, check, now, since), settings());
+        businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
+        return risk;
+      }
+      const rules = rulesFor(await rulesNow(), check.gameId);
+      const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
+      const risk = await database.transaction(async (run) => {
+        await lockRiskSubjects(run, check.gameId, keys);
+        const earlier = await decisionOf(run, orderId);
+        if (earlier) return earlier;
+        const facts = await riskFacts(run, {
+          subject: check,
+          keys,
+          orderId,
+          currency: amount.currency,
+          now,
+          since,
+          windows: windowsNeeded(rules),
+          paidOrders: rules.some((r) => r.kind === 'AMOUNT_ANOMALY'),
+          deviceFirstSeen: rules.some((r) => r.kind === 'NEW_DEVICE_HIGH_VALUE'),
+          failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
+          dayStart,
+        });
+        const decided = evaluateRisk(facts, settings(), rules, {
+          amount,
+          hasDevice: keys.DEVICE !== undefined,
+          hasIp: keys.IP !== undefined,
+          now: now.getTime(),
+        });
+        await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
+        return decided;
+      });
+      businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
       return risk;
     },
   };
+}
+
+/** When the game's current day started (its time zone and reset hour). */
+async function dayStartOf(db: Db, gameId: string, now: Date): Promise<Date> {
+  const clock = await gameClockOf(db, gameId);
+  return gameDayStart(gameDay(now, clock), clock);
 }

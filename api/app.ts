@@ -16,6 +16,7 @@ import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { auditRouter } from './audit/routes';
+import { riskRouter } from './risk/routes';
 import { callbacksRouter } from './callbacks/routes';
 import { channelsRouter } from './channels/routes';
 import { consoleRouter } from './console/routes';
@@ -79,6 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(consoleSession(deps));
   app.use(consoleRouter(deps));
   app.use(adminRouter({ ...deps, catalog }));
+  app.use(riskRouter(deps));
   app.use(channelsRouter(deps));
   app.use(ordersRouter({ ...deps, catalog, router }));
   app.use(callbacksRouter(deps));

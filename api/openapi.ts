@@ -14,6 +14,7 @@ import { healthPaths } from './health/openapi';
 import { monthlyCardPaths } from './monthly-cards/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
+import { riskPaths } from './risk/openapi';
 
 // The OpenAPI 3.1 description of every route the API serves, assembled from the fragment each
 // resource keeps beside its routes, rendered from the same zod schemas the routes validate with.
@@ -41,7 +42,8 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
     },
     tags: [
       { name: 'Health' },
-      { name: 'Admin', description: 'Catalogue and risk administration (admin bearer token).' },
+      { name: 'Admin', description: 'Catalogue administration (admin bearer token).' },
+      { name: 'Risk', description: 'Risk rules and the blacklist (admin bearer token).' },
       { name: 'Orders', description: 'Game-server calls, signed with the game secret.' },
       { name: 'Callbacks', description: 'Payment channels report payment results.' },
       ...(sandbox ? [{ name: 'Sandbox', description: 'The built-in test payment provider (`SANDBOX_ENABLED`).' }] : []),
@@ -55,6 +57,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...healthPaths(),
       ...adminPaths(),
       ...auditPaths(),
+      ...riskPaths(),
       ...channelPaths(),
       ...orderPaths(),
       ...callbackPaths(),

@@ -167,6 +167,7 @@ const configSchema = z
 
     RISK_MAX_ORDERS_PER_USER: z.coerce.number().int().positive().default(20),
     RISK_ORDER_WINDOW_MS: duration(60_000),
+    RISK_REVIEW_TIMEOUT_MS: duration(86_400_000),
 
     /** Daily reconciliation: each channel account's previous calendar day, at this time in this zone. */
     RECON_TIME: z.string().refine((v) => parseTimeOfDay(v) !== undefined, 'HH:MM (24 h), e.g. 10:00').default('10:00'),
@@ -352,5 +353,6 @@ export function purchaseTiming(config: Config): PurchaseTiming {
     channelOpenBudgetMs: config.CHANNEL_OPEN_BUDGET_MS,
     channelFailoverBudgetMs: config.CHANNEL_FAILOVER_BUDGET_MS,
     ...(config.PAYMENT_QUERY_AFTER_MS > 0 && { paymentQueryAfterMs: config.PAYMENT_QUERY_AFTER_MS }),
+    riskReviewTimeoutMs: config.RISK_REVIEW_TIMEOUT_MS,
   };
 }

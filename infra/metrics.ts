@@ -198,7 +198,7 @@ export const businessMetrics = {
   },
 
   /** `reasons` comes from the risk rules: a small fixed set, joined in their stable order. */
-  riskDecision(game: string, decision: 'ALLOW' | 'DENY', reasons: string[]) {
+  riskDecision(game: string, decision: 'ALLOW' | 'REVIEW' | 'DENY', reasons: string[]) {
     count(METRIC_NAMES.riskDecisions, 'Risk decisions, by decision and reason', {
       game,
       decision,

@@ -44,6 +44,8 @@ export interface PurchaseTiming {
    * Absent in orders started before it existed: they wait for the notification only.
    */
   paymentQueryAfterMs?: number;
+  /** How long an order held for risk review waits for an operator before it is refunded (absent: 24 h). */
+  riskReviewTimeoutMs?: number;
 }
 
 export interface PurchaseInput {
@@ -140,7 +142,7 @@ export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
 export interface OpsRequest {
-  action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER';
+  action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER' | 'RISK_APPROVE' | 'RISK_DENY';
   operator: string;
   reason: string;
 }
@@ -161,6 +163,8 @@ export const PATCHES = {
   reversalBeforeDelivery: 'reversal-before-delivery',
   /** A delivered monthly-card order starts (or extends) its card's workflow. */
   monthlyCards: 'monthly-cards',
+  /** An order risk decided REVIEW is held once paid (RISK_REVIEW) until an operator decides or the review times out. */
+  riskReviewHold: 'risk-review-hold',
 } as const;
 
 /** Failure types the API maps to its error codes. */

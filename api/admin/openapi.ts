@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { blacklistBody, blacklistEntry, blacklistKind, blacklistValue, gameBody, gameIdPath, gameResponse, itemAudit, itemBody, itemList, itemListQuery, itemResponse, skuPath } from './schemas';
+import { gameBody, gameIdPath, gameResponse, itemAudit, itemBody, itemList, itemListQuery, itemResponse, skuPath } from './schemas';
 
 export function adminPaths(): ZodOpenApiPathsObject {
-  const blacklistParams = {
-    path: z.object({ kind: blacklistKind, value: blacklistValue }),
-  };
   return {
     '/v1/admin/games/{gameId}': {
       put: {
@@ -66,23 +63,6 @@ export function adminPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: { path: z.object({ sku: skuPath }) },
         responses: { 200: json('The audit entries.', itemAudit), ...authenticatedErrors({ 404: ['ITEM_NOT_FOUND'] }) },
-      },
-    },
-    '/v1/admin/risk/blacklist/{kind}/{value}': {
-      put: {
-        tags: ['Admin'],
-        summary: 'Block a user, device or IP address',
-        security: ADMIN,
-        requestParams: blacklistParams,
-        requestBody: { required: false, content: { 'application/json': { schema: blacklistBody } } },
-        responses: { 200: json('The blacklist entry.', blacklistEntry), ...authenticatedErrors() },
-      },
-      delete: {
-        tags: ['Admin'],
-        summary: 'Unblock a user, device or IP address',
-        security: ADMIN,
-        requestParams: blacklistParams,
-        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...authenticatedErrors() },
       },
     },
   };

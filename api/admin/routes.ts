@@ -3,14 +3,13 @@ import type { Config } from '../../infra/config';
 import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
 import { itemAudit, listItems, putGame, putItem, retireItem, type CatalogItem, type CatalogReader } from '../../store/catalog';
-import { putBlacklistEntry, removeBlacklistEntry } from '../../store/risk';
 import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { assertOutboundUrls } from '../shared/outbound-urls';
-import { blacklistBody, blacklistKind, blacklistValue, gameBody, gameIdPath, itemBody, itemListQuery, skuPath } from './schemas';
+import { gameBody, gameIdPath, itemBody, itemListQuery, skuPath } from './schemas';
 
-/** Catalogue and risk administration for the studio's operators. */
+/** Catalogue administration for the studio's operators (risk: api/risk/). */
 export function adminRouter({ database, config, catalog }: { database: Database; config: Config; catalog: CatalogReader }): Router {
   const { db } = database;
   const router = Router();
@@ -75,20 +74,6 @@ export function adminRouter({ database, config, catalog }: { database: Database;
     const entries = await itemAudit(db, sku);
     if (!entries) throw itemNotFound(sku);
     res.json({ entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) });
-  });
-
-  router.put('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
-    const kind = parseBody(blacklistKind, req.params.kind);
-    const value = parseBody(blacklistValue, req.params.value);
-    const { reason } = parseBody(blacklistBody, req.body ?? {});
-    await putBlacklistEntry(db, { kind, value, reason });
-    res.json({ kind, value, reason });
-  });
-
-  router.delete('/v1/admin/risk/blacklist/:kind/:value', async (req, res) => {
-    const kind = parseBody(blacklistKind, req.params.kind);
-    await removeBlacklistEntry(db, kind, parseBody(blacklistValue, req.params.value));
-    res.status(204).end();
   });
 
   return router;

@@ -158,13 +158,6 @@ export const itemBody = z
     examples: DEMO_ITEMS.map((item) => itemUpsert(item, DEMO_GAME_ID)),
   });
 
-export const blacklistBody = z
-  .object({ reason: text(500).optional() })
-  .meta({ id: 'BlacklistEntryUpsert', examples: [{ reason: 'chargeback fraud, ticket RISK-1042' }] });
-export const blacklistKind = z.enum(['USER', 'DEVICE', 'IP']).meta({ examples: ['USER'] });
-/** A user id, device id or IP address to block (path parameter). */
-export const blacklistValue = text(256).min(1).meta({ examples: ['player-66666'] });
-
 export const gameResponse = z.strictObject({
   gameId: z.string(),
   name: z.string(),
@@ -214,5 +207,4 @@ export const itemAudit = z
     ),
   })
   .meta({ id: 'ItemAudit' });
-export const blacklistEntry = z.strictObject({ kind: blacklistKind, value: z.string(), reason: z.string().optional() });
 

@@ -1,3 +1,4 @@
+import { csvCell } from '../shared/csv';
 import { randomUUID } from 'node:crypto';
 import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
@@ -274,7 +275,3 @@ function safe(value: string | number): number {
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-function csvCell(value: unknown): string {
-  const text = value === undefined || value === null ? '' : String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}

@@ -11,6 +11,7 @@ import {
   opsOrdersResponse,
   opsRefundBody,
   resolveBody,
+  riskDecisionBody,
   revocationsQuery,
   revocationsResponse,
   stuckQuery,
@@ -113,6 +114,14 @@ export function opsPaths(): ZodOpenApiPathsObject {
         'Decide an order in manual review',
         '`DELIVER` a `MANUAL_REVIEW` order as paid, or `REFUND` it (also a `DELIVERING` one).',
         resolveBody,
+      ),
+    },
+    '/v1/ops/orders/{orderId}/risk-decision': {
+      post: action(
+        'Decide an order held for risk review',
+        '`APPROVE` a `RISK_REVIEW` order (it is delivered) or `DENY` it (refunded, `RISK_DENIED`). Undecided within ' +
+          '`RISK_REVIEW_TIMEOUT_MS` (24 h) it is refunded (`RISK_REVIEW_TIMEOUT`).',
+        riskDecisionBody,
       ),
     },
   };

@@ -6,6 +6,7 @@ import type { Database } from '../../infra/db';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import { failingSince } from '../../store/activity-failures';
 import { auditOutcome, auditRequested } from '../../store/ops';
+import { recordOperatorDecision } from '../../store/risk';
 import { listRevocations } from '../../store/revocations';
 import { findOrder, listOrders, searchOrders, type Order } from '../../store/orders';
 import { orderFacts, type OrderFacts } from '../../store/order-story';
@@ -18,7 +19,7 @@ import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
+import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, riskDecisionBody, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -149,6 +150,9 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
         throw err;
       }
       await auditOutcome(db, audit, 'ACCEPTED');
+      if (request.action === 'RISK_APPROVE' || request.action === 'RISK_DENY') {
+        await recordOperatorDecision(db, { orderId, decision: request.action === 'RISK_APPROVE' ? 'APPROVE' : 'DENY', operator, reason: request.reason });
+      }
       res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
     });
 
@@ -181,6 +185,10 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
   act('retry-delivery', (body) => ({ action: 'RETRY_DELIVERY', ...parseBody(opsActionBody, body) }));
   act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsRefundBody, body) }));
   act('resolve', (body) => parseBody(resolveBody, body));
+  act('risk-decision', (body) => {
+    const { decision, reason } = parseBody(riskDecisionBody, body);
+    return { action: decision === 'APPROVE' ? 'RISK_APPROVE' : 'RISK_DENY', reason };
+  });
   return router;
 }
 

@@ -90,6 +90,11 @@ export const resolveBody = opsActionBody
     examples: [{ action: 'DELIVER', reason: 'paid 1200 CNY as asked; the channel reported 12.00 as 1200.00' }],
   });
 
+/** An operator's decision on an order held for risk review. */
+export const riskDecisionBody = z
+  .strictObject({ decision: z.enum(['APPROVE', 'DENY']), reason: text(500).trim().min(1) })
+  .meta({ id: 'RiskReviewDecision', examples: [{ decision: 'APPROVE', reason: 'known player, card verified by phone, ticket RISK-88' }] });
+
 export const opsOrderSummary = z
   .strictObject({
     orderId: z.uuid(),

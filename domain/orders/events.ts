@@ -15,6 +15,7 @@ export const ORDER_EVENT_TYPES = {
   REFUNDED: 'order.refunded',
   CHARGED_BACK: 'order.charged_back',
   MANUAL_REVIEW: 'order.manual_review',
+  RISK_REVIEW: 'order.risk_review',
 } as const satisfies Record<OrderStatus, string>;
 
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[OrderStatus];

@@ -5,13 +5,16 @@ export const WORKFLOW_OPS_ALLOWED = {
   RETRY_DELIVERY: ['DELIVERING'],
   REFUND: ['DELIVERING', 'MANUAL_REVIEW'],
   DELIVER: ['MANUAL_REVIEW'],
+  RISK_APPROVE: ['RISK_REVIEW'],
+  RISK_DENY: ['RISK_REVIEW'],
 } as const satisfies Record<string, readonly OrderStatus[]>;
 
-export type OpsAction = 'RETRY_DELIVERY' | 'REFUND' | 'RESOLVE' | 'CLOSE';
+export type OpsAction = 'RETRY_DELIVERY' | 'REFUND' | 'RESOLVE' | 'CLOSE' | 'RISK_DECISION';
 
 /**
  * The actions the ops API offers for an order in `status` (the console shows these buttons only):
- * the workflow's own, plus the refund of a delivered order (a reversal) and the close of an unpaid one.
+ * the workflow's own, plus the refund of a delivered order (a reversal) and the close of an unpaid one;
+ * a held order (RISK_REVIEW) takes the risk decision.
  */
 export function opsActionsFor(status: OrderStatus): OpsAction[] {
   const has = (list: readonly OrderStatus[]) => list.includes(status);
@@ -20,5 +23,6 @@ export function opsActionsFor(status: OrderStatus): OpsAction[] {
     ...(has([...WORKFLOW_OPS_ALLOWED.REFUND, 'DELIVERED']) ? (['REFUND'] as const) : []),
     ...(has(WORKFLOW_OPS_ALLOWED.DELIVER) ? (['RESOLVE'] as const) : []),
     ...(status === 'PENDING_PAYMENT' ? (['CLOSE'] as const) : []),
+    ...(has(WORKFLOW_OPS_ALLOWED.RISK_APPROVE) ? (['RISK_DECISION'] as const) : []),
   ];
 }

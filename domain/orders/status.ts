@@ -10,18 +10,22 @@ export const ORDER_STATUSES = [
   'MANUAL_REVIEW',
   /** The payer's bank took the money back (a dispute): the goods are taken back too. */
   'CHARGED_BACK',
+  /** Paid the exact amount, but risk asked a person: the money is held until approved or denied. */
+  'RISK_REVIEW',
 ] as const;
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** The purchase itself: paid, delivered, or the money returned by us. */
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
-  PENDING_PAYMENT: ['PAID', 'CLOSED', 'MANUAL_REVIEW'],
+  PENDING_PAYMENT: ['PAID', 'CLOSED', 'MANUAL_REVIEW', 'RISK_REVIEW'],
   PAID: ['DELIVERING', 'REFUNDED'],
   DELIVERING: ['DELIVERED', 'REFUNDED'],
   // A payment that lands after the order was closed is refunded, never kept.
   CLOSED: ['REFUNDED'],
   MANUAL_REVIEW: ['DELIVERING', 'REFUNDED'],
+  // Approved: delivered; denied or not decided in time: refunded.
+  RISK_REVIEW: ['DELIVERING', 'REFUNDED'],
   DELIVERED: [],
   REJECTED: [],
   REFUNDED: [],
@@ -37,6 +41,7 @@ const REVERSALS: Partial<Record<OrderStatus, readonly OrderStatus[]>> = {
   PAID: ['CHARGED_BACK'],
   DELIVERING: ['CHARGED_BACK'],
   MANUAL_REVIEW: ['CHARGED_BACK'],
+  RISK_REVIEW: ['CHARGED_BACK'],
   DELIVERED: ['REFUNDED', 'CHARGED_BACK'],
 };
 
@@ -90,4 +95,8 @@ export const REASONS = {
   dataError: 'DATA_ERROR',
   /** The channel refused our refund for good (its code is in GET /v1/ops/stuck): the money waits for a person. */
   refundRefused: 'REFUND_REFUSED',
+  /** An operator denied an order held for risk review: its money is returned. */
+  riskDenied: 'RISK_DENIED',
+  /** No operator decided a risk review within RISK_REVIEW_TIMEOUT_MS: its money is returned. */
+  riskReviewTimeout: 'RISK_REVIEW_TIMEOUT',
 } as const;

@@ -49,7 +49,7 @@ const nastyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(nastyString, fc.constantFrom('userId', 'sku', 'quantity', 'region', 'name', 'reason', 'result')), tie('value'), {
+    fc.dictionary(fc.oneof(nastyString, fc.constantFrom('userId', 'sku', 'quantity', 'region', 'name', 'reason', 'result', 'kind', 'params')), tie('value'), {
       maxKeys: 5,
     }),
   ),
@@ -195,6 +195,7 @@ async function books() {
       (SELECT count(*) FROM items) AS items,
       (SELECT count(*) FROM item_prices) AS prices,
       (SELECT count(*) FROM risk_blacklist) AS blacklist,
+      (SELECT count(*) FROM risk_rules) AS risk_rules,
       (SELECT count(*) FROM sandbox_payments) AS sandbox_payments,
       (SELECT count(*) FROM sandbox_refunds) AS sandbox_refunds,
       (SELECT count(*) FROM ops_actions) AS ops_actions,

@@ -32,6 +32,7 @@ type Stubbed = Pick<
   | 'recordPaymentResult'
   | 'markPaid'
   | 'holdForReview'
+  | 'holdForRiskReview'
   | 'closeOrder'
   | 'startDelivery'
   | 'orderStatus'
@@ -49,7 +50,7 @@ type Stubbed = Pick<
 /** What the stubs were asked to do, in order, and knobs for how they answer. */
 class StubBooks {
   readonly calls: string[] = [];
-  risk: 'ALLOW' | 'DENY' = 'ALLOW';
+  risk: 'ALLOW' | 'REVIEW' | 'DENY' = 'ALLOW';
   outOfStock = false;
   /** PostgreSQL refuses the data of this step (see activities/guard.ts). */
   dataErrorIn?: 'openOrder' | 'markPaid';
@@ -78,6 +79,7 @@ class StubBooks {
     return {
       checkRisk: async () => {
         call('checkRisk');
+        if (this.risk === 'REVIEW') return { decision: 'REVIEW', reasons: ['AML_SINGLE'] };
         return this.risk === 'ALLOW' ? { decision: 'ALLOW', reasons: [] } : { decision: 'DENY', reasons: ['BLACKLISTED_USER'] };
       },
       openOrder: async (p) => {
@@ -102,6 +104,7 @@ class StubBooks {
         call(`startMonthlyCard:${p.terms.days}`);
         return { cardId: 'mc_test' };
       },
+      holdForRiskReview: async () => void call('holdForRiskReview'),
       closeOrder: async (p) => void call(`closeOrder:${p.reason}`),
       startDelivery: async (p) => {
         call('startDelivery');
@@ -219,7 +222,7 @@ class OrderUnderTest {
     return this.handle.signal(paymentNotifiedSignal, notification);
   }
 
-  ops(action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER') {
+  ops(action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER' | 'RISK_APPROVE' | 'RISK_DENY') {
     return this.handle.executeUpdate(opsActionUpdate, { args: [{ action, operator: 'alice', reason: 'test' }] });
   }
 
@@ -295,6 +298,56 @@ describe('the purchase workflow', () => {
       });
       expect(books.calls).toEqual(['checkRisk', 'openOrder']);
     }
+  });
+
+  describe('an order risk decided REVIEW', () => {
+    const reviewed = async (decide: (order: OrderUnderTest) => Promise<unknown>, timing = TEST_TIMING) => {
+      const books = new StubBooks();
+      books.risk = 'REVIEW';
+      const status = await withWorkflow(
+        books,
+        async (order) => {
+          await order.create();
+          await order.notify('SUCCESS');
+          await order.until('RISK_REVIEW');
+          await decide(order);
+          return order.result();
+        },
+        timing,
+      );
+      return { status, calls: books.calls };
+    };
+    const held = ['checkRisk', 'openOrder', 'createChannelPayment', 'recordPaymentResult:SUCCESS', 'holdForRiskReview'];
+
+    it('holds the paid order for a person, and delivers it once approved', async () => {
+      const { status, calls } = await reviewed(async (order) => {
+        expect(failureType(await order.ops('DELIVER').catch((e: unknown) => e))).toBe('OPS_ACTION_NOT_ALLOWED');
+        await order.ops('RISK_APPROVE');
+      });
+      expect(status).toBe('DELIVERED');
+      expect(calls).toEqual([...held, 'startDelivery', 'deliverOrder']);
+    });
+
+    it('refunds it when an operator denies it', async () => {
+      const { status, calls } = await reviewed((order) => order.ops('RISK_DENY'));
+      expect(status).toBe('REFUNDED');
+      expect(calls).toEqual([...held, 'refundOrder:RISK_DENIED']);
+    });
+
+    it('refunds it when no one decides within the review timeout', async () => {
+      const { status, calls } = await reviewed(async () => undefined, { ...TEST_TIMING, riskReviewTimeoutMs: 300 });
+      expect(status).toBe('REFUNDED');
+      expect(calls).toEqual([...held, 'refundOrder:RISK_REVIEW_TIMEOUT']);
+    });
+
+    it('refuses a risk decision for an order not held for review', async () => {
+      await withWorkflow(new StubBooks(), async (order) => {
+        await order.create();
+        expect(failureType(await order.ops('RISK_APPROVE').catch((e: unknown) => e))).toBe('OPS_ACTION_NOT_ALLOWED');
+        await order.handle.executeUpdate(cancelOrderUpdate);
+        expect(await order.result()).toBe('CLOSED');
+      });
+    });
   });
 
   it('rejects an order whose data the database refuses, at once, and lets a person decide a paid one', async () => {

@@ -11,7 +11,7 @@ const HISTORIES = join(__dirname, 'histories');
 const { History } = temporal.api.history.v1;
 const JSON_FORM = { longs: String, enums: String, bytes: String };
 /** Recorded histories are named by the shape of the workflow that made them: bump it with the shape. */
-const HISTORY_VERSION = '2026-12-07';
+const HISTORY_VERSION = '2026-12-08';
 
 /**
  * Determinism guard: recorded histories of every path through the purchase workflow must replay
@@ -36,6 +36,8 @@ describe('workflow replay', () => {
       return res.body as { orderId: string; payment: { channelPaymentId: string } };
     };
 
+    // A loaded machine may take longer than the refund path's 2 s to deliver: the delivered paths get longer.
+    h.config.DELIVERY_DEADLINE_MS = 30_000;
     const delivered = await order();
     await h.pay(delivered.payment.channelPaymentId, { result: 'FAILED' });
     await sleep(200);
@@ -47,6 +49,7 @@ describe('workflow replay', () => {
     await h.signed(game, 'POST', `/v1/orders/${cancelled.orderId}/cancel`);
     await h.waitForStatus(delivered.orderId, 'DELIVERED');
     h.gameServer.mode = 'fail';
+    h.config.DELIVERY_DEADLINE_MS = 2_000;
     const refunded = await order();
     await h.pay(refunded.payment.channelPaymentId);
     await h.waitForStatus(refunded.orderId, 'REFUNDED');
@@ -82,8 +85,29 @@ describe('workflow replay', () => {
     await h.waitForStatus(refundedBeforePaid.orderId, 'REFUNDED');
     expect(h.gameServer.attemptsFor(refundedBeforePaid.orderId)).toHaveLength(0);
 
-    const cases = { delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded, foundByQuery, chargedBack, refundedBeforePaid };
+    // A REVIEW rule holds paid orders for a person: approved, denied, undecided until the timeout.
+    const review = { kind: 'AML_SINGLE', params: { amount: { currency: 'CNY', value: 1 } }, action: 'REVIEW', enabled: true, gameId: game.gameId };
+    expect((await h.admin('PUT', '/v1/admin/risk/rules/replay-review', review)).status).toBe(200);
+    await sleep(1_100); // every process applies it within a second
+    const held = async () => {
+      const placed = await order();
+      await h.pay(placed.payment.channelPaymentId);
+      await h.waitForStatus(placed.orderId, 'RISK_REVIEW');
+      return placed;
+    };
+    const riskApproved = await held();
+    await opsAction(riskApproved.orderId, 'risk-decision', { decision: 'APPROVE', reason: 'known player' });
+    const riskDenied = await held();
+    await opsAction(riskDenied.orderId, 'risk-decision', { decision: 'DENY', reason: 'stolen card' });
+    h.config.RISK_REVIEW_TIMEOUT_MS = 500;
+    const riskTimedOut = await held();
+    await h.admin('DELETE', '/v1/admin/risk/rules/replay-review');
+
+    const cases = { riskApproved, riskDenied, riskTimedOut, delivered, timedOut, reviewRefunded: mismatch, reviewDelivered, cancelled, refunded, foundByQuery, chargedBack, refundedBeforePaid };
     const expected = {
+      riskApproved: 'DELIVERED',
+      riskDenied: 'REFUNDED',
+      riskTimedOut: 'REFUNDED',
       delivered: 'DELIVERED',
       timedOut: 'CLOSED',
       reviewRefunded: 'REFUNDED',

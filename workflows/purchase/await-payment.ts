@@ -9,7 +9,8 @@ import type { OrderState } from './order-state';
 /**
  * Step 4: waits for the money until the payment timeout; the game may cancel meanwhile. A channel that
  * stays silent is asked (a lost notification), then again after twice as long, and once more before
- * the order closes unpaid. Ends with the order PAID, MANUAL_REVIEW (not what was asked) or CLOSED
+ * the order closes unpaid. Ends with the order PAID, RISK_REVIEW (held for an operator), MANUAL_REVIEW
+ * (not what was asked) or CLOSED
  * (`releaseStock` run, the channel payment closed).
  */
 export async function awaitPayment(input: PurchaseInput, order: OrderState, releaseStock: (why: string) => Promise<void>): Promise<void> {
@@ -56,6 +57,11 @@ export async function awaitPayment(input: PurchaseInput, order: OrderState, rele
     if (notification.productMismatch || !notification.paid || !sameMoney(notification.paid, input.amount)) {
       await books.holdForReview({ orderId, expected: input.amount, notification });
       order.enter('MANUAL_REVIEW', notification.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch);
+      return;
+    }
+    if (order.holdsForRiskReview) {
+      await books.holdForRiskReview({ orderId, notification });
+      order.enter('RISK_REVIEW');
       return;
     }
     await books.markPaid({ orderId, notification });

@@ -43,6 +43,8 @@ export class OrderState {
   /** Why the create call fails, when the order could not be opened at its channel. */
   openFailure?: string;
   cancelRequested = false;
+  /** Risk decided REVIEW: once paid the exact amount, the order is held for an operator (RISK_REVIEW). */
+  holdsForRiskReview = false;
   /** The delivery in progress, cancelled by an operator's retry or refund. */
   deliveryScope?: CancellationScope;
   readonly inbox: PaymentNotification[] = [];
@@ -170,7 +172,7 @@ export class OrderState {
               FAILURE.opsActionRefused,
             );
           }
-          if (request.action === 'REFUND' && this.input.refundable === false) {
+          if ((request.action === 'REFUND' || request.action === 'RISK_DENY') && this.input.refundable === false) {
             throw ApplicationFailure.nonRetryable(
               `${this.channel} cannot refund through its API (the store refunds at the player's request)`,
               FAILURE.opsActionRefused,

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
+import { rejectionReason } from '../../domain/risk/rules';
 import { FAILURE, PATCHES, type PurchaseInput } from '../contract';
 import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
 import { awaitPayment } from './await-payment';
@@ -26,6 +27,7 @@ import { reverse } from './reversal';
  *   reserve stock (open the order)     ↔ release stock      (closing or refunding the order)
  *   open the channel payment           ↔ close it           (payment timeout, game cancels)
  *   take the money (payment result)    ↔ refund it          (delivery deadline, operator, late payment)
+ *   (risk review: hold the money)      ↔ refund it          (operator denies, review times out)
  *   deliver to the game server, with retries until the delivery deadline
  *   a monthly card's days begin (its own workflow)
  */
@@ -67,6 +69,8 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   let opened: Awaited<ReturnType<typeof books.openOrder>>;
   try {
     const risk = await books.checkRisk({
+      orderId,
+      amount: input.amount,
       gameId: input.gameId,
       userId: input.userId,
       clientIp: input.clientIp,
@@ -74,11 +78,13 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       clientIpSealed: input.clientIpSealed,
       deviceIdSealed: input.deviceIdSealed,
     });
+    // A review holds the paid order for a person (refundable orders only: held money must be returnable).
+    order.holdsForRiskReview = risk.decision === 'REVIEW' && input.refundable !== false && patched(PATCHES.riskReviewHold);
     const { timing: _timing, ...orderFields } = input;
     opened = await books.openOrder({
       ...orderFields,
       expiresAt: order.expiresAt,
-      rejection: risk.decision === 'DENY' ? risk.reasons.join(',') : undefined,
+      rejection: risk.decision === 'DENY' ? rejectionReason(risk) : undefined,
     });
   } catch (err) {
     // Data the database cannot store: refused for good, nothing was taken (never retried forever).
@@ -127,6 +133,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     // 4. Wait for the money until the payment timeout; the game may cancel meanwhile (await-payment.ts).
     await awaitPayment(input, order, releaseStock);
 
+    // Paid, but risk asked a person: approved, it is delivered; denied or undecided in time, refunded.
+    if (order.status === 'RISK_REVIEW') await riskReviewDecides();
+
     // 5. Deliver, or refund when the game server cannot take the goods before the deadline; a store
     //    that needs to hear of the delivery is told (Google Play: consume). Money the channel already
     //    returned (its refund came before its payment) is not delivered: finish() ends the order.
@@ -166,6 +175,16 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       });
     }
     return order.status;
+  }
+
+  /** An operator approves or denies an order held for risk review (the ops API's risk-decision), within its timeout. */
+  async function riskReviewDecides() {
+    const timeoutMs = timing.riskReviewTimeoutMs ?? DEFAULT_RISK_REVIEW_TIMEOUT_MS;
+    await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined, timeoutMs);
+    if (order.reversal) return; // the channel settled it: see finish()
+    const action = order.pendingOps()?.action;
+    if (action === 'RISK_APPROVE') await deliverOrRefund();
+    else await refundMoney(action === 'RISK_DENY' ? REASONS.riskDenied : REASONS.riskReviewTimeout);
   }
 
   /** An operator delivers or refunds (the ops API's resolve, through the opsAction update). */
@@ -209,6 +228,9 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await refundMoney(order.pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
   }
 }
+
+/** How long a risk review waits for an operator in orders started without RISK_REVIEW_TIMEOUT_MS in their timing. */
+const DEFAULT_RISK_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
 
 /** How long the goods of a payment we cannot refund are delivered for: as good as forever. */
 const UNREFUNDABLE_DELIVERY_DEADLINE_MS = 30 * 24 * 3_600_000;

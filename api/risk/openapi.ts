@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { ZodOpenApiPathsObject } from 'zod-openapi';
+import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
+
+export function riskPaths(): ZodOpenApiPathsObject {
+  const tags = ['Risk'];
+  const blacklistParams = { path: z.object({ kind: blacklistKind, value: blacklistValue }) };
+  const ruleParams = { path: z.object({ ruleId: ruleIdPath }) };
+  return {
+    '/v1/admin/risk/rules': {
+      get: {
+        tags,
+        summary: "The operators' risk rules",
+        security: ADMIN,
+        responses: { 200: json('Every rule, enabled or not.', rulesResponse), ...authenticatedErrors() },
+      },
+    },
+    '/v1/admin/risk/rules/{ruleId}': {
+      put: {
+        tags,
+        summary: 'Create or replace a risk rule',
+        description:
+          'Kinds and their params: docs/risk.md. An order hits a rule when, counted with it, a count exceeds `max` or an ' +
+          'amount reaches the threshold; any DENY hit denies, else any REVIEW hit holds the paid order for review. ' +
+          'Audited; every process applies it within a second.',
+        security: ADMIN,
+        requestParams: ruleParams,
+        requestBody: jsonBody(ruleBody),
+        responses: { 200: json('The rule as stored.', ruleResponse), ...authenticatedErrors({ 404: ['GAME_NOT_FOUND'] }) },
+      },
+      delete: {
+        tags,
+        summary: 'Remove a risk rule',
+        security: ADMIN,
+        requestParams: ruleParams,
+        responses: { 204: { description: 'Removed (audited).' }, ...authenticatedErrors({ 404: ['RULE_NOT_FOUND'] }) },
+      },
+    },
+    '/v1/admin/risk/aml-reports': {
+      get: {
+        tags,
+        summary: 'Orders an AML rule hit',
+        description:
+          'One row per AML_SINGLE or AML_DAILY hit of an order decided in [from, to) (at most 366 days): the order, its ' +
+          "amount, the rule, risk's decision and the operator's decision on a review. `format=csv` answers the same rows as CSV.",
+        security: ADMIN,
+        requestParams: { query: amlReportQuery },
+        responses: {
+          200: {
+            description: 'The report.',
+            content: { 'application/json': { schema: amlReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
+          },
+          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+        },
+      },
+    },
+    '/v1/admin/risk/blacklist': {
+      get: {
+        tags,
+        summary: 'The blacklist',
+        description: 'Expired entries are listed until removed; they deny no more.',
+        security: ADMIN,
+        responses: { 200: json('Every entry.', blacklistList), ...authenticatedErrors() },
+      },
+    },
+    '/v1/admin/risk/blacklist/{kind}/{value}': {
+      put: {
+        tags,
+        summary: 'Block a user, device, IP address or CIDR block',
+        description:
+          'A CIDR block has its slash URL-encoded (`10.0.0.0%2F8`). Devices, IPs and blocks are kept as lookup digests ' +
+          'and sealed, never in the clear.',
+        security: ADMIN,
+        requestParams: blacklistParams,
+        requestBody: { required: false, content: { 'application/json': { schema: blacklistBody } } },
+        responses: { 200: json('The blacklist entry (its value in canonical form).', blacklistEntry), ...authenticatedErrors() },
+      },
+      delete: {
+        tags,
+        summary: 'Unblock a user, device, IP address or CIDR block',
+        security: ADMIN,
+        requestParams: blacklistParams,
+        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...authenticatedErrors() },
+      },
+    },
+  };
+}
