@@ -8,6 +8,7 @@ import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
+import { StoreSweepClient } from './infra/store-sweeps';
 import { workerTelemetry } from './infra/metrics';
 
 export interface PurchaseWorkerDeps {
@@ -50,6 +51,16 @@ export async function ensureReconciliationSchedules(config: Config, database: Da
   return new ReconciliationClient(client, config).ensureSchedules(reconciled);
 }
 
+/** Each store account with a history API gets its sweep schedules, one per pass (idempotent). */
+export async function ensureStoreSweepSchedules(config: Config, database: Database, client: Client): Promise<string[]> {
+  const channels = await startChannelRegistry(config, database);
+  const accounts = channels.names().flatMap((channel) => {
+    const sweep = channels.get(channel)?.sweep;
+    return sweep ? [{ channel, passes: sweep.passes }] : [];
+  });
+  return new StoreSweepClient(client, config).ensureSchedules(accounts);
+}
+
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
@@ -67,8 +78,11 @@ async function main() {
   if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
   if (config.WORKER_ROLES.includes('finance')) {
     workers.push(await createFinanceWorker({ config, database, connection, changes, health }));
-    const schedules = await ensureReconciliationSchedules(config, database, new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const schedules = await ensureReconciliationSchedules(config, database, client);
     log.info({ schedules, at: config.RECON_TIME, timeZone: config.RECON_TIME_ZONE }, 'reconciliation schedules in place');
+    const sweeps = await ensureStoreSweepSchedules(config, database, client);
+    log.info({ schedules: sweeps, everyMinutes: config.STORE_SWEEP_INTERVAL_MINUTES }, 'store sweep schedules in place');
   }
   log.info(
     {

@@ -8,6 +8,7 @@ import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
 import { createReversalActivities } from './reversals';
 import { createRiskActivities } from './risk';
+import { createStoreSweepActivities } from './store-sweeps';
 
 export type { ActivityDeps } from './deps';
 
@@ -22,6 +23,7 @@ export function createActivities(given: ActivityDeps) {
     ...createDeliveryActivities(deps),
     ...createReversalActivities(deps),
     ...createFinanceActivities(deps),
+    ...createStoreSweepActivities(deps),
   };
   return guardActivities(activities, deps.database.sql);
 }

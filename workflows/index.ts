@@ -3,3 +3,4 @@ export { purchase } from './purchase/purchase';
 export { latePayment } from './purchase/late-payment';
 export { reversal } from './purchase/reversal';
 export { reconcileChannelDay, reconcileRuns, scheduledReconciliation } from './reconciliation/reconcile';
+export { storeSweep } from './store-sweep/sweep';

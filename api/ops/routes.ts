@@ -7,6 +7,7 @@ import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal
 import { failingSince } from '../../store/activity-failures';
 import { auditOutcome, auditRequested } from '../../store/ops';
 import { listRevocations } from '../../store/revocations';
+import { listStoreSweeps } from '../../store/store-sweeps';
 import { findOrder, listOrders } from '../../store/orders';
 import type { OpsRequest } from '../../workflows/contract';
 import { adminAuth } from '../auth';
@@ -14,7 +15,7 @@ import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { operatorHeader, opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, stuckQuery } from './schemas';
+import { operatorHeader, opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, storeSweepsQuery, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -71,6 +72,40 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
         failingSince: r.firstFailedAt.toISOString(),
         lastFailedAt: r.lastFailedAt.toISOString(),
         lastError: r.lastError,
+      })),
+    });
+  });
+
+  router.get('/v1/ops/store-sweeps', async (req, res) => {
+    operatorOf(req);
+    const query = parseBody(storeSweepsQuery, req.query);
+    const to = query.to ?? new Date().toISOString();
+    const from = query.from ?? new Date(Date.parse(to) - 7 * 86_400_000).toISOString();
+    if (Date.parse(from) > Date.parse(to)) throw new ApiError(400, 'INVALID_RANGE', 'from is after to');
+    const rows = await listStoreSweeps(database.sql, { channel: query.channel, from, to, limit: query.limit });
+    res.json({
+      sweeps: rows.map((r) => ({
+        sweepId: r.id,
+        channel: r.channel,
+        pass: r.pass,
+        windowStart: r.windowStart,
+        windowEnd: r.windowEnd,
+        status: r.status,
+        pages: r.pages,
+        items: { seen: r.seen, known: r.known, recovered: r.recovered, failed: r.failed },
+        recoveredByKind: Object.fromEntries(
+          [...new Set(r.recoveries.map((x) => x.kind))].map((kind) => [kind, r.recoveries.filter((x) => x.kind === kind).length]),
+        ),
+        ...(r.error !== null && { error: r.error }),
+        startedAt: r.startedAt,
+        ...(r.finishedAt !== null && { finishedAt: r.finishedAt }),
+        recoveries: r.recoveries.map((x) => ({
+          ...(x.orderId !== null && { orderId: x.orderId }),
+          kind: x.kind,
+          dedupeKey: x.dedupeKey,
+          ...(x.firstTriedAt !== null && { firstTriedAt: x.firstTriedAt }),
+          recoveredAt: x.recoveredAt,
+        })),
       })),
     });
   });
