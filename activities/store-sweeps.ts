@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ChannelError } from '../channels/http';
 import type { ChannelAdapter, SweepPass, SweptRecord } from '../channels/types';
 import { nextSweepWindow } from '../domain/sweeps/windows';
+import { businessMetrics } from '../infra/metrics';
 import { PurchasesClient } from '../infra/temporal';
 import { takeChannelEvent, type IntakeDeps } from '../notifications/intake';
 import { addSweepPage, closeStoreSweep, lastGoodSweepEnd, openStoreSweep, recordRecovery, resetSweepCounts } from '../store/store-sweeps';
@@ -84,8 +85,9 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
       }
     },
 
-    async closeStoreSweep(params: { sweepId: string; status: 'COMPLETED' | 'FAILED'; error?: string }): Promise<void> {
+    async closeStoreSweep(params: { sweepId: string; channel: string; status: 'COMPLETED' | 'FAILED'; error?: string }): Promise<void> {
       await closeStoreSweep(sql, params.sweepId, params);
+      businessMetrics.storeSweepRun(params.channel, params.status);
     },
   };
 
@@ -93,13 +95,16 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
   async function takeRecord(intake: IntakeDeps, window: StoreSweepWindow, record: SweptRecord): Promise<'known' | 'recovered' | 'failed'> {
     if (!record.notification) {
       intake.log.warn({ channel: window.channel, why: record.rejected }, 'a swept record does not verify: skipped');
+      businessMetrics.storeSweepItem(window.channel, 'UNVERIFIED', 'failed');
       return 'failed';
     }
     let recovered = false;
     for (const event of record.notification.events) {
       const outcome = await takeChannelEvent(intake, { channel: window.channel, event, source: 'SWEEP', rawBody: record.rawBody });
+      businessMetrics.storeSweepItem(window.channel, event.kind, outcome.firstCopy ? 'recovered' : 'known');
       if (!outcome.firstCopy) continue;
       recovered = true;
+      if (record.firstTriedAt) businessMetrics.storeRecoveryDelay(window.channel, (Date.now() - Date.parse(record.firstTriedAt)) / 1000);
       await recordRecovery(sql, {
         sweepId: window.sweepId,
         channel: window.channel,

@@ -4,7 +4,7 @@ import { StoreSweepClient } from '../../infra/store-sweeps';
 import { ledgerViolations } from '../../store/journal';
 import { listStoreSweeps } from '../../store/store-sweeps';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
-import { Harness, type TestGame } from '../support/harness';
+import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
 
 /**
  * The store completeness drill (issue 23), App Store: orders paid and delivered, then refunds and
@@ -108,5 +108,15 @@ describe('App Store: a sweep of Notification History recovers every lost notific
     const [again] = await listStoreSweeps(h.sql, { channel: 'appstore', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 1 });
     expect(again).toMatchObject({ id: all.sweepId, recovered: 0, failed: 0, seen: 18, known: 18, recoveries: [] });
     expect(h.gameServer.grantsFor(orders[0]!.orderId)).toHaveLength(1);
+
+    // The worker's metrics: what each sweep saw, by result, and that the account completed a sweep.
+    const metrics = await (await fetch(workerMetricsUrl)).text();
+    const sum = (result: string) =>
+      [...metrics.matchAll(new RegExp(`^payments_store_sweep_items_total\\{([^}]*)\\} (\\S+)$`, 'gm'))]
+        .filter((m) => m[1]!.includes('channel="appstore"') && m[1]!.includes(`result="${result}"`))
+        .reduce((total, m) => total + Number(m[2]), 0);
+    expect(sum('recovered')).toBe(lostKeys.length);
+    expect(sum('known')).toBe(18);
+    expect(metrics).toMatch(/^payments_store_sweep_last_success_timestamp_seconds\{[^}]*channel="appstore"[^}]*\} \d/m);
   }, 300_000);
 });

@@ -28,10 +28,10 @@ export async function storeSweep(params: { channel: string; pass: StoreSweepWind
   try {
     await pages.sweepStorePages(window);
   } catch (err) {
-    await books.closeStoreSweep({ sweepId: window.sweepId, status: 'FAILED', error: describe(err) });
+    await books.closeStoreSweep({ sweepId: window.sweepId, channel: window.channel, status: 'FAILED', error: describe(err) });
     return { ...window, status: 'FAILED' };
   }
-  await books.closeStoreSweep({ sweepId: window.sweepId, status: 'COMPLETED' });
+  await books.closeStoreSweep({ sweepId: window.sweepId, channel: window.channel, status: 'COMPLETED' });
   return { ...window, status: 'COMPLETED' };
 }
 
