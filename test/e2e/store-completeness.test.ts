@@ -4,6 +4,7 @@ import { StoreSweepClient } from '../../infra/store-sweeps';
 import { ledgerViolations } from '../../store/journal';
 import { listStoreSweeps } from '../../store/store-sweeps';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
+import { ensureStoreSweepSchedules } from '../../worker';
 import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
 
 /**
@@ -119,4 +120,18 @@ describe('App Store: a sweep of Notification History recovers every lost notific
     expect(sum('known')).toBe(18);
     expect(metrics).toMatch(/^payments_store_sweep_last_success_timestamp_seconds\{[^}]*channel="appstore"[^}]*\} \d/m);
   }, 300_000);
+
+  it("puts each store account's schedules in place at worker start, idempotently: failures hourly, all daily", async () => {
+    const q = h.config.FINANCE_TASK_QUEUE;
+    const expected = [`${q}-store-sweep-appstore-all`, `${q}-store-sweep-appstore-failures`];
+    try {
+      expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
+      expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
+      const every = async (id: string) => (await h.client.schedule.getHandle(id).describe()).spec.intervals?.[0]?.every;
+      expect(await every(expected[1]!)).toBe(3_600_000);
+      expect(await every(expected[0]!)).toBe(86_400_000);
+    } finally {
+      for (const id of expected) await h.client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
+  }, 120_000);
 });
