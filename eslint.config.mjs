@@ -47,7 +47,7 @@ export default tseslint.config(
   },
   {
     // Activities and the runtime never import workflow code; what they share lives in workflows/contract.ts.
-    files: ['worker.ts', 'activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'routing/**/*.ts'],
+    files: ['worker.ts', 'activities/**/*.ts', 'infra/**/*.ts', 'store/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'routing/**/*.ts', 'notifications/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': restrict([
         group(['**/workflows/**', '!**/workflows/contract'], 'only workflows/contract.ts is shared with workflow callers'),
@@ -57,7 +57,7 @@ export default tseslint.config(
   },
   {
     // SQL is fenced in store/: the other modules call it.
-    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts', 'routing/**/*.ts'],
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'channels/**/*.ts', 'sandbox/**/*.ts', 'workflows/**/*.ts', 'domain/**/*.ts', 'routing/**/*.ts', 'notifications/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
         'error',

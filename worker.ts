@@ -14,6 +14,7 @@ import { natsBroker } from './infra/brokers/nats';
 import { rabbitBroker } from './infra/brokers/rabbitmq';
 import { natsEventPublisher, rabbitEventPublisher, startEventRelay, type EventRelay, type EventRelayOptions } from './infra/event-relay';
 import { orderOutbox } from './store/outbox';
+import { StoreSweepClient } from './infra/store-sweeps';
 
 export interface PurchaseWorkerDeps {
   config: Config;
@@ -85,6 +86,16 @@ export function startOrderEventRelay(
   };
 }
 
+/** Each store account with a history API gets its sweep schedules, one per pass (idempotent). */
+export async function ensureStoreSweepSchedules(config: Config, database: Database, client: Client): Promise<string[]> {
+  const channels = await startChannelRegistry(config, database);
+  const accounts = channels.names().flatMap((channel) => {
+    const sweep = channels.get(channel)?.sweep;
+    return sweep ? [{ channel, passes: sweep.passes }] : [];
+  });
+  return new StoreSweepClient(client, config).ensureSchedules(accounts);
+}
+
 async function main() {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
@@ -103,8 +114,11 @@ async function main() {
   if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
   if (config.WORKER_ROLES.includes('finance')) {
     workers.push(await createFinanceWorker({ config, database, connection, changes, health }));
-    const schedules = await ensureReconciliationSchedules(config, database, new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }));
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const schedules = await ensureReconciliationSchedules(config, database, client);
     log.info({ schedules, at: config.RECON_TIME, timeZone: config.RECON_TIME_ZONE }, 'reconciliation schedules in place');
+    const sweeps = await ensureStoreSweepSchedules(config, database, client);
+    log.info({ schedules: sweeps, everyMinutes: config.STORE_SWEEP_INTERVAL_MINUTES }, 'store sweep schedules in place');
   }
   log.info(
     {

@@ -9,6 +9,7 @@ import { createOrderActivities } from './orders';
 import { createPaymentActivities } from './payments';
 import { createReversalActivities } from './reversals';
 import { createRiskActivities } from './risk';
+import { createStoreSweepActivities } from './store-sweeps';
 
 export type { ActivityDeps } from './deps';
 
@@ -24,6 +25,7 @@ export function createActivities(given: ActivityDeps) {
     ...createReversalActivities(deps),
     ...createFinanceActivities(deps),
     ...createMonthlyCardActivities(deps),
+    ...createStoreSweepActivities(deps),
   };
   return guardActivities(activities, deps.database.sql);
 }

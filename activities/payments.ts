@@ -70,6 +70,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
         result: result.result,
         paid: result.paid,
         rawBody: JSON.stringify({ source: 'query', event: answer.event }),
+        source: 'QUERY',
       });
       Context.current().log.info('payment found by asking the channel', { orderId: params.orderId, channel: params.channel });
       return result;

@@ -36,6 +36,8 @@ export interface ChannelRequest {
   body?: string | Buffer;
   /** Overrides the client's default timeout for this call. */
   timeoutMs?: number;
+  /** Overrides the bound of the answer's size (e.g. a page of 20 signed notifications with their chains). */
+  maxAnswerBytes?: number;
 }
 
 export interface ChannelResponse {
@@ -98,7 +100,7 @@ export function createChannelHttp({ timeoutMs: defaultTimeoutMs, egress }: Chann
       const res = await answerOf(request, signal, limit);
       let bytes: Buffer;
       try {
-        bytes = await readBounded(res);
+        bytes = await readBounded(res, request.maxAnswerBytes);
       } catch (err) {
         if (err instanceof AnswerTooLarge) throw transientError('ANSWER_TOO_LARGE', `${method} ${redact(url)}: ${err.message}`);
         throw failureOf(err, method, url, limit);

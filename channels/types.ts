@@ -181,6 +181,37 @@ export class ChannelUnsupportedError extends Error {
   }
 }
 
+/**
+ * A store sweep's question: what the store reports of [start, end) — Apple: the notifications it sent
+ * (FAILURES: only those never answered 2xx; ALL: every one), Google: the purchases it voided (VOIDED).
+ */
+export type SweepPass = 'FAILURES' | 'ALL' | 'VOIDED';
+
+export interface SweepRequest {
+  pass: SweepPass;
+  start: Date;
+  end: Date;
+  /** The store's cursor for the next page of this same window (absent: the first page). */
+  page?: string;
+}
+
+/** One thing a store sweep found, read exactly as its live notification would have been. */
+export interface SweptRecord {
+  /** The events and notice it reports; absent when it did not verify (`rejected` says why). */
+  notification?: VerifiedNotification;
+  rejected?: string;
+  /** Kept as the notification's body: what the store would have sent. */
+  rawBody: string;
+  /** When the store first tried to tell us (Apple: the first attemptDate; Google: voidedTimeMillis), ISO 8601. */
+  firstTriedAt?: string;
+}
+
+export interface SweepPage {
+  records: SweptRecord[];
+  /** The cursor of the next page; absent on the last one. */
+  nextPage?: string;
+}
+
 /** One adapter per channel account, behind this interface. */
 export interface ChannelAdapter {
   readonly channelId: string;
@@ -210,6 +241,13 @@ export interface ChannelAdapter {
   verifyReceipt(receipt: Record<string, unknown>, context: ReceiptContext): Promise<ChannelEvent>;
   /** Store channels: tells the store the goods were delivered (Google: consume or acknowledge). */
   confirmDelivery(ref: PaymentRef): Promise<void>;
+  /**
+   * Store channels with a history API: one page of a sweep (see SweepRequest), of the passes `sweep`
+   * names; a channel without either has no sweep.
+   */
+  sweepPage?(request: SweepRequest): Promise<SweepPage>;
+  /** The sweep passes this channel answers, and how many days back its history reaches. */
+  readonly sweep?: { passes: readonly SweepPass[]; maxLookbackDays: number };
 }
 
 /** A channel account as configuration holds it (credentials decrypted, validated for its type). */

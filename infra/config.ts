@@ -178,6 +178,8 @@ const configSchema = z
      * it. Unset: nobody does.
      */
     RECON_ORPHAN_GRANTS_ACCOUNT: z.string().min(1).optional(),
+    /** Store sweeps: Apple's failed notifications and Google's voided purchases are asked for this often (Apple's full pass: daily). */
+    STORE_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(5).max(1440).default(60),
     /** The task queue of reconciliation and other finance work, scaled apart from purchases. */
     FINANCE_TASK_QUEUE: z.string().min(1).default('finance'),
     /** Which task queues this worker process serves. */

@@ -29,6 +29,10 @@ export const METRIC_NAMES = {
   outboxLag: 'payments_outbox_lag_seconds',
   eventsPublished: 'payments_events_published_total',
   eventPublishFailures: 'payments_event_publish_failures_total',
+  storeSweepRuns: 'payments_store_sweep_runs_total',
+  storeSweepItems: 'payments_store_sweep_items_total',
+  storeSweepLastSuccess: 'payments_store_sweep_last_success_timestamp_seconds',
+  storeRecoveryDelay: 'payments_store_recovery_delay_seconds',
 } as const;
 
 /** The SDK meter takes counter names without the suffix its Prometheus exporter appends. */
@@ -195,6 +199,28 @@ export const businessMetrics = {
   /** A channel call moved an account's circuit breaker (counted where it happened: here, in a worker). */
   breakerTransition(channel: string, to: string) {
     count(METRIC_NAMES.breakerTransitions, 'Circuit breaker transitions made by this process, by channel and new state', { channel, to });
+  },
+
+  /** A store sweep run ended (COMPLETED or FAILED); a completed one sets the account's last success. */
+  storeSweepRun(channel: string, outcome: 'COMPLETED' | 'FAILED') {
+    count(METRIC_NAMES.storeSweepRuns, 'Store sweep runs, by store account and outcome', { channel, outcome });
+    if (outcome === 'COMPLETED') {
+      activityMeter()
+        .createGauge(METRIC_NAMES.storeSweepLastSuccess, 'float', 's', 'When the store account last completed a sweep (Unix seconds)')
+        .set(Date.now() / 1000, { channel });
+    }
+  },
+
+  /** One swept item: known (taken before), recovered (its first copy) or failed (did not verify); `kind` of its event. */
+  storeSweepItem(channel: string, kind: string, result: 'known' | 'recovered' | 'failed') {
+    count(METRIC_NAMES.storeSweepItems, 'Items store sweeps saw, by store account, event kind and result', { channel, kind, result });
+  },
+
+  /** From the store's first try to our recovery of a notification. */
+  storeRecoveryDelay(channel: string, seconds: number) {
+    activityMeter()
+      .createHistogram(METRIC_NAMES.storeRecoveryDelay, 'float', 's', "From the store's first try to the sweep's recovery of a notification")
+      .record(Math.max(0, seconds), { channel });
   },
 
   /** `reasons` comes from the risk rules: a small fixed set, joined in their stable order. */

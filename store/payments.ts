@@ -45,6 +45,17 @@ export interface ReceivedNotification {
   rawBody: string;
   /** The order it belongs to, when the caller found it already (refunds, chargebacks). */
   orderId?: string;
+  /** Where this copy came from; the first copy's is kept. */
+  source?: NotificationSource;
+}
+
+export const NOTIFICATION_SOURCES = ['CALLBACK', 'SWEEP', 'RECEIPT', 'QUERY'] as const;
+export type NotificationSource = (typeof NOTIFICATION_SOURCES)[number];
+
+export interface RecordedNotification {
+  orderId: string | null;
+  /** No copy of it was received before (by any source). */
+  firstCopy: boolean;
 }
 
 /**
@@ -53,20 +64,21 @@ export interface ReceivedNotification {
  * belongs to, if known. The account matters: store ids come from the client (`appAccountToken`,
  * `obfuscatedProfileId`), so another app's purchase can name any order.
  */
-export async function recordNotification(run: RunSql, n: ReceivedNotification): Promise<string | null> {
-  const [recorded] = await run<{ order_id: string | null }>(sql`
+export async function recordNotification(run: RunSql, n: ReceivedNotification): Promise<RecordedNotification> {
+  const [recorded] = await run<{ order_id: string | null; inserted: boolean }>(sql`
     INSERT INTO channel_notifications
-      (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body)
+      (channel, notification_id, channel_payment_id, order_id, result, amount, currency, raw_body, source)
     VALUES (${n.channel}::text, ${n.notificationId}::text, ${n.channelPaymentId}::text,
       coalesce(${n.orderId ?? null}::uuid, (SELECT id FROM orders WHERE channel_payment_id = ${n.channelPaymentId}::text
          AND id::text = ${n.merchantOrderId}::text AND channel = ${n.channel}::text)),
-      ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text, ${n.rawBody}::text)
+      ${n.result}::text, ${n.paid?.value ?? null}::int, ${n.paid?.currency ?? null}::text, ${n.rawBody}::text,
+      ${n.source ?? 'CALLBACK'}::text)
     ON CONFLICT (channel, notification_id) DO UPDATE
       SET received_count = channel_notifications.received_count + 1, last_received_at = ${NOW_UTC},
         -- A copy that arrived before its order knew the payment is linked by a later copy.
         order_id = coalesce(channel_notifications.order_id, EXCLUDED.order_id)
-    RETURNING order_id::text`);
-  return recorded?.order_id ?? null;
+    RETURNING order_id::text, (xmax = 0) AS inserted`);
+  return { orderId: recorded?.order_id ?? null, firstCopy: recorded?.inserted === true };
 }
 
 /**

@@ -227,3 +227,20 @@ export const RECONCILIATION = {
   requestWorkflowId: (requestId: string) => `recon-request-${requestId}`,
   scheduleId: (taskQueue: string, channel: string) => `${taskQueue}-reconciliation-${channel}`,
 } as const;
+
+// ---- Store sweeps (issue 23) ----
+
+/** One run of a store sweep: the account, the pass and its window (ISO 8601), fixed when it opens. */
+export interface StoreSweepWindow {
+  sweepId: string;
+  channel: string;
+  pass: 'FAILURES' | 'ALL' | 'VOIDED';
+  start: string;
+  end: string;
+}
+
+export const STORE_SWEEP = {
+  workflow: 'storeSweep',
+  scheduleId: (taskQueue: string, channel: string, pass: string) => `${taskQueue}-store-sweep-${channel}-${pass.toLowerCase()}`,
+  scheduledWorkflowId: (channel: string, pass: string) => `store-sweep-${channel}-${pass.toLowerCase()}`,
+} as const;

@@ -4,3 +4,4 @@ export { latePayment } from './purchase/late-payment';
 export { reversal } from './purchase/reversal';
 export { reconcileChannelDay, reconcileRuns, scheduledReconciliation } from './reconciliation/reconcile';
 export { monthlyCard } from './monthly-card/monthly-card';
+export { storeSweep } from './store-sweep/sweep';

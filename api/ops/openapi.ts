@@ -14,6 +14,8 @@ import {
   riskDecisionBody,
   revocationsQuery,
   revocationsResponse,
+  storeSweepsQuery,
+  storeSweepsResponse,
   stuckQuery,
   stuckResponse,
 } from './schemas';
@@ -108,6 +110,19 @@ export function opsPaths(): ZodOpenApiPathsObject {
           "as the game's own cancel does; a payment that still arrives is refunded (`LATE_PAYMENT`).",
         opsActionBody,
       ),
+    },
+    '/v1/ops/store-sweeps': {
+      get: {
+        tags: ['Operations'],
+        summary: 'Store sweeps: the notifications the stores sent that we never took, recovered',
+        description:
+          "Per run of a store account's sweep (Apple's Notification History, Google's voided purchases): the window, " +
+          'pages, items seen, known (taken before), recovered (by kind) and failed, with the error of a failed run; per ' +
+          "recovered item the order, kind, dedupe key, the store's first try and our recovery time. Newest first.",
+        security: ADMIN,
+        requestParams: { query: storeSweepsQuery, header: operator },
+        responses: { 200: json('The runs.', storeSweepsResponse), ...authenticatedErrors({ 400: ['INVALID_RANGE'] }) },
+      },
     },
     '/v1/ops/orders/{orderId}/resolve': {
       post: action(

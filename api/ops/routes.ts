@@ -13,13 +13,14 @@ import { orderFacts, type OrderFacts } from '../../store/order-story';
 import { timeline } from '../../domain/orders/timeline';
 import { opsActionsFor } from '../../domain/orders/ops-actions';
 import type { OrderStatus } from '../../domain/orders/status';
+import { listStoreSweeps } from '../../store/store-sweeps';
 import type { OpsRequest } from '../../workflows/contract';
 import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { orderView } from '../orders/routes';
 import { orderIdParam } from '../orders/schemas';
-import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, riskDecisionBody, stuckQuery } from './schemas';
+import { opsActionBody, opsOrdersQuery, opsRefundBody, resolveBody, revocationsQuery, riskDecisionBody, storeSweepsQuery, stuckQuery } from './schemas';
 
 interface Deps {
   database: Database;
@@ -88,6 +89,40 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
         failingSince: r.firstFailedAt.toISOString(),
         lastFailedAt: r.lastFailedAt.toISOString(),
         lastError: r.lastError,
+      })),
+    });
+  });
+
+  router.get('/v1/ops/store-sweeps', async (req, res) => {
+    operatorOf(res);
+    const query = parseBody(storeSweepsQuery, req.query);
+    const to = query.to ?? new Date().toISOString();
+    const from = query.from ?? new Date(Date.parse(to) - 7 * 86_400_000).toISOString();
+    if (Date.parse(from) > Date.parse(to)) throw new ApiError(400, 'INVALID_RANGE', 'from is after to');
+    const rows = await listStoreSweeps(database.sql, { channel: query.channel, from, to, limit: query.limit });
+    res.json({
+      sweeps: rows.map((r) => ({
+        sweepId: r.id,
+        channel: r.channel,
+        pass: r.pass,
+        windowStart: r.windowStart,
+        windowEnd: r.windowEnd,
+        status: r.status,
+        pages: r.pages,
+        items: { seen: r.seen, known: r.known, recovered: r.recovered, failed: r.failed },
+        recoveredByKind: Object.fromEntries(
+          [...new Set(r.recoveries.map((x) => x.kind))].map((kind) => [kind, r.recoveries.filter((x) => x.kind === kind).length]),
+        ),
+        ...(r.error !== null && { error: r.error }),
+        startedAt: r.startedAt,
+        ...(r.finishedAt !== null && { finishedAt: r.finishedAt }),
+        recoveries: r.recoveries.map((x) => ({
+          ...(x.orderId !== null && { orderId: x.orderId }),
+          kind: x.kind,
+          dedupeKey: x.dedupeKey,
+          ...(x.firstTriedAt !== null && { firstTriedAt: x.firstTriedAt }),
+          recoveredAt: x.recoveredAt,
+        })),
       })),
     });
   });

@@ -83,6 +83,41 @@ export const revocationsResponse = z.strictObject({
   ),
 });
 
+export const storeSweepsQuery = z.object({
+  channel: slug(64).optional().meta({ description: 'one store account', examples: ['appstore'] }),
+  from: timestamp.optional().meta({ description: 'runs started at or after (default: 7 days ago)', examples: ['2026-12-01T00:00:00Z'] }),
+  to: timestamp.optional().meta({ description: 'runs started before (default: now)', examples: ['2026-12-08T00:00:00Z'] }),
+  limit: z.coerce.number().int().min(1).max(500).default(100).meta({ examples: [50] }),
+});
+
+export const storeSweepsResponse = z.strictObject({
+  sweeps: z.array(
+    z.strictObject({
+      sweepId: z.uuid(),
+      channel: z.string(),
+      pass: z.enum(['FAILURES', 'ALL', 'VOIDED']),
+      windowStart: timestamp,
+      windowEnd: timestamp,
+      status: z.enum(['RUNNING', 'COMPLETED', 'FAILED']),
+      pages: z.number().int(),
+      items: z.strictObject({ seen: z.number().int(), known: z.number().int(), recovered: z.number().int(), failed: z.number().int() }),
+      recoveredByKind: z.record(z.string(), z.number().int()),
+      error: z.string().optional(),
+      startedAt: timestamp,
+      finishedAt: timestamp.optional(),
+      recoveries: z.array(
+        z.strictObject({
+          orderId: z.uuid().optional(),
+          kind: z.string(),
+          dedupeKey: z.string(),
+          firstTriedAt: timestamp.optional().meta({ description: "the store's first try (Apple's first attemptDate, Google's voidedTimeMillis)" }),
+          recoveredAt: timestamp,
+        }),
+      ),
+    }),
+  ),
+});
+
 export const resolveBody = opsActionBody
   .extend({ action: z.enum(['DELIVER', 'REFUND']) })
   .meta({

@@ -1,6 +1,5 @@
 import { piiKeyring, sealOrderPii } from '../../infra/pii';
 import { Router, type Response } from 'express';
-import { paymentResultOf } from '../../channels/events';
 import type { ChannelRegistry } from '../../channels/registry';
 import { ReceiptRejectedError } from '../../channels/types';
 import { orderIdFor, requestHash } from '../../domain/ids';
@@ -12,12 +11,13 @@ import type { ChannelRouter } from '../../routing/router';
 import { PurchaseRefusedError, type PurchasesClient } from '../../infra/temporal';
 import type { CatalogReader } from '../../store/catalog';
 import { findOrder, findOrderOfGame, orderWithHistory } from '../../store/orders';
-import { claimStoreTransaction, recordNotification } from '../../store/payments';
+import { claimStoreTransaction } from '../../store/payments';
+import { takeChannelEvent } from '../../notifications/intake';
 import { attemptsOf } from '../../store/routing';
 import type { OrderRouting, OrderSnapshot } from '../../workflows/contract';
 import { signedGameRequest, type SignedLocals } from '../auth';
 import { ApiError, parseBody } from '../errors';
-import { requestIdOf } from '../request-context';
+import { requestIdOf, requestLog } from '../request-context';
 import { createOrderBody, idempotencyKey, orderIdParam, receiptBody } from './schemas';
 
 interface Deps {
@@ -129,10 +129,9 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     if (!adapter?.supports.receipts) {
       throw new ApiError(422, 'RECEIPTS_NOT_SUPPORTED', `channel ${order.channel} takes no receipts: its notifications pay its orders`);
     }
-    const terms = { amount: order.amount, storeProductId: order.storeProductId };
     let event;
     try {
-      event = await adapter.verifyReceipt(receipt, { orderId: id, amount: terms.amount, storeProductId: order.storeProductId ?? undefined });
+      event = await adapter.verifyReceipt(receipt, { orderId: id, amount: order.amount, storeProductId: order.storeProductId ?? undefined });
     } catch (err) {
       if (err instanceof ReceiptRejectedError) {
         const code = err.code === 'WRONG_PRODUCT' ? 'RECEIPT_PRODUCT_MISMATCH' : 'INVALID_RECEIPT';
@@ -144,18 +143,10 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
     if ((await claimStoreTransaction(database.sql, adapter.channelId, event.channelTradeNo, id)) === 'ANOTHER_ORDER') {
       throw new ApiError(409, 'RECEIPT_ALREADY_USED', 'this store transaction paid another order');
     }
-    const payment = paymentResultOf(event, terms)!;
-    await recordNotification(database.sql, {
-      channel: adapter.channelId,
-      notificationId: payment.notificationId,
-      channelPaymentId: payment.channelPaymentId || (order.channelPaymentId ?? ''),
-      merchantOrderId: id,
-      result: payment.result,
-      paid: payment.paid,
-      rawBody: JSON.stringify({ source: 'receipt', event }),
-      orderId: id,
-    });
-    await purchases.notifyPayment(id, payment, purchaseTiming(config));
+    await takeChannelEvent(
+      { database, config, purchases, log: requestLog(res) },
+      { channel: adapter.channelId, event, source: 'RECEIPT', rawBody: JSON.stringify({ source: 'receipt', event }), orderId: id },
+    );
     await settled(db, id, RECEIPT_WAIT_MS);
     res.json(await orderView(db, id));
   });

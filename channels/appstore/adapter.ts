@@ -11,6 +11,8 @@ import {
   type ChannelDefinition,
   type ChannelDeps,
   type PaymentQueryResult,
+  type SweepPage,
+  type SweptRecord,
   type VerifiedNotification,
 } from '../types';
 import {
@@ -21,6 +23,8 @@ import {
   decodedNotification,
   decodedTransaction,
   notificationBody,
+  notificationHistoryRequest,
+  notificationHistoryResponse,
   notificationOutcome,
   paymentEvent,
   receiptBody,
@@ -90,6 +94,9 @@ const RETRYABLE_API_ERRORS = new Set<number>([
   APIError.ORIGINAL_TRANSACTION_ID_NOT_FOUND_RETRYABLE,
 ]);
 
+/** A Notification History page: 20 records of about 10 KB, with room to spare. */
+const HISTORY_PAGE_MAX_BYTES = 1024 * 1024;
+
 type Verdict<T> = { ok: true; value: T } | { ok: false; code: CallbackRejectedError['code']; why: string };
 
 /** Runs one of the library's verifications and reads what this adapter needs from the result. */
@@ -131,6 +138,25 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
 
   const verifiedTransaction = (signed: string) => verified(() => verifier.verifyAndDecodeTransaction(signed), decodedTransaction);
 
+  /** A verified ResponseBodyV2 JWS, read; CallbackRejectedError for anything that is not authentic and current. */
+  const readNotification = async (signedPayload: string): Promise<VerifiedNotification> => {
+    const notification = await verified(() => verifier.verifyAndDecodeNotification(signedPayload), decodedNotification);
+    if (!notification.ok) throw new CallbackRejectedError(notification.code, `signedPayload: ${notification.why}`);
+    const signedTransaction = notification.value.data?.signedTransactionInfo;
+    const transaction = signedTransaction === undefined ? undefined : await verifiedTransaction(signedTransaction);
+    if (transaction && !transaction.ok) {
+      throw new CallbackRejectedError(transaction.code, `signedTransactionInfo: ${transaction.why}`);
+    }
+    const outcome = notificationOutcome(notification.value, transaction?.value);
+    if (!outcome) {
+      throw new CallbackRejectedError(
+        'MALFORMED_NOTIFICATION',
+        `${notification.value.notificationType} ${notification.value.notificationUUID} carries no signedTransactionInfo`,
+      );
+    }
+    return outcome;
+  };
+
   /** Apple's refusal, final unless Apple marks it retryable; 5xx and 429 never get here (transient in http). */
   const refused = (res: ChannelResponse, what: string) => {
     const parsed = apiErrorBody.safeParse(parseJson(res.body));
@@ -163,21 +189,47 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
     async verifyNotification({ rawBody }): Promise<VerifiedNotification> {
       const body = notificationBody.safeParse(parseJson(rawBody));
       if (!body.success) throw new CallbackRejectedError('MALFORMED_NOTIFICATION', 'the body is not {"signedPayload": "<JWS>"}');
-      const notification = await verified(() => verifier.verifyAndDecodeNotification(body.data.signedPayload), decodedNotification);
-      if (!notification.ok) throw new CallbackRejectedError(notification.code, `signedPayload: ${notification.why}`);
-      const signedTransaction = notification.value.data?.signedTransactionInfo;
-      const transaction = signedTransaction === undefined ? undefined : await verifiedTransaction(signedTransaction);
-      if (transaction && !transaction.ok) {
-        throw new CallbackRejectedError(transaction.code, `signedTransactionInfo: ${transaction.why}`);
+      return readNotification(body.data.signedPayload);
+    },
+
+    // Notification History reaches 180 days back (30 in the sandbox).
+    sweep: { passes: ['FAILURES', 'ALL'], maxLookbackDays: credentials.environment === 'Production' ? 180 : 30 },
+
+    /**
+     * Notification History: the notifications Apple sent this app in the window (≤ 20 a page), each
+     * verified and read as its live POST would have been. Every page repeats the window's body (Apple
+     * binds the token to it); FAILURES asks only for those never answered 2xx.
+     */
+    async sweepPage({ pass, start, end, page }): Promise<SweepPage> {
+      if (!apiKey) {
+        throw new ChannelUnsupportedError('appstore', 'sweepPage', 'this account has no App Store Server API key (issuerId, keyId, privateKey)');
       }
-      const outcome = notificationOutcome(notification.value, transaction?.value);
-      if (!outcome) {
-        throw new CallbackRejectedError(
-          'MALFORMED_NOTIFICATION',
-          `${notification.value.notificationType} ${notification.value.notificationUUID} carries no signedTransactionInfo`,
-        );
+      const query = page === undefined ? '' : `?paginationToken=${encodeURIComponent(page)}`;
+      const res = await http.send({
+        method: 'POST',
+        url: `${apiBase}/inApps/v1/notifications/history${query}`,
+        headers: { Authorization: `Bearer ${apiBearerToken(apiKey, now())}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(notificationHistoryRequest(start, end, pass === 'FAILURES')),
+        // 20 records, each a JWS with its x5c chain and the transaction's own JWS inside: ~10 KB apiece.
+        maxAnswerBytes: HISTORY_PAGE_MAX_BYTES,
+      });
+      if (res.status !== 200) throw refused(res, 'Get Notification History');
+      const answer = notificationHistoryResponse.safeParse(parseJson(res.body));
+      if (!answer.success) throw transientError('BAD_RESPONSE', 'Get Notification History: not a NotificationHistoryResponse');
+      const records: SweptRecord[] = [];
+      for (const item of answer.data.notificationHistory) {
+        const rawBody = JSON.stringify({ signedPayload: item.signedPayload });
+        const attempts = (item.sendAttempts ?? []).map((a) => a.attemptDate);
+        const firstTriedAt = attempts.length ? new Date(Math.min(...attempts)).toISOString() : undefined;
+        try {
+          records.push({ notification: await readNotification(item.signedPayload), rawBody, ...(firstTriedAt && { firstTriedAt }) });
+        } catch (err) {
+          if (!(err instanceof CallbackRejectedError)) throw err;
+          records.push({ rejected: `${err.code}: ${err.message}`, rawBody, ...(firstTriedAt && { firstTriedAt }) });
+        }
       }
-      return outcome;
+      const more = answer.data.hasMore && answer.data.paginationToken !== undefined;
+      return { records, ...(more && { nextPage: answer.data.paginationToken }) };
     },
 
     // Apple wants any 200-206; the body is not read.

@@ -32,6 +32,25 @@ export const receiptBody = z.object({ signedTransaction: z.string().min(1) });
 /** App Store Server API `GET /inApps/v1/transactions/{transactionId}` (TransactionInfoResponse). */
 export const transactionInfoResponse = z.object({ signedTransactionInfo: z.string().min(1) });
 
+/** App Store Server API `POST /inApps/v1/notifications/history` (NotificationHistoryResponse). */
+export const notificationHistoryResponse = z.object({
+  notificationHistory: z.array(
+    z.object({
+      signedPayload: z.string().min(1),
+      sendAttempts: z.array(z.object({ attemptDate: z.number().int().nonnegative(), sendAttemptResult: z.string() })).max(6).optional(),
+    }),
+  ),
+  hasMore: z.boolean(),
+  paginationToken: z.string().optional(),
+});
+
+/** The body of every page of one window: Apple binds the pagination token to it. */
+export const notificationHistoryRequest = (start: Date, end: Date, onlyFailures: boolean) => ({
+  startDate: start.getTime(),
+  endDate: end.getTime(),
+  ...(onlyFailures && { onlyFailures: true }),
+});
+
 /** Every App Store Server API refusal with a body: `{ errorCode, errorMessage }`. */
 export const apiErrorBody = z.object({ errorCode: z.number().int(), errorMessage: z.string().optional() });
 

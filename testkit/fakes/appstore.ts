@@ -88,6 +88,18 @@ interface Injected {
   body?: unknown;
 }
 
+/** A notification as Apple's Notification History keeps it: the JWS and every try to deliver it. */
+export interface SentNotification {
+  signedPayload: string;
+  signedDate: number;
+  sendAttempts: { attemptDate: number; sendAttemptResult: string }[];
+}
+
+/** Apple's history page size, and how far back a window may start (Production, Sandbox). */
+const HISTORY_PAGE_SIZE = 20;
+const HISTORY_DAYS = { Production: 180, Sandbox: 30 } as const;
+const DAY_MS = 86_400_000;
+
 export class FakeAppStore {
   readonly bundleId: string;
   readonly environment: AppStoreEnvironment;
@@ -101,6 +113,8 @@ export class FakeAppStore {
   private readonly apiPublicKey: KeyObject;
   private readonly transactions = new Map<string, FakeTransaction>();
   private readonly injected: Injected[] = [];
+  /** Notification History: every notification sent, by its signedPayload. */
+  private readonly sent = new Map<string, SentNotification>();
   private sequence = 0;
   /** Ids of one fake never repeat; two fakes' ids rarely meet. */
   private readonly idBase = randomInt(100_000_000) * 10;
@@ -264,7 +278,26 @@ export class FakeAppStore {
     const headers = Object.fromEntries(Object.entries(notification.headers).filter((h): h is [string, string] => typeof h[1] === 'string'));
     const res = await fetch(callbackUrl, { method: 'POST', headers, body: new Uint8Array(notification.rawBody) });
     await res.arrayBuffer();
+    this.attempted(notification, res.status >= 200 && res.status <= 206 ? 'SUCCESS' : 'UNSUCCESSFUL_HTTP_RESPONSE_CODE');
     return res.status;
+  }
+
+  /** A try that never reached us (Apple keeps it in the history as failed and retries later, or gives up). */
+  lose(notification: InboundCallback, result = 'TIMED_OUT') {
+    this.attempted(notification, result);
+  }
+
+  /** What Notification History holds (oldest first). */
+  history(): SentNotification[] {
+    return [...this.sent.values()];
+  }
+
+  private attempted(notification: InboundCallback, sendAttemptResult: string) {
+    const signedPayload = JSON.parse(notification.rawBody.toString('utf8')).signedPayload as string;
+    const entry = this.sent.get(signedPayload) ?? { signedPayload, signedDate: signedDateOf(signedPayload), sendAttempts: [] };
+    // Apple tries at most six times (the first send and five retries).
+    if (entry.sendAttempts.length < 6) entry.sendAttempts.push({ attemptDate: Date.now(), sendAttemptResult });
+    this.sent.set(signedPayload, entry);
   }
 
   /** The next API request is answered with this instead (e.g. 429, 500, a retryable 404). */
@@ -275,8 +308,10 @@ export class FakeAppStore {
   // ---- App Store Server API ----
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
-    await new Promise((resolve) => req.resume().on('end', resolve)); // no endpoint here takes a body
-    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    const chunks: Buffer[] = [];
+    await new Promise((resolve) => req.on('data', (c: Buffer) => chunks.push(c)).on('end', resolve));
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname;
     const authorized = this.authorized(req.headers.authorization);
     this.requests.push({ method: req.method ?? '', path, authorized });
     const answer = (status: number, body?: unknown) => {
@@ -287,12 +322,60 @@ export class FakeAppStore {
     if (!authorized) return answer(401);
     const injected = this.injected.shift();
     if (injected) return answer(injected.status, injected.body);
+    if (req.method === 'POST' && path === '/inApps/v1/notifications/history') {
+      const [status, body] = this.notificationHistory(Buffer.concat(chunks).toString('utf8'), url.searchParams.get('paginationToken'));
+      return answer(status, body);
+    }
     const match = /^\/inApps\/v1\/transactions\/([^/]+)$/.exec(path);
     if (req.method !== 'GET' || !match) return answer(404, { errorCode: 4040000, errorMessage: 'Not found.' });
     const transactionId = decodeURIComponent(match[1]!);
     if (!/^\d+$/.test(transactionId)) return answer(400, { errorCode: 4000006, errorMessage: 'Invalid transaction id.' });
     if (!this.transactions.has(transactionId)) return answer(404, { errorCode: 4040010, errorMessage: 'Transaction id not found.' });
     answer(200, { signedTransactionInfo: this.signedTransaction(transactionId) });
+  }
+
+  /**
+   * Get Notification History as Apple validates it: startDate and endDate required (ms), start before
+   * end and within 180 days (30 in the sandbox), notificationType or transactionId but not both; 20 a
+   * page, the pagination token bound to the request body.
+   */
+  private notificationHistory(rawBody: string, token: string | null): [number, unknown] {
+    const refuse = (errorCode: number, errorMessage: string): [number, unknown] => [400, { errorCode, errorMessage }];
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      return refuse(4000000, 'Invalid request.');
+    }
+    const { startDate, endDate, onlyFailures, notificationType, transactionId } = body;
+    if (typeof startDate !== 'number' || !Number.isInteger(startDate)) return refuse(4000015, 'Invalid start date.');
+    if (typeof endDate !== 'number' || !Number.isInteger(endDate)) return refuse(4000016, 'Invalid end date.');
+    if (startDate > endDate) return refuse(4000013, 'Start date after end date.');
+    if (startDate < Date.now() - HISTORY_DAYS[this.environment] * DAY_MS) return refuse(4000012, 'Start date too far in the past.');
+    if (notificationType !== undefined && transactionId !== undefined) return refuse(4000020, 'Invalid request: notificationType and transactionId together.');
+    const bound = JSON.stringify({ startDate, endDate, onlyFailures, notificationType, transactionId });
+    let offset = 0;
+    if (token !== null) {
+      const decoded = decodeToken(token);
+      if (!decoded || decoded.bound !== bound) return refuse(4000014, 'Invalid pagination token.');
+      offset = decoded.offset;
+    }
+    const matching = this.history().filter(
+      (n) =>
+        n.signedDate >= startDate &&
+        n.signedDate < endDate &&
+        (onlyFailures !== true || !n.sendAttempts.some((a) => a.sendAttemptResult === 'SUCCESS')),
+    );
+    const page = matching.slice(offset, offset + HISTORY_PAGE_SIZE);
+    const hasMore = offset + HISTORY_PAGE_SIZE < matching.length;
+    return [
+      200,
+      {
+        notificationHistory: page.map(({ signedPayload, sendAttempts }) => ({ signedPayload, sendAttempts })),
+        hasMore,
+        ...(hasMore && { paginationToken: encodeToken({ bound, offset: offset + HISTORY_PAGE_SIZE }) }),
+      },
+    ];
   }
 
   /** ES256 with the key's id, the issuer, Apple's audience, this app's bundle id, and not expired. */
@@ -318,5 +401,18 @@ export class FakeAppStore {
   private nextTransactionId(): string {
     const prefix = this.environment === 'Sandbox' ? '2000000' : '1000000';
     return `${prefix}${String(this.idBase + ++this.sequence).padStart(9, '0')}`;
+  }
+}
+
+const signedDateOf = (jws: string): number => JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')).signedDate;
+
+const encodeToken = (token: { bound: string; offset: number }) => Buffer.from(JSON.stringify(token)).toString('base64url');
+
+function decodeToken(token: string): { bound: string; offset: number } | undefined {
+  try {
+    const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return typeof decoded?.bound === 'string' && Number.isInteger(decoded?.offset) ? decoded : undefined;
+  } catch {
+    return undefined;
   }
 }

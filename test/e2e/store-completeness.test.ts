@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { InboundCallback } from '../../channels/types';
+import { StoreSweepClient } from '../../infra/store-sweeps';
+import { ledgerViolations } from '../../store/journal';
+import { listStoreSweeps } from '../../store/store-sweeps';
+import { FakeAppStore } from '../../testkit/fakes/appstore';
+import { ensureStoreSweepSchedules } from '../../worker';
+import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
+
+/**
+ * The store completeness drill (issue 23), App Store: orders paid and delivered, then refunds and
+ * revocations, a seeded 40% of Apple's notifications lost on the way and some sent twice. A sweep of
+ * Apple's Notification History (fake speaking its wire format, keys made here) recovers every lost
+ * one exactly once, through the same intake as the live callback; a second sweep recovers nothing.
+ */
+
+let h: Harness;
+let game: TestGame;
+let sku: string;
+let sweeps: StoreSweepClient;
+const PRODUCT = 'com.studio.game.gems60';
+const appstore = new FakeAppStore({ bundleId: 'com.studio.game', environment: 'Sandbox' });
+
+beforeAll(async () => {
+  // Orders whose payment notification is lost wait for the sweep, not for their payment timeout.
+  h = await Harness.start({ PAYMENT_TIMEOUT_MS: '600000', PAYMENT_QUERY_AFTER_MS: '600000' });
+  await appstore.start();
+  game = await h.createGame();
+  const admin = { Authorization: `Bearer ${h.config.ADMIN_TOKEN}`, 'Content-Type': 'application/json', 'X-Operator': 'drill@studio.example' };
+  const saved = await h.request('PUT', '/v1/admin/channels/appstore', JSON.stringify({ type: 'appstore', enabled: true, credentials: appstore.credentials() }), admin);
+  expect(saved.status).toBe(200);
+  sku = await h.createItem(game, { storeProducts: { appstore: PRODUCT } });
+  sweeps = new StoreSweepClient(h.client, h.config);
+}, 300_000);
+
+afterAll(async () => {
+  await h?.close();
+  await appstore.stop();
+});
+
+const callbackUrl = () => `${h.api.url}/v1/callbacks/appstore`;
+
+/** Apple's try: lost on the way (`lost`), delivered, or delivered twice. */
+async function send(notification: InboundCallback, how: 'lost' | 'once' | 'twice') {
+  if (how === 'lost') return appstore.lose(notification);
+  expect(await appstore.deliver(notification, callbackUrl())).toBe(200);
+  if (how === 'twice') expect(await appstore.deliver(notification, callbackUrl())).toBe(200);
+}
+
+/** A seeded 40% lost (two of every five), one of every five sent twice. */
+const fate = (i: number): 'lost' | 'once' | 'twice' => (i % 5 === 1 || i % 5 === 3 ? 'lost' : i % 5 === 0 ? 'twice' : 'once');
+
+async function untilOrderable() {
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const res = await h.createOrder(game, { userId: 'probe', sku, region: 'CN', channel: 'appstore', platform: 'ios' });
+    if (res.status === 201 || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('App Store: a sweep of Notification History recovers every lost notification once', () => {
+  it('recovers lost payments, refunds and revocations, reports exactly them, and a second sweep recovers nothing', async () => {
+    expect((await untilOrderable()).status).toBe(201);
+    const orders: { orderId: string; transactionId: string }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await h.createOrder(game, { userId: `drill-${randomUUID().slice(0, 8)}`, sku, region: 'CN', channel: 'appstore', platform: 'ios' });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      const paid = appstore.pay({ productId: PRODUCT, appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+      orders.push({ orderId, transactionId: paid.transactionId });
+      // The first two payments' ONE_TIME_CHARGE is lost: those orders wait, unpaid, for the sweep.
+      await send(paid.notification, i < 2 ? 'lost' : 'once');
+    }
+    for (const { orderId } of orders.slice(2)) await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+    expect(await h.orderStatus(orders[0]!.orderId)).toBe('PENDING_PAYMENT');
+
+    // Orders 2..9: refunds (2..6) and Family Sharing revocations (7..9), a seeded share lost.
+    const lostKeys = [`appstore:${orders[0]!.transactionId}:paid`, `appstore:${orders[1]!.transactionId}:paid`];
+    for (let i = 2; i < 10; i++) {
+      const { transactionId } = orders[i]!;
+      const refund = i < 7;
+      await send(refund ? appstore.refund(transactionId) : appstore.revoke(transactionId), fate(i));
+      if (fate(i) === 'lost') lostKeys.push(`appstore:${transactionId}:${refund ? 'refunded' : 'revoked'}`);
+    }
+
+    const first = await sweeps.run('appstore', 'FAILURES', `drill-failures-${randomUUID()}`);
+    expect(first.status).toBe('COMPLETED');
+    for (const { orderId } of orders.slice(0, 2)) await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+    for (let i = 2; i < 10; i++) await h.waitForStatus(orders[i]!.orderId, 'REFUNDED', 60_000);
+
+    // One revocation per reversed order, whatever arrived twice; the books balance.
+    const revocations = await h.db.revocation.groupBy({ by: ['orderId'], _count: true, where: { orderId: { in: orders.map((o) => o.orderId) } } });
+    expect(revocations).toHaveLength(8);
+    expect(revocations.every((r) => r._count === 1)).toBe(true);
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+
+    // The report lists exactly the lost ones, each with Apple's first try and the order.
+    const [run] = await listStoreSweeps(h.sql, { channel: 'appstore', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 10 });
+    expect(run).toMatchObject({ id: first.sweepId, pass: 'FAILURES', status: 'COMPLETED', seen: lostKeys.length, recovered: lostKeys.length, known: 0, failed: 0 });
+    expect(run!.recoveries.map((r) => r.dedupeKey).sort()).toEqual([...lostKeys].sort());
+    expect(run!.recoveries.every((r) => r.firstTriedAt !== null && r.orderId !== null)).toBe(true);
+    // The notifications taken from the sweep say so; the others came by callback.
+    const sources = await h.db.channelNotification.findMany({ where: { channel: 'appstore', notificationId: { in: lostKeys } }, select: { source: true } });
+    expect(sources.map((s) => s.source)).toEqual(lostKeys.map(() => 'SWEEP'));
+
+    // Every record of the window again (the daily pass): all known, nothing recovered twice.
+    const all = await sweeps.run('appstore', 'ALL', `drill-all-${randomUUID()}`);
+    expect(all.status).toBe('COMPLETED');
+    const [again] = await listStoreSweeps(h.sql, { channel: 'appstore', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 1 });
+    expect(again).toMatchObject({ id: all.sweepId, recovered: 0, failed: 0, seen: 18, known: 18, recoveries: [] });
+    expect(h.gameServer.grantsFor(orders[0]!.orderId)).toHaveLength(1);
+
+    // The worker's metrics: what each sweep saw, by result, and that the account completed a sweep.
+    const metrics = await (await fetch(workerMetricsUrl)).text();
+    const sum = (result: string) =>
+      [...metrics.matchAll(new RegExp(`^payments_store_sweep_items_total\\{([^}]*)\\} (\\S+)$`, 'gm'))]
+        .filter((m) => m[1]!.includes('channel="appstore"') && m[1]!.includes(`result="${result}"`))
+        .reduce((total, m) => total + Number(m[2]), 0);
+    expect(sum('recovered')).toBe(lostKeys.length);
+    expect(sum('known')).toBe(18);
+    expect(metrics).toMatch(/^payments_store_sweep_last_success_timestamp_seconds\{[^}]*channel="appstore"[^}]*\} \d/m);
+  }, 300_000);
+
+  it("puts each store account's schedules in place at worker start, idempotently: failures hourly, all daily", async () => {
+    const q = h.config.FINANCE_TASK_QUEUE;
+    const expected = [`${q}-store-sweep-appstore-all`, `${q}-store-sweep-appstore-failures`];
+    try {
+      expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
+      expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
+      const every = async (id: string) => (await h.client.schedule.getHandle(id).describe()).spec.intervals?.[0]?.every;
+      expect(await every(expected[1]!)).toBe(3_600_000);
+      expect(await every(expected[0]!)).toBe(86_400_000);
+    } finally {
+      for (const id of expected) await h.client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
+  }, 120_000);
+});
