@@ -112,6 +112,9 @@ const configSchema = z
     ROUTING_RANDOM_SEED: z.coerce.number().int().optional(),
     /** Redis for the breakers' and routing windows' shared state; PostgreSQL when absent. */
     REDIS_URL: z.string().url().optional(),
+    /** The brokers of games that take deliveries over NATS JetStream or RabbitMQ (connected on first use). */
+    NATS_URL: z.string().url().default('nats://127.0.0.1:4222'),
+    AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
     /** With no payment result this long after the payment opened, the channel is asked (then backing off; 0: never). */
     PAYMENT_QUERY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
