@@ -1,3 +1,4 @@
+import type { DeliveryMode } from '../domain/fulfillment/modes';
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
@@ -46,6 +47,9 @@ export interface GameFields {
   /** Which channel types each platform's orders may use; null: every enabled account. */
   channelPolicy?: ChannelPolicy | null;
   requireDeliveryEcho?: boolean;
+  /** How the game takes deliveries and revocations (HTTP, NATS, RABBITMQ) and, over a broker, how long an attempt waits for its ack. */
+  deliveryMode?: DeliveryMode;
+  deliveryAckTimeoutMs?: number;
 }
 
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
@@ -95,6 +99,8 @@ const gameAuditView = (game: Game | null) =>
     revokeUrl: game.revokeUrl,
     channelPolicy: game.channelPolicy,
     requireDeliveryEcho: game.requireDeliveryEcho,
+    deliveryMode: game.deliveryMode,
+    deliveryAckTimeoutMs: game.deliveryAckTimeoutMs,
   };
 
 /**
