@@ -123,6 +123,14 @@ export const paymentNotifiedSignal = defineSignal<[PaymentNotification]>('paymen
 export const channelReversalSignal = defineSignal<[ChannelReversal]>('channelReversal');
 export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
+/** A game's acknowledgement of a broker delivery, recorded on the delivery row before it is signalled. */
+export interface DeliveryAck {
+  deliveryId: string;
+  result: 'GRANTED' | 'REJECTED';
+  reason?: string;
+}
+export const deliveryAckSignal = defineSignal<[DeliveryAck]>('deliveryAcknowledged');
+
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
 export interface OpsRequest {
   action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER';
@@ -144,6 +152,8 @@ export const PATCHES = {
   channelReversals: 'channel-reversals',
   /** A reversal known by the time the payment lands ends the order without delivering it. */
   reversalBeforeDelivery: 'reversal-before-delivery',
+  /** A delivery takes the game's mode: over NATS or RabbitMQ it awaits the game's ack (republished on timeout). */
+  brokerDelivery: 'broker-delivery',
 } as const;
 
 /** Failure types the API maps to its error codes. */
