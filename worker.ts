@@ -6,6 +6,7 @@ import { startChannelRegistry } from './routing/channel-accounts';
 import { loadConfig, reportStartupFailure, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
+import { closeGameServerBrokers } from './fulfillment/registry';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
 import { workerTelemetry } from './infra/metrics';
@@ -82,6 +83,7 @@ async function main() {
   await Promise.all(workers.map((w) => w.run()));
   await changes.close();
   await health.close();
+  await closeGameServerBrokers();
   await connection.close();
   await database.close();
   log.info('worker stopped');
