@@ -16,6 +16,7 @@ import { DEMO_GAME_ID, DEMO_SECRET } from './shared/demo-catalog';
 import { CatalogReader } from '../store/catalog';
 import { adminRouter } from './admin/routes';
 import { callbacksRouter } from './callbacks/routes';
+import { deliveriesRouter } from './deliveries/routes';
 import { channelsRouter } from './channels/routes';
 import { docsRouter } from './docs/routes';
 import { errorHandler, notFoundRoute } from './errors';
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(callbacksRouter(deps));
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));
+  app.use(deliveriesRouter({ ...deps, catalog }));
   app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
   app.use(

@@ -4,7 +4,7 @@ import { sandboxPaths } from '../sandbox/openapi';
 import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
-import { deliveryWebhooks } from './deliveries/openapi';
+import { deliveryAckPaths, deliveryWebhooks } from './deliveries/openapi';
 import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
@@ -56,6 +56,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...(sandbox ? sandboxPaths() : {}),
       ...opsPaths(),
       ...gamePaths(),
+      ...deliveryAckPaths(),
       ...financePaths(),
       ...documentationPaths(),
     },

@@ -1,3 +1,4 @@
+import type { AckResult } from '../domain/fulfillment/acks';
 import type { DeliveryMode } from '../domain/fulfillment/modes';
 import type { RunSql } from '../infra/db';
 import type { SealedGameSecret } from './catalog';
@@ -36,7 +37,7 @@ export async function recordFailedAttempt(run: RunSql, deliveryId: string, outco
   await run(sql`WITH ${recordAttempt(deliveryId, outcome)} SELECT 1`);
 }
 
-export type AckResult = 'GRANTED' | 'REJECTED';
+export type { AckResult };
 
 /** The mode fixed on the delivery when it started. */
 export async function deliveryMode(run: RunSql, deliveryId: string): Promise<DeliveryMode | undefined> {
