@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
-import { deliveryWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
+import { deliveryAckBody, deliveryIdParam, deliveryWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
@@ -284,6 +284,17 @@ describe('the API answers as documented', () => {
       body: examplesOf(resolveBody)[0],
     });
     expect(resolved.status).toBe(202);
+  });
+
+  it('delivery acks, with the documented examples as requests', async () => {
+    const game = await h.createGame();
+    const params = { deliveryId: String(examplesOf(deliveryIdParam)[0]) };
+    for (const body of examplesOf(deliveryAckBody)) {
+      expect((await send('POST /v1/deliveries/{deliveryId}/ack', { params, signedBy: game, body })).body.error.code).toBe('DELIVERY_NOT_FOUND');
+    }
+    expect((await send('POST /v1/deliveries/{deliveryId}/ack', { params, body: examplesOf(deliveryAckBody)[0] })).status).toBe(401);
+    const bad = await send('POST /v1/deliveries/{deliveryId}/ack', { params, signedBy: game, body: { result: 'GRANTED' } });
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
   });
 
   it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {

@@ -123,6 +123,21 @@ describe('a delivery over NATS JetStream, acknowledged over REST', () => {
     await h.waitForStatus(orderId, 'DELIVERED');
   });
 
+  it('refuses an ack of a delivery an operator refunded first (DELIVERY_CLOSED)', async () => {
+    const { orderId, deliveryId, message } = await paidAndPublished();
+    const refund = await h.request('POST', `/v1/ops/orders/${orderId}/refund`, JSON.stringify({ reason: 'player asked' }), {
+      Authorization: `Bearer ${h.config.ADMIN_TOKEN}`,
+      'X-Operator': 'alice',
+      'Content-Type': 'application/json',
+    });
+    expect(refund.status).toBe(202);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    const res = await ack(deliveryId, { orderId, result: 'GRANTED' });
+    message.ack();
+    expect([res.status, res.body.error?.code]).toEqual([409, 'DELIVERY_CLOSED']);
+    expect(await h.db.delivery.findUnique({ where: { id: deliveryId } })).toMatchObject({ ackResult: null, closedAt: expect.any(Date) });
+  });
+
   it('refuses an ack of an HTTP delivery (DELIVERY_NOT_AWAITING_ACK)', async () => {
     const httpGame = await h.createGame('HTTP game');
     const httpSku = await h.createItem(httpGame);
