@@ -6,6 +6,7 @@ import { startChannelRegistry } from './routing/channel-accounts';
 import { loadConfig, reportStartupFailure, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
+import { closeGameServerBrokers } from './fulfillment/registry';
 import { createLogger, temporalLogger } from './infra/logger';
 import { ReconciliationClient } from './infra/reconciliation';
 import { eventRelayMetrics, workerTelemetry } from './infra/metrics';
@@ -133,6 +134,7 @@ async function main() {
   await events?.close();
   await changes.close();
   await health.close();
+  await closeGameServerBrokers();
   await connection.close();
   await database.close();
   log.info('worker stopped');

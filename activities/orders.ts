@@ -1,12 +1,13 @@
 import { piiKeyring, sealOrderPii } from '../infra/pii';
 import { ApplicationFailure } from '@temporalio/common';
+import type { DeliveryMode } from '../domain/fulfillment/modes';
 import type { Money } from '../domain/money';
 import { deliveryIdFor } from '../domain/ids';
 import { REASONS, type OrderStatus } from '../domain/orders/status';
 import { businessMetrics } from '../infra/metrics';
 import type { Config } from '../infra/config';
 import type { Database, RunSql } from '../infra/db';
-import { openDelivery } from '../store/deliveries';
+import { deliveryMode, openDelivery } from '../store/deliveries';
 import {
   openOrder,
   openedBefore,
@@ -182,10 +183,16 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
       await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);
     },
 
-    async startDelivery(params: { orderId: string }): Promise<string> {
+    /**
+     * `brokers`: the workflow awaits acks, so the delivery takes the game's mode (else HTTP). Returns the
+     * deliveryId, or with a broker mode the id and the mode (the workflow then awaits the game's ack).
+     */
+    async startDelivery(params: { orderId: string; brokers?: boolean }): Promise<string | { deliveryId: string; mode: DeliveryMode }> {
       const deliveryId = deliveryIdFor(params.orderId);
-      await moveOrder(books, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId), journalReviewReleased]);
-      return deliveryId;
+      await moveOrder(books, params.orderId, 'DELIVERING', {}, [openDelivery(deliveryId, params.brokers), journalReviewReleased]);
+      if (!params.brokers) return deliveryId;
+      const mode = (await deliveryMode(sql, deliveryId)) ?? 'HTTP';
+      return mode === 'HTTP' ? deliveryId : { deliveryId, mode };
     },
 
     async orderStatus(params: { orderId: string }): Promise<{ status: OrderStatus; channel: string }> {

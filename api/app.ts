@@ -18,6 +18,7 @@ import { adminRouter } from './admin/routes';
 import { auditRouter } from './audit/routes';
 import { riskRouter } from './risk/routes';
 import { callbacksRouter } from './callbacks/routes';
+import { deliveriesRouter } from './deliveries/routes';
 import { channelsRouter } from './channels/routes';
 import { consoleRouter } from './console/routes';
 import { consoleSession } from './console/session';
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));
   app.use(monthlyCardsRouter({ ...deps, catalog }));
+  app.use(deliveriesRouter({ ...deps, catalog }));
   app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));
   app.use(

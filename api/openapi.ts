@@ -6,7 +6,7 @@ import { adminPaths } from './admin/openapi';
 import { callbackPaths } from './callbacks/openapi';
 import { channelPaths } from './channels/openapi';
 import { consolePaths } from './console/openapi';
-import { deliveryWebhooks } from './deliveries/openapi';
+import { deliveryAckPaths, deliveryWebhooks } from './deliveries/openapi';
 import { documentationPaths } from './docs/openapi';
 import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
@@ -66,6 +66,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...consolePaths(),
       ...gamePaths(),
       ...monthlyCardPaths(),
+      ...deliveryAckPaths(),
       ...financePaths(),
       ...documentationPaths(),
     },

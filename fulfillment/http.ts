@@ -10,6 +10,7 @@ import type { GameServerAnswer, GameServerCall, TransportDefinition } from './ty
  */
 export const httpTransport: TransportDefinition = {
   name: 'http',
+  mode: 'HTTP',
   protocols: ['http:', 'https:'],
   create: ({ egress }) => ({ send: (call) => sendSigned(egress, call) }),
 };

@@ -161,6 +161,9 @@ const configSchema = z
     ROUTING_RANDOM_SEED: z.coerce.number().int().optional(),
     /** Redis for the breakers' and routing windows' shared state; PostgreSQL when absent. */
     REDIS_URL: z.string().url().optional(),
+    /** The brokers of games that take deliveries over NATS JetStream or RabbitMQ (connected on first use). */
+    NATS_URL: z.string().url().default('nats://127.0.0.1:4222'),
+    AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
     /** With no payment result this long after the payment opened, the channel is asked (then backing off; 0: never). */
     PAYMENT_QUERY_AFTER_MS: z.coerce.number().int().min(0).default(60_000),
     SIGNATURE_MAX_SKEW_SECONDS: z.coerce.number().int().positive().default(300),
@@ -201,9 +204,6 @@ const configSchema = z
     SANDBOX_NOTIFY_RETRY_MS: duration(2_000),
     SANDBOX_NOTIFY_POLL_MS: duration(200),
 
-    /** Message brokers, connected on first use (nothing connects while no game or setting uses them). */
-    NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
-    AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
     /**
      * Where order events go (NATS JetStream or RabbitMQ, through the outbox and its relay); `none`: no
      * event is written at all.

@@ -20,6 +20,7 @@ export const METRIC_NAMES = {
   paymentResults: 'payments_payment_results_total',
   deliveryAttempts: 'payments_delivery_attempts_total',
   deliveryFailures: 'payments_delivery_failures_total',
+  deliveryAcks: 'payments_delivery_acks_total',
   paymentToDelivery: 'payments_payment_to_delivery_seconds',
   riskDecisions: 'payments_risk_decisions_total',
   routingDecisions: 'payments_routing_decisions_total',
@@ -188,6 +189,11 @@ export const businessMetrics = {
   deliveryAttempt(game: string, delivered: boolean) {
     count(METRIC_NAMES.deliveryAttempts, 'Delivery attempts to game servers', { game });
     if (!delivered) count(METRIC_NAMES.deliveryFailures, 'Failed delivery attempts to game servers', { game });
+  },
+
+  /** A game acknowledged a broker delivery (GRANTED or REJECTED), counted once by the workflow's step that acts on it. */
+  deliveryAck(game: string, result: 'GRANTED' | 'REJECTED') {
+    count(METRIC_NAMES.deliveryAcks, 'Acknowledgements of broker deliveries by games, by result', { game, result });
   },
 
   paymentToDelivery(game: string, seconds: number) {

@@ -14,10 +14,12 @@ import {
   UserIdKey,
   cancelOrderUpdate,
   channelReversalSignal,
+  deliveryAckSignal,
   opsActionUpdate,
   paymentNotifiedSignal,
   requestPaymentUpdate,
   type ChannelReversal,
+  type DeliveryAck,
   type OpsRequest,
   type OrderSnapshot,
   type PaymentNotification,
@@ -124,6 +126,20 @@ export class PurchasesClient {
     } catch (err) {
       // One late-payment decision per order; a repeated notification needs no second one.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  /**
+   * Hands the game's ack, already recorded on the delivery row, to the order's workflow. A workflow that
+   * has ended needs none (the row told it, or its delivery was closed first).
+   */
+  async acknowledgeDelivery(orderId: string, ack: DeliveryAck): Promise<void> {
+    try {
+      await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () =>
+        this.client.workflow.getHandle(purchaseWorkflowId(orderId)).signal(deliveryAckSignal, ack),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
     }
   }
 

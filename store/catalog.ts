@@ -1,3 +1,4 @@
+import type { DeliveryMode } from '../domain/fulfillment/modes';
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
 import type { FirstPurchaseBonus, ItemKind, ItemLimits, MonthlyCardTerms, SaleWindow } from '../domain/catalog/items';
@@ -76,6 +77,9 @@ export interface GameFields {
   /** The game's day: IANA time zone and the local hour it starts (defaults Asia/Shanghai, 0). */
   timeZone?: string;
   dailyResetHour?: number;
+  /** How the game takes deliveries and revocations (HTTP, NATS, RABBITMQ) and, over a broker, how long an attempt waits for its ack. */
+  deliveryMode?: DeliveryMode;
+  deliveryAckTimeoutMs?: number;
 }
 
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
@@ -144,6 +148,8 @@ const gameAuditView = (game: Game | null) =>
     requireDeliveryEcho: game.requireDeliveryEcho,
     timeZone: game.timeZone,
     dailyResetHour: game.dailyResetHour,
+    deliveryMode: game.deliveryMode,
+    deliveryAckTimeoutMs: game.deliveryAckTimeoutMs,
   };
 
 /**

@@ -140,6 +140,14 @@ export const paymentNotifiedSignal = defineSignal<[PaymentNotification]>('paymen
 export const channelReversalSignal = defineSignal<[ChannelReversal]>('channelReversal');
 export const orderSnapshotQuery = defineQuery<OrderSnapshot>('orderSnapshot');
 
+/** A game's acknowledgement of a broker delivery, recorded on the delivery row before it is signalled. */
+export interface DeliveryAck {
+  deliveryId: string;
+  result: 'GRANTED' | 'REJECTED';
+  reason?: string;
+}
+export const deliveryAckSignal = defineSignal<[DeliveryAck]>('deliveryAcknowledged');
+
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
 export interface OpsRequest {
   action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER' | 'RISK_APPROVE' | 'RISK_DENY';
@@ -165,6 +173,8 @@ export const PATCHES = {
   monthlyCards: 'monthly-cards',
   /** An order risk decided REVIEW is held once paid (RISK_REVIEW) until an operator decides or the review times out. */
   riskReviewHold: 'risk-review-hold',
+  /** A delivery takes the game's mode: over NATS or RabbitMQ it awaits the game's ack (republished on timeout). */
+  brokerDelivery: 'broker-delivery',
 } as const;
 
 /** Failure types the API maps to its error codes. */

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { ACK_TIMEOUT_MS } from '../../domain/fulfillment/modes';
 import type { Config } from '../../infra/config';
 import { credentialsKeyring } from '../../infra/credentials';
 import type { Database } from '../../infra/db';
@@ -19,17 +20,20 @@ export function adminRouter({ database, config, catalog }: { database: Database;
     const gameId = parseBody(gameIdPath, req.params.gameId);
     const body = parseBody(gameBody, req.body);
     assertOutboundUrls(config, { deliveryUrl: body.deliveryUrl, revokeUrl: body.revokeUrl });
+    const { delivery, ...fields } = body;
     const game = await putGame(
       db,
       credentialsKeyring(config),
       gameId,
       {
-        ...body,
+        ...fields,
         revokeUrl: body.revokeUrl ?? null,
         channelPolicy: body.channelPolicy ?? null,
         requireDeliveryEcho: body.requireDeliveryEcho ?? false,
         timeZone: body.timeZone ?? 'Asia/Shanghai',
         dailyResetHour: body.dailyResetHour ?? 0,
+        deliveryMode: delivery?.mode ?? 'HTTP',
+        deliveryAckTimeoutMs: delivery?.ackTimeoutMs ?? ACK_TIMEOUT_MS.default,
       },
       actorOf(res),
     );
@@ -40,6 +44,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       deliveryUrl: game.deliveryUrl,
       ...(game.revokeUrl !== null && { revokeUrl: game.revokeUrl }),
       requireDeliveryEcho: game.requireDeliveryEcho,
+      delivery: { mode: game.deliveryMode, ackTimeoutMs: game.deliveryAckTimeoutMs },
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy }),
       timeZone: game.timeZone,
       dailyResetHour: game.dailyResetHour,

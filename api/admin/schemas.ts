@@ -3,6 +3,7 @@ import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
 import { ITEM_KINDS } from '../../domain/catalog/items';
 import { pricesClash } from '../../domain/catalog/pricing';
 import { isTimeZone } from '../../domain/reconciliation/days';
+import { ACK_TIMEOUT_MS, DELIVERY_MODES } from '../../domain/fulfillment/modes';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET, itemUpsert } from '../shared/demo-catalog';
 import { grant, price, printableAscii, slug, text, timestamp } from '../shared/schemas';
 
@@ -63,6 +64,17 @@ export const gameBody = z
       description:
         "when true, a delivery counts only if the game's 2xx answer is JSON echoing the call's `deliveryId` (`{ \"deliveryId\": \"...\" }`); otherwise the attempt failed and is retried (something in front of the game may have answered). Default false",
     }),
+    delivery: z
+      .strictObject({
+        mode: z.enum(DELIVERY_MODES),
+        ackTimeoutMs: z.number().int().min(ACK_TIMEOUT_MS.min).max(ACK_TIMEOUT_MS.max).optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          'how the game takes deliveries and revocations: HTTP (a signed POST to deliveryUrl / revokeUrl, the default), NATS (JetStream subject `payments.deliveries.<gameId>`) or RABBITMQ (exchange `payments.deliveries`, routing key the game id); over a broker the game acknowledges each delivery with POST /v1/deliveries/{deliveryId}/ack, and an attempt without an ack within `ackTimeoutMs` (default 30000) is republished',
+        examples: [{ mode: 'NATS', ackTimeoutMs: 30000 }],
+      }),
     channelPolicy: z
       .partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES)).min(1).refine((types) => new Set(types).size === types.length, 'each type once'))
       .optional()
@@ -164,6 +176,7 @@ export const gameResponse = z.strictObject({
   deliveryUrl: z.string(),
   revokeUrl: z.string().optional(),
   requireDeliveryEcho: z.boolean(),
+  delivery: z.strictObject({ mode: z.enum(DELIVERY_MODES), ackTimeoutMs: z.number().int() }),
   channelPolicy: z.partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES))).optional(),
   timeZone: z.string(),
   dailyResetHour: z.number().int(),

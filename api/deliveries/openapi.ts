@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { MIN_NONCE_LENGTH } from '../../domain/signature';
-import { jsonBody } from '../shared/openapi';
-import { deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from './schemas';
+import { GAME_SIGNATURE, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { deliveryAckBody, deliveryAckResponse, deliveryIdParam, deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from './schemas';
 
 // What we send to a game server: OpenAPI 3.1 `webhooks`, answered by the game's deliveryUrl and revokeUrl.
 
@@ -77,6 +77,34 @@ export function deliveryWebhooks(): ZodOpenApiPathsObject {
         requestParams: { header: signedHeaders },
         requestBody: jsonBody(monthlyCardDayWebhookBody),
         responses: answers('deliveryId', 'the day stays owed'),
+      },
+    },
+  };
+}
+
+/** What a game calls back: its acknowledgement of a delivery it took from NATS or RabbitMQ. */
+export function deliveryAckPaths(): ZodOpenApiPathsObject {
+  return {
+    '/v1/deliveries/{deliveryId}/ack': {
+      post: {
+        tags: ['Orders'],
+        summary: 'Acknowledge a delivery taken from NATS or RabbitMQ: GRANTED or REJECTED',
+        description:
+          'For games in delivery mode NATS or RABBITMQ (an HTTP delivery is acknowledged by the answer to its POST). ' +
+          'The first ack is recorded, then the order moves: GRANTED → `DELIVERED`, REJECTED → refunded (`REFUNDED`, ' +
+          '`DELIVERY_REJECTED`). The same ack again answers the same; without an ack within the game\'s `ackTimeoutMs` ' +
+          'the message is published again (same `deliveryId`). Ack over REST first, then ack the broker message. ' +
+          'A `503` means the ack is recorded but the order could not be told yet: send it again.',
+        security: GAME_SIGNATURE,
+        requestParams: { path: z.object({ deliveryId: deliveryIdParam }) },
+        requestBody: jsonBody(deliveryAckBody),
+        responses: {
+          200: json('Recorded (or recorded before with this result).', deliveryAckResponse),
+          ...authenticatedErrors({
+            404: ['DELIVERY_NOT_FOUND'],
+            409: ['DELIVERY_ALREADY_ACKNOWLEDGED', 'DELIVERY_CLOSED', 'DELIVERY_NOT_AWAITING_ACK'],
+          }),
+        },
       },
     },
   };

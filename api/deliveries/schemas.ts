@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { money } from '../shared/schemas';
+import { money, text, timestamp } from '../shared/schemas';
 
 // The bodies we POST to a game server (activities/delivery.ts, activities/reversals.ts revokeGrants).
 
@@ -92,3 +92,36 @@ export const monthlyCardDayWebhookBody = z
       },
     ],
   });
+// The game's acknowledgement of a broker delivery (POST /v1/deliveries/{deliveryId}/ack).
+
+export const deliveryIdParam = z
+  .string()
+  .regex(/^dlv_[0-9a-f-]{36}$/, '`dlv_<orderId>`')
+  .meta({ description: 'the `deliveryId` of the message', examples: [`dlv_${ORDER_ID}`] });
+
+const ackResult = z.enum(['GRANTED', 'REJECTED']).meta({
+  description: 'GRANTED: the goods are the player\'s (the order becomes DELIVERED); REJECTED: the game cannot take them (refunded at once, DELIVERY_REJECTED)',
+});
+
+export const deliveryAckBody = z
+  .strictObject({
+    orderId: z.uuid().meta({ description: 'the order of the delivery (the message\'s `orderId`)' }),
+    result: ackResult,
+    reason: text(500).optional().meta({ description: 'why, for people (e.g. why a delivery was rejected)' }),
+  })
+  .meta({
+    id: 'DeliveryAck',
+    examples: [
+      { orderId: ORDER_ID, result: 'GRANTED' },
+      { orderId: ORDER_ID, result: 'REJECTED', reason: 'the player account was deleted' },
+    ],
+  });
+
+export const deliveryAckResponse = z
+  .strictObject({
+    deliveryId: z.string(),
+    orderId: z.string(),
+    result: ackResult,
+    acknowledgedAt: timestamp.meta({ description: 'when the first ack was recorded (the same on every repeat)' }),
+  })
+  .meta({ id: 'DeliveryAckAnswer' });

@@ -74,6 +74,8 @@ export const REASONS = {
   channelUnavailable: 'CHANNEL_UNAVAILABLE',
   amountMismatch: 'AMOUNT_MISMATCH',
   deliveryFailed: 'DELIVERY_FAILED',
+  /** The game's ack refused the goods (e.g. the player's account is gone): the money goes back at once. */
+  deliveryRejected: 'DELIVERY_REJECTED',
   latePayment: 'LATE_PAYMENT',
   opsRefund: 'OPS_REFUND',
   outOfStock: 'OUT_OF_STOCK',

@@ -1,65 +1,70 @@
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 /**
- * RabbitMQ, connected on first use. A closed connection or channel (broker restart, a channel error)
- * is opened again on the next use.
+ * The process's RabbitMQ connection (AMQP_URL) with one confirm channel, made on first use. A
+ * connection or channel that closes (broker restart, channel error) is replaced on the next use; a
+ * connect that fails fails that use only.
  */
 export interface RabbitBroker {
-  /** A channel with publisher confirms, shared by this process's publishers. */
   confirmChannel(): Promise<ConfirmChannel>;
   close(): Promise<void>;
 }
 
+/** How long connecting may take before the use that asked for it fails. */
+const CONNECT_TIMEOUT_MS = 2_000;
+
 export function rabbitBroker(url: string): RabbitBroker {
-  let connection: Promise<ChannelModel> | undefined;
+  let model: Promise<ChannelModel> | undefined;
   let channel: Promise<ConfirmChannel> | undefined;
-  let closed = false;
 
   const connected = (): Promise<ChannelModel> => {
-    connection ??= connect(url).then(
-      (conn) => {
-        conn.on('error', () => undefined);
-        conn.on('close', () => {
-          connection = undefined;
-          channel = undefined;
-        });
-        return conn;
+    model ??= connect(url, { timeout: CONNECT_TIMEOUT_MS }).then(
+      (opened) => {
+        const forget = () => {
+          if (model === current) {
+            model = undefined;
+            channel = undefined;
+          }
+        };
+        const current = model;
+        opened.on('close', forget);
+        // Without a listener an 'error' event would crash the process; 'close' follows it.
+        opened.on('error', () => undefined);
+        return opened;
       },
       (err: unknown) => {
-        connection = undefined;
+        model = undefined;
         throw err;
       },
     );
-    return connection;
+    return model;
   };
 
   return {
     confirmChannel() {
-      if (closed) return Promise.reject(new Error('RabbitMQ broker closed'));
-      channel ??= connected()
-        .then((conn) => conn.createConfirmChannel())
-        .then(
-          (ch) => {
-            ch.on('error', () => undefined);
-            ch.on('close', () => {
-              channel = undefined;
-            });
-            return ch;
-          },
-          (err: unknown) => {
-            channel = undefined;
-            throw err;
-          },
-        );
+      channel ??= connected().then(
+        async (opened) => {
+          const created = await opened.createConfirmChannel();
+          const current = channel;
+          created.on('close', () => {
+            if (channel === current) channel = undefined;
+          });
+          created.on('error', () => undefined);
+          return created;
+        },
+        (err: unknown) => {
+          channel = undefined;
+          throw err;
+        },
+      );
       return channel;
     },
     async close() {
-      closed = true;
-      const current = connection;
-      connection = undefined;
+      const open = model;
+      model = undefined;
       channel = undefined;
-      const conn = await current?.catch(() => undefined);
-      await conn?.close().catch(() => undefined);
+      const opened = await open?.catch(() => undefined);
+      await opened?.close().catch(() => undefined);
     },
   };
 }

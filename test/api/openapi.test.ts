@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
-import { deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
+import { deliveryAckBody, deliveryIdParam, deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
@@ -301,6 +301,17 @@ describe('the API answers as documented', () => {
     expect((await send('POST /v1/console/session', { body: { token: 'wrong', operator: 'alice' } })).status).toBe(401);
     expect((await send('POST /v1/console/session', { headers: { Origin: 'https://evil.example' }, body: { token: 'x', operator: 'a' } })).status).toBe(403);
     expect((await send('DELETE /v1/console/session')).status).toBe(204);
+  });
+
+  it('delivery acks, with the documented examples as requests', async () => {
+    const game = await h.createGame();
+    const params = { deliveryId: String(examplesOf(deliveryIdParam)[0]) };
+    for (const body of examplesOf(deliveryAckBody)) {
+      expect((await send('POST /v1/deliveries/{deliveryId}/ack', { params, signedBy: game, body })).body.error.code).toBe('DELIVERY_NOT_FOUND');
+    }
+    expect((await send('POST /v1/deliveries/{deliveryId}/ack', { params, body: examplesOf(deliveryAckBody)[0] })).status).toBe(401);
+    const bad = await send('POST /v1/deliveries/{deliveryId}/ack', { params, signedBy: game, body: { result: 'GRANTED' } });
+    expect(bad.body.error.code).toBe('VALIDATION_ERROR');
   });
 
   it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {

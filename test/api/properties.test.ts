@@ -49,7 +49,7 @@ const nastyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(nastyString, fc.constantFrom('userId', 'sku', 'quantity', 'region', 'name', 'reason', 'result', 'kind', 'params')), tie('value'), {
+    fc.dictionary(fc.oneof(nastyString, fc.constantFrom('userId', 'sku', 'quantity', 'region', 'name', 'reason', 'result', 'kind', 'params', 'orderId')), tie('value'), {
       maxKeys: 5,
     }),
   ),
@@ -63,7 +63,8 @@ const almostValidBody = fc.record({
   region: fc.oneof(fc.constant('CN'), nastyString),
   name: nastyString,
   reason: nastyString,
-  result: fc.constantFrom('SUCCESS', 'FAILED', 'MAYBE'),
+  result: fc.constantFrom('SUCCESS', 'FAILED', 'MAYBE', 'GRANTED', 'REJECTED'),
+  orderId: fc.oneof(fc.constant(randomUUID()), nastyString),
   deviceId: nastyString,
 });
 
@@ -199,6 +200,7 @@ async function books() {
       (SELECT count(*) FROM sandbox_payments) AS sandbox_payments,
       (SELECT count(*) FROM sandbox_refunds) AS sandbox_refunds,
       (SELECT count(*) FROM ops_actions) AS ops_actions,
+      (SELECT count(*) FROM deliveries WHERE acknowledged_at IS NOT NULL) AS delivery_acks,
       (SELECT coalesce(sum(stock_available), 0) FROM items) AS stock`);
   return row!;
 }

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import type { DeliveryMode } from '../../domain/fulfillment/modes';
 import { checkSignedRequest } from '../../domain/signature';
 import type { GameServerCall, GameServerCallKind, GameServerTransport } from '../../fulfillment/types';
 
 /** What a game server received from us, as it arrived. */
 export interface ReceivedCall {
-  /** The call's address as the transport delivered it (an HTTP path with its query; a subject for brokers). */
+  /** How it was signed: POST (HTTP) or PUBLISH (brokers). */
+  method: string;
+  /** The call's address as the transport delivered it (an HTTP path with its query; a subject or `<exchange>/<routingKey>` for brokers). */
   pathWithQuery: string;
+  /** Lowercase names. */
   headers: Record<string, string | undefined>;
   body: string;
 }
@@ -15,54 +19,62 @@ export type GameServerBehaviour = 'GRANT' | 'ECHO' | 'FAIL' | 'SILENT';
 
 /**
  * The one conformance suite every game-server transport runs: the transport against a real local
- * game server of its kind (an HTTP server for `http`; a broker consumer for the broker transports).
+ * game server of its kind (an HTTP server for `http`; a consumer on the machine's broker for NATS and
+ * RabbitMQ). A broker only stores the message (PUBLISHED): what the game answers is its REST ack, so
+ * the answering behaviours are the HTTP transport's alone.
  */
 export interface TransportKit {
   transport: GameServerTransport;
-  /** An address of the fake game server that answers with `behaviour`. */
+  /** HTTP: a URL of the fake game server that answers with `behaviour`; brokers: the game id its consumer follows. */
   addressFor(behaviour: GameServerBehaviour): string;
-  /** An address where nothing listens. */
-  unreachableAddress(): string;
-  /** What the fake game server received at `address`, oldest first. */
-  received(address: string): ReceivedCall[];
+  /** A transport and address where nothing listens. */
+  unreachable(): { transport: GameServerTransport; address: string };
+  /** What the fake game server received at `address` carrying this delivery or revocation id, oldest first (waits a little for brokers). */
+  received(address: string, id: string, want: number): Promise<ReceivedCall[]>;
   close(): Promise<void>;
 }
 
 const SECRET = 'conformance-secret-0123456789abcdef';
-const GAME_ID = 'conformance-game';
+const HTTP_GAME_ID = 'conformance-game';
 
-function callOf(kind: GameServerCallKind, url: string, timeoutMs = 2_000): GameServerCall {
+function callOf(mode: DeliveryMode, kind: GameServerCallKind, address: string, timeoutMs = 2_000): GameServerCall {
   const id = randomUUID();
+  const http = mode === 'HTTP';
   return {
     kind,
-    gameId: GAME_ID,
+    mode,
+    gameId: http ? HTTP_GAME_ID : address,
     secret: SECRET,
-    url,
+    url: http ? address : '',
+    messageId: `${id}:1`,
     payload: kind === 'DELIVERY' ? { deliveryId: id, orderId: id, quantity: 1 } : { revocationId: id, orderId: id, reason: 'REFUND' },
     timeoutMs,
   };
 }
 
-export function describeTransportConformance(name: string, setup: () => Promise<TransportKit>): void {
+const idOf = (call: GameServerCall) => String(call.payload.deliveryId ?? call.payload.revocationId);
+
+export function describeTransportConformance(name: string, mode: DeliveryMode, setup: () => Promise<TransportKit>): void {
+  const taken = mode === 'HTTP' ? 'GRANTED' : 'PUBLISHED';
   describe(`${name} game-server transport conformance`, () => {
     let kit: TransportKit;
     beforeAll(async () => {
       kit = await setup();
     });
-    afterAll(() => kit.close());
+    afterAll(() => kit?.close());
 
-    it.each(['DELIVERY', 'REVOCATION'] as const)('a %s the game takes is GRANTED, signed over its exact body', async (kind) => {
+    it.each(['DELIVERY', 'REVOCATION'] as const)(`a %s the game can take is ${taken}, signed over its exact body`, async (kind) => {
       const address = kit.addressFor('GRANT');
-      const call = callOf(kind, address);
+      const call = callOf(mode, kind, address);
       const answer = await kit.transport.send(call);
-      expect(answer.outcome).toBe('GRANTED');
-      const [received] = kit.received(address).slice(-1);
+      expect(answer.outcome).toBe(taken);
+      const [received] = await kit.received(address, idOf(call), 1);
       expect(JSON.parse(received!.body)).toEqual(call.payload);
-      expect(received!.headers['x-game-id']).toBe(GAME_ID);
+      expect(received!.headers['x-game-id']).toBe(call.gameId);
       const check = checkSignedRequest(
         SECRET,
         {
-          method: 'POST',
+          method: received!.method,
           pathWithQuery: received!.pathWithQuery,
           body: received!.body,
           timestamp: received!.headers['x-timestamp'],
@@ -73,44 +85,58 @@ export function describeTransportConformance(name: string, setup: () => Promise<
         60,
       );
       expect(check).toEqual({ ok: true });
+      expect(received!.method).toBe(mode === 'HTTP' ? 'POST' : 'PUBLISH');
     });
 
     it('signs every attempt with a fresh nonce, the body unchanged', async () => {
       const address = kit.addressFor('GRANT');
-      const call = callOf('DELIVERY', address);
+      const call = callOf(mode, 'DELIVERY', address);
       await kit.transport.send(call);
-      await kit.transport.send(call);
-      const [first, second] = kit.received(address).slice(-2);
+      await kit.transport.send({ ...call, messageId: `${idOf(call)}:2` });
+      const [first, second] = await kit.received(address, idOf(call), 2);
       expect(first!.body).toBe(second!.body);
       expect(first!.headers['x-nonce']).not.toBe(second!.headers['x-nonce']);
     });
 
+    it('a game (or broker) that cannot be reached is a RETRY (UNREACHABLE)', async () => {
+      const { transport, address } = kit.unreachable();
+      expect(await transport.send(callOf(mode, 'DELIVERY', address))).toMatchObject({ outcome: 'RETRY', reason: 'UNREACHABLE' });
+    });
+
+    if (mode !== 'HTTP') return;
+
     it('a delivery that asks for the echo is GRANTED when the game echoes its deliveryId', async () => {
-      const call = callOf('DELIVERY', kit.addressFor('ECHO'));
-      expect(await kit.transport.send({ ...call, expectEcho: { deliveryId: String(call.payload.deliveryId) } })).toMatchObject({ outcome: 'GRANTED' });
+      const call = callOf(mode, 'DELIVERY', kit.addressFor('ECHO'));
+      expect(await kit.transport.send({ ...call, expectEcho: { deliveryId: idOf(call) } })).toMatchObject({ outcome: 'GRANTED' });
     });
 
     it('a delivery that asks for the echo is a RETRY (NO_ECHO) when the success does not echo it', async () => {
-      const call = callOf('DELIVERY', kit.addressFor('GRANT'));
-      const answer = await kit.transport.send({ ...call, expectEcho: { deliveryId: String(call.payload.deliveryId) } });
+      const call = callOf(mode, 'DELIVERY', kit.addressFor('GRANT'));
+      const answer = await kit.transport.send({ ...call, expectEcho: { deliveryId: idOf(call) } });
       expect(answer).toMatchObject({ outcome: 'RETRY', reason: 'NO_ECHO', error: expect.stringContaining('without echoing deliveryId') });
     });
 
     it('a game that fails the call is a RETRY with its status, never its body', async () => {
-      const answer = await kit.transport.send(callOf('DELIVERY', kit.addressFor('FAIL')));
+      const answer = await kit.transport.send(callOf(mode, 'DELIVERY', kit.addressFor('FAIL')));
       expect(answer).toMatchObject({ outcome: 'RETRY', reason: 'STATUS' });
       expect(answer.outcome === 'RETRY' && answer.error).not.toMatch(/internal detail/);
     });
 
     it('a game that does not answer within the call timeout is a RETRY (TIMEOUT)', async () => {
       const started = Date.now();
-      const answer = await kit.transport.send(callOf('REVOCATION', kit.addressFor('SILENT'), 300));
+      const answer = await kit.transport.send(callOf(mode, 'REVOCATION', kit.addressFor('SILENT'), 300));
       expect(answer).toMatchObject({ outcome: 'RETRY', reason: 'TIMEOUT' });
       expect(Date.now() - started).toBeLessThan(2_000);
     });
-
-    it('a game that cannot be reached is a RETRY (UNREACHABLE)', async () => {
-      expect(await kit.transport.send(callOf('DELIVERY', kit.unreachableAddress()))).toMatchObject({ outcome: 'RETRY', reason: 'UNREACHABLE' });
-    });
   });
+}
+
+/** Polls what a broker consumer collected until `want` messages carry the id (or `waitMs` pass). */
+export async function collected(all: ReceivedCall[], id: string, want: number, waitMs = 5_000): Promise<ReceivedCall[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = all.filter((call) => call.body.includes(id));
+    if (found.length >= want || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

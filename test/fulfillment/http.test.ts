@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createGameServerClient } from '../../fulfillment/registry';
 import { httpTransport } from '../../fulfillment/http';
 import { createEgress, MAX_ANSWER_BYTES } from '../../infra/egress';
+import { transportDeps } from '../support/brokers';
 import { localEgress } from '../support/egress';
 import { describeTransportConformance, type GameServerBehaviour, type ReceivedCall } from './conformance';
 
@@ -40,7 +41,7 @@ class LocalGameServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url!, 'http://x').pathname;
     const calls = this.received.get(path) ?? [];
-    calls.push({ pathWithQuery: req.url!, headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
+    calls.push({ method: req.method!, pathWithQuery: req.url!, headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8') });
     this.received.set(path, calls);
     switch (path) {
       case '/grant':
@@ -82,23 +83,24 @@ class LocalGameServer {
 
 const PATHS: Record<GameServerBehaviour, string> = { GRANT: '/grant', ECHO: '/echo', FAIL: '/fail', SILENT: '/silent' };
 
-describeTransportConformance('http', async () => {
+describeTransportConformance('http', 'HTTP', async () => {
   const game = await new LocalGameServer().start();
   const closed = await new LocalGameServer().start();
   const unreachable = closed.url('/grant');
   await closed.close();
+  const transport = httpTransport.create(transportDeps(localEgress));
   return {
-    transport: httpTransport.create({ egress: localEgress }),
+    transport,
     addressFor: (behaviour) => game.url(PATHS[behaviour]),
-    unreachableAddress: () => unreachable,
-    received: (address) => game.receivedAt(new URL(address).pathname),
+    unreachable: () => ({ transport, address: unreachable }),
+    received: async (address, id) => game.receivedAt(new URL(address).pathname).filter((call) => call.body.includes(id)),
     close: () => game.close(),
   };
 });
 
 describe('http game-server transport, beyond the suite', () => {
   let game: LocalGameServer;
-  const transport = httpTransport.create({ egress: localEgress });
+  const transport = httpTransport.create(transportDeps(localEgress));
   const delivery = (url: string) => ({
     kind: 'DELIVERY' as const,
     gameId: 'g1',
@@ -139,7 +141,7 @@ describe('http game-server transport, beyond the suite', () => {
   });
 
   describe('through the egress guard with private networks refused', () => {
-    const guarded = httpTransport.create({ egress: createEgress({ allowPrivateNetworks: false, allowHttp: true }) });
+    const guarded = httpTransport.create(transportDeps(createEgress({ allowPrivateNetworks: false, allowHttp: true })));
 
     it('refuses a loopback address before connecting (EGRESS_REFUSED, nothing received)', async () => {
       const before = game.receivedAt('/grant').length;
@@ -165,14 +167,14 @@ describe('http game-server transport, beyond the suite', () => {
     });
 
     it('requires https where plain http is not allowed', async () => {
-      const httpsOnly = httpTransport.create({ egress: createEgress({ allowPrivateNetworks: true, allowHttp: false }) });
+      const httpsOnly = httpTransport.create(transportDeps(createEgress({ allowPrivateNetworks: true, allowHttp: false })));
       expect(await httpsOnly.send(delivery(game.url('/grant')))).toMatchObject({ outcome: 'RETRY', reason: 'EGRESS_REFUSED', error: expect.stringMatching(/https is required/) });
     });
   });
 
   it('the client picks the transport by the URL scheme; one no transport serves is a RETRY', async () => {
-    const client = createGameServerClient({ egress: localEgress });
+    const client = createGameServerClient(transportDeps(localEgress));
     expect(await client.send(delivery(game.url('/grant')))).toEqual({ outcome: 'GRANTED', statusCode: 200 });
-    expect(await client.send(delivery('nats://127.0.0.1:4222/deliveries'))).toMatchObject({ outcome: 'RETRY', reason: 'UNREACHABLE', error: 'no transport for nats:' });
+    expect(await client.send(delivery('ftp://127.0.0.1/deliveries'))).toMatchObject({ outcome: 'RETRY', reason: 'UNREACHABLE', error: 'no transport for ftp:' });
   });
 });

@@ -10,6 +10,7 @@ import type { OrderStatus } from '../../domain/orders/status';
 import {
   cancelOrderUpdate,
   channelReversalSignal,
+  deliveryAckSignal,
   opsActionUpdate,
   orderSnapshotQuery,
   paymentNotifiedSignal,
@@ -45,6 +46,8 @@ type Stubbed = Pick<
   | 'revokeGrants'
   | 'refundThroughChannel'
   | 'startMonthlyCard'
+  | 'settleDeliveryAck'
+  | 'closeBrokerDelivery'
 >;
 
 /** What the stubs were asked to do, in order, and knobs for how they answer. */
@@ -69,6 +72,10 @@ class StubBooks {
   statusForLatePayment: OrderStatus = 'CLOSED';
   /** What asking the channel finds, by the number of the query (1-based): a payment, or nothing. */
   queryFinds: (n: number, orderId: string) => PaymentNotification | undefined = () => undefined;
+  /** The game takes deliveries over a broker: each attempt is published and awaits the game's ack. */
+  brokerMode = false;
+  /** Over a broker: the ack the delivery row already holds when the workflow closes the delivery (a late ack won). */
+  ackAtClose?: 'GRANTED' | 'REJECTED';
   /** How long telling the store of a delivery takes. */
   confirmDelayMs = 0;
   private queries = 0;
@@ -108,7 +115,15 @@ class StubBooks {
       closeOrder: async (p) => void call(`closeOrder:${p.reason}`),
       startDelivery: async (p) => {
         call('startDelivery');
-        return `dlv_${p.orderId}`;
+        return this.brokerMode && p.brokers ? { deliveryId: `dlv_${p.orderId}`, mode: 'NATS' as const } : `dlv_${p.orderId}`;
+      },
+      settleDeliveryAck: async (p) => {
+        call(`settleDeliveryAck:${p.result}`);
+        if (p.result === 'GRANTED') this.delivered = true;
+      },
+      closeBrokerDelivery: async () => {
+        call('closeBrokerDelivery');
+        return this.ackAtClose ? { ack: this.ackAtClose } : {};
       },
       orderStatus: async () => {
         call('orderStatus');
@@ -149,10 +164,11 @@ class StubBooks {
       },
       deliverOrder: async () => {
         call('deliverOrder');
+        if (this.brokerMode) return { awaitingAck: true as const, ackTimeoutMs: 150 };
         this.deliveryAttempts++;
         if (this.deliveryAttempts > this.deliveryFailures) {
           this.delivered = true;
-          return;
+          return undefined;
         }
         // A failing game server: fails fast, and honours cancellation like the real activity.
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -706,5 +722,88 @@ describe('the late-payment workflow', () => {
     delivered.statusForLatePayment = 'DELIVERED';
     expect(await late(delivered)).toBe('IGNORED');
     expect(delivered.calls).toEqual(['orderStatus']);
+  });
+});
+
+describe('the purchase workflow, delivering over a broker', () => {
+  const ack = (order: OrderUnderTest, result: 'GRANTED' | 'REJECTED') =>
+    order.handle.signal(deliveryAckSignal, { deliveryId: `dlv_${order.input.orderId}`, result });
+
+  it("publishes, then delivers on the game's GRANTED ack: no refund, the delivery never closed", async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await until(() => books.calls.includes('deliverOrder'));
+      await ack(order, 'GRANTED');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 });
+    expect(books.calls).toContain('settleDeliveryAck:GRANTED');
+    expect(books.calls.filter((c) => c.startsWith('refundOrder') || c === 'closeBrokerDelivery')).toEqual([]);
+  });
+
+  it('republishes each time the ack timeout passes without an ack (same deliveryId, a new attempt)', async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await until(() => books.calls.filter((c) => c === 'deliverOrder').length >= 3);
+      await ack(order, 'GRANTED');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 });
+  });
+
+  it("refunds at once on the game's REJECTED ack (DELIVERY_REJECTED)", async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await until(() => books.calls.includes('deliverOrder'));
+      await ack(order, 'REJECTED');
+      expect(await order.result()).toBe('REFUNDED');
+      expect((await order.handle.query(orderSnapshotQuery)).reason).toBe('DELIVERY_REJECTED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 });
+    expect(books.calls.slice(-2)).toEqual(['settleDeliveryAck:REJECTED', 'refundOrder:DELIVERY_REJECTED']);
+  });
+
+  it('closes the delivery at the deadline and refunds (DELIVERY_FAILED) when no ack came', async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 2_000 });
+    expect(books.calls.slice(-2)).toEqual(['closeBrokerDelivery', 'refundOrder:DELIVERY_FAILED']);
+    expect(books.calls.filter((c) => c === 'deliverOrder').length).toBeGreaterThan(1);
+  });
+
+  it('follows an ack recorded just before the deadline closed the delivery: the first written wins', async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    books.ackAtClose = 'GRANTED';
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      expect(await order.result()).toBe('DELIVERED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 800 });
+    expect(books.calls.slice(-2)).toEqual(['closeBrokerDelivery', 'settleDeliveryAck:GRANTED']);
+    expect(books.calls.filter((c) => c.startsWith('refundOrder'))).toEqual([]);
+  });
+
+  it("closes the delivery before an operator's refund (OPS_REFUND)", async () => {
+    const books = new StubBooks();
+    books.brokerMode = true;
+    await withWorkflow(books, async (order) => {
+      await order.create();
+      await order.notify('SUCCESS');
+      await until(() => books.calls.includes('deliverOrder'));
+      await order.ops('REFUND');
+      expect(await order.result()).toBe('REFUNDED');
+    }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 });
+    expect(books.calls.slice(-2)).toEqual(['closeBrokerDelivery', 'refundOrder:OPS_REFUND']);
   });
 });

@@ -14,11 +14,13 @@ import {
   PaymentChannelKey,
   cancelOrderUpdate,
   channelReversalSignal,
+  deliveryAckSignal,
   opsActionUpdate,
   orderSnapshotQuery,
   paymentNotifiedSignal,
   requestPaymentUpdate,
   type ChannelReversal,
+  type DeliveryAck,
   type OpsRequest,
   type OrderSnapshot,
   type PaymentNotification,
@@ -48,6 +50,8 @@ export class OrderState {
   /** The delivery in progress, cancelled by an operator's retry or refund. */
   deliveryScope?: CancellationScope;
   readonly inbox: PaymentNotification[] = [];
+  /** The game's ack of the broker delivery (the first; the API recorded it on the delivery row first). */
+  ack?: DeliveryAck;
   /** The channel returned the money (first report wins; the order ends with it). */
   reversal?: ChannelReversal;
   private opsRequest?: OpsRequest;
@@ -182,6 +186,9 @@ export class OrderState {
       },
     );
     setHandler(paymentNotifiedSignal, (notification) => this.receive(notification));
+    setHandler(deliveryAckSignal, (ack) => {
+      this.ack ??= ack;
+    });
     setHandler(channelReversalSignal, (reversal) => {
       if (this.reversal) return;
       this.reversal = reversal;

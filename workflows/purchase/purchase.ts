@@ -4,7 +4,6 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -13,8 +12,9 @@ import type { Activities } from '../../activities';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
 import { rejectionReason } from '../../domain/risk/rules';
 import { FAILURE, PATCHES, type PurchaseInput } from '../contract';
-import { booksOptions, channelOptions, deliveryOptions, openingChannelOptions } from '../shared/options';
+import { booksOptions, channelOptions, openingChannelOptions } from '../shared/options';
 import { awaitPayment } from './await-payment';
+import { deliverOrRefund } from './delivery';
 import { openWithFailover } from './channel-failover';
 import { OrderState } from './order-state';
 import { reverse } from './reversal';
@@ -140,7 +140,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     //    that needs to hear of the delivery is told (Google Play: consume). Money the channel already
     //    returned (its refund came before its payment) is not delivered: finish() ends the order.
     const returnedBeforePaid = () => order.reversal !== undefined && patched(PATCHES.reversalBeforeDelivery);
-    if (order.status === 'PAID' && !returnedBeforePaid()) await deliverOrRefund();
+    if (order.status === 'PAID' && !returnedBeforePaid()) await deliverOrRefund(input, order, books, refundMoney);
     if (order.status === 'DELIVERED' && input.confirmsDelivery) {
       await channel.confirmChannelDelivery({ orderId, channel: order.channel });
     }
@@ -183,7 +183,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined, timeoutMs);
     if (order.reversal) return; // the channel settled it: see finish()
     const action = order.pendingOps()?.action;
-    if (action === 'RISK_APPROVE') await deliverOrRefund();
+    if (action === 'RISK_APPROVE') await deliverOrRefund(input, order, books, refundMoney);
     else await refundMoney(action === 'RISK_DENY' ? REASONS.riskDenied : REASONS.riskReviewTimeout);
   }
 
@@ -191,49 +191,13 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
   async function operatorDecides() {
     await condition(() => order.pendingOps() !== undefined || order.reversal !== undefined);
     if (order.reversal) return; // the channel settled it: see finish()
-    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund();
+    if (order.pendingOps()?.action === 'DELIVER') await deliverOrRefund(input, order, books, refundMoney);
     else await refundMoney(REASONS.opsRefund);
-  }
-
-  async function deliverOrRefund() {
-    const deliveryId = await books.startDelivery({ orderId });
-    order.enter('DELIVERING');
-    order.clearOps();
-    // Money we cannot return (App Store) is never given up on: the goods are owed, delivery goes on.
-    const deadline = Date.now() + (input.refundable === false ? UNREFUNDABLE_DELIVERY_DEADLINE_MS : timing.deliveryDeadlineMs);
-    for (;;) {
-      order.deliveryScope = new CancellationScope();
-      try {
-        await order.deliveryScope.run(() =>
-          proxyActivities<Activities>(deliveryOptions(timing, deadline - Date.now())).deliverOrder({
-            orderId,
-            deliveryId,
-            deliveryAttemptTimeoutMs: timing.deliveryAttemptTimeoutMs,
-          }),
-        );
-        order.enter('DELIVERED');
-        return;
-      } catch (err) {
-        // An operator's retry restarts the backoff within the deadline; anything else ends delivery. The
-        // retry cancels the attempt, but an attempt already failing reports its failure instead.
-        const retryAsked = order.pendingOps()?.action === 'RETRY_DELIVERY' && deadline > Date.now();
-        const retry = retryAsked && (isCancellation(err) || patched(PATCHES.opsRetryAfterFailedAttempt));
-        // The channel returned the money while we delivered (the attempt cancelled, or failing as it
-        // came): no refund from us (see finish()).
-        if (order.reversal) return;
-        if (!retry) break;
-        order.clearOps();
-      }
-    }
-    await refundMoney(order.pendingOps()?.action === 'REFUND' ? REASONS.opsRefund : REASONS.deliveryFailed);
   }
 }
 
 /** How long a risk review waits for an operator in orders started without RISK_REVIEW_TIMEOUT_MS in their timing. */
 const DEFAULT_RISK_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
-
-/** How long the goods of a payment we cannot refund are delivered for: as good as forever. */
-const UNREFUNDABLE_DELIVERY_DEADLINE_MS = 30 * 24 * 3_600_000;
 
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
