@@ -151,6 +151,11 @@ export interface paths {
                             deliveryUrl: string;
                             revokeUrl?: string;
                             requireDeliveryEcho: boolean;
+                            delivery: {
+                                /** @enum {string} */
+                                mode: "HTTP" | "NATS" | "RABBITMQ";
+                                ackTimeoutMs: number;
+                            };
                             channelPolicy?: {
                                 [key: string]: ("sandbox" | "alipay" | "wechatpay" | "appstore" | "googleplay" | "unionpay")[];
                             };
@@ -1024,282 +1029,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/risk/blacklist/{kind}/{value}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        /** Block a user, device or IP address */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    kind: "USER" | "DEVICE" | "IP";
-                    value: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": components["schemas"]["BlacklistEntryUpsert"];
-                };
-            };
-            responses: {
-                /** @description The blacklist entry. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * @example USER
-                             * @enum {string}
-                             */
-                            kind: "USER" | "DEVICE" | "IP";
-                            value: string;
-                            reason?: string;
-                        };
-                    };
-                };
-                /** @description The request is invalid: `VALIDATION_ERROR`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "VALIDATION_ERROR";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Not authenticated: `UNAUTHORIZED`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "UNAUTHORIZED";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "PAYLOAD_TOO_LARGE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "UNSUPPORTED_MEDIA_TYPE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Internal error: `INTERNAL`. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "INTERNAL";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "TEMPORARILY_UNAVAILABLE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        post?: never;
-        /** Unblock a user, device or IP address */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    kind: "USER" | "DEVICE" | "IP";
-                    value: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Removed (also when it was not blacklisted). */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `VALIDATION_ERROR`. */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "VALIDATION_ERROR";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Not authenticated: `UNAUTHORIZED`. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "UNAUTHORIZED";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "PAYLOAD_TOO_LARGE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "UNSUPPORTED_MEDIA_TYPE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description Internal error: `INTERNAL`. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "INTERNAL";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: {
-                                /** @enum {string} */
-                                code: "TEMPORARILY_UNAVAILABLE";
-                                message: string;
-                                /** @description context such as the validation issues or the orderId */
-                                details?: unknown;
-                            };
-                        };
-                    };
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/admin/audit": {
         parameters: {
             query?: never;
@@ -1459,6 +1188,1059 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The operators' risk rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every rule, enabled or not. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: components["schemas"]["RiskRule"][];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a risk rule
+         * @description Kinds and their params: docs/risk.md. An order hits a rule when, counted with it, a count exceeds `max` or an amount reaches the threshold; any DENY hit denies, else any REVIEW hit holds the paid order for review. Audited; every process applies it within a second.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ruleId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RiskRuleUpsert"];
+                };
+            };
+            responses: {
+                /** @description The rule as stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskRule"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `GAME_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "GAME_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Remove a risk rule */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ruleId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed (audited). */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `RULE_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RULE_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/aml-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Orders an AML rule hit
+         * @description One row per AML_SINGLE or AML_DAILY hit of an order decided in [from, to) (at most 366 days): the order, its amount, the rule, risk's decision and the operator's decision on a review. `format=csv` answers the same rows as CSV.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description ISO 8601 instant, included */
+                    from: string;
+                    /** @description ISO 8601 instant, left out; at most 366 days after `from` */
+                    to: string;
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            reports: {
+                                orderId: string;
+                                gameId: string;
+                                userId: string;
+                                amount: {
+                                    currency: string;
+                                    value: number;
+                                };
+                                ruleId: string;
+                                /** @enum {string} */
+                                kind: "AML_SINGLE" | "AML_DAILY";
+                                /** @enum {string} */
+                                decision: "ALLOW" | "REVIEW" | "DENY";
+                                /** @enum {string} */
+                                operatorDecision?: "APPROVE" | "DENY";
+                                /** Format: date-time */
+                                decidedAt: string;
+                            }[];
+                        };
+                        "text/csv": string;
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Cannot be served as asked: `RANGE_TOO_LONG`. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "RANGE_TOO_LONG";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/blacklist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The blacklist
+         * @description Expired entries are listed until removed; they deny no more.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every entry. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: {
+                                /**
+                                 * @example USER
+                                 * @enum {string}
+                                 */
+                                kind: "USER" | "DEVICE" | "IP" | "CIDR";
+                                value: string;
+                                reason?: string;
+                                /** Format: date-time */
+                                expiresAt?: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/blacklist/{kind}/{value}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Block a user, device, IP address or CIDR block
+         * @description A CIDR block has its slash URL-encoded (`10.0.0.0%2F8`). Devices, IPs and blocks are kept as lookup digests and sealed, never in the clear.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    kind: "USER" | "DEVICE" | "IP" | "CIDR";
+                    value: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["BlacklistEntryUpsert"];
+                };
+            };
+            responses: {
+                /** @description The blacklist entry (its value in canonical form). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BlacklistEntry"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Unblock a user, device, IP address or CIDR block */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    kind: "USER" | "DEVICE" | "IP" | "CIDR";
+                    value: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed (also when it was not blacklisted). */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2841,7 +3623,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: "PENDING_PAYMENT" | "PAID" | "DELIVERING" | "DELIVERED" | "CLOSED" | "REJECTED" | "REFUNDED" | "MANUAL_REVIEW" | "CHARGED_BACK";
+                    status?: "PENDING_PAYMENT" | "PAID" | "DELIVERING" | "DELIVERED" | "CLOSED" | "REJECTED" | "REFUNDED" | "MANUAL_REVIEW" | "CHARGED_BACK" | "RISK_REVIEW";
                     /** @description only orders unchanged for at least this long */
                     olderThanSeconds?: number;
                     gameId?: string;
@@ -4067,6 +4849,200 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ops/store-sweeps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Store sweeps: the notifications the stores sent that we never took, recovered
+         * @description Per run of a store account's sweep (Apple's Notification History, Google's voided purchases): the window, pages, items seen, known (taken before), recovered (by kind) and failed, with the error of a failed run; per recovered item the order, kind, dedupe key, the store's first try and our recovery time. Newest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description one store account */
+                    channel?: string;
+                    /** @description runs started at or after (default: 7 days ago) */
+                    from?: string;
+                    /** @description runs started before (default: now) */
+                    to?: string;
+                    limit?: number;
+                };
+                header: {
+                    /** @description who acts, for the audit trail */
+                    "X-Operator": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The runs. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            sweeps: {
+                                /** Format: uuid */
+                                sweepId: string;
+                                channel: string;
+                                /** @enum {string} */
+                                pass: "FAILURES" | "ALL" | "VOIDED";
+                                /** Format: date-time */
+                                windowStart: string;
+                                /** Format: date-time */
+                                windowEnd: string;
+                                /** @enum {string} */
+                                status: "RUNNING" | "COMPLETED" | "FAILED";
+                                pages: number;
+                                items: {
+                                    seen: number;
+                                    known: number;
+                                    recovered: number;
+                                    failed: number;
+                                };
+                                recoveredByKind: {
+                                    [key: string]: number;
+                                };
+                                error?: string;
+                                /** Format: date-time */
+                                startedAt: string;
+                                /** Format: date-time */
+                                finishedAt?: string;
+                                recoveries: {
+                                    /** Format: uuid */
+                                    orderId?: string;
+                                    kind: string;
+                                    dedupeKey: string;
+                                    /**
+                                     * Format: date-time
+                                     * @description the store's first try (Apple's first attemptDate, Google's voidedTimeMillis)
+                                     */
+                                    firstTriedAt?: string;
+                                    /** Format: date-time */
+                                    recoveredAt: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`, `INVALID_RANGE`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR" | "INVALID_RANGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ops/orders/{orderId}/resolve": {
         parameters: {
             query?: never;
@@ -4095,6 +5071,194 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": components["schemas"]["OpsResolve"];
+                };
+            };
+            responses: {
+                /** @description The order's workflow accepted the action; the order as it is now. */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @constant */
+                            accepted: true;
+                            order: components["schemas"]["Order"];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `ORDER_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "ORDER_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: `OPS_ACTION_NOT_ALLOWED`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "OPS_ACTION_NOT_ALLOWED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ops/orders/{orderId}/risk-decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide an order held for risk review
+         * @description `APPROVE` a `RISK_REVIEW` order (it is delivered) or `DENY` it (refunded, `RISK_DENIED`). Undecided within `RISK_REVIEW_TIMEOUT_MS` (24 h) it is refunded (`RISK_REVIEW_TIMEOUT`). Audited with the operator, whether the order's workflow accepts it or not.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description who acts, for the audit trail */
+                    "X-Operator": string;
+                };
+                path: {
+                    orderId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RiskReviewDecision"];
                 };
             };
             responses: {
@@ -4831,6 +5995,188 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deliveries/{deliveryId}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge a delivery taken from NATS or RabbitMQ: GRANTED or REJECTED
+         * @description For games in delivery mode NATS or RABBITMQ (an HTTP delivery is acknowledged by the answer to its POST). The first ack is recorded, then the order moves: GRANTED → `DELIVERED`, REJECTED → refunded (`REFUNDED`, `DELIVERY_REJECTED`). The same ack again answers the same; without an ack within the game's `ackTimeoutMs` the message is published again (same `deliveryId`). Ack over REST first, then ack the broker message. A `503` means the ack is recorded but the order could not be told yet: send it again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the `deliveryId` of the message */
+                    deliveryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DeliveryAck"];
+                };
+            };
+            responses: {
+                /** @description Recorded (or recorded before with this result). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveryAckAnswer"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `DELIVERY_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DELIVERY_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: `DELIVERY_ALREADY_ACKNOWLEDGED`, `DELIVERY_CLOSED`, `DELIVERY_NOT_AWAITING_ACK`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "DELIVERY_ALREADY_ACKNOWLEDGED" | "DELIVERY_CLOSED" | "DELIVERY_NOT_AWAITING_ACK";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -6688,6 +8034,18 @@ export interface components {
             /** @description when true, a delivery counts only if the game's 2xx answer is JSON echoing the call's `deliveryId` (`{ "deliveryId": "..." }`); otherwise the attempt failed and is retried (something in front of the game may have answered). Default false */
             requireDeliveryEcho?: boolean;
             /**
+             * @description how the game takes deliveries and revocations: HTTP (a signed POST to deliveryUrl / revokeUrl, the default), NATS (JetStream subject `payments.deliveries.<gameId>`) or RABBITMQ (exchange `payments.deliveries`, routing key the game id); over a broker the game acknowledges each delivery with POST /v1/deliveries/{deliveryId}/ack, and an attempt without an ack within `ackTimeoutMs` (default 30000) is republished
+             * @example {
+             *       "mode": "NATS",
+             *       "ackTimeoutMs": 30000
+             *     }
+             */
+            delivery?: {
+                /** @enum {string} */
+                mode: "HTTP" | "NATS" | "RABBITMQ";
+                ackTimeoutMs?: number;
+            };
+            /**
              * @description per platform, the channel types its orders may pay through (e.g. iOS digital goods only through appstore); platforms not named, and a game without a policy, may use every enabled account
              * @example {
              *       "ios": [
@@ -6892,11 +8250,180 @@ export interface components {
         };
         /**
          * @example {
+         *       "kind": "VELOCITY",
+         *       "params": {
+         *         "subject": "USER",
+         *         "metric": "ORDERS",
+         *         "windowSeconds": 600,
+         *         "max": 10
+         *       },
+         *       "action": "REVIEW",
+         *       "enabled": true
+         *     }
+         */
+        RiskRuleUpsert: {
+            /** @constant */
+            kind: "VELOCITY";
+            params: {
+                /**
+                 * @description USER, DEVICE, IP or SUBNET (IPv4 /24, IPv6 /48)
+                 * @enum {string}
+                 */
+                subject: "USER" | "DEVICE" | "IP" | "SUBNET";
+                /** @enum {string} */
+                metric: "ORDERS" | "AMOUNT";
+                /** @description seconds */
+                windowSeconds: number;
+                /** @description orders, or minor units for AMOUNT; hit when exceeded */
+                max: number;
+                /** @description AMOUNT: the currency summed (other orders are not counted against it) */
+                currency?: string;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "AMOUNT_ANOMALY";
+            params: {
+                multipleOfAverage: number;
+                minPaidOrders: number;
+                /**
+                 * @example {
+                 *       "currency": "CNY",
+                 *       "value": 500000
+                 *     }
+                 */
+                firstPurchaseMax: {
+                    currency: string;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    value: number;
+                };
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "NEW_DEVICE_HIGH_VALUE";
+            params: {
+                /**
+                 * @example {
+                 *       "currency": "CNY",
+                 *       "value": 500000
+                 *     }
+                 */
+                amount: {
+                    currency: string;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    value: number;
+                };
+                /** @description seconds */
+                deviceAgeSeconds: number;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "SHARED_DEVICE";
+            params: {
+                /** @description seconds */
+                windowSeconds: number;
+                maxUsers: number;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "SHARED_IP";
+            params: {
+                /** @description seconds */
+                windowSeconds: number;
+                maxUsers: number;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "PAYMENT_FAILURES";
+            params: {
+                /** @description seconds */
+                windowSeconds: number;
+                max: number;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "AML_SINGLE";
+            params: {
+                /**
+                 * @example {
+                 *       "currency": "CNY",
+                 *       "value": 500000
+                 *     }
+                 */
+                amount: {
+                    currency: string;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    value: number;
+                };
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        } | {
+            /** @constant */
+            kind: "AML_DAILY";
+            params: {
+                /**
+                 * @example {
+                 *       "currency": "CNY",
+                 *       "value": 500000
+                 *     }
+                 */
+                amount: {
+                    currency: string;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    value: number;
+                };
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        };
+        /**
+         * @example {
          *       "reason": "chargeback fraud, ticket RISK-1042"
          *     }
          */
         BlacklistEntryUpsert: {
             reason?: string;
+            /**
+             * Format: date-time
+             * @description denies no more from then on; must lie in the future
+             */
+            expiresAt?: string;
         };
         /**
          * @example {
@@ -7076,6 +8603,17 @@ export interface components {
         };
         /**
          * @example {
+         *       "decision": "APPROVE",
+         *       "reason": "known player, card verified by phone, ticket RISK-88"
+         *     }
+         */
+        RiskReviewDecision: {
+            /** @enum {string} */
+            decision: "APPROVE" | "DENY";
+            reason: string;
+        };
+        /**
+         * @example {
          *       "token": "…",
          *       "operator": "alice@studio.example"
          *     }
@@ -7116,6 +8654,31 @@ export interface components {
                 /** Format: date-time */
                 grantedAt: string;
             }[];
+        };
+        /**
+         * @example {
+         *       "orderId": "6628662b-0f14-8bd6-8d28-74575f84a0ec",
+         *       "result": "GRANTED"
+         *     }
+         * @example {
+         *       "orderId": "6628662b-0f14-8bd6-8d28-74575f84a0ec",
+         *       "result": "REJECTED",
+         *       "reason": "the player account was deleted"
+         *     }
+         */
+        DeliveryAck: {
+            /**
+             * Format: uuid
+             * @description the order of the delivery (the message's `orderId`)
+             */
+            orderId: string;
+            /**
+             * @description GRANTED: the goods are the player's (the order becomes DELIVERED); REJECTED: the game cannot take them (refunded at once, DELIVERY_REJECTED)
+             * @enum {string}
+             */
+            result: "GRANTED" | "REJECTED";
+            /** @description why, for people (e.g. why a delivery was rejected) */
+            reason?: string;
         };
         /**
          * @example {
@@ -7466,6 +9029,30 @@ export interface components {
                 outcome?: string;
             }[];
         };
+        RiskRule: {
+            ruleId: string;
+            /** @enum {string} */
+            kind: "VELOCITY" | "AMOUNT_ANOMALY" | "NEW_DEVICE_HIGH_VALUE" | "SHARED_DEVICE" | "SHARED_IP" | "PAYMENT_FAILURES" | "AML_SINGLE" | "AML_DAILY";
+            params: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            action: "REVIEW" | "DENY";
+            enabled: boolean;
+            /** @description the one game it applies to; absent: every game */
+            gameId?: string;
+        };
+        BlacklistEntry: {
+            /**
+             * @example USER
+             * @enum {string}
+             */
+            kind: "USER" | "DEVICE" | "IP" | "CIDR";
+            value: string;
+            reason?: string;
+            /** Format: date-time */
+            expiresAt?: string;
+        };
         ChannelAccount: {
             channelId: string;
             /** @enum {string} */
@@ -7619,7 +9206,7 @@ export interface components {
             }[];
         };
         /** @enum {string} */
-        OrderStatus: "PENDING_PAYMENT" | "PAID" | "DELIVERING" | "DELIVERED" | "CLOSED" | "REJECTED" | "REFUNDED" | "MANUAL_REVIEW" | "CHARGED_BACK";
+        OrderStatus: "PENDING_PAYMENT" | "PAID" | "DELIVERING" | "DELIVERED" | "CLOSED" | "REJECTED" | "REFUNDED" | "MANUAL_REVIEW" | "CHARGED_BACK" | "RISK_REVIEW";
         /**
          * @example {
          *       "orderId": "3f0e9a4c-1b2d-5e6f-8a7b-9c0d1e2f3a4b",
@@ -7904,6 +9491,20 @@ export interface components {
              * @description when the next day is due (in the past: being delivered now); absent when none is left
              */
             nextGrantAt?: string;
+        };
+        DeliveryAckAnswer: {
+            deliveryId: string;
+            orderId: string;
+            /**
+             * @description GRANTED: the goods are the player's (the order becomes DELIVERED); REJECTED: the game cannot take them (refunded at once, DELIVERY_REJECTED)
+             * @enum {string}
+             */
+            result: "GRANTED" | "REJECTED";
+            /**
+             * Format: date-time
+             * @description when the first ack was recorded (the same on every repeat)
+             */
+            acknowledgedAt: string;
         };
     };
     responses: never;
