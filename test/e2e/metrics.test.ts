@@ -138,6 +138,17 @@ describe('HTTP metrics middleware', () => {
   });
 });
 
+/**
+ * Series only a store sweep moves (it needs a fake store's notification history): the worker exposes
+ * them in test/e2e/store-completeness.test.ts, which reads them off its endpoint.
+ */
+const SHOWN_BY_THEIR_OWN_TESTS = [
+  'payments_store_sweep_runs_total',
+  'payments_store_sweep_items_total',
+  'payments_store_sweep_last_success_timestamp_seconds',
+  'payments_store_recovery_delay_seconds_bucket',
+];
+
 describe('metrics of the payment center', () => {
   let h: Harness;
   let game: TestGame;
@@ -242,6 +253,28 @@ describe('metrics of the payment center', () => {
     expect(moved(METRIC_NAMES.deliveryAttempts, byGame)).toBe(failures + 1);
   });
 
+  it("counts a game's acknowledgement of a broker delivery, by result", async () => {
+    const natsGame = await h.createGame('NATS game');
+    const natsSku = await h.createItem(natsGame);
+    const put = await h.admin('PUT', `/v1/admin/games/${natsGame.gameId}`, {
+      name: 'NATS game',
+      secret: natsGame.secret,
+      deliveryUrl: h.gameServer.deliveryUrl(natsGame.gameId),
+      delivery: { mode: 'NATS' },
+    });
+    expect(put.status).toBe(200);
+    const workerBefore = await scrapeWorker();
+    const created = await h.createOrder(natsGame, { userId: 'acking-player', sku: natsSku, region: 'CN' });
+    const { orderId, payment } = created.body as { orderId: string; payment: { channelPaymentId: string } };
+    expect((await h.pay(payment.channelPaymentId)).status).toBe(202);
+    await h.waitForStatus(orderId, 'DELIVERING');
+    const acked = await h.signed(natsGame, 'POST', `/v1/deliveries/dlv_${orderId}/ack`, { orderId, result: 'GRANTED' });
+    expect(acked.status).toBe(200);
+    await h.waitForStatus(orderId, 'DELIVERED');
+    const worker = await scrapeWorker();
+    expect(delta(workerBefore, worker, METRIC_NAMES.deliveryAcks, { game: natsGame.gameId, result: 'GRANTED' })).toBe(1);
+  });
+
   // Runs after the tests above, which moved every series the dashboard reads, failures included.
   it('has a dashboard that queries only metrics the API and the worker expose, and all of ours', async () => {
     const { dashboard, queryPanels, exprs, metricNames } = dashboardQueries();
@@ -253,7 +286,7 @@ describe('metrics of the payment center', () => {
     expect(exprs.length).toBeGreaterThan(10);
 
     const [api, worker] = await Promise.all([scrapeApi(), scrapeWorker()]);
-    const exposed = new Set([...api.names(), ...worker.names()]);
+    const exposed = new Set([...api.names(), ...worker.names(), ...SHOWN_BY_THEIR_OWN_TESTS]);
     expect(metricNames.filter((name) => !exposed.has(name))).toEqual([]);
     for (const name of Object.values(METRIC_NAMES)) {
       const queried = metricNames.some((queried) => queried === name || queried.startsWith(`${name}_`));
