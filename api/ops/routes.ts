@@ -11,10 +11,9 @@ import { listRevocations } from '../../store/revocations';
 import { findOrder, listOrders, searchOrders, type Order } from '../../store/orders';
 import { orderFacts, type OrderFacts } from '../../store/order-story';
 import { timeline } from '../../domain/orders/timeline';
-import { opsActionsFor } from '../../domain/orders/ops-actions';
+import { opsActionsFor, type OpsAction } from '../../domain/orders/ops-actions';
 import type { OrderStatus } from '../../domain/orders/status';
 import { listStoreSweeps } from '../../store/store-sweeps';
-import type { OpsRequest } from '../../workflows/contract';
 import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
@@ -145,85 +144,71 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
     });
   });
 
-  const act = (
+  /**
+   * One audited path for every action: the order must exist, the request is audited before anything
+   * moves, an action its status does not offer is refused here (a settled order's workflow has ended
+   * and could not answer), and the workflow's own refusal is audited and answered the same way.
+   */
+  const act = <Body extends { reason: string }>(
     path: string,
-    action: (body: unknown) => Pick<OpsRequest, 'action' | 'reason'> & { revoke?: boolean },
+    offered: OpsAction,
+    parse: (body: unknown) => Body,
+    run: (order: Order, body: Body, operator: string) => Promise<unknown>,
+    auditedAs: (body: Body) => string,
   ) =>
     router.post(`/v1/ops/orders/:orderId/${path}`, async (req, res) => {
       const { actor: operator, onBehalfOf } = actorOf(res, { required: true });
-      const { revoke, ...asked } = action(req.body ?? {});
-      const request = { ...asked, operator };
+      const body = parse(req.body ?? {});
       const orderId = String(req.params.orderId);
       const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
       if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
-
-      const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action: request.action, reason: request.reason });
-      const refundsDelivered = request.action === 'REFUND' && order.status === 'DELIVERED';
-      if (refundsDelivered && channels.get(order.channel)?.supports.refund === false) {
+      const action = auditedAs(body);
+      const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action, reason: body.reason });
+      const refuse = async (status: number, code: string, message: string, details: Record<string, unknown> = {}) => {
+        await auditOutcome(db, audit, 'REFUSED', message);
+        throw new ApiError(status, code, message, { orderId, ...details });
+      };
+      if (!opsActionsFor(order.status as OrderStatus).includes(offered)) {
+        await refuse(409, 'OPS_ACTION_NOT_ALLOWED', `${action} is not allowed for an order in status ${order.status}`);
+      }
+      if (action === 'REFUND' && order.status === 'DELIVERED' && channels.get(order.channel)?.supports.refund === false) {
         // Refused here, before any reversal starts: a reversal that failed at the channel would hold the
         // order's reversal id, and the store's own refund notification for it would find it taken.
-        const message = `${order.channel} cannot refund through its API; the store refunds at the player's request`;
-        await auditOutcome(db, audit, 'REFUSED', message);
-        throw new ApiError(422, 'REFUND_NOT_SUPPORTED', message, { orderId, channel: order.channel });
+        await refuse(422, 'REFUND_NOT_SUPPORTED', `${order.channel} cannot refund through its API; the store refunds at the player's request`, { channel: order.channel });
       }
       try {
-        if (refundsDelivered) {
-          // Customer service refunds a delivered order: its purchase has ended; a reversal returns the
-          // money through the channel and, when asked, tells the game to take the goods back.
-          await purchases.reverse(
-            orderId,
-            { cause: 'OPS_REFUND', dedupeKey: `ops-refund:${orderId}`, operator, reason: request.reason, revoke: revoke ?? true },
-            purchaseTiming(config),
-          );
-        } else {
-          await purchases.opsAction(orderId, request);
-        }
+        await run(order, body, operator);
       } catch (err) {
-        const refused = err instanceof PurchaseRefusedError;
-        await auditOutcome(db, audit, refused ? 'REFUSED' : 'FAILED', (err as Error).message);
-        if (refused) throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', err.message, { orderId });
-        throw err;
+        if (!(err instanceof PurchaseRefusedError)) {
+          await auditOutcome(db, audit, 'FAILED', (err as Error).message);
+          throw err;
+        }
+        await refuse(409, 'OPS_ACTION_NOT_ALLOWED', err.message);
       }
       await auditOutcome(db, audit, 'ACCEPTED');
-      if (request.action === 'RISK_APPROVE' || request.action === 'RISK_DENY') {
-        await recordOperatorDecision(db, { orderId, decision: request.action === 'RISK_APPROVE' ? 'APPROVE' : 'DENY', operator, reason: request.reason });
-      }
       res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
     });
 
-  router.post('/v1/ops/orders/:orderId/close', async (req, res) => {
-    const { actor: operator, onBehalfOf } = actorOf(res, { required: true });
-    const { reason } = parseBody(opsActionBody, req.body ?? {});
-    const orderId = String(req.params.orderId);
-    const order = orderIdParam.safeParse(orderId).success ? await findOrder(db, orderId) : null;
-    if (!order) throw new ApiError(404, 'ORDER_NOT_FOUND', `no order ${orderId}`);
-    const audit = await auditRequested(db, { orderId, operator, onBehalfOf, action: 'CLOSE', reason });
-    if (!opsActionsFor(order.status as OrderStatus).includes('CLOSE')) {
-      // Checked here: the workflow of a settled order has ended and could not answer its update.
-      const message = `CLOSE is not allowed for an order in status ${order.status}`;
-      await auditOutcome(db, audit, 'REFUSED', message);
-      throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', message, { orderId });
-    }
-    try {
-      // The game's own cancel, through the order's workflow: it closes the channel payment first.
-      await purchases.cancel(orderId);
-    } catch (err) {
-      const refused = err instanceof PurchaseRefusedError;
-      await auditOutcome(db, audit, refused ? 'REFUSED' : 'FAILED', (err as Error).message);
-      if (refused) throw new ApiError(409, 'OPS_ACTION_NOT_ALLOWED', err.message, { orderId });
-      throw err;
-    }
-    await auditOutcome(db, audit, 'ACCEPTED');
-    res.status(202).json({ accepted: true, order: await orderView(db, orderId) });
-  });
-
-  act('retry-delivery', (body) => ({ action: 'RETRY_DELIVERY', ...parseBody(opsActionBody, body) }));
-  act('refund', (body) => ({ action: 'REFUND', ...parseBody(opsRefundBody, body) }));
-  act('resolve', (body) => parseBody(resolveBody, body));
-  act('risk-decision', (body) => {
-    const { decision, reason } = parseBody(riskDecisionBody, body);
-    return { action: decision === 'APPROVE' ? 'RISK_APPROVE' : 'RISK_DENY', reason };
-  });
+  act('retry-delivery', 'RETRY_DELIVERY', (body) => parseBody(opsActionBody, body), (order, { reason }, operator) =>
+    purchases.opsAction(order.id, { action: 'RETRY_DELIVERY', reason, operator }), () => 'RETRY_DELIVERY');
+  act('refund', 'REFUND', (body) => parseBody(opsRefundBody, body), async (order, { reason, revoke }, operator) => {
+    if (order.status !== 'DELIVERED') return purchases.opsAction(order.id, { action: 'REFUND', reason, operator });
+    // Customer service refunds a delivered order: its purchase has ended; a reversal returns the
+    // money through the channel and, when asked, tells the game to take the goods back.
+    return purchases.reverse(
+      order.id,
+      { cause: 'OPS_REFUND', dedupeKey: `ops-refund:${order.id}`, operator, reason, revoke: revoke ?? true },
+      purchaseTiming(config),
+    );
+  }, () => 'REFUND');
+  act('resolve', 'RESOLVE', (body) => parseBody(resolveBody, body), (order, { action, reason }, operator) =>
+    purchases.opsAction(order.id, { action, reason, operator }), ({ action }) => action);
+  act('risk-decision', 'RISK_DECISION', (body) => parseBody(riskDecisionBody, body), async (order, { decision, reason }, operator) => {
+    await purchases.opsAction(order.id, { action: decision === 'APPROVE' ? 'RISK_APPROVE' : 'RISK_DENY', reason, operator });
+    await recordOperatorDecision(db, { orderId: order.id, decision, operator, reason });
+  }, ({ decision }) => (decision === 'APPROVE' ? 'RISK_APPROVE' : 'RISK_DENY'));
+  // The game's own cancel, through the order's workflow: it closes the channel payment first.
+  act('close', 'CLOSE', (body) => parseBody(opsActionBody, body), (order) => purchases.cancel(order.id), () => 'CLOSE');
   return router;
 }
 
