@@ -55,6 +55,27 @@ function runner(client: Pool | PoolClient): RunSql {
     (await client.query({ text: query.text, values: query.values.map(toWire), types: utcTypes })).rows as T[];
 }
 
+/**
+ * A connection taken from the pool for several statements. The pool listens for errors only on idle
+ * connections, and node-postgres emits a lost connection's error on the client as well as failing its
+ * query: without this listener a database restart would crash the process. A lost one is not given back.
+ */
+async function checkOut(pool: Pool): Promise<{ client: PoolClient; giveBack: (broken: boolean) => void }> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = () => {
+    lost = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    giveBack(broken) {
+      client.removeListener('error', onError);
+      client.release(broken || lost);
+    },
+  };
+}
+
 export function openDatabase(databaseUrl: string, poolSize = 10): Database {
   const pool = new Pool({ connectionString: databaseUrl, max: poolSize });
   // An idle connection the server dropped is discarded by the pool; the next query opens another
@@ -65,7 +86,7 @@ export function openDatabase(databaseUrl: string, poolSize = 10): Database {
     db,
     sql: runner(pool),
     async transaction(work) {
-      const client = await pool.connect();
+      const { client, giveBack } = await checkOut(pool);
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -77,11 +98,11 @@ export function openDatabase(databaseUrl: string, poolSize = 10): Database {
         await client.query('ROLLBACK').catch(() => (broken = true));
         throw err;
       } finally {
-        client.release(broken);
+        giveBack(broken);
       }
     },
     async withConnection(work) {
-      const client = await pool.connect();
+      const { client, giveBack } = await checkOut(pool);
       let broken = false;
       try {
         return await work(client, runner(client));
@@ -90,7 +111,7 @@ export function openDatabase(databaseUrl: string, poolSize = 10): Database {
         broken = true;
         throw err;
       } finally {
-        client.release(broken);
+        giveBack(broken);
       }
     },
     async close() {
