@@ -99,9 +99,12 @@ export async function usedAllowances(run: RunSql, gameId: string, userId: string
   return Object.fromEntries(rows.map((r) => [r.key, { used: r.used, orderId: r.order_id }]));
 }
 
-/** A user's counters of a game, for the storefront: key → used. */
+/** Rows (key, used) of a user's counters of a game that hold something. */
+export const userCounters = (gameId: string, userId: string): Sql =>
+  sql`SELECT key, used FROM user_allowances WHERE game_id = ${gameId}::text AND user_id = ${userId}::text AND used > 0`;
+
+/** A user's counters of a game: key → used. */
 export async function userAllowances(run: RunSql, gameId: string, userId: string): Promise<Map<string, number>> {
-  const rows = await run<{ key: string; used: number }>(sql`
-    SELECT key, used FROM user_allowances WHERE game_id = ${gameId}::text AND user_id = ${userId}::text AND used > 0`);
+  const rows = await run<{ key: string; used: number }>(userCounters(gameId, userId));
   return new Map(rows.map((r) => [r.key, r.used]));
 }
