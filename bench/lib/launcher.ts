@@ -17,7 +17,8 @@ import { findPids, processUsage, type ProcessUsage } from './measure';
 import { PgProxy } from './pg-proxy';
 
 export const BENCH_DATA_DIR = path.join(REPO_ROOT, '.data', 'bench');
-const READY_TIMEOUT_MS = 120_000;
+// Bundling the workflows takes minutes on a loaded 2-core machine.
+const READY_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 15_000;
 
 /** Children still running when this process exits are killed with it: no orphans holding ports. */
