@@ -20,7 +20,7 @@ import {
 import { journalPaymentCaptured, journalPaymentHeld, journalReviewReleased } from '../store/journal';
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
-import { releaseAllowances, usedAllowances } from '../store/allowances';
+import { releaseAllowances, releasePending, usedAllowances } from '../store/allowances';
 import { refusalOf } from '../domain/catalog/allowances';
 import type { Sql } from '../store/sql';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
@@ -153,6 +153,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
     async markPaid(params: { orderId: string; notification: PaymentNotification }) {
       const n = params.notification;
       await moveOrder(books, params.orderId, 'PAID', { patch: { paid: paidPatch(n) } }, [
+        releasePending,
         ...(n.paid ? [journalPaymentCaptured(n.paid, n.channelTxnId)] : []),
       ]);
     },
@@ -166,7 +167,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
         params.orderId,
         'MANUAL_REVIEW',
         { reason: n.productMismatch ? REASONS.productMismatch : REASONS.amountMismatch, patch: { paid: paidPatch(n) } },
-        [recordDiscrepancy(n.notificationId, params.expected, paid), journalPaymentHeld(paid, n.channelTxnId)],
+        [releasePending, recordDiscrepancy(n.notificationId, params.expected, paid), journalPaymentHeld(paid, n.channelTxnId)],
       );
     },
 
@@ -174,6 +175,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
     async holdForRiskReview(params: { orderId: string; notification: PaymentNotification }) {
       const n = params.notification;
       await moveOrder(books, params.orderId, 'RISK_REVIEW', { patch: { paid: paidPatch(n) } }, [
+        releasePending,
         ...(n.paid ? [journalPaymentHeld(n.paid, n.channelTxnId)] : []),
       ]);
     },

@@ -27,6 +27,7 @@ import { errorHandler, notFoundRoute } from './errors';
 import { financeRouter } from './finance/routes';
 import { gamesRouter } from './games/routes';
 import { monthlyCardsRouter } from './monthly-cards/routes';
+import { storefrontRouter } from './storefront/routes';
 import { healthRouter } from './health/routes';
 import { opsRouter } from './ops/routes';
 import { ordersRouter } from './orders/routes';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(opsRouter(deps));
   app.use(gamesRouter({ ...deps, catalog }));
   app.use(monthlyCardsRouter({ ...deps, catalog }));
+  app.use(storefrontRouter({ ...deps, catalog }));
   app.use(deliveriesRouter({ ...deps, catalog }));
   app.use(financeRouter(deps));
   if (deps.config.SANDBOX_ENABLED) app.use('/sandbox', sandboxRouter(deps));

@@ -12,6 +12,7 @@ import { financePaths } from './finance/openapi';
 import { gamePaths } from './games/openapi';
 import { healthPaths } from './health/openapi';
 import { monthlyCardPaths } from './monthly-cards/openapi';
+import { storefrontPaths } from './storefront/openapi';
 import { opsPaths } from './ops/openapi';
 import { orderPaths } from './orders/openapi';
 import { riskPaths } from './risk/openapi';
@@ -66,6 +67,7 @@ export function openApiSpec({ sandbox }: OpenApiOptions): ZodOpenApiObject {
       ...consolePaths(),
       ...gamePaths(),
       ...monthlyCardPaths(),
+      ...storefrontPaths(),
       ...deliveryAckPaths(),
       ...financePaths(),
       ...documentationPaths(),

@@ -8,6 +8,8 @@ const MODES: Record<string, () => Promise<void>> = {
   failover: async () => (await import('./failover')).failoverMode(),
   recon: async () => (await import('./recon')).reconMode(),
   reports: async () => (await import('./reports')).reportsMode(),
+  storefront: async () => (await import('./storefront')).storefrontMode(),
+  oversell: async () => (await import('./oversell')).oversellMode(),
 };
 
 async function main() {

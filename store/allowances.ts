@@ -75,6 +75,18 @@ export const releaseAllowances: Sql = sql`allowances_released AS (
     UPDATE user_allowances u SET used = u.used - r.quantity, updated_at = ${NOW_UTC}
     FROM allowances_released r WHERE u.game_id = r.game_id AND u.user_id = r.user_id AND u.key = r.key)`;
 
+/**
+ * The units an unpaid order held go back once it is paid (CTE `moved`: PAID, MANUAL_REVIEW or
+ * RISK_REVIEW): the cap counts unpaid orders only. Its closing gives them back with the rest.
+ */
+export const releasePending: Sql = sql`pending_released AS (
+    UPDATE order_allowances a SET status = 'RELEASED', updated_at = ${NOW_UTC}
+    FROM moved WHERE a.order_id = moved.id AND a.kind = 'PENDING' AND a.status = 'TAKEN'
+    RETURNING a.game_id, a.user_id, a.key, a.quantity
+  ), pending_returned AS (
+    UPDATE user_allowances u SET used = u.used - r.quantity, updated_at = ${NOW_UTC}
+    FROM pending_released r WHERE u.game_id = r.game_id AND u.user_id = r.user_id AND u.key = r.key)`;
+
 /** The takes become final, for an order that moved (CTE `moved`) to DELIVERED. */
 export const commitAllowances: Sql = sql`allowances_committed AS (
     UPDATE order_allowances a SET status = 'COMMITTED', updated_at = ${NOW_UTC}
@@ -87,9 +99,12 @@ export async function usedAllowances(run: RunSql, gameId: string, userId: string
   return Object.fromEntries(rows.map((r) => [r.key, { used: r.used, orderId: r.order_id }]));
 }
 
-/** A user's counters of a game, for the storefront: key → used. */
+/** Rows (key, used) of a user's counters of a game that hold something. */
+export const userCounters = (gameId: string, userId: string): Sql =>
+  sql`SELECT key, used FROM user_allowances WHERE game_id = ${gameId}::text AND user_id = ${userId}::text AND used > 0`;
+
+/** A user's counters of a game: key → used. */
 export async function userAllowances(run: RunSql, gameId: string, userId: string): Promise<Map<string, number>> {
-  const rows = await run<{ key: string; used: number }>(sql`
-    SELECT key, used FROM user_allowances WHERE game_id = ${gameId}::text AND user_id = ${userId}::text AND used > 0`);
+  const rows = await run<{ key: string; used: number }>(userCounters(gameId, userId));
   return new Map(rows.map((r) => [r.key, r.used]));
 }

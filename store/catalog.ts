@@ -340,8 +340,11 @@ async function cached<T>(cache: LRUCache<string, Found<T>>, key: string, load: (
 export class CatalogReader {
   private readonly games?: LRUCache<string, Found<OpenGame>>;
   private readonly items?: LRUCache<string, Found<CatalogItem>>;
+  /** gameId → the game's items not retired, in sku order (the storefront's list). */
+  private readonly gameItemLists?: LRUCache<string, Found<CatalogItem[]>>;
   private readonly loadGame: (id: string) => Promise<OpenGame | null>;
   private readonly loadItem: (sku: string) => Promise<CatalogItem | null>;
+  private readonly loadGameItems: (gameId: string) => Promise<CatalogItem[]>;
 
   constructor(db: Db, keyring: CredentialsKeyring, ttlMs: number) {
     this.loadGame = async (id) => {
@@ -352,10 +355,15 @@ export class CatalogReader {
       const row = await db.item.findUnique({ where: { sku }, include: { prices: true } });
       return row && catalogItemOf(row);
     };
+    this.loadGameItems = async (gameId) => {
+      const rows = await db.item.findMany({ where: { gameId, retiredAt: null }, include: { prices: true }, orderBy: { sku: 'asc' } });
+      return rows.map(catalogItemOf);
+    };
     if (ttlMs === 0) return;
     // fetchMethod also makes concurrent misses for one key share a single query.
     this.games = new LRUCache({ max: 1_000, ttl: ttlMs, fetchMethod: async (id) => ({ value: await this.loadGame(id) }) });
     this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
+    this.gameItemLists = new LRUCache<string, Found<CatalogItem[]>>({ max: 1_000, ttl: ttlMs, fetchMethod: async (gameId) => ({ value: await this.loadGameItems(gameId) }) });
   }
 
   game(id: string): Promise<OpenGame | null> {
@@ -364,6 +372,11 @@ export class CatalogReader {
 
   item(sku: string): Promise<CatalogItem | null> {
     return this.items ? cached(this.items, sku, this.loadItem) : this.loadItem(sku);
+  }
+
+  /** The game's items not retired, in sku order. */
+  async gameItems(gameId: string): Promise<CatalogItem[]> {
+    return (this.gameItemLists ? await cached(this.gameItemLists, gameId, this.loadGameItems) : await this.loadGameItems(gameId)) ?? [];
   }
 
   gameChanged(id: string) {
@@ -377,10 +390,13 @@ export class CatalogReader {
 
   itemChanged(sku: string) {
     this.items?.delete(sku);
+    // Its game's list holds it (an item may also have moved out of a list): every list is read afresh.
+    this.gameItemLists?.clear();
   }
 
   /** Another process changed an item (the notification does not say which). */
   itemsChanged() {
     this.items?.clear();
+    this.gameItemLists?.clear();
   }
 }

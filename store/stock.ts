@@ -43,3 +43,7 @@ export const releaseStock: Sql = sql`released AS (
 export const commitStock: Sql = sql`committed AS (
     UPDATE stock_reservations r SET status = 'COMMITTED', updated_at = ${NOW_UTC}
     FROM moved WHERE r.order_id = moved.id AND r.status = 'RESERVED')`;
+
+/** Rows (sku, available) of a game's limited items. */
+export const limitedStock = (gameId: string): Sql =>
+  sql`SELECT sku, stock_available AS available FROM items WHERE game_id = ${gameId}::text AND stock_available IS NOT NULL`;

@@ -120,7 +120,7 @@ export const itemLimits = z
   .strictObject({
     perUserDaily: units.optional().meta({ description: "units one user may buy per game day (the game's time zone and reset hour)" }),
     perUserLifetime: units.optional().meta({ description: 'units one user may buy, ever (closed and refunded-before-delivery orders give theirs back)' }),
-    maxPendingPerUser: units.optional().meta({ description: "units one user's unpaid orders may hold (default maxPerOrder)" }),
+    maxPendingPerUser: units.optional().meta({ description: "units one user's unpaid orders of the item may hold; more is refused 422 QUANTITY_NOT_ALLOWED until one is paid or closed (default maxPerOrder for limited stock; unlimited items: no cap unless set)" }),
   })
   .meta({ description: 'per-user limits in units', examples: [{ perUserDaily: 1, perUserLifetime: 3 }] });
 export const firstPurchaseBonus = z

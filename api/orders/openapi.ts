@@ -12,7 +12,10 @@ export function orderPaths(): ZodOpenApiPathsObject {
         summary: 'Create an order and its payment',
         description:
           'Idempotent by `Idempotency-Key`: the same key and body again, also concurrently, answers the same ' +
-          'order; once the order has finished, a retry answers its current status. Retry a `503` with the same key.',
+          'order; once the order has finished, a retry answers its current status. Retry a `503` with the same key. ' +
+          '`422 QUANTITY_NOT_ALLOWED`: more than one unit of a non-consumable or card, more than `maxPerOrder`, or ' +
+          "the user's unpaid orders of the item already hold its `limits.maxPendingPerUser` units (`details: " +
+          '{ maxPendingPerUser, pending, quantity, orderId }`; pay or cancel one first).',
         security: GAME_SIGNATURE,
         requestParams: { header: z.object({ 'Idempotency-Key': idempotencyKey }) },
         requestBody: jsonBody(createOrderBody),

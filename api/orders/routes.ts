@@ -92,10 +92,10 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       if (snapshot.reason === REASONS.outOfStock) {
         throw new ApiError(409, 'OUT_OF_STOCK', `${body.sku} is sold out`, { orderId });
       }
-      if (snapshot.reason === REASONS.alreadyOwned || snapshot.reason === REASONS.purchaseLimitReached) {
+      const refusal = ALLOWANCE_REFUSALS[snapshot.reason ?? ''];
+      if (refusal) {
         const details = { ...((await findOrder(db, orderId))?.statusDetails as object | null), orderId };
-        const message = snapshot.reason === REASONS.alreadyOwned ? `the user already owns ${body.sku}` : `the user's purchase limit of ${body.sku} is reached`;
-        throw new ApiError(409, snapshot.reason, message, details);
+        throw new ApiError(refusal.status, snapshot.reason!, refusal.message(body.sku), details);
       }
       throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
     }
@@ -168,6 +168,13 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
 
   return router;
 }
+
+/** Refusals by the user's allowances, stored with the order (the same key answers the same). */
+const ALLOWANCE_REFUSALS: Record<string, { status: 409 | 422; message: (sku: string) => string }> = {
+  [REASONS.alreadyOwned]: { status: 409, message: (sku) => `the user already owns ${sku}` },
+  [REASONS.purchaseLimitReached]: { status: 409, message: (sku) => `the user's purchase limit of ${sku} is reached` },
+  [REASONS.quantityNotAllowed]: { status: 422, message: (sku) => `the user's unpaid orders of ${sku} hold as many units as allowed: pay or cancel one first` },
+};
 
 /** How long a receipt call waits for the order to move on before it answers the order as it is. */
 const RECEIPT_WAIT_MS = 5_000;

@@ -28,6 +28,16 @@ export const { values: args } = parseArgs({
     /** reports: orders over the generated year, and requests per report query. */
     'report-orders': { type: 'string', default: '5000000' },
     'report-requests': { type: 'string', default: '200' },
+    /** storefront: items of the game, requests measured (after a warm-up of `warmup`). */
+    'storefront-items': { type: 'string', default: '1000' },
+    'storefront-requests': { type: 'string', default: '5000' },
+    /** oversell: concurrent order attempts on `oversell-units` units of one item. */
+    'oversell-attempts': { type: 'string', default: '1000' },
+    'oversell-units': { type: 'string', default: '100' },
+    /** oversell: attempts in flight at once (default: all of them). */
+    'oversell-concurrency': { type: 'string' },
+    /** The stack's listening ports from this one up (API, worker metrics, API metrics, game server, Temporal); free ones when absent. */
+    'port-base': { type: 'string' },
   },
 });
 
@@ -36,6 +46,9 @@ export const C = Number(args.concurrency);
 export const WARMUP = Number(args.warmup);
 /** The measured purchases and the floor's workflows alternate in this many rounds, so both see the same machine. */
 export const ROUNDS = Math.max(1, Number(args.rounds));
+
+/** The Stack's `portBase` option from `--port-base`. */
+export const PORT_BASE = args['port-base'] ? Number(args['port-base']) : undefined;
 
 export function baseEnv(): Record<string, string> {
   return { SANDBOX_NOTIFY_POLL_MS: args['notify-poll-ms']! };

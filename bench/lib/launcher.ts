@@ -17,7 +17,8 @@ import { findPids, processUsage, type ProcessUsage } from './measure';
 import { PgProxy } from './pg-proxy';
 
 export const BENCH_DATA_DIR = path.join(REPO_ROOT, '.data', 'bench');
-const READY_TIMEOUT_MS = 120_000;
+// Bundling the workflows takes minutes on a loaded 2-core machine.
+const READY_TIMEOUT_MS = 300_000;
 const STOP_GRACE_MS = 15_000;
 
 /** Children still running when this process exits are killed with it: no orphans holding ports. */
@@ -124,6 +125,8 @@ export interface StackOptions {
   gameServerLog?: string;
   /** Node flags for the worker and the API (profiling). */
   nodeArgs?: string[];
+  /** Listen on this port and the next four (API, worker metrics, API metrics, game server, Temporal); free ports when absent. */
+  portBase?: number;
   log?: (msg: string) => void;
 }
 
@@ -157,7 +160,8 @@ export class Stack {
   constructor(readonly options: StackOptions) {
     this.log = options.log ?? (() => undefined);
     this.logDir = path.join(BENCH_DATA_DIR, options.name);
-    this.gameServer = new ReferenceGameServer({ logFile: options.gameServerLog });
+    this.gameServer = new ReferenceGameServer({ logFile: options.gameServerLog, ...(options.portBase && { port: options.portBase + 3 }) });
+    if (options.portBase) this.temporalPort = options.portBase + 4;
     this.db = new Pool({ connectionString: options.databaseUrl, max: 4 });
     this.taskQueue = `${options.name}-purchases`;
   }
@@ -186,7 +190,8 @@ export class Stack {
       productDbUrl = PgProxy.viaProxy(o.databaseUrl, this.pgProxy.port);
     }
     await this.gameServer.start();
-    const [apiPort, metricsPort, apiMetricsPort] = [await freePort(), await freePort(), await freePort()];
+    const base = o.portBase;
+    const [apiPort, metricsPort, apiMetricsPort] = base ? [base, base + 1, base + 2] : [await freePort(), await freePort(), await freePort()];
     this.apiMetricsUrl = `http://127.0.0.1:${apiMetricsPort}/metrics`;
     // The worker's Prometheus endpoint (SDK latencies): on a port of its own, never the shared default.
     this.workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;

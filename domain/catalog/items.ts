@@ -24,7 +24,7 @@ export interface ItemLimits {
   /** Per game day (the game's time zone and reset hour). */
   perUserDaily?: number;
   perUserLifetime?: number;
-  /** Units one user's unpaid orders may hold (default `maxPerOrder`). */
+  /** Units one user's unpaid orders may hold (default `maxPerOrder` for limited stock; see maxPendingPerUser). */
   maxPendingPerUser?: number;
 }
 

@@ -83,6 +83,8 @@ export const REASONS = {
   alreadyOwned: 'ALREADY_OWNED',
   /** A per-user daily or lifetime limit of the item. */
   purchaseLimitReached: 'PURCHASE_LIMIT_REACHED',
+  /** The user's unpaid orders of the item already hold its `maxPendingPerUser` units. */
+  quantityNotAllowed: 'QUANTITY_NOT_ALLOWED',
   /** The channel returned the money (the player asked the store or the channel, not us). */
   channelRefund: 'CHANNEL_REFUND',
   /** The payer's bank reversed the payment. */

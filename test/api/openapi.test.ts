@@ -150,6 +150,8 @@ describe('the API answers as documented', () => {
     body?: unknown;
     headers?: Record<string, string>;
     signedBy?: TestGame;
+    /** A query string (`?a=1`), part of what is signed. */
+    query?: string;
   }
 
   /**
@@ -160,7 +162,7 @@ describe('the API answers as documented', () => {
     const operation = specOperations().find((o) => o.route === route)?.operation;
     if (!operation) throw new Error(`${route} is not documented`);
     const [method, template] = route.split(' ') as [string, string];
-    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(request.params?.[name] ?? ''));
+    const path = template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(request.params?.[name] ?? '')) + (request.query ?? '');
     const raw = request.body === undefined ? undefined : JSON.stringify(request.body);
     const game = request.signedBy;
     const signature = game
@@ -301,6 +303,15 @@ describe('the API answers as documented', () => {
     expect((await send('POST /v1/console/session', { body: { token: 'wrong', operator: 'alice' } })).status).toBe(401);
     expect((await send('POST /v1/console/session', { headers: { Origin: 'https://evil.example' }, body: { token: 'x', operator: 'a' } })).status).toBe(403);
     expect((await send('DELETE /v1/console/session')).status).toBe(204);
+  });
+
+  it('the storefront', async () => {
+    const game = await h.createGame();
+    const sku = await h.createItem(game);
+    const listed = await send('GET /v1/storefront', { signedBy: game, query: '?userId=player-10086&region=CN&platform=ios' });
+    expect(listed.body.items.map((i: { sku: string }) => i.sku)).toEqual([sku]);
+    expect((await send('GET /v1/storefront', { signedBy: game, query: '?userId=player-10086' })).body.error.code).toBe('VALIDATION_ERROR');
+    expect((await send('GET /v1/storefront', { query: '?userId=player-10086&region=CN' })).status).toBe(401);
   });
 
   it('delivery acks, with the documented examples as requests', async () => {

@@ -400,7 +400,7 @@ export interface paths {
                                 perUserDaily?: number;
                                 /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
                                 perUserLifetime?: number;
-                                /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                                /** @description units one user's unpaid orders of the item may hold; more is refused 422 QUANTITY_NOT_ALLOWED until one is paid or closed (default maxPerOrder for limited stock; unlimited items: no cap unless set) */
                                 maxPendingPerUser?: number;
                             };
                             maxPerOrder?: number;
@@ -2686,7 +2686,7 @@ export interface paths {
         put?: never;
         /**
          * Create an order and its payment
-         * @description Idempotent by `Idempotency-Key`: the same key and body again, also concurrently, answers the same order; once the order has finished, a retry answers its current status. Retry a `503` with the same key.
+         * @description Idempotent by `Idempotency-Key`: the same key and body again, also concurrently, answers the same order; once the order has finished, a retry answers its current status. Retry a `503` with the same key. `422 QUANTITY_NOT_ALLOWED`: more than one unit of a non-consumable or card, more than `maxPerOrder`, or the user's unpaid orders of the item already hold its `limits.maxPendingPerUser` units (`details: { maxPendingPerUser, pending, quantity, orderId }`; pay or cancel one first).
          */
         post: {
             parameters: {
@@ -6001,6 +6001,156 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/storefront": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a player can buy now
+         * @description The game's items on sale now (not retired, inside their sale window) that have a price for the region, in sku order, each at the price an order made now would pay: the channel type (the named account's, the named type, or the one type the game's channel policy allows for the platform) and the region decide it exactly as for `POST /v1/orders`. A sold-out item is listed with `stockRemaining: 0`. The player's figures (limits left, ownership, the first-purchase bonus) and the stock are read live; the items themselves at most `CATALOGUE_CACHE_MS` old (an item write drops them on every API process within a second).
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description the player the storefront is for (the game's own user id) */
+                    userId: string;
+                    /** @description where the player buys: prices resolve for this region (or the "*" price) */
+                    region: string;
+                    /** @description the player's platform: with the game's channel policy it may decide the channel type, and so the price */
+                    platform?: "ios" | "android" | "web" | "pc";
+                    /** @description a channel account or channel type the player pays through: its type's prices apply (as for POST /v1/orders) */
+                    channel?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The player's storefront. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Storefront"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deliveries/{deliveryId}/ack": {
         parameters: {
             query?: never;
@@ -8220,7 +8370,7 @@ export interface components {
                 perUserDaily?: number;
                 /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
                 perUserLifetime?: number;
-                /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                /** @description units one user's unpaid orders of the item may hold; more is refused 422 QUANTITY_NOT_ALLOWED until one is paid or closed (default maxPerOrder for limited stock; unlimited items: no cap unless set) */
                 maxPendingPerUser?: number;
             };
             /** @description units one order may buy (default 10 for limited stock, else unbounded) */
@@ -8963,7 +9113,7 @@ export interface components {
                     perUserDaily?: number;
                     /** @description units one user may buy, ever (closed and refunded-before-delivery orders give theirs back) */
                     perUserLifetime?: number;
-                    /** @description units one user's unpaid orders may hold (default maxPerOrder) */
+                    /** @description units one user's unpaid orders of the item may hold; more is refused 422 QUANTITY_NOT_ALLOWED until one is paid or closed (default maxPerOrder for limited stock; unlimited items: no cap unless set) */
                     maxPendingPerUser?: number;
                 };
                 maxPerOrder?: number;
@@ -9491,6 +9641,114 @@ export interface components {
              * @description when the next day is due (in the past: being delivered now); absent when none is left
              */
             nextGrantAt?: string;
+        };
+        /**
+         * @example {
+         *       "items": [
+         *         {
+         *           "sku": "gems-60",
+         *           "name": "60 Gems",
+         *           "kind": "CONSUMABLE",
+         *           "price": {
+         *             "currency": "CNY",
+         *             "value": 600
+         *           },
+         *           "grants": [
+         *             {
+         *               "itemId": "gems",
+         *               "quantity": 60
+         *             }
+         *           ],
+         *           "bonusGrants": [
+         *             {
+         *               "itemId": "gems",
+         *               "quantity": 60
+         *             }
+         *           ],
+         *           "stockRemaining": null
+         *         },
+         *         {
+         *           "sku": "winter-pack",
+         *           "name": "Winter pack",
+         *           "kind": "BUNDLE",
+         *           "price": {
+         *             "currency": "CNY",
+         *             "value": 3000
+         *           },
+         *           "grants": [
+         *             {
+         *               "itemId": "gems",
+         *               "quantity": 300
+         *             },
+         *             {
+         *               "itemId": "skin-snow",
+         *               "quantity": 1
+         *             }
+         *           ],
+         *           "stockRemaining": 42,
+         *           "userRemaining": {
+         *             "daily": 1,
+         *             "lifetime": 2
+         *           },
+         *           "saleEndsAt": "2026-12-31T16:00:00.000Z"
+         *         },
+         *         {
+         *           "sku": "no-ads",
+         *           "name": "No ads",
+         *           "kind": "NON_CONSUMABLE",
+         *           "price": {
+         *             "currency": "CNY",
+         *             "value": 1800
+         *           },
+         *           "grants": [
+         *             {
+         *               "itemId": "no-ads",
+         *               "quantity": 1
+         *             }
+         *           ],
+         *           "stockRemaining": null,
+         *           "owned": true
+         *         }
+         *       ]
+         *     }
+         */
+        Storefront: {
+            items: components["schemas"]["StorefrontItem"][];
+        };
+        StorefrontItem: {
+            sku: string;
+            name: string;
+            /** @enum {string} */
+            kind: "CONSUMABLE" | "NON_CONSUMABLE" | "BUNDLE" | "MONTHLY_CARD";
+            /** @description the unit price in force now for this region and channel type */
+            price: components["schemas"]["Money"];
+            /** @description what one unit grants */
+            grants: {
+                itemId: string;
+                quantity: number;
+            }[];
+            /** @description the first-purchase bonus this player's next order of the item would claim */
+            bonusGrants?: {
+                itemId: string;
+                quantity: number;
+            }[];
+            /** @description units left to sell (0: sold out); null: unlimited */
+            stockRemaining: number | null;
+            /** @description units this player may still buy today (the game's day) and ever, for items with per-user limits */
+            userRemaining?: {
+                daily?: number;
+                lifetime?: number;
+            };
+            /**
+             * Format: date-time
+             * @description the earlier end of the sale window and of the price in force
+             */
+            saleEndsAt?: string;
+            /**
+             * @description a non-consumable the player holds or has an unpaid order of
+             * @constant
+             */
+            owned?: true;
         };
         DeliveryAckAnswer: {
             deliveryId: string;

@@ -1,3 +1,4 @@
+import { refusalOf } from '../../../domain/catalog/allowances';
 import { MAX_ORDER_AMOUNT } from '../../../domain/money';
 import {
   priceOrder,
@@ -155,6 +156,32 @@ describe('the quote: allowances', () => {
     expect(priced(priceOrder(GEMS, GAME, CN_ONE, NOW)).allowances).toBeUndefined();
     const result = quote({ ...GEMS, limits: { perUserLifetime: 2 } }, CN_ONE, [SANDBOX]);
     expect(result).toMatchObject({ value: { allowances: { takes: [{ kind: 'LIFETIME', limit: 2 }] } } });
+  });
+
+  it("caps the units a user's unpaid orders hold: maxPendingPerUser, else maxPerOrder for limited stock, else no cap", () => {
+    const two = { ...CN_ONE, quantity: 2 };
+    const takes = (item: SellableItem) => priced(priceOrder(item, GAME, two, NOW)).allowances?.takes;
+    expect(takes({ ...GEMS, stockAvailable: 50 })).toEqual([{ kind: 'PENDING', key: 'PENDING:gems-60', quantity: 2, limit: 10 }]);
+    expect(takes({ ...GEMS, stockAvailable: 50, maxPerOrder: 4 })).toEqual([{ kind: 'PENDING', key: 'PENDING:gems-60', quantity: 2, limit: 4 }]);
+    expect(takes({ ...GEMS, stockAvailable: 50, limits: { maxPendingPerUser: 3 } })?.[0]?.limit).toBe(3);
+    expect(takes({ ...GEMS, limits: { maxPendingPerUser: 3 } })?.[0]).toMatchObject({ kind: 'PENDING', limit: 3 });
+    expect(takes({ ...GEMS, maxPerOrder: 4 })).toBeUndefined();
+    // Told after the limits a user cannot change by paying, before the bonus.
+    const all = takes({ ...GEMS, stockAvailable: 50, limits: { perUserDaily: 5 }, firstPurchaseBonus: { grants: [{ itemId: 'gem', quantity: 6 }] } });
+    expect(all?.map((t) => t.kind)).toEqual(['DAILY', 'PENDING', 'BONUS']);
+  });
+});
+
+describe('the refusal of a take', () => {
+  it('tells a pending cap as QUANTITY_NOT_ALLOWED with the cap, the units held and the quantity asked', () => {
+    expect(refusalOf({ kind: 'PENDING', key: 'PENDING:gems-60', quantity: 2, limit: 3 }, { used: 2 })).toEqual({
+      reason: 'QUANTITY_NOT_ALLOWED',
+      details: { maxPendingPerUser: 3, pending: 2, quantity: 2 },
+    });
+    expect(refusalOf({ kind: 'LIFETIME', key: 'LIFETIME:gems-60', quantity: 1, limit: 3 }, { used: 3 })).toEqual({
+      reason: 'PURCHASE_LIMIT_REACHED',
+      details: { limit: 'LIFETIME', allowed: 3, used: 3 },
+    });
   });
 });
 
