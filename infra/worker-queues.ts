@@ -1,4 +1,4 @@
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Config, WorkerRole } from './config';
 
@@ -28,7 +28,7 @@ const { TaskQueueType } = temporal.api.enums.v1;
  * The queues the worker with `identity` (the SDK's `pid@host`) does not poll yet: a process is ready
  * once this is empty.
  */
-export async function queuesNotPolled(connection: Connection, namespace: string, identity: string, queues: WorkerQueue[]): Promise<WorkerQueue[]> {
+export async function queuesNotPolled(connection: Pick<ConnectionLike, 'workflowService'>, namespace: string, identity: string, queues: WorkerQueue[]): Promise<WorkerQueue[]> {
   const polled = await Promise.all(
     queues.map(async (queue) => {
       const { pollers } = await connection.workflowService.describeTaskQueue({
