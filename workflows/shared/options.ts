@@ -54,9 +54,10 @@ export const failoverAttemptOptions = (slotMs: number): LocalActivityOptions => 
 /**
  * Calls to the game server run on the fulfillment worker pool's task queue the order was started
  * with. Orders started without one, and histories recorded before the patch (a worker of the old code
- * scheduled the call on the workflow's queue), keep the workflow's own queue. (Temporal's replay does
- * not compare an activity's task queue; the patch keeps the history saying where each call went, and
- * its marker in the recorded histories keeps the patch from being dropped unnoticed.)
+ * scheduled the call on the workflow's queue), keep the workflow's own queue. (Replay in SDK 1.24 does
+ * not compare an activity's task queue, checked 2026-12-07; the patch keeps old histories replaying
+ * the calls where they ran should it ever, and its marker in the recorded histories keeps it from
+ * being dropped unnoticed.)
  */
 function onFulfillmentQueue(timing: Pick<PurchaseTiming, 'fulfillmentTaskQueue'>): Pick<ActivityOptions, 'taskQueue'> {
   const taskQueue = timing.fulfillmentTaskQueue;
