@@ -209,6 +209,7 @@ export class Stack {
       DATABASE_URL: productDbUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
       TEMPORAL_TASK_QUEUE: this.taskQueue,
+      FULFILLMENT_TASK_QUEUE: `${o.name}-fulfillment`,
       // The game server, the sandbox and the fakes listen on 127.0.0.1 over plain http.
       EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
       EGRESS_ALLOW_HTTP: 'true',

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { signNotification, verifyNotification } from '../../../channels/sandbox/wire';
-import { ConfigError, DEV_ADMIN_TOKEN, loadConfig } from '../../../infra/config';
+import { ConfigError, DEV_ADMIN_TOKEN, loadConfig, monthlyCardTiming, purchaseTiming } from '../../../infra/config';
+import { workerEnvironment } from '../../../worker';
 
 const secrets = {
   ADMIN_TOKEN: 'a-real-admin-token-0123456789',
@@ -135,3 +136,76 @@ describe('named operator tokens (ADMIN_TOKENS)', () => {
     expect(refusal({ ...production, ADMIN_TOKENS: value })).toMatch(message);
   });
 });
+
+describe('worker pools and the engine settings', () => {
+  const test = { ...secrets, NODE_ENV: 'test' };
+
+  it('serves every pool by default, and the pools a list names', () => {
+    expect(loadConfig(test).WORKER_ROLES).toEqual(['purchases', 'fulfillment', 'finance']);
+    expect(loadConfig({ ...test, WORKER_ROLES: ' fulfillment , finance,fulfillment' }).WORKER_ROLES).toEqual(['fulfillment', 'finance']);
+  });
+
+  it('fixes the fulfillment queue in each order\'s and card\'s timing', () => {
+    const config = loadConfig({ ...test, FULFILLMENT_TASK_QUEUE: 'game-calls' });
+    expect(purchaseTiming(config).fulfillmentTaskQueue).toBe('game-calls');
+    expect(monthlyCardTiming(config).fulfillmentTaskQueue).toBe('game-calls');
+  });
+
+  it('takes --queues (either form) as WORKER_ROLES for one process and refuses any other argument', () => {
+    expect(workerEnvironment(['--queues', 'fulfillment'], {}).WORKER_ROLES).toBe('fulfillment');
+    expect(workerEnvironment(['--queues=purchases,finance'], { WORKER_ROLES: 'finance' }).WORKER_ROLES).toBe('purchases,finance');
+    expect(workerEnvironment([], { WORKER_ROLES: 'finance' }).WORKER_ROLES).toBe('finance');
+    expect(() => workerEnvironment(['--queue', 'finance'], {})).toThrow(/--queue finance: the worker takes only --queues/);
+  });
+
+  it.each([
+    ['an empty list', ''],
+    ['a list of nothing', ' , '],
+  ])('refuses %s of queues', (_what, value) => {
+    expect(refusal({ ...test, WORKER_ROLES: value })).toMatch(/WORKER_ROLES: empty: name one or more of purchases, fulfillment, finance/);
+  });
+
+  it('refuses zero activity slots for a pool', () => {
+    expect(refusal({ ...test, FULFILLMENT_MAX_CONCURRENT_ACTIVITIES: '0' })).toMatch(/FULFILLMENT_MAX_CONCURRENT_ACTIVITIES/);
+  });
+
+  it('lists every bad engine setting in one message, even alongside others', () => {
+    const message = refusal({
+      ...test,
+      WORKER_ROLES: 'purchases,payments,fulfilment',
+      TEMPORAL_MODE: 'cloud',
+      TEMPORAL_HISTORY_SHARDS: '0',
+      TEMPORAL_TLS_CERT: '/etc/temporal/client.pem',
+    });
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration:',
+      expect.stringMatching(/^ {2}TEMPORAL_MODE: .*"dev"\|"server"/),
+      expect.stringMatching(/^ {2}TEMPORAL_HISTORY_SHARDS: .*>=1/),
+      '  WORKER_ROLES: unknown queue "payments" (known: purchases, fulfillment, finance)',
+      '  WORKER_ROLES: unknown queue "fulfilment" (known: purchases, fulfillment, finance)',
+      '  TEMPORAL_TLS_CERT: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS needs both)',
+    ]);
+  });
+});
+
+it('stops a worker process at start-up with one message listing each bad engine setting, before connecting to anything', () => {
+  const { PATH, HOME } = process.env;
+  const started = Date.now();
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'worker.ts', '--queues', 'purchases,shipping'], {
+    cwd: path.join(__dirname, '..', '..', '..'),
+    // Nothing listens there: a worker that got past its configuration would hang or fail connecting, not print this.
+    env: { PATH, HOME, ...secrets, NODE_ENV: 'test', TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_MODE: 'sqlite', TEMPORAL_HISTORY_SHARDS: '0', TEMPORAL_TLS_CERT: 'client.pem' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  expect(run.status).toBe(1);
+  expect(run.stdout).toBe('');
+  expect(run.stderr.trim().split('\n')).toEqual([
+    'Invalid configuration:',
+    expect.stringMatching(/^ {2}TEMPORAL_MODE: /),
+    expect.stringMatching(/^ {2}TEMPORAL_HISTORY_SHARDS: /),
+    '  WORKER_ROLES: unknown queue "shipping" (known: purchases, fulfillment, finance)',
+    expect.stringMatching(/^ {2}TEMPORAL_TLS_CERT: .*go together/),
+  ]);
+  expect(Date.now() - started).toBeLessThan(30_000);
+}, 40_000);
