@@ -5,6 +5,7 @@ import type { ChannelAdapter, SweepPass, SweptRecord } from '../channels/types';
 import { nextSweepWindow } from '../domain/sweeps/windows';
 import { businessMetrics } from '../infra/metrics';
 import { PurchasesClient } from '../infra/temporal';
+import { orderForChannelEvent } from '../store/orders';
 import { takeChannelEvent, type IntakeDeps } from '../notifications/intake';
 import { addSweepPage, closeStoreSweep, lastGoodSweepEnd, openStoreSweep, recordRecovery, resetSweepCounts } from '../store/store-sweeps';
 import type { StoreSweepWindow } from '../workflows/contract';
@@ -64,7 +65,13 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
       for (;;) {
         let answer;
         try {
-          answer = await adapter.sweepPage({ pass: window.pass, start: new Date(window.start), end: new Date(window.end), page: progress.page });
+          answer = await adapter.sweepPage({
+            pass: window.pass,
+            start: new Date(window.start),
+            end: new Date(window.end),
+            page: progress.page,
+            knownOrder: async (channelTradeNo) => (await orderForChannelEvent(database.db, window.channel, { channelTradeNo }))?.id,
+          });
         } catch (err) {
           if (err instanceof ChannelError && RESTART_WINDOW.has(err.code) && progress.page !== undefined && progress.restarts < 3) {
             await resetSweepCounts(sql, window.sweepId);
@@ -98,6 +105,7 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
       businessMetrics.storeSweepItem(window.channel, 'UNVERIFIED', 'failed');
       return 'failed';
     }
+    if (record.notification.notice) intake.log.warn({ channel: window.channel, notice: record.notification.notice }, 'swept record notice (for operations)');
     let recovered = false;
     for (const event of record.notification.events) {
       const outcome = await takeChannelEvent(intake, { channel: window.channel, event, source: 'SWEEP', rawBody: record.rawBody });

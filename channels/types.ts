@@ -193,6 +193,11 @@ export interface SweepRequest {
   end: Date;
   /** The store's cursor for the next page of this same window (absent: the first page). */
   page?: string;
+  /**
+   * The order we already know holds this store transaction (its payment reached us), if any: the
+   * adapter asks the store for a purchase's order only for the others (Google's quota is shared).
+   */
+  knownOrder?: (channelTradeNo: string) => Promise<string | undefined>;
 }
 
 /** One thing a store sweep found, read exactly as its live notification would have been. */
