@@ -6,7 +6,7 @@ import { nextSweepWindow } from '../domain/sweeps/windows';
 import { businessMetrics } from '../infra/metrics';
 import { PurchasesClient } from '../infra/temporal';
 import { orderForChannelEvent } from '../store/orders';
-import { takeChannelEvent, type IntakeDeps } from '../notifications/intake';
+import { takeChannelEvent, takeConsumptionRequest, type IntakeDeps } from '../notifications/intake';
 import { addSweepPage, closeStoreSweep, lastGoodSweepEnd, openStoreSweep, recordRecovery, resetSweepCounts } from '../store/store-sweeps';
 import type { StoreSweepWindow } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -107,6 +107,12 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
     }
     if (record.notification.notice) intake.log.warn({ channel: window.channel, notice: record.notification.notice }, 'swept record notice (for operations)');
     let recovered = false;
+    const asked = record.notification.consumptionRequest;
+    if (asked) {
+      const started = await takeConsumptionRequest(intake, { channel: window.channel, request: asked, source: 'SWEEP' });
+      businessMetrics.storeSweepItem(window.channel, 'CONSUMPTION_REQUEST', started === 'STARTED' ? 'recovered' : 'known');
+      if (started === 'STARTED') recovered = true;
+    }
     for (const event of record.notification.events) {
       const outcome = await takeChannelEvent(intake, { channel: window.channel, event, source: 'SWEEP', rawBody: record.rawBody });
       businessMetrics.storeSweepItem(window.channel, event.kind, outcome.firstCopy ? 'recovered' : 'known');

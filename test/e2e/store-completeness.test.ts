@@ -217,3 +217,59 @@ describe('Google Play: a sweep of the voided purchases list recovers every lost 
     expect(await h.db.revocation.count({ where: { orderId: { in: orders.map((o) => o.orderId) } } })).toBe(10);
   }, 300_000);
 });
+
+describe('App Store consumption requests answered', () => {
+  it('answers once per transaction (resends and a swept copy join it), MISSED after 12 h, nothing sent without the game saying ON', async () => {
+    await h.db.game.update({ where: { id: game.gameId }, data: { consumptionAnswers: { answers: 'ON', playerConsent: 'ALL', sampleContentProvided: true, refundPreference: 'DECLINE' } } });
+    const offGame = await h.createGame('Consumption off');
+    const offSku = await h.createItem(offGame, { storeProducts: { appstore: PRODUCT } });
+    const paidOrder = async (g: TestGame, item: string) => {
+      const res = await h.createOrder(g, { userId: `cr-${randomUUID().slice(0, 8)}`, sku: item, region: 'CN', channel: 'appstore', platform: 'ios' });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      const paid = appstore.pay({ productId: PRODUCT, appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+      expect(await appstore.deliver(paid.notification, callbackUrl())).toBe(200);
+      await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+      return { orderId, transactionId: paid.transactionId };
+    };
+    const answered = await paidOrder(game, sku);
+    const swept = await paidOrder(game, sku);
+    const late = await paidOrder(game, sku);
+    const off = await paidOrder(offGame, offSku);
+
+    // Sent twice by Apple; the other's request lost, recovered by the sweep.
+    const request = appstore.requestConsumption(answered.transactionId);
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    appstore.lose(appstore.requestConsumption(swept.transactionId));
+    // Signed 13 hours ago: Apple has decided without us.
+    const old = appstore.notificationPayload('CONSUMPTION_REQUEST', { signedTransactionInfo: appstore.signedTransaction(late.transactionId), consumptionRequestReason: 'OTHER' });
+    expect(await appstore.deliver(appstore.signedNotification({ ...old, signedDate: Date.now() - 13 * 3_600_000 }), callbackUrl())).toBe(200);
+    expect(await appstore.deliver(appstore.requestConsumption(off.transactionId), callbackUrl())).toBe(200);
+    expect((await sweeps.run('appstore', 'FAILURES', `cr-failures-${randomUUID()}`)).status).toBe('COMPLETED');
+
+    const outcomeOf = async (transactionId: string) => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const row = await h.db.consumptionRequest.findUnique({ where: { channel_transactionId: { channel: 'appstore', transactionId } } });
+        if (row?.outcome) return row;
+      }
+      throw new Error(`no answer to ${transactionId}`);
+    };
+    const expected = { customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: true, refundPreference: 'DECLINE' };
+    for (const { orderId, transactionId } of [answered, swept]) {
+      expect(await outcomeOf(transactionId)).toMatchObject({ outcome: 'SENT', orderId, body: expected });
+      expect(appstore.consumptionAnswers.get(transactionId)).toEqual([expected]);
+    }
+    expect((await outcomeOf(swept.transactionId)).source).toBe('SWEEP');
+    expect(await outcomeOf(late.transactionId)).toMatchObject({ outcome: 'MISSED', body: null });
+    expect(await outcomeOf(off.transactionId)).toMatchObject({ outcome: 'OFF', body: null });
+    expect(appstore.consumptionAnswers.has(late.transactionId) || appstore.consumptionAnswers.has(off.transactionId)).toBe(false);
+
+    // Another copy later (a resend, the daily sweep) joins the finished answer: still one.
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(appstore.consumptionAnswers.get(answered.transactionId)).toHaveLength(1);
+    const metrics = await (await fetch(workerMetricsUrl)).text();
+    expect(metrics).toMatch(/^payments_consumption_requests_total\{[^}]*outcome="SENT"[^}]*\} 2$/m);
+  }, 300_000);
+});
