@@ -271,5 +271,6 @@ describe('App Store consumption requests answered', () => {
     expect(appstore.consumptionAnswers.get(answered.transactionId)).toHaveLength(1);
     const metrics = await (await fetch(workerMetricsUrl)).text();
     expect(metrics).toMatch(/^payments_consumption_requests_total\{[^}]*outcome="SENT"[^}]*\} 2$/m);
+    expect(metrics).toMatch(/^payments_consumption_answer_seconds_bucket\{[^}]*channel="appstore"/m);
   }, 300_000);
 });
