@@ -1,4 +1,5 @@
 import { createChannelAttemptActivities } from './channel-attempts';
+import { createConsumptionActivities } from './consumption';
 import type { ActivityDeps } from './deps';
 import { createDeliveryActivities } from './delivery';
 import { createFinanceActivities } from './finance';
@@ -26,6 +27,7 @@ export function createActivities(given: ActivityDeps) {
     ...createFinanceActivities(deps),
     ...createMonthlyCardActivities(deps),
     ...createStoreSweepActivities(deps),
+    ...createConsumptionActivities(deps),
   };
   return guardActivities(activities, deps.database.sql);
 }

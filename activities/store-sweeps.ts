@@ -5,7 +5,8 @@ import type { ChannelAdapter, SweepPass, SweptRecord } from '../channels/types';
 import { nextSweepWindow } from '../domain/sweeps/windows';
 import { businessMetrics } from '../infra/metrics';
 import { PurchasesClient } from '../infra/temporal';
-import { takeChannelEvent, type IntakeDeps } from '../notifications/intake';
+import { orderForChannelEvent } from '../store/orders';
+import { takeChannelEvent, takeConsumptionRequest, type IntakeDeps } from '../notifications/intake';
 import { addSweepPage, closeStoreSweep, lastGoodSweepEnd, openStoreSweep, recordRecovery, resetSweepCounts } from '../store/store-sweeps';
 import type { StoreSweepWindow } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -64,7 +65,13 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
       for (;;) {
         let answer;
         try {
-          answer = await adapter.sweepPage({ pass: window.pass, start: new Date(window.start), end: new Date(window.end), page: progress.page });
+          answer = await adapter.sweepPage({
+            pass: window.pass,
+            start: new Date(window.start),
+            end: new Date(window.end),
+            page: progress.page,
+            knownOrder: async (channelTradeNo) => (await orderForChannelEvent(database.db, window.channel, { channelTradeNo }))?.id,
+          });
         } catch (err) {
           if (err instanceof ChannelError && RESTART_WINDOW.has(err.code) && progress.page !== undefined && progress.restarts < 3) {
             await resetSweepCounts(sql, window.sweepId);
@@ -98,7 +105,14 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
       businessMetrics.storeSweepItem(window.channel, 'UNVERIFIED', 'failed');
       return 'failed';
     }
+    if (record.notification.notice) intake.log.warn({ channel: window.channel, notice: record.notification.notice }, 'swept record notice (for operations)');
     let recovered = false;
+    const asked = record.notification.consumptionRequest;
+    if (asked) {
+      const started = await takeConsumptionRequest(intake, { channel: window.channel, request: asked, source: 'SWEEP' });
+      businessMetrics.storeSweepItem(window.channel, 'CONSUMPTION_REQUEST', started === 'STARTED' ? 'recovered' : 'known');
+      if (started === 'STARTED') recovered = true;
+    }
     for (const event of record.notification.events) {
       const outcome = await takeChannelEvent(intake, { channel: window.channel, event, source: 'SWEEP', rawBody: record.rawBody });
       businessMetrics.storeSweepItem(window.channel, event.kind, outcome.firstCopy ? 'recovered' : 'known');

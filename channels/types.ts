@@ -121,6 +121,30 @@ export interface VerifiedNotification {
   events: ChannelEvent[];
   /** Recorded for operations, changes no order (e.g. Apple REFUND_REVERSED, TEST). */
   notice?: string;
+  /** The store asks what the player got of a purchase before it decides a refund (Apple CONSUMPTION_REQUEST). */
+  consumptionRequest?: ConsumptionRequestEvent;
+}
+
+/** Apple's CONSUMPTION_REQUEST, read: one answer per transaction, due 12 hours after `signedDate`. */
+export interface ConsumptionRequestEvent {
+  transactionId: string;
+  /** Our order id, from the transaction's appAccountToken (absent: not bought through our orders). */
+  merchantOrderId?: string;
+  storeProductId: string;
+  /** The player's stated reason (UNINTENDED_PURCHASE, FULFILLMENT_ISSUE, UNSATISFIED_WITH_PURCHASE, LEGAL, OTHER). */
+  reason?: string;
+  /** When Apple signed the request (ISO 8601). */
+  signedDate: string;
+}
+
+/** Apple's Send Consumption Information (v2) body; the V1 fields are deprecated and never sent. */
+export interface ConsumptionInformation {
+  customerConsented: true;
+  deliveryStatus: 'DELIVERED' | 'UNDELIVERED_QUALITY_ISSUE' | 'UNDELIVERED_WRONG_ITEM' | 'UNDELIVERED_SERVER_OUTAGE' | 'UNDELIVERED_OTHER';
+  sampleContentProvided: boolean;
+  /** Milliunits of a percent, 0-100000. */
+  consumptionPercentage?: number;
+  refundPreference?: 'DECLINE' | 'GRANT_FULL' | 'GRANT_PRORATED';
 }
 
 /** Thrown by verifyNotification for anything that is not an authentic, current notification. */
@@ -193,6 +217,11 @@ export interface SweepRequest {
   end: Date;
   /** The store's cursor for the next page of this same window (absent: the first page). */
   page?: string;
+  /**
+   * The order we already know holds this store transaction (its payment reached us), if any: the
+   * adapter asks the store for a purchase's order only for the others (Google's quota is shared).
+   */
+  knownOrder?: (channelTradeNo: string) => Promise<string | undefined>;
 }
 
 /** One thing a store sweep found, read exactly as its live notification would have been. */
@@ -248,6 +277,8 @@ export interface ChannelAdapter {
   sweepPage?(request: SweepRequest): Promise<SweepPage>;
   /** The sweep passes this channel answers, and how many days back its history reaches. */
   readonly sweep?: { passes: readonly SweepPass[]; maxLookbackDays: number };
+  /** Stores that ask before a refund (Apple): what the player got of a transaction. Idempotent at the store. */
+  sendConsumptionInformation?(transactionId: string, body: ConsumptionInformation): Promise<void>;
 }
 
 /** A channel account as configuration holds it (credentials decrypted, validated for its type). */

@@ -34,6 +34,8 @@ export const METRIC_NAMES = {
   storeSweepItems: 'payments_store_sweep_items_total',
   storeSweepLastSuccess: 'payments_store_sweep_last_success_timestamp_seconds',
   storeRecoveryDelay: 'payments_store_recovery_delay_seconds',
+  consumptionRequests: 'payments_consumption_requests_total',
+  consumptionAnswer: 'payments_consumption_answer_seconds',
 } as const;
 
 /** The SDK meter takes counter names without the suffix its Prometheus exporter appends. */
@@ -227,6 +229,16 @@ export const businessMetrics = {
     activityMeter()
       .createHistogram(METRIC_NAMES.storeRecoveryDelay, 'float', 's', "From the store's first try to the sweep's recovery of a notification")
       .record(Math.max(0, seconds), { channel });
+  },
+
+  /** A store's consumption request ended with `outcome`, this long after the store signed it. */
+  consumptionRequest(channel: string, outcome: string, seconds: number) {
+    count(METRIC_NAMES.consumptionRequests, 'Store consumption requests, by store account and outcome', { channel, outcome });
+    if (outcome === 'SENT') {
+      activityMeter()
+        .createHistogram(METRIC_NAMES.consumptionAnswer, 'float', 's', "From the store's consumption request to our answer")
+        .record(Math.max(0, seconds), { channel });
+    }
   },
 
   /** `reasons` comes from the risk rules: a small fixed set, joined in their stable order. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Client, ScheduleOptions } from '@temporalio/client';
 import { parseTimeOfDay } from '../domain/reconciliation/days';
 import { RECONCILIATION, type ReconciliationRun } from '../workflows/contract';
 import type { Config } from './config';
+import { ensureSchedule } from './schedules';
 
 type ReconciliationConfig = Pick<Config, 'FINANCE_TASK_QUEUE' | 'RECON_TIME' | 'RECON_TIME_ZONE'>;
 
@@ -30,17 +31,7 @@ export class ReconciliationClient {
    */
   async ensureSchedules(channels: string[]): Promise<string[]> {
     const ids: string[] = [];
-    for (const channel of channels) {
-      const options = this.scheduleOf(channel);
-      try {
-        await this.client.schedule.create(options);
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        const { spec, action, policies } = options;
-        await this.client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
-      }
-      ids.push(options.scheduleId);
-    }
+    for (const channel of channels) ids.push(await ensureSchedule(this.client, this.scheduleOf(channel)));
     return ids;
   }
 

@@ -1,6 +1,7 @@
-import { ScheduleAlreadyRunning, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Client, ScheduleOptions } from '@temporalio/client';
 import { STORE_SWEEP, type StoreSweepWindow } from '../workflows/contract';
 import type { Config } from './config';
+import { ensureSchedule } from './schedules';
 
 type SweepConfig = Pick<Config, 'FINANCE_TASK_QUEUE' | 'STORE_SWEEP_INTERVAL_MINUTES'>;
 type Pass = StoreSweepWindow['pass'];
@@ -20,17 +21,7 @@ export class StoreSweepClient {
   async ensureSchedules(accounts: { channel: string; passes: readonly Pass[] }[]): Promise<string[]> {
     const ids: string[] = [];
     for (const { channel, passes } of accounts) {
-      for (const pass of passes) {
-        const options = this.scheduleOf(channel, pass);
-        try {
-          await this.client.schedule.create(options);
-        } catch (err) {
-          if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-          const { spec, action, policies } = options;
-          await this.client.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec, action, policies }));
-        }
-        ids.push(options.scheduleId);
-      }
+      for (const pass of passes) ids.push(await ensureSchedule(this.client, this.scheduleOf(channel, pass)));
     }
     return ids;
   }

@@ -18,7 +18,9 @@ import {
   opsActionUpdate,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  CONSUMPTION,
   type ChannelReversal,
+  type ConsumptionRequestInput,
   type DeliveryAck,
   type OpsRequest,
   type OrderSnapshot,
@@ -165,6 +167,23 @@ export class PurchasesClient {
         // One reversal per order; one that failed (e.g. the channel refused an operator's refund) never
         // keeps the id from the channel's own later report.
         workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      });
+      return 'STARTED';
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'ALREADY_STARTED';
+      throw err;
+    }
+  }
+
+  /** Starts the answer to a store's consumption request, or joins the one already started for the transaction. */
+  async requestConsumptionAnswer(request: ConsumptionRequestInput): Promise<'STARTED' | 'ALREADY_STARTED'> {
+    try {
+      await this.client.workflow.start(CONSUMPTION.workflow, {
+        workflowId: CONSUMPTION.workflowId(request.channel, request.transactionId),
+        taskQueue: this.taskQueue,
+        args: [request],
+        // One answer per transaction, ever: a finished workflow's id is not reused.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
       return 'STARTED';
     } catch (err) {

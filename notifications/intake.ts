@@ -1,5 +1,5 @@
 import { paymentResultOf, reversalCauseOf } from '../channels/events';
-import type { ChannelEvent } from '../channels/types';
+import type { ChannelEvent, ConsumptionRequestEvent } from '../channels/types';
 import { refundIdFor } from '../domain/ids';
 import { purchaseTiming, type Config } from '../infra/config';
 import type { Database } from '../infra/db';
@@ -121,4 +121,25 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
   // PAYMENT_CLOSED, a failed refund we did not ask for: kept, nothing to do.
   const { firstCopy } = await record();
   return { effect: 'KEPT', orderId: order.id, firstCopy };
+}
+
+/**
+ * A store's consumption request, whoever brought it (the callback, a sweep): the answer's workflow of
+ * its transaction is started, or joined (one answer per transaction).
+ */
+export async function takeConsumptionRequest(
+  deps: Pick<IntakeDeps, 'purchases' | 'log'>,
+  input: { channel: string; request: ConsumptionRequestEvent; source: 'CALLBACK' | 'SWEEP' },
+): Promise<'STARTED' | 'ALREADY_STARTED'> {
+  const { channel, request, source } = input;
+  const started = await deps.purchases.requestConsumptionAnswer({
+    channel,
+    transactionId: request.transactionId,
+    ...(request.merchantOrderId !== undefined && { orderId: request.merchantOrderId }),
+    ...(request.reason !== undefined && { reason: request.reason }),
+    signedDate: request.signedDate,
+    source,
+  });
+  deps.log.info({ channel, source, transactionId: request.transactionId, orderId: request.merchantOrderId, started }, 'consumption request');
+  return started;
 }

@@ -1,3 +1,4 @@
+import type { ConsumptionSettings } from '../domain/stores/consumption';
 import type { DeliveryMode } from '../domain/fulfillment/modes';
 import { LRUCache } from 'lru-cache';
 import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prisma/client';
@@ -80,6 +81,8 @@ export interface GameFields {
   /** How the game takes deliveries and revocations (HTTP, NATS, RABBITMQ) and, over a broker, how long an attempt waits for its ack. */
   deliveryMode?: DeliveryMode;
   deliveryAckTimeoutMs?: number;
+  /** Answers to store consumption requests (domain/stores/consumption.ts ConsumptionSettings); null: OFF. */
+  consumptionAnswers?: ConsumptionSettings | null;
 }
 
 /** Where a game's secret is kept: sealed under the credentials keyring (or, written before that, in plaintext). */
@@ -150,6 +153,7 @@ const gameAuditView = (game: Game | null) =>
     dailyResetHour: game.dailyResetHour,
     deliveryMode: game.deliveryMode,
     deliveryAckTimeoutMs: game.deliveryAckTimeoutMs,
+    consumptionAnswers: game.consumptionAnswers,
   };
 
 /**
@@ -160,7 +164,7 @@ export function putGame(
   db: Db,
   keyring: CredentialsKeyring,
   gameId: string,
-  { channelPolicy, secret, secrets: given, ...fields }: GameFields,
+  { channelPolicy, consumptionAnswers, secret, secrets: given, ...fields }: GameFields,
   by: AuditActor | string = 'system',
 ): Promise<OpenGame> {
   const secrets = given ?? (secret === undefined ? [] : [secret]);
@@ -169,6 +173,9 @@ export function putGame(
     ...fields,
     ...sealGameSecret(keyring, secrets),
     ...(channelPolicy !== undefined && { channelPolicy: channelPolicy === null ? Prisma.DbNull : (channelPolicy as Prisma.InputJsonValue) }),
+    ...(consumptionAnswers !== undefined && {
+      consumptionAnswers: consumptionAnswers === null ? Prisma.DbNull : (consumptionAnswers as unknown as Prisma.InputJsonValue),
+    }),
   };
   return db.$transaction(async (tx) => {
     const before = await tx.game.findUnique({ where: { id: gameId } });

@@ -265,3 +265,23 @@ export const STORE_SWEEP = {
   scheduleId: (taskQueue: string, channel: string, pass: string) => `${taskQueue}-store-sweep-${channel}-${pass.toLowerCase()}`,
   scheduledWorkflowId: (channel: string, pass: string) => `store-sweep-${channel}-${pass.toLowerCase()}`,
 } as const;
+
+// ---- Consumption requests (issue 23) ----
+
+/** A store's consumption request as the intake hands it on (Apple CONSUMPTION_REQUEST). */
+export interface ConsumptionRequestInput {
+  channel: string;
+  transactionId: string;
+  /** Our order, when the transaction names one (appAccountToken). */
+  orderId?: string;
+  reason?: string;
+  /** When Apple signed the request (ISO 8601); the answer is due 12 hours later. */
+  signedDate: string;
+  source: 'CALLBACK' | 'SWEEP';
+}
+
+export const CONSUMPTION = {
+  workflow: 'consumptionAnswer',
+  /** One workflow per transaction: resends and sweep copies join it. */
+  workflowId: (channel: string, transactionId: string) => `consumption-${channel}-${transactionId}`,
+} as const;

@@ -5,3 +5,4 @@ export { reversal } from './purchase/reversal';
 export { reconcileChannelDay, reconcileRuns, scheduledReconciliation } from './reconciliation/reconcile';
 export { monthlyCard } from './monthly-card/monthly-card';
 export { storeSweep } from './store-sweep/sweep';
+export { consumptionAnswer } from './consumption/answer';

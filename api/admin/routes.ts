@@ -34,6 +34,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
         dailyResetHour: body.dailyResetHour ?? 0,
         deliveryMode: delivery?.mode ?? 'HTTP',
         deliveryAckTimeoutMs: delivery?.ackTimeoutMs ?? ACK_TIMEOUT_MS.default,
+        consumptionAnswers: body.consumptionAnswers ?? null,
       },
       actorOf(res),
     );
@@ -48,6 +49,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy }),
       timeZone: game.timeZone,
       dailyResetHour: game.dailyResetHour,
+      ...(game.consumptionAnswers !== null && { consumptionAnswers: game.consumptionAnswers }),
       updatedAt: game.updatedAt,
     });
   });

@@ -1,3 +1,4 @@
+import { CONSUMPTION_ANSWERS, PLAYER_CONSENT, REFUND_PREFERENCES } from '../../domain/stores/consumption';
 import { z } from 'zod';
 import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
 import { ITEM_KINDS } from '../../domain/catalog/items';
@@ -34,6 +35,21 @@ export const monthlyCard = z
   .meta({ description: "a monthly card's terms (required for kind MONTHLY_CARD, refused for others)", examples: [{ days: 30, dailyGrants: [{ itemId: 'gems', quantity: 100 }] }] });
 
 const gameSecret = printableAscii(32, 256);
+
+/** Answers to the App Store's consumption requests (issue 23). */
+const consumptionAnswers = z
+  .strictObject({
+    answers: z.enum(CONSUMPTION_ANSWERS),
+    playerConsent: z.enum(PLAYER_CONSENT).default('ALL'),
+    sampleContentProvided: z.boolean().default(false),
+    refundPreference: z.enum(REFUND_PREFERENCES).optional(),
+  })
+  .meta({
+    description:
+      "answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, " +
+      '`sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game\'s terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)',
+    examples: [{ answers: 'ON', playerConsent: 'ALL', sampleContentProvided: false, refundPreference: 'DECLINE' }],
+  });
 
 export const gameBody = z
   .strictObject({
@@ -85,6 +101,7 @@ export const gameBody = z
       }),
     timeZone: timeZone.optional(),
     dailyResetHour: dailyResetHour.optional(),
+    consumptionAnswers: consumptionAnswers.optional(),
   })
   .refine((game) => (game.secret === undefined) !== (game.secrets === undefined), {
     message: 'give exactly one of secret and secrets',
@@ -171,6 +188,7 @@ export const itemBody = z
   });
 
 export const gameResponse = z.strictObject({
+  consumptionAnswers: consumptionAnswers.optional(),
   gameId: z.string(),
   name: z.string(),
   deliveryUrl: z.string(),

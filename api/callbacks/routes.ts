@@ -4,7 +4,7 @@ import { CallbackRejectedError } from '../../channels/types';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import type { PurchasesClient } from '../../infra/temporal';
-import { takeChannelEvent } from '../../notifications/intake';
+import { takeChannelEvent, takeConsumptionRequest } from '../../notifications/intake';
 import { ApiError } from '../errors';
 import { requestLog } from '../request-context';
 
@@ -45,6 +45,9 @@ export function callbacksRouter({ database, config, channels, purchases }: Deps)
     const intake = { database, config, purchases, log: requestLog(res) };
     for (const event of verified.events) {
       await takeChannelEvent(intake, { channel: adapter.channelId, event, source: 'CALLBACK', rawBody: rawBody.toString('utf8') });
+    }
+    if (verified.consumptionRequest) {
+      await takeConsumptionRequest(intake, { channel: adapter.channelId, request: verified.consumptionRequest, source: 'CALLBACK' });
     }
     if (verified.notice) requestLog(res).info({ channel: adapter.channelId, notice: verified.notice }, 'channel notice');
 

@@ -299,6 +299,20 @@ function createAppStoreAdapter(account: ChannelAccount<AppStoreCredentials>, { h
       return paymentEvent(tx);
     },
 
+    /** Send Consumption Information (v2): `PUT /inApps/v2/transactions/consumption/{transactionId}` → 202. */
+    async sendConsumptionInformation(transactionId, body) {
+      if (!apiKey) {
+        throw new ChannelUnsupportedError('appstore', 'sendConsumptionInformation', 'this account has no App Store Server API key (issuerId, keyId, privateKey)');
+      }
+      const res = await http.send({
+        method: 'PUT',
+        url: `${apiBase}/inApps/v2/transactions/consumption/${encodeURIComponent(transactionId)}`,
+        headers: { Authorization: `Bearer ${apiBearerToken(apiKey, now())}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 202 && res.status !== 200) throw refused(res, `Send Consumption Information ${transactionId}`);
+    },
+
     async confirmDelivery() {
       // Nothing to tell Apple: the game client finishes the StoreKit transaction on the device
       // (Transaction.finish()), and Apple has no server-side acknowledgement deadline like Google's.

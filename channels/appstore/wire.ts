@@ -78,6 +78,7 @@ export const decodedNotification = z.object({
   notificationType: z.string().min(1),
   subtype: z.string().optional(),
   notificationUUID: z.string().min(1),
+  signedDate: z.number().int().nonnegative().optional(),
   data: z
     .object({
       signedTransactionInfo: z.string().min(1).optional(),
@@ -268,14 +269,21 @@ export function notificationOutcome(n: DecodedNotification, tx: DecodedTransacti
       return { events: [], notice: `${id}: Apple reversed the refund of ${describeTransaction(tx)}` };
     case NotificationTypeV2.REFUND_DECLINED:
       return { events: [], notice: `${id}: Apple declined the player's refund request for ${describeTransaction(tx)}` };
-    default: // CONSUMPTION_REQUEST
+    default: {
+      // CONSUMPTION_REQUEST: answered by the consumption workflow of the transaction within 12 hours.
+      const reason = n.data?.consumptionRequestReason;
       return {
         events: [],
-        notice:
-          `${id}: Apple asks for consumption data on ${describeTransaction(tx)}` +
-          `${n.data?.consumptionRequestReason ? ` (reason ${n.data.consumptionRequestReason})` : ''} before deciding a refund; ` +
-          'answer within 12 hours with Send Consumption Information (not sent automatically)',
+        notice: `${id}: Apple asks for consumption data on ${describeTransaction(tx)}${reason ? ` (reason ${reason})` : ''} before deciding a refund; the answer is due within 12 hours`,
+        consumptionRequest: {
+          transactionId: tx.transactionId,
+          ...(tx.appAccountToken !== undefined && { merchantOrderId: tx.appAccountToken.toLowerCase() }),
+          storeProductId: tx.productId,
+          ...(reason !== undefined && { reason }),
+          signedDate: new Date(n.signedDate ?? Date.now()).toISOString(),
+        },
       };
+    }
   }
 }
 

@@ -13,6 +13,8 @@ import {
   type InboundCallback,
   type PaymentQueryResult,
   type PaymentRef,
+  type SweepPage,
+  type SweptRecord,
   type VerifiedNotification,
 } from '../types';
 import {
@@ -25,6 +27,7 @@ import {
   PURCHASE_STATE,
   PURCHASE_TYPE_TEST,
   VOIDED_PRODUCT_TYPE_ONE_TIME,
+  VOIDED_REASON_UNACKNOWLEDGED,
   VOIDED_REFUND_TYPE_FULL,
   accessTokenSchema,
   channelPaymentIdOf,
@@ -88,6 +91,8 @@ const VOIDED_PAGE_SIZE = 1000;
 /** A voided purchase is searched for from a day before its notification (Google lists by its own void time). */
 const VOIDED_SEARCH_MARGIN_MS = 24 * 3_600_000;
 const VOIDED_MAX_PAGES = 20;
+/** A page of up to 1000 voided purchases (each with its ~150-character token): ~400 KB, with room to spare. */
+const VOIDED_PAGE_MAX_BYTES = 2 * 1024 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>, deps: ChannelDeps): ChannelAdapter {
@@ -112,10 +117,20 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
     return `Bearer ${token.access_token}`;
   };
   /** One Android Publisher call; a 401 means our cached token was revoked early: one retry with a new one. */
-  const publisher = async (method: 'GET' | 'POST', path: string, query?: URLSearchParams): Promise<ChannelResponse> => {
+  const publisher = async (
+    method: 'GET' | 'POST',
+    path: string,
+    query?: URLSearchParams,
+    maxAnswerBytes?: number,
+  ): Promise<ChannelResponse> => {
     const url = `${publisherBase}${path}${query ? `?${query}` : ''}`;
     const send = async (forceRefresh: boolean) =>
-      http.send({ method, url, headers: { Authorization: await bearer(forceRefresh), Accept: 'application/json' } });
+      http.send({
+        method,
+        url,
+        headers: { Authorization: await bearer(forceRefresh), Accept: 'application/json' },
+        ...(maxAnswerBytes !== undefined && { maxAnswerBytes }),
+      });
     const res = await send(false);
     return res.status === 401 ? send(true) : res;
   };
@@ -211,6 +226,29 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
     return { events: [purchaseVoided({ purchaseToken, googleOrderId, eventTimeMillis }, { ...found, entry })] };
   };
 
+  /**
+   * One entry of the voided purchases list, read as its voided purchase notification would have been:
+   * the order from what we already know of the token, else from Google (productsv2, as the live path).
+   */
+  const voidedRecord = async (entry: VoidedPurchase, knownOrder?: (token: string) => Promise<string | undefined>): Promise<SweptRecord> => {
+    const { purchaseToken } = entry;
+    const orderId = await knownOrder?.(purchaseToken);
+    const found = orderId !== undefined ? { orderId } : await purchaseByToken(purchaseToken);
+    const voidedAt = entry.voidedTimeMillis ?? now().getTime();
+    const event = purchaseVoided({ purchaseToken, googleOrderId: entry.orderId ?? '', eventTimeMillis: voidedAt }, { ...found, entry });
+    // Reason 8: Google refunded a purchase nobody acknowledged within 3 days. For an order we never saw
+    // paid, its purchase notification was lost (purchases cannot be listed): a person should know.
+    const notice =
+      entry.voidedReason === VOIDED_REASON_UNACKNOWLEDGED && orderId === undefined
+        ? `purchase ${entry.orderId ?? '(no Google order id)'}${found.orderId ? ` for order ${found.orderId}` : ''} was refunded by Google because it was never acknowledged: if that order was never paid here, its purchase notification was lost`
+        : undefined;
+    return {
+      notification: { events: [event], ...(notice && { notice }) },
+      rawBody: JSON.stringify({ voidedPurchase: entry }),
+      firstTriedAt: new Date(voidedAt).toISOString(),
+    };
+  };
+
   const unsupported = (operation: string, why: string) => new ChannelUnsupportedError('googleplay', operation, why);
 
   return {
@@ -256,6 +294,30 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
         return { events: [], notice: 'subscription notification: subscriptions are not sold through this channel' };
       }
       return { events: [], notice: 'developer notification of a kind this adapter does not know' };
+    },
+
+    // voidedpurchases.list answers for the last 30 days.
+    sweep: { passes: ['VOIDED'], maxLookbackDays: 30 },
+
+    /**
+     * voidedpurchases.list: the one-time purchases (type 0, the default; type 1 adds subscriptions, which
+     * are keyed by Google's order id, not ours) that Google *recorded* as voided in [start, end), up to
+     * 1000 a page. The times go on the first page only: with a token Google ignores them (the token
+     * carries the window).
+     */
+    async sweepPage({ pass, start, end, page, knownOrder }): Promise<SweepPage> {
+      if (pass !== 'VOIDED') throw unsupported(`sweepPage(${pass})`, 'Google Play lists voided purchases only');
+      const query =
+        page === undefined
+          ? new URLSearchParams({ startTime: String(start.getTime()), endTime: String(end.getTime()), maxResults: String(VOIDED_PAGE_SIZE) })
+          : new URLSearchParams({ token: page, maxResults: String(VOIDED_PAGE_SIZE) });
+      const res = await publisher('GET', publisherPaths.voidedPurchases(packageName), query, VOIDED_PAGE_MAX_BYTES);
+      if (res.status !== 200) throw refused(res, 'purchases.voidedpurchases.list');
+      const body = parsed(voidedPurchasesPageSchema, res, 'purchases.voidedpurchases.list');
+      const records: SweptRecord[] = [];
+      for (const entry of body.voidedPurchases ?? []) records.push(await voidedRecord(entry, knownOrder));
+      const next = body.tokenPagination?.nextPageToken;
+      return { records, ...(next && { nextPage: next }) };
     },
 
     // Pub/Sub takes 102, 200, 201, 202 or 204 as the acknowledgement; anything else is redelivered.

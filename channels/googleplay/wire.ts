@@ -65,6 +65,8 @@ export const productPurchaseV2Schema = z.object({
 
 /** voidedReason 7: the payer's bank took the money back (the other reasons are refunds). */
 export const VOIDED_REASON_CHARGEBACK = 7;
+/** voidedReason 8: Google refunded a purchase nobody acknowledged (consumed) within 3 days. */
+export const VOIDED_REASON_UNACKNOWLEDGED = 8;
 
 export const voidedPurchaseSchema = z.object({
   purchaseToken: z.string(),

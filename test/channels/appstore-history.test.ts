@@ -91,3 +91,27 @@ describe('App Store Notification History sweep', () => {
     expect(rejected[0]!.rejected).toMatch(/^INVALID_SIGNATURE/);
   });
 });
+
+describe('App Store Send Consumption Information (v2)', () => {
+  const body = { customerConsented: true as const, deliveryStatus: 'DELIVERED' as const, sampleContentProvided: false, consumptionPercentage: 40_000 };
+
+  it('PUTs the v2 body with the API bearer token; Apple answers 202 and keeps it', async () => {
+    const paid = fake.pay({ productId: PRODUCT, appAccountToken: randomUUID(), priceMilliunits: 990, currency: 'USD' });
+    await adapter.sendConsumptionInformation!(paid.transactionId, { ...body, refundPreference: 'GRANT_PRORATED' });
+    expect(fake.consumptionAnswers.get(paid.transactionId)).toEqual([{ ...body, refundPreference: 'GRANT_PRORATED' }]);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'PUT', path: `/inApps/v2/transactions/consumption/${paid.transactionId}`, authorized: true });
+  });
+
+  it('is refused as Apple refuses: no consent (4000035), an unknown transaction; 429 and 5xx are transient', async () => {
+    const paid = fake.pay({ productId: PRODUCT, appAccountToken: randomUUID(), priceMilliunits: 990, currency: 'USD' });
+    const noConsent = await rejection(adapter.sendConsumptionInformation!(paid.transactionId, { ...body, customerConsented: false as unknown as true }));
+    expect(noConsent).toMatchObject({ kind: 'FINAL', code: 'INVALID_CUSTOMER_CONSENTED' });
+    const unknown = await rejection(adapter.sendConsumptionInformation!('2000000999999999', body));
+    expect(unknown).toMatchObject({ kind: 'FINAL', code: 'TRANSACTION_ID_NOT_FOUND' });
+    fake.failNextRequest(429);
+    expect(await rejection(adapter.sendConsumptionInformation!(paid.transactionId, body))).toMatchObject({ transient: true });
+    fake.failNextRequest(503);
+    expect(await rejection(adapter.sendConsumptionInformation!(paid.transactionId, body))).toMatchObject({ transient: true });
+    expect(fake.consumptionAnswers.get(paid.transactionId)).toBeUndefined();
+  });
+});

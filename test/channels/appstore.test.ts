@@ -399,6 +399,8 @@ describe('appstore adapter, beyond the suite', () => {
       const consumption = await adapter.verifyNotification(fake.requestConsumption(paid.transactionId, 'UNINTENDED_PURCHASE'));
       expect(consumption.events).toEqual([]);
       expect(consumption.notice).toMatch(/^CONSUMPTION_REQUEST .*UNINTENDED_PURCHASE.*12 hours/);
+      expect(consumption.consumptionRequest).toMatchObject({ transactionId: paid.transactionId, reason: 'UNINTENDED_PURCHASE', storeProductId: expect.any(String) });
+      expect(Date.parse(consumption.consumptionRequest!.signedDate)).toBeGreaterThan(Date.now() - 60_000);
       const test = await adapter.verifyNotification(fake.testNotification());
       expect(test).toEqual({ events: [], notice: expect.stringMatching(/^TEST /) });
       const revoked = await adapter.verifyNotification(fake.revoke(paid.transactionId));

@@ -139,7 +139,7 @@ describe('HTTP metrics middleware', () => {
 });
 
 /**
- * Series only a store sweep moves (it needs a fake store's notification history): the worker exposes
+ * Series only a store sweep or a consumption request moves (they need a fake store): the worker exposes
  * them in test/e2e/store-completeness.test.ts, which reads them off its endpoint.
  */
 const SHOWN_BY_THEIR_OWN_TESTS = [
@@ -147,6 +147,8 @@ const SHOWN_BY_THEIR_OWN_TESTS = [
   'payments_store_sweep_items_total',
   'payments_store_sweep_last_success_timestamp_seconds',
   'payments_store_recovery_delay_seconds_bucket',
+  'payments_consumption_requests_total',
+  'payments_consumption_answer_seconds_bucket',
 ];
 
 describe('metrics of the payment center', () => {

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { InboundCallback } from '../../channels/types';
 import { StoreSweepClient } from '../../infra/store-sweeps';
 import { ledgerViolations } from '../../store/journal';
 import { listStoreSweeps } from '../../store/store-sweeps';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
+import { FakeGooglePlay, VOIDED_REASON } from '../../testkit/fakes/googleplay';
 import { ensureStoreSweepSchedules } from '../../worker';
 import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
 
@@ -17,25 +18,34 @@ import { Harness, workerMetricsUrl, type TestGame } from '../support/harness';
 let h: Harness;
 let game: TestGame;
 let sku: string;
+let googleSku: string;
 let sweeps: StoreSweepClient;
 const PRODUCT = 'com.studio.game.gems60';
 const appstore = new FakeAppStore({ bundleId: 'com.studio.game', environment: 'Sandbox' });
+const GOOGLE_PRODUCT = 'gems_60';
+// Three voided purchases a page: the sweep reads several.
+const googleplay = new FakeGooglePlay({ packageName: 'com.studio.game', voidedPageSize: 3 });
 
 beforeAll(async () => {
   // Orders whose payment notification is lost wait for the sweep, not for their payment timeout.
   h = await Harness.start({ PAYMENT_TIMEOUT_MS: '600000', PAYMENT_QUERY_AFTER_MS: '600000' });
   await appstore.start();
+  await googleplay.start();
   game = await h.createGame();
   const admin = { Authorization: `Bearer ${h.config.ADMIN_TOKEN}`, 'Content-Type': 'application/json', 'X-Operator': 'drill@studio.example' };
   const saved = await h.request('PUT', '/v1/admin/channels/appstore', JSON.stringify({ type: 'appstore', enabled: true, credentials: appstore.credentials() }), admin);
   expect(saved.status).toBe(200);
+  const google = { type: 'googleplay', enabled: true, credentials: googleplay.credentials() };
+  expect((await h.request('PUT', '/v1/admin/channels/googleplay', JSON.stringify(google), admin)).status).toBe(200);
   sku = await h.createItem(game, { storeProducts: { appstore: PRODUCT } });
+  googleSku = await h.createItem(game, { storeProducts: { googleplay: GOOGLE_PRODUCT } });
   sweeps = new StoreSweepClient(h.client, h.config);
 }, 300_000);
 
 afterAll(async () => {
   await h?.close();
   await appstore.stop();
+  await googleplay.stop();
 });
 
 const callbackUrl = () => `${h.api.url}/v1/callbacks/appstore`;
@@ -50,9 +60,9 @@ async function send(notification: InboundCallback, how: 'lost' | 'once' | 'twice
 /** A seeded 40% lost (two of every five), one of every five sent twice. */
 const fate = (i: number): 'lost' | 'once' | 'twice' => (i % 5 === 1 || i % 5 === 3 ? 'lost' : i % 5 === 0 ? 'twice' : 'once');
 
-async function untilOrderable() {
+async function untilOrderable(channel = 'appstore', item = sku) {
   for (const deadline = Date.now() + 10_000; ; ) {
-    const res = await h.createOrder(game, { userId: 'probe', sku, region: 'CN', channel: 'appstore', platform: 'ios' });
+    const res = await h.createOrder(game, { userId: 'probe', sku: item, region: 'CN', channel, platform: channel === 'appstore' ? 'ios' : 'android' });
     if (res.status === 201 || Date.now() > deadline) return res;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -121,17 +131,146 @@ describe('App Store: a sweep of Notification History recovers every lost notific
     expect(metrics).toMatch(/^payments_store_sweep_last_success_timestamp_seconds\{[^}]*channel="appstore"[^}]*\} \d/m);
   }, 300_000);
 
-  it("puts each store account's schedules in place at worker start, idempotently: failures hourly, all daily", async () => {
+  it("puts each store account's schedules in place at worker start, idempotently: failures and voided hourly, all daily", async () => {
     const q = h.config.FINANCE_TASK_QUEUE;
-    const expected = [`${q}-store-sweep-appstore-all`, `${q}-store-sweep-appstore-failures`];
+    const expected = [`${q}-store-sweep-appstore-all`, `${q}-store-sweep-appstore-failures`, `${q}-store-sweep-googleplay-voided`];
     try {
       expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
       expect((await ensureStoreSweepSchedules(h.config, h.database, h.client)).sort()).toEqual(expected);
       const every = async (id: string) => (await h.client.schedule.getHandle(id).describe()).spec.intervals?.[0]?.every;
       expect(await every(expected[1]!)).toBe(3_600_000);
       expect(await every(expected[0]!)).toBe(86_400_000);
+      expect(await every(expected[2]!)).toBe(3_600_000);
     } finally {
       for (const id of expected) await h.client.schedule.getHandle(id).delete().catch(() => undefined);
     }
   }, 120_000);
+});
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+describe('Google Play: a sweep of the voided purchases list recovers every lost voided purchase notification once', () => {
+  it('recovers lost refunds and chargebacks, reports exactly them, asks Google nothing it knows, and a second sweep recovers nothing', async () => {
+    expect((await untilOrderable('googleplay', googleSku)).status).toBe(201);
+    const orders: { orderId: string; token: string; chargeback: boolean }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await h.createOrder(game, { userId: `gdrill-${randomUUID().slice(0, 8)}`, sku: googleSku, region: 'CN', channel: 'googleplay', platform: 'android' });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      const bought = googleplay.purchase({ productId: GOOGLE_PRODUCT, obfuscatedAccountId: String(res.body.payment.obfuscatedAccountId), obfuscatedProfileId: orderId });
+      const receipt = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { purchaseToken: bought.purchaseToken, productId: GOOGLE_PRODUCT });
+      expect(receipt.status).toBe(200);
+      orders.push({ orderId, token: bought.purchaseToken, chargeback: i % 3 === 0 });
+    }
+    for (const { orderId } of orders) await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+
+    // Every order voided (refunds, and chargebacks by the payer's bank); Google recorded each 10 minutes
+    // ago (the sweep leaves the last 5 minutes to the next run); a seeded 40% of the pushes lost.
+    const lostKeys: string[] = [];
+    const callbackUrl = `${h.api.url}/v1/callbacks/googleplay`;
+    for (const [i, { token, chargeback }] of orders.entries()) {
+      const at = Date.now() - 10 * 60_000;
+      googleplay.voidPurchase(token, { reason: chargeback ? VOIDED_REASON.CHARGEBACK : VOIDED_REASON.REMORSE, voidedAt: at - 3_600_000, recordedAt: at });
+      const how = fate(i);
+      if (how === 'lost') {
+        lostKeys.push(`voided:${sha256(token)}`);
+        continue;
+      }
+      const push = googleplay.voidedPush(token);
+      expect(await googleplay.deliver(push, callbackUrl)).toBe(204);
+      if (how === 'twice') expect(await googleplay.deliver(googleplay.withToken(push), callbackUrl)).toBe(204);
+    }
+
+    const v2Calls = () => googleplay.requests.filter((r) => r.path.includes('/purchases/productsv2/')).length;
+    const v2Before = v2Calls();
+    const listBefore = googleplay.voidedListCalls;
+    const first = await sweeps.run('googleplay', 'VOIDED', `gdrill-voided-${randomUUID()}`);
+    expect(first.status).toBe('COMPLETED');
+    // Every token's payment reached us: no per-purchase call to Google; 10 entries, 3 a page.
+    expect(v2Calls() - v2Before).toBe(0);
+    expect(googleplay.voidedListCalls - listBefore).toBe(4);
+    for (const { orderId, chargeback } of orders) await h.waitForStatus(orderId, chargeback ? 'CHARGED_BACK' : 'REFUNDED', 60_000);
+
+    const revocations = await h.db.revocation.groupBy({ by: ['orderId'], _count: true, where: { orderId: { in: orders.map((o) => o.orderId) } } });
+    expect(revocations).toHaveLength(10);
+    expect(revocations.every((r) => r._count === 1)).toBe(true);
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+
+    const [run] = await listStoreSweeps(h.sql, { channel: 'googleplay', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 10 });
+    expect(run).toMatchObject({ id: first.sweepId, pass: 'VOIDED', status: 'COMPLETED', pages: 4, seen: 10, recovered: lostKeys.length, known: 10 - lostKeys.length, failed: 0 });
+    expect(run!.recoveries.map((r) => r.dedupeKey).sort()).toEqual([...lostKeys].sort());
+    // The store's first try is when the purchase was voided (an hour before Google recorded it).
+    for (const recovery of run!.recoveries) {
+      const order = orders.find((o) => `voided:${sha256(o.token)}` === recovery.dedupeKey)!;
+      expect(recovery).toMatchObject({ orderId: order.orderId, kind: order.chargeback ? 'CHARGEBACK' : 'REFUND_SUCCEEDED' });
+      expect(recovery.firstTriedAt).toBe(new Date(googleplay.purchaseOf(order.token)!.voided!.voidedTimeMillis).toISOString());
+    }
+    const sources = await h.db.channelNotification.findMany({ where: { channel: 'googleplay', notificationId: { in: lostKeys } }, select: { source: true } });
+    expect(sources.map((s) => s.source)).toEqual(lostKeys.map(() => 'SWEEP'));
+
+    // The next run starts an hour before this one ended: the same voids again, all known.
+    const second = await sweeps.run('googleplay', 'VOIDED', `gdrill-voided-${randomUUID()}`);
+    expect(second.status).toBe('COMPLETED');
+    expect(Date.parse(second.start)).toBe(Date.parse(first.end) - 3_600_000);
+    const [again] = await listStoreSweeps(h.sql, { channel: 'googleplay', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 1 });
+    expect(again).toMatchObject({ id: second.sweepId, recovered: 0, failed: 0, seen: 10, known: 10, recoveries: [] });
+    expect(await h.db.revocation.count({ where: { orderId: { in: orders.map((o) => o.orderId) } } })).toBe(10);
+  }, 300_000);
+});
+
+describe('App Store consumption requests answered', () => {
+  it('answers once per transaction (resends and a swept copy join it), MISSED after 12 h, nothing sent without the game saying ON', async () => {
+    await h.db.game.update({ where: { id: game.gameId }, data: { consumptionAnswers: { answers: 'ON', playerConsent: 'ALL', sampleContentProvided: true, refundPreference: 'DECLINE' } } });
+    const offGame = await h.createGame('Consumption off');
+    const offSku = await h.createItem(offGame, { storeProducts: { appstore: PRODUCT } });
+    const paidOrder = async (g: TestGame, item: string) => {
+      const res = await h.createOrder(g, { userId: `cr-${randomUUID().slice(0, 8)}`, sku: item, region: 'CN', channel: 'appstore', platform: 'ios' });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      const paid = appstore.pay({ productId: PRODUCT, appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+      expect(await appstore.deliver(paid.notification, callbackUrl())).toBe(200);
+      await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+      return { orderId, transactionId: paid.transactionId };
+    };
+    const answered = await paidOrder(game, sku);
+    const swept = await paidOrder(game, sku);
+    const late = await paidOrder(game, sku);
+    const off = await paidOrder(offGame, offSku);
+
+    // Sent twice by Apple; the other's request lost, recovered by the sweep.
+    const request = appstore.requestConsumption(answered.transactionId);
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    appstore.lose(appstore.requestConsumption(swept.transactionId));
+    // Signed 13 hours ago: Apple has decided without us.
+    const old = appstore.notificationPayload('CONSUMPTION_REQUEST', { signedTransactionInfo: appstore.signedTransaction(late.transactionId), consumptionRequestReason: 'OTHER' });
+    expect(await appstore.deliver(appstore.signedNotification({ ...old, signedDate: Date.now() - 13 * 3_600_000 }), callbackUrl())).toBe(200);
+    expect(await appstore.deliver(appstore.requestConsumption(off.transactionId), callbackUrl())).toBe(200);
+    expect((await sweeps.run('appstore', 'FAILURES', `cr-failures-${randomUUID()}`)).status).toBe('COMPLETED');
+
+    const outcomeOf = async (transactionId: string) => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const row = await h.db.consumptionRequest.findUnique({ where: { channel_transactionId: { channel: 'appstore', transactionId } } });
+        if (row?.outcome) return row;
+      }
+      throw new Error(`no answer to ${transactionId}`);
+    };
+    const expected = { customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: true, refundPreference: 'DECLINE' };
+    for (const { orderId, transactionId } of [answered, swept]) {
+      expect(await outcomeOf(transactionId)).toMatchObject({ outcome: 'SENT', orderId, body: expected });
+      expect(appstore.consumptionAnswers.get(transactionId)).toEqual([expected]);
+    }
+    expect((await outcomeOf(swept.transactionId)).source).toBe('SWEEP');
+    expect(await outcomeOf(late.transactionId)).toMatchObject({ outcome: 'MISSED', body: null });
+    expect(await outcomeOf(off.transactionId)).toMatchObject({ outcome: 'OFF', body: null });
+    expect(appstore.consumptionAnswers.has(late.transactionId) || appstore.consumptionAnswers.has(off.transactionId)).toBe(false);
+
+    // Another copy later (a resend, the daily sweep) joins the finished answer: still one.
+    expect(await appstore.deliver(request, callbackUrl())).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(appstore.consumptionAnswers.get(answered.transactionId)).toHaveLength(1);
+    const metrics = await (await fetch(workerMetricsUrl)).text();
+    expect(metrics).toMatch(/^payments_consumption_requests_total\{[^}]*outcome="SENT"[^}]*\} 2$/m);
+    expect(metrics).toMatch(/^payments_consumption_answer_seconds_bucket\{[^}]*channel="appstore"/m);
+  }, 300_000);
 });

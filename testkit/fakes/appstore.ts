@@ -115,6 +115,8 @@ export class FakeAppStore {
   private readonly injected: Injected[] = [];
   /** Notification History: every notification sent, by its signedPayload. */
   private readonly sent = new Map<string, SentNotification>();
+  /** Every consumption information body Apple accepted, per transaction, in order. */
+  readonly consumptionAnswers = new Map<string, Record<string, unknown>[]>();
   private sequence = 0;
   /** Ids of one fake never repeat; two fakes' ids rarely meet. */
   private readonly idBase = randomInt(100_000_000) * 10;
@@ -326,12 +328,56 @@ export class FakeAppStore {
       const [status, body] = this.notificationHistory(Buffer.concat(chunks).toString('utf8'), url.searchParams.get('paginationToken'));
       return answer(status, body);
     }
+    const consumption = /^\/inApps\/v2\/transactions\/consumption\/([^/]+)$/.exec(path);
+    if (req.method === 'PUT' && consumption) {
+      const [status, body] = this.consumptionInformation(decodeURIComponent(consumption[1]!), Buffer.concat(chunks).toString('utf8'));
+      return answer(status, body);
+    }
     const match = /^\/inApps\/v1\/transactions\/([^/]+)$/.exec(path);
     if (req.method !== 'GET' || !match) return answer(404, { errorCode: 4040000, errorMessage: 'Not found.' });
     const transactionId = decodeURIComponent(match[1]!);
     if (!/^\d+$/.test(transactionId)) return answer(400, { errorCode: 4000006, errorMessage: 'Invalid transaction id.' });
     if (!this.transactions.has(transactionId)) return answer(404, { errorCode: 4040010, errorMessage: 'Transaction id not found.' });
     answer(200, { signedTransactionInfo: this.signedTransaction(transactionId) });
+  }
+
+  /**
+   * Send Consumption Information (v2) as Apple validates it: customerConsented must be true (4000035),
+   * deliveryStatus one of five (4000036), sampleContentProvided a boolean (4000041), refundPreference one
+   * of three, consumptionPercentage 0-100000 milliunits and above 0 for
+   * GRANT_PRORATED, no other field (the V1 fields belong to the v1 endpoint): 202, kept per transaction.
+   */
+  private consumptionInformation(transactionId: string, rawBody: string): [number, unknown] {
+    const refuse = (errorCode: number, errorMessage: string): [number, unknown] => [400, { errorCode, errorMessage }];
+    if (!/^\d+$/.test(transactionId)) return refuse(4000006, 'Invalid transaction id.');
+    if (!this.transactions.has(transactionId)) return [404, { errorCode: 4040010, errorMessage: 'Transaction id not found.' }];
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(rawBody) as Record<string, unknown>;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not an object');
+    } catch {
+      return [400, undefined];
+    }
+    const allowed = new Set(['customerConsented', 'deliveryStatus', 'sampleContentProvided', 'consumptionPercentage', 'refundPreference']);
+    if (Object.keys(body).some((k) => !allowed.has(k))) return [400, undefined];
+    if (body.customerConsented !== true) return refuse(4000035, 'Invalid request. The customer consented field is invalid or the customer has not consented.');
+    if (!['DELIVERED', 'UNDELIVERED_QUALITY_ISSUE', 'UNDELIVERED_WRONG_ITEM', 'UNDELIVERED_SERVER_OUTAGE', 'UNDELIVERED_OTHER'].includes(body.deliveryStatus as string)) {
+      return refuse(4000036, 'Invalid request. The delivery status field is invalid.');
+    }
+    if (typeof body.sampleContentProvided !== 'boolean') return refuse(4000041, 'Invalid request. The sample content provided field is invalid.');
+    const percentage = body.consumptionPercentage;
+    if (percentage !== undefined && !(Number.isInteger(percentage) && (percentage as number) >= 0 && (percentage as number) <= 100_000)) return [400, undefined];
+    if (body.refundPreference !== undefined) {
+      if (!['DECLINE', 'GRANT_FULL', 'GRANT_PRORATED'].includes(body.refundPreference as string)) {
+        // InvalidRefundPreferenceError; its numeric code is not in the official library's list: a bare 400.
+        return [400, undefined];
+      }
+      if (body.refundPreference === 'GRANT_PRORATED' && !(((percentage as number | undefined) ?? 0) > 0)) return [400, undefined];
+    }
+    const answers = this.consumptionAnswers.get(transactionId) ?? [];
+    answers.push(body);
+    this.consumptionAnswers.set(transactionId, answers);
+    return [202, undefined];
   }
 
   /**

@@ -22,7 +22,7 @@ export const PURCHASE_STATE = { PURCHASED: 0, CANCELED: 1, PENDING: 2 } as const
 export const PURCHASE_TYPE = { TEST: 0, PROMO: 1, REWARDED: 2 } as const;
 export const VOIDED_SOURCE = { USER: 0, DEVELOPER: 1, GOOGLE: 2 } as const;
 export const VOIDED_REASON = {
-  OTHER: 0, REMORSE: 1, NOT_RECEIVED: 2, DEFECTIVE: 3, ACCIDENTAL_PURCHASE: 4, FRAUD: 5, FRIENDLY_FRAUD: 6, CHARGEBACK: 7,
+  OTHER: 0, REMORSE: 1, NOT_RECEIVED: 2, DEFECTIVE: 3, ACCIDENTAL_PURCHASE: 4, FRAUD: 5, FRIENDLY_FRAUD: 6, CHARGEBACK: 7, UNACKNOWLEDGED: 8,
 } as const;
 export const ONE_TIME_NOTIFICATION = { PURCHASED: 1, CANCELED: 2 } as const;
 
@@ -54,7 +54,11 @@ export interface FakePurchase {
   obfuscatedExternalAccountId?: string;
   obfuscatedExternalProfileId?: string;
   regionCode: string;
-  voided?: { voidedTimeMillis: number; voidedSource: number; voidedReason: number };
+  /**
+   * voidedTimeMillis: when the purchase was voided; recordedTimeMillis: when Google's systems saw it as
+   * voided (what voidedpurchases.list filters on; later, e.g. a chargeback the bank reports days after).
+   */
+  voided?: { voidedTimeMillis: number; recordedTimeMillis: number; voidedSource: number; voidedReason: number };
   /** The revoke flag of the orders.refund that voided it, when one did. */
   refundRevoke?: boolean;
 }
@@ -223,11 +227,16 @@ export class FakeGooglePlay {
   }
 
   /** Google voids a purchase (refund from the Play Console or by Google, chargeback by the payer's bank). */
-  voidPurchase(purchaseToken: string, voided: { reason?: number; source?: number } = {}): FakePurchase {
+  voidPurchase(
+    purchaseToken: string,
+    voided: { reason?: number; source?: number; voidedAt?: number; recordedAt?: number } = {},
+  ): FakePurchase {
     const purchase = this.known(purchaseToken);
     purchase.purchaseState = PURCHASE_STATE.CANCELED;
+    const voidedTimeMillis = voided.voidedAt ?? Date.now();
     purchase.voided = {
-      voidedTimeMillis: Date.now(),
+      voidedTimeMillis,
+      recordedTimeMillis: voided.recordedAt ?? Math.max(voidedTimeMillis, Date.now()),
       voidedSource: voided.source ?? VOIDED_SOURCE.USER,
       voidedReason: voided.reason ?? VOIDED_REASON.REMORSE,
     };
@@ -252,6 +261,11 @@ export class FakeGooglePlay {
   /** How many access tokens the service account obtained. */
   get tokenRequests(): number {
     return this.requests.filter((r) => r.path === '/token').length;
+  }
+
+  /** How many voidedpurchases.list calls Google answered (they count against the API quota). */
+  get voidedListCalls(): number {
+    return this.requests.filter((r) => r.path.endsWith('/purchases/voidedpurchases')).length;
   }
 
   get certificateRequests(): number {
@@ -447,19 +461,34 @@ export class FakeGooglePlay {
     return send(res, 200, { access_token: accessToken, expires_in: 3599, token_type: 'Bearer' });
   }
 
-  /** voidedpurchases.list: by the time Google saw the void, at most 30 days back, paged by token. */
+  /**
+   * voidedpurchases.list as Google documents it: startTime/endTime (ms) filter on when Google recorded
+   * the void, not voidedTimeMillis; startTime at most 30 days back, endTime not in the future; a `token`
+   * carries its window and the times sent with it are ignored; type 0 (one-time products) unless 1.
+   */
   private voidedPurchases(res: ServerResponse, query: URLSearchParams): void {
     const now = Date.now();
-    const page = query.get('token') ? decodePageToken(query.get('token')!) : undefined;
-    const startTime = page?.startTime ?? Number(query.get('startTime') ?? now - 30 * DAY_MS);
-    const endTime = page?.endTime ?? Number(query.get('endTime') ?? now);
-    if (!Number.isSafeInteger(startTime) || startTime < now - 30 * DAY_MS - 60_000 || endTime > now + 60_000) {
-      return send(res, 400, apiError(400, 'invalid', 'startTime must not be older than 30 days nor endTime in the future'));
+    const tokenParam = query.get('token');
+    const page = tokenParam !== null ? decodePageToken(tokenParam) : undefined;
+    if (tokenParam !== null && !page) return send(res, 400, apiError(400, 'invalid', 'Invalid pagination token.', 'INVALID_ARGUMENT'));
+    const int = (name: string, fallback: number) => (query.get(name) === null ? fallback : Number(query.get(name)));
+    const startTime = page?.startTime ?? int('startTime', now - 30 * DAY_MS);
+    const endTime = page?.endTime ?? int('endTime', now);
+    const maxResults = int('maxResults', 1000);
+    const type = int('type', 0);
+    if (!Number.isSafeInteger(startTime) || !Number.isSafeInteger(endTime) || startTime < now - 30 * DAY_MS - 60_000) {
+      return send(res, 400, apiError(400, 'invalid', 'startTime must be within the last 30 days.', 'INVALID_ARGUMENT'));
+    }
+    if (endTime > now + 60_000 || endTime < startTime) {
+      return send(res, 400, apiError(400, 'invalid', 'endTime must not be in the future nor before startTime.', 'INVALID_ARGUMENT'));
+    }
+    if (!Number.isSafeInteger(maxResults) || maxResults < 1 || maxResults > 1000 || (type !== 0 && type !== 1)) {
+      return send(res, 400, apiError(400, 'invalid', 'Invalid Value', 'INVALID_ARGUMENT'));
     }
     const all = [...this.purchases.values()]
-      .filter((p) => p.voided && p.voided.voidedTimeMillis >= startTime && p.voided.voidedTimeMillis <= endTime)
-      .sort((a, b) => a.voided!.voidedTimeMillis - b.voided!.voidedTimeMillis);
-    const size = Math.min(Number(query.get('maxResults') ?? 1000), this.options.voidedPageSize ?? 1000);
+      .filter((p) => p.voided && p.voided.recordedTimeMillis >= startTime && p.voided.recordedTimeMillis <= endTime)
+      .sort((a, b) => a.voided!.recordedTimeMillis - b.voided!.recordedTimeMillis);
+    const size = Math.min(maxResults, this.options.voidedPageSize ?? 1000);
     const from = page?.index ?? 0;
     const slice = all.slice(from, from + size);
     const next = from + size < all.length ? encodePageToken({ startTime, endTime, index: from + size }) : undefined;
@@ -621,7 +650,9 @@ function encodePageToken(page: { startTime: number; endTime: number; index: numb
 
 function decodePageToken(token: string): { startTime: number; endTime: number; index: number } | undefined {
   try {
-    return JSON.parse(Buffer.from(token, 'base64url').toString()) as { startTime: number; endTime: number; index: number };
+    const page = JSON.parse(Buffer.from(token, 'base64url').toString()) as { startTime?: unknown; endTime?: unknown; index?: unknown };
+    const { startTime, endTime, index } = page;
+    return typeof startTime === 'number' && typeof endTime === 'number' && typeof index === 'number' ? { startTime, endTime, index } : undefined;
   } catch {
     return undefined;
   }

@@ -146,6 +146,28 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game's terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)
+                             * @example {
+                             *       "answers": "ON",
+                             *       "playerConsent": "ALL",
+                             *       "sampleContentProvided": false,
+                             *       "refundPreference": "DECLINE"
+                             *     }
+                             */
+                            consumptionAnswers?: {
+                                /** @enum {string} */
+                                answers: "OFF" | "ON";
+                                /**
+                                 * @default ALL
+                                 * @enum {string}
+                                 */
+                                playerConsent: "ALL" | "PER_ORDER";
+                                /** @default false */
+                                sampleContentProvided: boolean;
+                                /** @enum {string} */
+                                refundPreference?: "DECLINE" | "GRANT_FULL" | "GRANT_PRORATED";
+                            };
                             gameId: string;
                             name: string;
                             deliveryUrl: string;
@@ -8218,6 +8240,28 @@ export interface components {
             timeZone?: string;
             /** @description local hour (0-23) at which the game's day starts (default 0) */
             dailyResetHour?: number;
+            /**
+             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game's terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)
+             * @example {
+             *       "answers": "ON",
+             *       "playerConsent": "ALL",
+             *       "sampleContentProvided": false,
+             *       "refundPreference": "DECLINE"
+             *     }
+             */
+            consumptionAnswers?: {
+                /** @enum {string} */
+                answers: "OFF" | "ON";
+                /**
+                 * @default ALL
+                 * @enum {string}
+                 */
+                playerConsent: "ALL" | "PER_ORDER";
+                /** @default false */
+                sampleContentProvided: boolean;
+                /** @enum {string} */
+                refundPreference?: "DECLINE" | "GRANT_FULL" | "GRANT_PRORATED";
+            };
         };
         /**
          * @example {
