@@ -20,8 +20,7 @@ export async function cpuSnapshot(stack: Stack, extra: Record<string, ManagedPro
   const add = (name: string, pid: number | undefined) => {
     if (pid) byProcess[name] = cpuMsOf(pid);
   };
-  add('api', stack.api.pid);
-  add('worker', stack.worker.pid);
+  for (const p of stack.processes()) add(p.name, p.pid);
   add('temporal', stack.temporalPid());
   for (const [name, p] of Object.entries(extra)) add(name, p.pid);
   for (const pid of await postgresBackendPids(stack)) byProcess[`pg:${pid}`] = cpuMsOf(pid);
