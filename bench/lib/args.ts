@@ -12,6 +12,12 @@ export const { values: args } = parseArgs({
     'sql-sample': { type: 'string', default: '200' },
     'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/payments_bench' },
     'temporal-address': { type: 'string' },
+    /** dev or server: one engine (throughput measures both by default). */
+    temporal: { type: 'string' },
+    /** API processes; worker processes (each serving every queue) or their queues, ";" between processes. */
+    apis: { type: 'string' },
+    workers: { type: 'string' },
+    'worker-queues': { type: 'string' },
     'temporal-db-file': { type: 'string' },
     'notify-poll-ms': { type: 'string', default: '200' },
     'paced-share': { type: 'string', default: '0.5' },
