@@ -1,9 +1,9 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, type Activities } from './activities';
 import { openChannelHealth, type ChannelHealth } from './routing/channel-health';
 import { startChannelRegistry } from './routing/channel-accounts';
-import { loadConfig, reportStartupFailure, type Config } from './infra/config';
+import { ConfigError, loadConfig, reportStartupFailure, WORKER_ROLES, type Config } from './infra/config';
 import { watchConfigChanges, type ConfigChanges } from './infra/config-changes';
 import { openDatabase, type Database } from './infra/db';
 import { closeGameServerBrokers } from './fulfillment/registry';
@@ -30,15 +30,46 @@ export interface PurchaseWorkerDeps {
   health?: ChannelHealth;
 }
 
-export async function createPurchaseWorker({ config, database, connection, workflowBundle, taskQueue, changes, health }: PurchaseWorkerDeps) {
+/**
+ * The activities of the fulfillment pool: every call to a game server (deliveries, their broker
+ * publishes, revocations, monthly card days). The workflows send them to the order's fulfillment
+ * queue through their options (workflows/shared/options.ts onFulfillmentQueue); an activity added there
+ * belongs here too.
+ */
+export const FULFILLMENT_ACTIVITIES = ['deliverOrder', 'revokeGrants', 'deliverMonthlyCardDay'] as const satisfies readonly (keyof Activities)[];
+
+async function activitiesOf({ config, database, changes, health }: PurchaseWorkerDeps): Promise<Activities> {
   const channels = await startChannelRegistry(config, database, changes);
+  return createActivities({ database, channels, config, changes, health: (health ?? openChannelHealth(config, database)).store });
+}
+
+/**
+ * The purchases pool: every workflow type, and every activity (orders started before the fulfillment
+ * pool existed still call their game server on this queue).
+ */
+export async function createPurchaseWorker(deps: PurchaseWorkerDeps) {
+  const { config, connection, workflowBundle, taskQueue } = deps;
   return Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ database, channels, config, changes, health: (health ?? openChannelHealth(config, database)).store }),
+    activities: await activitiesOf(deps),
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...maxConcurrentActivities(config.PURCHASES_MAX_CONCURRENT_ACTIVITIES),
+  });
+}
+
+/** The fulfillment pool: the calls to game servers only, no workflows, so it grows with the game servers' latency alone. */
+export async function createFulfillmentWorker(deps: Omit<PurchaseWorkerDeps, 'workflowBundle'>) {
+  const { config, connection, taskQueue } = deps;
+  const all = await activitiesOf(deps);
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueue ?? config.FULFILLMENT_TASK_QUEUE,
+    activities: Object.fromEntries(FULFILLMENT_ACTIVITIES.map((name) => [name, all[name]])),
+    ...maxConcurrentActivities(config.FULFILLMENT_MAX_CONCURRENT_ACTIVITIES),
   });
 }
 
@@ -46,9 +77,22 @@ export async function createPurchaseWorker({ config, database, connection, workf
  * The finance worker: the same workflow types and activities, polling the finance task queue, so
  * reconciliation (heavy statements) is scaled apart from purchases.
  */
-export function createFinanceWorker(deps: PurchaseWorkerDeps) {
-  return createPurchaseWorker({ ...deps, taskQueue: deps.taskQueue ?? deps.config.FINANCE_TASK_QUEUE });
+export async function createFinanceWorker(deps: PurchaseWorkerDeps) {
+  const { config, connection, workflowBundle, taskQueue } = deps;
+  return Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueue ?? config.FINANCE_TASK_QUEUE,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    activities: await activitiesOf(deps),
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...maxConcurrentActivities(config.FINANCE_MAX_CONCURRENT_ACTIVITIES),
+  });
 }
+
+/** A pool's activity slots per process; unset keeps the SDK's default. */
+const maxConcurrentActivities = (slots: number | undefined): Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions'> =>
+  slots === undefined ? {} : { maxConcurrentActivityTaskExecutions: slots };
 
 /** Each enabled channel account with statements gets its daily reconciliation schedule (idempotent). */
 export async function ensureReconciliationSchedules(config: Config, database: Database, client: Client): Promise<string[]> {
@@ -97,8 +141,25 @@ export async function ensureStoreSweepSchedules(config: Config, database: Databa
   return new StoreSweepClient(client, config).ensureSchedules(accounts);
 }
 
+/**
+ * The environment this process runs with: `--queues fulfillment,finance` (or `--queues=...`) sets
+ * WORKER_ROLES for this process; it is checked with every other setting.
+ */
+export function workerEnvironment(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const unknown: string[] = [];
+  let queues: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--queues') queues = argv[++i] ?? '';
+    else if (arg.startsWith('--queues=')) queues = arg.slice('--queues='.length);
+    else unknown.push(arg);
+  }
+  if (unknown.length > 0) throw new ConfigError(`Invalid arguments:\n  ${unknown.join(' ')}: the worker takes only --queues <${WORKER_ROLES.join('|')},...>`);
+  return queues === undefined ? env : { ...env, WORKER_ROLES: queues };
+}
+
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(workerEnvironment(process.argv.slice(2)));
   const log = createLogger(config, 'worker');
   const database = openDatabase(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
   // Before any connection: the runtime is created once per process, with its Prometheus endpoint.
@@ -113,6 +174,7 @@ async function main() {
   const events = startOrderEventRelay(config, database, { log });
   const workers: Worker[] = [];
   if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
+  if (config.WORKER_ROLES.includes('fulfillment')) workers.push(await createFulfillmentWorker({ config, database, connection, changes, health }));
   if (config.WORKER_ROLES.includes('finance')) {
     workers.push(await createFinanceWorker({ config, database, connection, changes, health }));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });

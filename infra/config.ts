@@ -30,6 +30,13 @@ const socketAddress = z.string().refine((value) => {
   return match !== null && isIP(match[1] ?? match[2]) === (match[1] ? 6 : 4) && Number(match[3]) <= 65535;
 }, 'expected IP:port, e.g. 0.0.0.0:9464 or [::]:9464');
 
+/**
+ * The worker pools, one per domain task queue: purchases (the order workflows, books, risk, channels),
+ * fulfillment (calls to game servers; activities only), finance (reconciliation, sweeps, roll-ups).
+ */
+export const WORKER_ROLES = ['purchases', 'fulfillment', 'finance'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
 /** Accepted only with NODE_ENV=development set explicitly: it is public. */
 export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
 /** A secret setting left empty (`ADMIN_TOKEN=` in a compose file) counts as missing. */
@@ -185,12 +192,27 @@ const configSchema = z
     STORE_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(5).max(1440).default(60),
     /** The task queue of reconciliation and other finance work, scaled apart from purchases. */
     FINANCE_TASK_QUEUE: z.string().min(1).default('finance'),
-    /** Which task queues this worker process serves. */
+    /** The task queue of the calls to game servers (deliveries, revocations, card days), fixed in each order at its start. */
+    FULFILLMENT_TASK_QUEUE: z.string().min(1).default('fulfillment'),
+    /** Which task queues this worker process serves (`npm run worker -- --queues ...` sets it for one process). */
     WORKER_ROLES: z
       .string()
-      .transform((v) => v.split(',').map((role) => role.trim()))
-      .pipe(z.array(z.enum(['purchases', 'finance'])).min(1))
-      .default(['purchases', 'finance']),
+      .transform((v, ctx) => {
+        const roles = v.split(',').map((role) => role.trim());
+        const known = WORKER_ROLES.join(', ');
+        if (roles.every((role) => role === '')) {
+          ctx.addIssue({ code: 'custom', message: `empty: name one or more of ${known}` });
+          return z.NEVER;
+        }
+        const unknown = roles.filter((role) => !(WORKER_ROLES as readonly string[]).includes(role));
+        for (const role of unknown) ctx.addIssue({ code: 'custom', message: `unknown queue "${role}" (known: ${known})` });
+        return unknown.length > 0 ? z.NEVER : [...new Set(roles as WorkerRole[])];
+      })
+      .default([...WORKER_ROLES]),
+    /** Activities one worker process runs at once per pool (absent: the SDK's default). */
+    PURCHASES_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+    FULFILLMENT_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+    FINANCE_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
 
     /** The built-in sandbox provider and its implicit account: on by default in development only; refused in production. */
     SANDBOX_ENABLED: flag(false),
@@ -240,11 +262,6 @@ const configSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['PII_KEYS'], message: (err as Error).message });
     }
-    try {
-      temporalConnectionOptions(c);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: (err as Error).message });
-    }
     if (c.NODE_ENV === 'production' && c.SANDBOX_ENABLED) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_ENABLED'], message: 'the sandbox provider (open test payments) is refused in production' });
     }
@@ -259,7 +276,18 @@ const configSchema = z
     if (Boolean(c.SANDBOX_PRIVATE_KEY) !== Boolean(c.SANDBOX_PUBLIC_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX_PUBLIC_KEY'], message: 'set both sandbox keys or neither' });
     }
-  });
+  })
+  // Checked even when other settings are bad, so the one message lists every mistake of the engine's settings.
+  .superRefine(
+    (c, ctx) => {
+      try {
+        temporalConnectionOptions(c);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['TEMPORAL_TLS_CERT'], message: (err as Error).message });
+      }
+    },
+    { when: () => true },
+  );
 
 export type Config = Omit<
   z.infer<typeof configSchema>,
@@ -288,6 +316,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env.NODE_ENV === 'development' ? (env.ADMIN_TOKENS ? { ...DEVELOPMENT_DEFAULTS, ADMIN_TOKEN: '' } : DEVELOPMENT_DEFAULTS) : {};
   // An empty value (`ADMIN_TOKEN=` in a compose file) takes the development default too.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  // An empty list of queues is a mistake, not a default: the process would serve nothing.
+  if (env.WORKER_ROLES !== undefined) present.WORKER_ROLES = env.WORKER_ROLES;
   const parsed = configSchema.safeParse({ ...env, ...defaults, ...present });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
@@ -339,8 +369,16 @@ export function reportStartupFailure(err: unknown): never {
 /** The durations each purchase workflow runs with, fixed at its start. */
 /** The timings a monthly card's workflow runs with. */
 export function monthlyCardTiming(config: Config): MonthlyCardTiming {
-  const { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs } = purchaseTiming(config);
-  return { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs, gameDayMs: config.GAME_DAY_MS };
+  const { deliveryAttemptTimeoutMs, deliveryRetryInitialMs, deliveryRetryMaxMs, activityRetryInitialMs, activityRetryMaxMs, fulfillmentTaskQueue } = purchaseTiming(config);
+  return {
+    deliveryAttemptTimeoutMs,
+    deliveryRetryInitialMs,
+    deliveryRetryMaxMs,
+    activityRetryInitialMs,
+    activityRetryMaxMs,
+    gameDayMs: config.GAME_DAY_MS,
+    fulfillmentTaskQueue,
+  };
 }
 
 export function purchaseTiming(config: Config): PurchaseTiming {
@@ -356,5 +394,6 @@ export function purchaseTiming(config: Config): PurchaseTiming {
     channelFailoverBudgetMs: config.CHANNEL_FAILOVER_BUDGET_MS,
     ...(config.PAYMENT_QUERY_AFTER_MS > 0 && { paymentQueryAfterMs: config.PAYMENT_QUERY_AFTER_MS }),
     riskReviewTimeoutMs: config.RISK_REVIEW_TIMEOUT_MS,
+    fulfillmentTaskQueue: config.FULFILLMENT_TASK_QUEUE,
   };
 }

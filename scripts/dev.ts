@@ -6,10 +6,11 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, reportStartupFailure, type Config } from '../infra/config';
+import { ConfigError, loadConfig, reportStartupFailure, WORKER_ROLES, type Config } from '../infra/config';
 import { credentialsKeyring } from '../infra/credentials';
 import { openDatabase } from '../infra/db';
 import { temporalConnectionOptions } from '../infra/temporal-connection';
+import { queuesNotPolled, workerQueues } from '../infra/worker-queues';
 import { putGame, putItem } from '../store/catalog';
 import { ApiClient } from '../testkit/api-client';
 import { DEMO_GAME_ID, DEMO_GAME_NAME, DEMO_ITEMS, DEMO_SECRET } from '../api/shared/demo-catalog';
@@ -102,6 +103,8 @@ async function main() {
       ...process.env,
       TEMPORAL_ADDRESS: temporalAddress,
       DATABASE_URL: databaseUrl,
+      // One worker process serves every pool in development.
+      WORKER_ROLES: WORKER_ROLES.join(','),
     };
     if (embeddedDatabase) {
       // PGlite is one session: a second connection of the same process could wait behind its own transaction.
@@ -299,26 +302,25 @@ async function waitForHealthy(apiUrl: string, stop: AbortSignal) {
 
 /**
  * Orders placed before the worker polls would wait for it (and the API answer 503), so ready means
- * that this run's worker — the poller with its pid in its identity — polls the task queue.
+ * that this run's worker — the poller with its pid in its identity — polls each of its task queues
+ * (purchases, fulfillment, finance: one process serves all three here).
  */
 async function waitForWorker(address: string, config: Config, pid: number, stop: AbortSignal) {
   const identity = `${pid}@${hostname()}`;
   const connection = await Connection.connect(temporalConnectionOptions({ ...config, TEMPORAL_ADDRESS: address }));
+  let waiting = workerQueues(config, WORKER_ROLES);
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline && !stop.aborted) {
-      const { pollers } = await connection.workflowService.describeTaskQueue({
-        namespace: config.TEMPORAL_NAMESPACE,
-        taskQueue: { name: config.TEMPORAL_TASK_QUEUE },
-      });
-      if (pollers?.some((p) => p.identity === identity)) return;
+      waiting = await queuesNotPolled(connection, config.TEMPORAL_NAMESPACE, identity, waiting);
+      if (waiting.length === 0) return;
       await sleep(300);
     }
   } finally {
     await connection.close();
   }
   stop.throwIfAborted();
-  throw new Error(`the worker did not poll ${config.TEMPORAL_TASK_QUEUE} within ${READY_TIMEOUT_MS / 1000} s`);
+  throw new Error(`the worker did not poll ${waiting.map((q) => q.taskQueue).join(', ')} within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
 async function sampleOrder(apiUrl: string): Promise<string> {

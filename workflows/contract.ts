@@ -46,6 +46,12 @@ export interface PurchaseTiming {
   paymentQueryAfterMs?: number;
   /** How long an order held for risk review waits for an operator before it is refunded (absent: 24 h). */
   riskReviewTimeoutMs?: number;
+  /**
+   * The task queue of the calls to the game server (deliveries, revocations, card days), served by the
+   * fulfillment worker pool (FULFILLMENT_TASK_QUEUE). Absent in orders started before the pool existed:
+   * their calls stay on the workflow's own queue (behind PATCHES.fulfillmentTaskQueue).
+   */
+  fulfillmentTaskQueue?: string;
 }
 
 export interface PurchaseInput {
@@ -175,6 +181,8 @@ export const PATCHES = {
   riskReviewHold: 'risk-review-hold',
   /** A delivery takes the game's mode: over NATS or RabbitMQ it awaits the game's ack (republished on timeout). */
   brokerDelivery: 'broker-delivery',
+  /** Calls to the game server go to the order's fulfillment task queue (PurchaseTiming.fulfillmentTaskQueue). */
+  fulfillmentTaskQueue: 'fulfillment-task-queue',
 } as const;
 
 /** Failure types the API maps to its error codes. */
@@ -194,7 +202,10 @@ export const FAILURE = {
 
 /** The durations of a card's days and of their deliveries (configured, so tests run a card in seconds). */
 export interface MonthlyCardTiming
-  extends Pick<PurchaseTiming, 'deliveryAttemptTimeoutMs' | 'deliveryRetryInitialMs' | 'deliveryRetryMaxMs' | 'activityRetryInitialMs' | 'activityRetryMaxMs'> {
+  extends Pick<
+    PurchaseTiming,
+    'deliveryAttemptTimeoutMs' | 'deliveryRetryInitialMs' | 'deliveryRetryMaxMs' | 'activityRetryInitialMs' | 'activityRetryMaxMs' | 'fulfillmentTaskQueue'
+  > {
   /** GAME_DAY_MS: the default means the game's own day (time zone, reset hour), any other value days this long. */
   gameDayMs: number;
 }

@@ -1,3 +1,5 @@
+import { WORKER_ROLES, type WorkerRole } from '../../infra/config';
+
 /**
  * The processes a benchmark or a drill runs: which Temporal engine, how many API processes, and
  * which task queues each worker process serves. Parsed and checked before anything is started.
@@ -5,9 +7,9 @@
 export const ENGINES = ['dev', 'server'] as const;
 export type Engine = (typeof ENGINES)[number];
 
-/** The task queues a worker process can serve (WORKER_ROLES). */
-export const WORKER_QUEUES = ['purchases', 'fulfillment', 'finance'] as const;
-export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+/** The task queues a worker process can serve: its WORKER_ROLES. */
+export const WORKER_QUEUES = WORKER_ROLES;
+export type WorkerQueue = WorkerRole;
 
 export interface Topology {
   /** The engines to run, in order (`npm run bench` measures both unless `--temporal` names one). */

@@ -16,7 +16,7 @@ import { Harness, sleep, workflowBundle, type TestGame } from '../support/harnes
  */
 const DAY_MS = 1_500;
 const HISTORIES = join(__dirname, '..', 'workflows', 'histories');
-const HISTORY_VERSION = '2026-12-08';
+const HISTORY_VERSION = '2026-12-10';
 const { History } = temporal.api.history.v1;
 
 let h: Harness;

@@ -17,7 +17,7 @@ import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
 import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
-import { createFinanceWorker, createPurchaseWorker } from '../../worker';
+import { createFinanceWorker, createFulfillmentWorker, createPurchaseWorker } from '../../worker';
 import { quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { templateName } from './global-setup';
 import { LogCapture } from './log-capture';
@@ -66,8 +66,11 @@ async function freePort(): Promise<number> {
  * `config` is read per request, so a test may shorten a duration before it creates an order.
  */
 export class Harness {
+  /** The purchases pool; with it, the fulfillment pool (game-server calls) starts and stops, as one default worker process runs both. */
   worker?: Worker;
   private workerRun?: Promise<void>;
+  fulfillmentWorker?: Worker;
+  private fulfillmentWorkerRun?: Promise<void>;
   /** Reconciliation, on its own task queue (as `WORKER_ROLES=finance` runs it). */
   financeWorker?: Worker;
   private financeWorkerRun?: Promise<void>;
@@ -114,6 +117,7 @@ export class Harness {
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
       FINANCE_TASK_QUEUE: `test-finance-${randomUUID()}`,
+      FULFILLMENT_TASK_QUEUE: `test-fulfillment-${randomUUID()}`,
       PAYMENT_TIMEOUT_MS: '60000',
       DELIVERY_DEADLINE_MS: '60000',
       DELIVERY_HTTP_TIMEOUT_MS: '2000',
@@ -166,12 +170,23 @@ export class Harness {
       health: this.workerHealth,
     });
     this.workerRun = this.worker.run();
+    this.fulfillmentWorker = await createFulfillmentWorker({
+      config: this.config,
+      database: this.databaseRef,
+      connection: this.nativeConnection,
+      changes: this.workerChanges,
+      health: this.workerHealth,
+    });
+    this.fulfillmentWorkerRun = this.fulfillmentWorker.run();
   }
 
   async stopWorker() {
     this.worker?.shutdown();
+    this.fulfillmentWorker?.shutdown();
     await this.workerRun;
+    await this.fulfillmentWorkerRun;
     this.worker = undefined;
+    this.fulfillmentWorker = undefined;
   }
 
   async startFinanceWorker() {

@@ -11,7 +11,7 @@ const HISTORIES = join(__dirname, 'histories');
 const { History } = temporal.api.history.v1;
 const JSON_FORM = { longs: String, enums: String, bytes: String };
 /** Recorded histories are named by the shape of the workflow that made them: bump it with the shape. */
-const HISTORY_VERSION = '2026-12-08';
+const HISTORY_VERSION = '2026-12-10';
 
 /**
  * Determinism guard: recorded histories of every path through the purchase workflow must replay

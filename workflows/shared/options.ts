@@ -1,6 +1,6 @@
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import { ActivityCancellationType } from '@temporalio/workflow';
-import type { MonthlyCardTiming, PurchaseTiming } from '../contract';
+import { ActivityCancellationType, patched } from '@temporalio/workflow';
+import { PATCHES, type MonthlyCardTiming, type PurchaseTiming } from '../contract';
 
 /** Retry and timeout presets of the purchase workflows, written once. */
 
@@ -51,8 +51,19 @@ export const failoverAttemptOptions = (slotMs: number): LocalActivityOptions => 
   retry: { maximumAttempts: 1 },
 });
 
+/**
+ * Calls to the game server run on the fulfillment worker pool's task queue the order was started
+ * with. Orders started without one, and histories recorded before the patch (a worker of the old code
+ * scheduled the call on the workflow's queue), keep the workflow's own queue.
+ */
+function onFulfillmentQueue(timing: Pick<PurchaseTiming, 'fulfillmentTaskQueue'>): Pick<ActivityOptions, 'taskQueue'> {
+  const taskQueue = timing.fulfillmentTaskQueue;
+  return taskQueue !== undefined && patched(PATCHES.fulfillmentTaskQueue) ? { taskQueue } : {};
+}
+
 /** Telling the game to take goods back is retried like a delivery, for as long as a delivery. */
 export const revocationOptions = (timing: PurchaseTiming): ActivityOptions => ({
+  ...onFulfillmentQueue(timing),
   startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
   scheduleToCloseTimeout: timing.deliveryDeadlineMs,
   retry: {
@@ -67,6 +78,7 @@ export const revocationOptions = (timing: PurchaseTiming): ActivityOptions => ({
  * reports how its last attempt ended: goods the game took are never refunded.
  */
 export const deliveryOptions = (timing: PurchaseTiming, remainingMs: number): ActivityOptions => ({
+  ...onFulfillmentQueue(timing),
   startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
   scheduleToCloseTimeout: remainingMs,
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -82,6 +94,7 @@ export const deliveryOptions = (timing: PurchaseTiming, remainingMs: number): Ac
  * server takes it (days missed meanwhile follow in order once it answers).
  */
 export const cardDayOptions = (timing: MonthlyCardTiming): ActivityOptions => ({
+  ...onFulfillmentQueue(timing),
   startToCloseTimeout: timing.deliveryAttemptTimeoutMs + 5_000,
   retry: {
     initialInterval: timing.deliveryRetryInitialMs,
