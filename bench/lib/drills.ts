@@ -19,6 +19,8 @@ export interface DrillOptions {
   scale?: number;
   /** The Temporal engine each drill starts (default: the CLI's dev server). */
   engine?: Engine;
+  /** A running Temporal server of that engine to use instead (drills that restart Temporal need their own). */
+  temporalAddress?: string;
   /** API and worker processes for drills that do not set their own (default one of each). */
   apis?: number;
   workers?: WorkerQueue[][];
@@ -297,6 +299,7 @@ export async function runDrill(name: string, options: DrillOptions): Promise<Dri
     name: `chaos-${name}`,
     databaseUrl: options.databaseUrl,
     engine,
+    temporalAddress: options.temporalAddress,
     // The real server keeps its state in PostgreSQL; the dev server needs a file to survive a restart.
     temporalDbFile: drill.stack?.temporalDbFile && engine === 'dev' ? path.join(dir, 'temporal.db') : undefined,
     apis: drill.stack?.apis ?? options.apis,
