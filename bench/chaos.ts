@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     apis: { type: 'string' },
     workers: { type: 'string' },
     'worker-queues': { type: 'string' },
+    /** Multiplies every drill's purchase counts (a loaded machine: 0.25). */
+    scale: { type: 'string', default: '1' },
   },
 });
 
@@ -35,6 +37,7 @@ async function main() {
   const names = args.drill ?? (args.fast ? FAST_DRILLS : Object.keys(DRILLS));
   const unknown = names.filter((name) => !DRILLS[name]);
   if (unknown.length) throw new TopologyError([`--drill ${unknown.join(', ')}: drills are ${Object.keys(DRILLS).join(', ')}`]);
+  if (!(Number(args.scale) > 0)) throw new TopologyError([`--scale ${args.scale}: a number above 0`]);
   stopStacksOnSignal();
   const engine = topology.engines[0]!;
   const machine = describeMachine({ temporalCli: engine === 'dev' ? await resolveTemporalCli(log) : undefined });
@@ -49,6 +52,7 @@ async function main() {
       databaseUrl: args['database-url']!,
       log,
       engine,
+      scale: Number(args.scale),
       apis: args.apis ? topology.apis : undefined,
       workers: args.workers || args['worker-queues'] ? topology.workers : undefined,
     });
