@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import { TEMPORAL_SERVER_VERSION, resolveTemporalServer } from '../scripts/lib/temporal-server';
-import { describeTopology, parseTopology, type Engine, type Topology, type WorkerQueue } from './lib/topology';
+import { parseTopology, throughputRuns, type ThroughputRun } from './lib/topology';
 import { ledgerViolations } from '../store/journal';
 import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
 import { runOn } from './lib/invariants';
@@ -30,30 +30,6 @@ import { addCpu, cpuSnapshot, perUnit, pgCounters, postgresVersion, round, round
  * in rounds with the engine's own floor (a workflow of the same shape with no database or HTTP).
  */
 const SINGLE_CLIENT_PURCHASES = 50;
-
-/** One measured configuration: an engine and the product processes. */
-interface ThroughputRun {
-  engine: Engine;
-  apis: number;
-  workers: WorkerQueue[][];
-  label: string;
-}
-
-/**
- * The runs of one `npm run bench`: each engine of `--temporal` (both by default), the real server
- * with one and with two worker processes unless `--workers`/`--worker-queues` say otherwise.
- */
-export function throughputRuns(topology: Topology, flags: { workers?: string; 'worker-queues'?: string; 'temporal-address'?: string }): ThroughputRun[] {
-  const chosenWorkers = flags.workers !== undefined || flags['worker-queues'] !== undefined;
-  const engines = flags['temporal-address'] ? [topology.engines[0]!] : topology.engines;
-  return engines.flatMap((engine) => {
-    const variants = engine === 'server' && !chosenWorkers && !flags['temporal-address'] ? [topology.workers, [...topology.workers, ...topology.workers]] : [topology.workers];
-    return variants.map((workers) => {
-      const run = { engine, apis: topology.apis, workers };
-      return { ...run, label: `${engine === 'server' ? 'real server' : 'dev server'}, ${describeTopology(run)}` };
-    });
-  });
-}
 
 export async function throughputMode() {
   // Bad flags stop here, before anything is started.

@@ -79,3 +79,27 @@ export function describeTopology(t: Pick<Topology, 'apis' | 'workers'>): string 
   const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   return `${plural(t.apis, 'API')}, ${plural(t.workers.length, 'worker')} ${t.workers.map((q) => `[${q.join(',')}]`).join(' ')}`;
 }
+
+/** One measured configuration: an engine and the product processes. */
+export interface ThroughputRun {
+  engine: Engine;
+  apis: number;
+  workers: WorkerQueue[][];
+  label: string;
+}
+
+/**
+ * The runs of one `npm run bench`: each engine of `--temporal` (both by default), the real server
+ * with one and with two worker processes unless `--workers`/`--worker-queues` say otherwise.
+ */
+export function throughputRuns(topology: Topology, flags: { workers?: string; 'worker-queues'?: string; 'temporal-address'?: string }): ThroughputRun[] {
+  const chosenWorkers = flags.workers !== undefined || flags['worker-queues'] !== undefined;
+  const engines = flags['temporal-address'] ? [topology.engines[0]!] : topology.engines;
+  return engines.flatMap((engine) => {
+    const variants = engine === 'server' && !chosenWorkers && !flags['temporal-address'] ? [topology.workers, [...topology.workers, ...topology.workers]] : [topology.workers];
+    return variants.map((workers) => {
+      const run = { engine, apis: topology.apis, workers };
+      return { ...run, label: `${engine === 'server' ? 'real server' : 'dev server'}, ${describeTopology(run)}` };
+    });
+  });
+}

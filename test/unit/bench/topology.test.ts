@@ -1,4 +1,4 @@
-import { TopologyError, describeTopology, parseTopology } from '../../../bench/lib/topology';
+import { TopologyError, describeTopology, parseTopology, throughputRuns } from '../../../bench/lib/topology';
 
 describe('the benchmark and drills processes (--temporal, --apis, --workers, --worker-queues)', () => {
   it('defaults to one API and one worker serving every queue, on the given engines', () => {
@@ -35,5 +35,22 @@ describe('the benchmark and drills processes (--temporal, --apis, --workers, --w
     expect(() => parseTopology({ workers: '3', 'worker-queues': 'purchases;fulfillment,finance' }, ['dev'])).toThrow(/--workers 3 but --worker-queues names 2/);
     expect(() => parseTopology({ 'worker-queues': 'purchases;finance' }, ['dev'])).toThrow(/no worker process serves fulfillment/);
     expect(() => parseTopology({ apis: '1.5' }, ['dev'])).toThrow(/--apis 1.5/);
+  });
+});
+
+describe('the runs of one throughput benchmark', () => {
+  it('measures the dev server, then the real server with one and with two worker processes', () => {
+    const runs = throughputRuns(parseTopology({}, ['dev', 'server']), {});
+    expect(runs.map((r) => r.label)).toEqual([
+      'dev server, 1 API, 1 worker [purchases,fulfillment,finance]',
+      'real server, 1 API, 1 worker [purchases,fulfillment,finance]',
+      'real server, 1 API, 2 workers [purchases,fulfillment,finance] [purchases,fulfillment,finance]',
+    ]);
+  });
+
+  it('measures only the processes the flags name, on the engine they name', () => {
+    const flags = { temporal: 'server', apis: '2', 'worker-queues': 'purchases;fulfillment,finance' };
+    const runs = throughputRuns(parseTopology(flags, ['dev', 'server']), flags);
+    expect(runs).toEqual([{ engine: 'server', apis: 2, workers: [['purchases'], ['fulfillment', 'finance']], label: 'real server, 2 APIs, 2 workers [purchases] [fulfillment,finance]' }]);
   });
 });
