@@ -5,6 +5,8 @@ import { REPO_ROOT, resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import { DRILLS, FAST_DRILLS, formatReport, runDrill, type DrillReport } from './lib/drills';
 import { stopStacksOnSignal } from './lib/launcher';
 import { describeMachine } from './lib/measure';
+import { TopologyError, parseTopology } from './lib/topology';
+import { TEMPORAL_SERVER_VERSION, resolveTemporalServer } from '../scripts/lib/temporal-server';
 
 /**
  * `npm run chaos [-- --fast | --drill NAME ...]`: each drill runs the real processes, breaks one
@@ -16,20 +18,44 @@ const { values: args } = parseArgs({
     fast: { type: 'boolean', default: false },
     'database-url': { type: 'string', default: process.env.CHAOS_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/payments_chaos' },
     'no-write': { type: 'boolean', default: false },
+    /** dev (default) or server: the Temporal engine every drill starts. */
+    temporal: { type: 'string' },
+    /** API and worker processes of the drills that do not set their own. */
+    apis: { type: 'string' },
+    workers: { type: 'string' },
+    'worker-queues': { type: 'string' },
+    /** Multiplies every drill's purchase counts (a loaded machine: 0.25). */
+    scale: { type: 'string', default: '1' },
   },
 });
 
 const log = (msg: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function main() {
-  stopStacksOnSignal();
+  // Bad flags stop here, before anything is started.
+  const topology = parseTopology(args, ['dev']);
   const names = args.drill ?? (args.fast ? FAST_DRILLS : Object.keys(DRILLS));
-  const cli = await resolveTemporalCli(log);
-  const machine = describeMachine({ temporalCli: cli });
+  const unknown = names.filter((name) => !DRILLS[name]);
+  if (unknown.length) throw new TopologyError([`--drill ${unknown.join(', ')}: drills are ${Object.keys(DRILLS).join(', ')}`]);
+  if (!(Number(args.scale) > 0)) throw new TopologyError([`--scale ${args.scale}: a number above 0`]);
+  stopStacksOnSignal();
+  const engine = topology.engines[0]!;
+  const machine = describeMachine({ temporalCli: engine === 'dev' ? await resolveTemporalCli(log) : undefined });
+  if (engine === 'server') {
+    await resolveTemporalServer(log);
+    machine.temporal = `Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL (a fresh one per drill)`;
+  }
   const reports: DrillReport[] = [];
   for (const name of names) {
-    log(`drill ${name}: ${DRILLS[name]?.title ?? '?'}`);
-    const report = await runDrill(name, { databaseUrl: args['database-url']!, log });
+    log(`drill ${name} (Temporal ${engine === 'server' ? 'server on PostgreSQL' : 'dev server'}): ${DRILLS[name]?.title ?? '?'}`);
+    const report = await runDrill(name, {
+      databaseUrl: args['database-url']!,
+      log,
+      engine,
+      scale: Number(args.scale),
+      apis: args.apis ? topology.apis : undefined,
+      workers: args.workers || args['worker-queues'] ? topology.workers : undefined,
+    });
     console.log(formatReport(report));
     reports.push(report);
   }
@@ -66,6 +92,6 @@ function chaosMarkdown(date: string, machine: ReturnType<typeof describeMachine>
 }
 
 main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+  console.error(err instanceof TopologyError ? err.message : err);
+  process.exit(err instanceof TopologyError ? 2 : 1);
 });

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import { runPool, type Answer, type GameCredentials } from '../testkit/api-client';
-import { BENCH_RETRY, PORT_BASE, args, baseEnv, log } from './lib/args';
+import { BENCH_RETRY, args, baseEnv, log } from './lib/args';
 import { Stack } from './lib/launcher';
 import { describeMachine, summarize } from './lib/measure';
 import { waitForGrants } from './lib/purchases';
@@ -57,7 +57,6 @@ export async function oversellMode() {
     databaseUrl: args['database-url']!,
     temporalAddress: args['temporal-address'],
     temporalDbFile: args['temporal-db-file'],
-    portBase: PORT_BASE,
     env: { ...baseEnv(), RATE_LIMIT_IP_PER_SECOND: '1000000', RATE_LIMIT_GAME_PER_SECOND: '1000000', PAYMENT_TIMEOUT_MS: String(3_600_000) },
     log,
   });

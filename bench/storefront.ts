@@ -3,7 +3,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import { runPool, type GameCredentials } from '../testkit/api-client';
-import { BENCH_RETRY, C, PORT_BASE, WARMUP, args, baseEnv, log } from './lib/args';
+import { BENCH_RETRY, C, WARMUP, args, baseEnv, log } from './lib/args';
 import { Stack } from './lib/launcher';
 import { cpuMsOf, describeMachine, summarize } from './lib/measure';
 import { finish, machineLine, ms, target, targetsTable } from './lib/report';
@@ -51,7 +51,6 @@ export async function storefrontMode() {
     databaseUrl: args['database-url']!,
     temporalAddress: args['temporal-address'],
     temporalDbFile: args['temporal-db-file'],
-    portBase: PORT_BASE,
     // The benchmark's clients all come from one address and one game.
     env: { ...baseEnv(), RATE_LIMIT_IP_PER_SECOND: '1000000', RATE_LIMIT_GAME_PER_SECOND: '1000000' },
     log,

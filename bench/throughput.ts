@@ -5,6 +5,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
+import { TEMPORAL_SERVER_VERSION, resolveTemporalServer } from '../scripts/lib/temporal-server';
+import { parseTopology, throughputRuns, type ThroughputRun } from './lib/topology';
 import { ledgerViolations } from '../store/journal';
 import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
 import { runOn } from './lib/invariants';
@@ -30,18 +32,36 @@ import { addCpu, cpuSnapshot, perUnit, pgCounters, postgresVersion, round, round
 const SINGLE_CLIENT_PURCHASES = 50;
 
 export async function throughputMode() {
-  const cli = await resolveTemporalCli((m) => log(m));
-  const machine = describeMachine({ temporalCli: cli });
+  // Bad flags stop here, before anything is started.
+  const topology = parseTopology(args, ['dev', 'server']);
+  const runs = throughputRuns(topology, args);
+  log(`runs: ${runs.map((r) => r.label).join('; ')}`);
+  const results = [];
+  for (const run of runs) results.push(await measureThroughput(run));
+  const date = new Date().toISOString();
+  finish('throughput', { kind: 'throughput', date, runs: results }, throughputMarkdown(date, results));
+}
+
+async function measureThroughput(config: ThroughputRun) {
+  const machine = describeMachine({ temporalCli: config.engine === 'dev' && !args['temporal-address'] ? await resolveTemporalCli((m) => log(m)) : undefined });
+  if (config.engine === 'server' && !args['temporal-address']) {
+    await resolveTemporalServer((m) => log(m));
+    machine.temporal = `Temporal server ${TEMPORAL_SERVER_VERSION} on PostgreSQL`;
+  }
+  log(`run: ${config.label}`);
   const profileDir = path.join(BENCH_DATA_DIR, 'profiles');
   if (args.profile) {
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true });
   }
   const stack = await Stack.start({
-    name: 'bench',
+    name: `bench-${config.engine}-${config.workers.length}w`,
     databaseUrl: args['database-url']!,
     temporalAddress: args['temporal-address'],
     temporalDbFile: args['temporal-db-file'],
+    engine: config.engine,
+    apis: config.apis,
+    workers: config.workers,
     env: baseEnv(),
     nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
     log,
@@ -61,7 +81,10 @@ export async function throughputMode() {
     await driveFloor(client, floorQueue, WARMUP, C);
     await sleep(1_500);
     const withFloor = { 'floor-worker': floorWorker };
-    const samplers = { worker: new RssSampler(() => stack.worker.pid), api: new RssSampler(() => stack.api.pid), temporal: new RssSampler(() => stack.temporalPid()) };
+    const samplers = Object.fromEntries([
+      ...stack.processes().map((p) => [p.name, new RssSampler(() => p.pid)] as const),
+      ['temporal', new RssSampler(() => stack.temporalPid())] as const,
+    ]);
     const [cpuBefore, pgBefore, metricsBefore] = [await cpuSnapshot(stack, withFloor), await pgCounters(stack), await scrape(stack.workerMetricsUrl)];
     log(`measured: ${N} purchases and ${N} floor workflows by ${C} concurrent clients, alternating in ${ROUNDS} rounds`);
     const run: PurchaseRun = { orderIds: [], createMs: [], endToEndMs: [], wallMs: 0 };
@@ -91,8 +114,8 @@ export async function throughputMode() {
     const [metricsAfter, cpuAfter] = [await scrape(stack.workerMetricsUrl), await cpuSnapshot(stack, withFloor)];
     await sleep(1_500); // PostgreSQL flushes its statistics at most once a second
     const pgAfter = await pgCounters(stack);
-    const peakRss = { worker: samplers.worker.stop(), api: samplers.api.stop(), temporal: samplers.temporal.stop() };
-    const lifetimePeak = { worker: stack.worker.usage()?.peakRssMiB, api: stack.api.usage()?.peakRssMiB };
+    const peakRss = Object.fromEntries(Object.entries(samplers).map(([name, sampler]) => [name, sampler.stop()]));
+    const lifetimePeak = Object.fromEntries(stack.processes().map((p) => [p.name, p.usage()?.peakRssMiB]));
     const purchasesPerSecond = N / (run.wallMs / 1000);
     const floorPerSecond = N / (floor.wallMs / 1000);
     log(`purchases: ${round(purchasesPerSecond)}/s; floor: ${round(floorPerSecond)}/s`);
@@ -118,8 +141,8 @@ export async function throughputMode() {
     const risk = await riskCheckFromHistories(client, riskSample);
     const temporal = temporalBreakdown(metricsBefore, metricsAfter);
 
-    const pids = { worker: stack.worker.pid!, api: stack.api.pid! };
-    await Promise.all([stack.worker.stop(), stack.api.stop()]);
+    const pids = Object.fromEntries(stack.processes().map((p) => [p.name, p.pid!]));
+    await Promise.all(stack.processes().map((p) => p.stop()));
     // With --profile, each process wrote its profile as it exited; keep the measured rounds' samples.
     const stoppedAt = performance.now();
     const window = { fromMsBeforeEnd: stoppedAt - cpuBefore.at, toMsBeforeEnd: stoppedAt - cpuAfter.at };
@@ -131,8 +154,10 @@ export async function throughputMode() {
         )
       : undefined;
 
-    log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
-    const sql = await countSql(stack, client, game, Number(args['sql-sample']));
+    // Statements per purchase do not depend on the engine or the processes: counted with one API and one worker.
+    const countsSql = config.apis === 1 && config.workers.length === 1;
+    if (countsSql) log(`SQL: ${args['sql-sample']} purchases through counting proxies`);
+    const sql = countsSql ? await countSql(stack, client, game, Number(args['sql-sample'])) : undefined;
 
     const ledger = await ledgerViolations(runOn(stack.db), { deliveryDeadlineMs: 24 * 3_600_000, gameId: game.gameId });
     const created = summarize(run.createMs);
@@ -140,7 +165,7 @@ export async function throughputMode() {
     const riskSummary = summarize(risk);
     const ratio = purchasesPerSecond / floorPerSecond;
     const result = {
-      kind: 'throughput',
+      run: { engine: config.engine, label: config.label, apis: config.apis, workers: config.workers },
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
       settings: {
@@ -148,7 +173,11 @@ export async function throughputMode() {
         concurrency: C,
         warmup: WARMUP,
         rounds: ROUNDS,
-        temporal: args['temporal-address'] ? `external ${args['temporal-address']}` : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
+        temporal: args['temporal-address']
+          ? `external ${args['temporal-address']}`
+          : config.engine === 'server'
+            ? `real server ${TEMPORAL_SERVER_VERSION} on PostgreSQL (fresh databases)`
+            : `dev server (${args['temporal-db-file'] ? 'file' : 'in-memory'} SQLite)`,
         sandboxNotifyPollMs: Number(args['notify-poll-ms']),
         databasePoolSize: 10,
         workerOptions: `as worker.ts (maxCachedWorkflows ${process.env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default 500'})`,
@@ -194,22 +223,51 @@ export async function throughputMode() {
         target(`create-order p99 < 100 ms at ${C} clients, paced at ${pacedRate}/s`, summarize(paced.createMs).p99 < 100, `${summarize(paced.createMs).p99} ms`),
         target('notification → delivered p99 < 1 s, saturated', notifiedSummary.p99 < 1000, `${notifiedSummary.p99} ms`),
         target(`notification → delivered p99 < 1 s, paced at ${pacedRate}/s`, summarize(pacedNotified).p99 < 1000, `${summarize(pacedNotified).p99} ms`),
-        target('throughput ≥ 70% of the engine floor', ratio >= 0.7, `${round(ratio * 100)}%`),
+        target('throughput ≥ 75% of the engine floor', ratio >= 0.75, `${round(ratio * 100)}%`),
         target('ledger invariants hold for every purchase', ledger.length === 0, ledger.length ? JSON.stringify(ledger.slice(0, 3)) : 'none violated'),
       ],
     };
-    finish('throughput', result, throughputMarkdown(result));
+    return result;
   } finally {
     await stack.stop();
   }
 }
 
 
-function throughputMarkdown(r: any): string {
+/** The engines and process counts side by side, then each run in full. */
+function throughputMarkdown(date: string, runs: any[]): string {
+  const cpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+  const row = (name: string, cell: (r: any) => string) => `| ${name} | ${runs.map(cell).join(' | ')} |`;
+  const pct = (r: any) => `**${Math.round(r.ratioToFloor * 100)}%**`;
+  const sideBySide = [
+    `## Throughput — ${date.slice(0, 16).replace('T', ' ')} UTC: ${runs.length} run${runs.length === 1 ? '' : 's'} side by side`,
+    '',
+    `Machine: ${machineLine(runs[0].machine)}. Each run on a fresh database, its engine started fresh, the floor on the same server.`,
+    '',
+    `| Measure | ${runs.map((r) => r.run.label).join(' | ')} |`,
+    `| --- | ${runs.map(() => '---').join(' | ')} |`,
+    row('Purchases per second', (r) => `**${r.purchases.perSecond}**`),
+    row('Engine floor, workflows per second', (r) => String(r.floor.perSecond)),
+    row('Ratio to the floor (target ≥ 75%)', pct),
+    row('Create order p50 / p99, one client, ms', (r) => `${r.singleClient.createOrderMs.p50} / ${r.singleClient.createOrderMs.p99}`),
+    row('Create order p50 / p99, paced at half the maximum, ms', (r) => `${r.paced.createOrderMs.p50} / ${r.paced.createOrderMs.p99} (at ${r.paced.ratePerSecond}/s)`),
+    row(`Create order p50 / p99, saturated at ${runs[0].settings.concurrency} clients, ms`, (r) => `${r.purchases.createOrderMs.p50} / ${r.purchases.createOrderMs.p99}`),
+    row('Notification → delivered p99, paced / saturated, ms', (r) => `${r.paced.notificationToDeliveredMs.p99} / ${r.purchases.notificationToDeliveredMs.p99}`),
+    row('Floor Update-with-Start p50, one client, ms', (r) => String(r.floor.singleClientUpdateWithStartMs.p50)),
+    row('CPU ms per purchase, by process', (r) => cpu(r.purchases.cpuMsPerPurchase)),
+    row('CPU ms per floor workflow', (r) => cpu(r.floor.cpuMsPerWorkflow)),
+    row('Peak RSS during the run, MiB', (r) => Object.entries(r.purchases.peakRssMiB.duringRun).map(([k, v]) => `${k} ${v}`).join(', ')),
+    '',
+  ];
+  return `${[...sideBySide, ...runs.map(runMarkdown)].join('\n')}\n`;
+}
+
+function runMarkdown(r: any): string {
   const p = r.purchases;
   const cpu = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
+  const perProcess = (o: Record<string, number | null>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
   const lines = [
-    `### Throughput — ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    `### ${r.run.label} — ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `Machine: ${machineLine(r.machine)}.`,
     `Run: ${r.settings.purchases} purchases and as many floor workflows by ${r.settings.concurrency} concurrent clients, alternating in ${r.settings.rounds ?? 1} rounds, after ${r.settings.warmup} warm-up; Temporal ${r.settings.temporal}; sandbox outbox polled every ${r.settings.sandboxNotifyPollMs} ms.`,
@@ -230,11 +288,15 @@ function throughputMarkdown(r: any): string {
     `| One client alone: risk check, ms | ${ms(r.singleClient.riskCheckMs)} |`,
     `| Floor Update-with-Start, saturated at ${r.settings.concurrency} clients, ms | ${ms(r.floor.updateWithStartMs)} |`,
     `| Floor Update-with-Start, one client alone, ms | ${ms(r.floor.singleClientUpdateWithStartMs)} |`,
-    `| SQL statements per purchase (API + worker) | ${round(r.sql.api.statements + r.sql.worker.statements, 1)} (API ${r.sql.api.statements}, worker ${r.sql.worker.statements}; of which sandbox outbox polls ${round(r.sql.api.outboxPolls, 1)}) |`,
-    `| Transactions per purchase (BEGIN at the proxy / pg_stat_database commits) | ${round(r.sql.api.transactions + r.sql.worker.transactions, 1)} / ${p.postgresPerPurchase.xact_commit} |`,
+    ...(r.sql
+      ? [
+          `| SQL statements per purchase (API + worker) | ${round(r.sql.api.statements + r.sql.worker.statements, 1)} (API ${r.sql.api.statements}, worker ${r.sql.worker.statements}; of which sandbox outbox polls ${round(r.sql.api.outboxPolls, 1)}) |`,
+          `| Transactions per purchase (BEGIN at the proxy / pg_stat_database commits) | ${round(r.sql.api.transactions + r.sql.worker.transactions, 1)} / ${p.postgresPerPurchase.xact_commit} |`,
+        ]
+      : []),
     `| Rows written per purchase (inserted + updated) | ${round(p.postgresPerPurchase.tup_inserted + p.postgresPerPurchase.tup_updated, 1)} |`,
-    `| Peak RSS during the run, MiB | worker ${p.peakRssMiB.duringRun.worker}, API ${p.peakRssMiB.duringRun.api}, Temporal ${p.peakRssMiB.duringRun.temporal} |`,
-    `| Peak RSS over the process life (VmHWM), MiB | worker ${p.peakRssMiB.processLifetime.worker}, API ${p.peakRssMiB.processLifetime.api} |`,
+    `| Peak RSS during the run, MiB | ${perProcess(p.peakRssMiB.duringRun)} |`,
+    `| Peak RSS over the process life (VmHWM), MiB | ${perProcess(p.peakRssMiB.processLifetime)} |`,
     `| CPU ms per purchase | ${cpu(p.cpuMsPerPurchase)} |`,
     `| Answers other than success (retried with the same key) | ${answersLine(r.nonSuccessAnswers)} |`,
     `| CPU ms per floor workflow | ${cpu(r.floor.cpuMsPerWorkflow)} |`,
@@ -252,6 +314,5 @@ function throughputMarkdown(r: any): string {
       );
     }
   }
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
 }
-

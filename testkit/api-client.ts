@@ -62,14 +62,27 @@ export class ChannelUnavailableError extends Error {
 }
 
 export class ApiClient {
+  /** Every API process's base URL: calls take them in turn, so a retry with the same key may reach another. */
+  readonly baseUrls: string[];
+  private nextBase = 0;
+
   constructor(
-    public baseUrl: string,
+    baseUrl: string | string[],
     private readonly adminToken: string,
     readonly answers = new AnswerLog(),
-  ) {}
+  ) {
+    this.baseUrls = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
+    if (this.baseUrls.length === 0) throw new Error('ApiClient needs at least one base URL');
+  }
+
+  /** The first API's base URL. */
+  get baseUrl(): string {
+    return this.baseUrls[0]!;
+  }
 
   async request(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    const base = this.baseUrls[this.nextBase++ % this.baseUrls.length];
+    const res = await fetch(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     let parsed: unknown = text;
     try {

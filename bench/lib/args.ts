@@ -12,6 +12,12 @@ export const { values: args } = parseArgs({
     'sql-sample': { type: 'string', default: '200' },
     'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/payments_bench' },
     'temporal-address': { type: 'string' },
+    /** dev or server: one engine (throughput measures both by default). */
+    temporal: { type: 'string' },
+    /** API processes; worker processes (each serving every queue) or their queues, ";" between processes. */
+    apis: { type: 'string' },
+    workers: { type: 'string' },
+    'worker-queues': { type: 'string' },
     'temporal-db-file': { type: 'string' },
     'notify-poll-ms': { type: 'string', default: '200' },
     'paced-share': { type: 'string', default: '0.5' },
@@ -37,7 +43,6 @@ export const { values: args } = parseArgs({
     /** oversell: attempts in flight at once (default: all of them). */
     'oversell-concurrency': { type: 'string' },
     /** The stack's listening ports from this one up (API, worker metrics, API metrics, game server, Temporal); free ones when absent. */
-    'port-base': { type: 'string' },
   },
 });
 
@@ -47,8 +52,6 @@ export const WARMUP = Number(args.warmup);
 /** The measured purchases and the floor's workflows alternate in this many rounds, so both see the same machine. */
 export const ROUNDS = Math.max(1, Number(args.rounds));
 
-/** The Stack's `portBase` option from `--port-base`. */
-export const PORT_BASE = args['port-base'] ? Number(args['port-base']) : undefined;
 
 export function baseEnv(): Record<string, string> {
   return { SANDBOX_NOTIFY_POLL_MS: args['notify-poll-ms']! };

@@ -9,12 +9,21 @@ import { Client, WorkflowFailedError } from '@temporalio/client';
 import { ChannelUnavailableError, runPool, type GameWithItem, type RetryPolicy } from '../../testkit/api-client';
 import { checkInvariants, inMotion, settle, type DrillCounts, type Invariant } from './invariants';
 import { BENCH_DATA_DIR, Stack } from './launcher';
+import { SCALE_OUT_DRILLS } from './drills-scale-out';
+import type { Engine, WorkerQueue } from './topology';
 
 export interface DrillOptions {
   databaseUrl: string;
   log: (msg: string) => void;
   /** Multiplies every drill's purchase counts (CI runs the fast drills at 0.5). */
   scale?: number;
+  /** The Temporal engine each drill starts (default: the CLI's dev server). */
+  engine?: Engine;
+  /** A running Temporal server of that engine to use instead (drills that restart Temporal need their own). */
+  temporalAddress?: string;
+  /** API and worker processes for drills that do not set their own (default one of each). */
+  apis?: number;
+  workers?: WorkerQueue[][];
 }
 
 export interface DrillReport {
@@ -30,18 +39,18 @@ export interface DrillReport {
   passed: boolean;
 }
 
-interface Drill {
+export interface Drill {
   title: string;
   /** Short enough for CI. */
   fast: boolean;
   run(ctx: DrillContext): Promise<Record<string, unknown>>;
   env?: Record<string, string>;
-  stack?: { temporalDbFile?: boolean; pgProxy?: boolean };
+  stack?: { temporalDbFile?: boolean; pgProxy?: boolean; apis?: number; workers?: WorkerQueue[][] };
 }
 
 /** Clients retry with the same idempotency key through outages, as game servers must. */
-const CLIENT_RETRY: RetryPolicy = { deadlineMs: 180_000, delayMs: 250 };
-const SETTLE_TIMEOUT_MS = 180_000;
+export const CLIENT_RETRY: RetryPolicy = { deadlineMs: 180_000, delayMs: 250 };
+export const SETTLE_TIMEOUT_MS = 180_000;
 const INITIAL_STOCK = 100_000;
 
 /** Short durations so that retries and timeouts happen within a drill. */
@@ -59,7 +68,7 @@ const DRILL_ENV: Record<string, string> = {
   PAYMENT_TIMEOUT_MS: '600000',
 };
 
-class DrillContext {
+export class DrillContext {
   readonly createdOrderIds: string[] = [];
   /** Checks particular to one drill, reported with the common invariants. */
   readonly extraInvariants: Invariant[] = [];
@@ -136,15 +145,15 @@ export const DRILLS: Record<string, Drill> = {
   },
 
   'temporal-restart': {
-    title: 'stop and restart the Temporal dev server (file-backed) mid-flight',
+    title: 'stop (SIGTERM) and restart the Temporal server mid-flight: the dev server on its file for 3 s, the real server on its databases for 5 s',
     fast: false,
     stack: { temporalDbFile: true },
     async run(ctx) {
       let downMs = 0;
       await ctx.purchasesWithFault(ctx.n(200), 50, ctx.n(60), async () => {
         const t0 = performance.now();
-        ctx.log('stopping Temporal');
-        await ctx.stack.restartTemporal(3_000);
+        ctx.log(`stopping Temporal (${ctx.stack.engine === 'server' ? 'real server' : 'dev server'})`);
+        await ctx.stack.restartTemporal(ctx.stack.engine === 'server' ? 5_000 : 3_000);
         downMs = performance.now() - t0;
         ctx.log(`Temporal back after ${Math.round(downMs)} ms`);
       });
@@ -274,6 +283,8 @@ export const DRILLS: Record<string, Drill> = {
       return { apiDownMs: Math.round(downMs) };
     },
   },
+
+  ...SCALE_OUT_DRILLS,
 };
 
 export async function runDrill(name: string, options: DrillOptions): Promise<DrillReport> {
@@ -283,10 +294,16 @@ export async function runDrill(name: string, options: DrillOptions): Promise<Dri
   const log = (msg: string) => options.log(`[${name}] ${msg}`);
   const dir = path.join(BENCH_DATA_DIR, `chaos-${name}`);
   rmSync(dir, { recursive: true, force: true });
+  const engine = options.engine ?? 'dev';
   const stack = await Stack.start({
     name: `chaos-${name}`,
     databaseUrl: options.databaseUrl,
-    temporalDbFile: drill.stack?.temporalDbFile ? path.join(dir, 'temporal.db') : undefined,
+    engine,
+    temporalAddress: options.temporalAddress,
+    // The real server keeps its state in PostgreSQL; the dev server needs a file to survive a restart.
+    temporalDbFile: drill.stack?.temporalDbFile && engine === 'dev' ? path.join(dir, 'temporal.db') : undefined,
+    apis: drill.stack?.apis ?? options.apis,
+    workers: drill.stack?.workers ?? options.workers,
     pgProxy: drill.stack?.pgProxy,
     env: { ...DRILL_ENV, ...drill.env },
     gameServerLog: path.join(dir, 'game-server.log'),

@@ -10,11 +10,14 @@ import { temporal as proto } from '@temporalio/proto';
 import { Pool } from 'pg';
 import { migrate, quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { REPO_ROOT, resolveTemporalCli, startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-cli';
+import { startTemporalServer } from '../../scripts/lib/temporal-server';
 import { ApiClient } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
 import { freshSecrets } from '../../testkit/secrets';
 import { findPids, processUsage, type ProcessUsage } from './measure';
+import { TcpBalancer } from './balancer';
 import { PgProxy } from './pg-proxy';
+import { WORKER_QUEUES, type Engine, type WorkerQueue } from './topology';
 
 export const BENCH_DATA_DIR = path.join(REPO_ROOT, '.data', 'bench');
 // Bundling the workflows takes minutes on a loaded 2-core machine.
@@ -86,7 +89,41 @@ export class ManagedProcess {
   }
 }
 
+/**
+ * Ports for what the tool starts: with `BENCH_PORT_RANGE=first-last` (a machine shared by several
+ * people), taken in order from that range; otherwise any free port the system gives.
+ */
+const portRange = (() => {
+  const m = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORT_RANGE ?? '');
+  return m ? { next: Number(m[1]), last: Number(m[2]) } : undefined;
+})();
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** `size` consecutive free ports from BENCH_PORT_RANGE (the real Temporal server takes nine); undefined without a range. */
+export async function freePortBlock(size: number): Promise<number | undefined> {
+  if (!portRange) return undefined;
+  while (portRange.next + size - 1 <= portRange.last) {
+    const first = portRange.next;
+    portRange.next += 1;
+    const free = await Promise.all(Array.from({ length: size }, (_, i) => portFree(first + i)));
+    if (free.every(Boolean)) {
+      portRange.next = first + size;
+      return first;
+    }
+  }
+  throw new Error(`no ${size} free consecutive ports left in BENCH_PORT_RANGE ${process.env.BENCH_PORT_RANGE}`);
+}
+
 export async function freePort(): Promise<number> {
+  const fromRange = await freePortBlock(1);
+  if (fromRange) return fromRange;
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -111,48 +148,63 @@ export function sandboxKeyPair() {
 }
 
 export interface StackOptions {
-  /** Names the task queue and the log folder. */
+  /** Names the task queues and the log folder. */
   name: string;
   databaseUrl: string;
-  /** A running Temporal frontend to use; otherwise a dev server is started. */
+  /** A running Temporal frontend to use; otherwise `engine` is started. */
   temporalAddress?: string;
-  /** File-backed dev server (survives its own restart); in memory otherwise. */
+  /** The engine started when no address is given: the CLI's dev server (default) or the real server on PostgreSQL. */
+  engine?: Engine;
+  /** File-backed dev server (survives its own restart); in memory otherwise. The real server always keeps its databases. */
   temporalDbFile?: string;
+  /** API processes (default 1); clients spread their calls over them. */
+  apis?: number;
+  /** One entry per worker process: the task queues it serves (default: one process serving every queue). */
+  workers?: WorkerQueue[][];
   /** Route the product processes' PostgreSQL traffic through a counting, cuttable proxy. */
   pgProxy?: boolean;
-  /** Environment of the worker and the API on top of the stack's defaults. */
+  /** Environment of the workers and the APIs on top of the stack's defaults. */
   env?: Record<string, string>;
   gameServerLog?: string;
-  /** Node flags for the worker and the API (profiling). */
+  /** Node flags for the workers and the APIs (profiling). */
   nodeArgs?: string[];
-  /** Listen on this port and the next four (API, worker metrics, API metrics, game server, Temporal); free ports when absent. */
-  portBase?: number;
   log?: (msg: string) => void;
 }
 
+/** The task queue of a worker process's queue whose poller shows the process is ready. */
+const READY_QUEUE_KIND: Record<WorkerQueue, 'workflow' | 'activity'> = { purchases: 'workflow', fulfillment: 'activity', finance: 'workflow' };
+
 /**
- * The whole system as separate processes, as it runs in production: a Temporal server, the worker
- * and the API (`node --import tsx worker.ts` / `api/server.ts`), PostgreSQL (optionally behind a
- * proxy), and a game server in this process.
+ * The whole system as separate processes, as it runs in production: a Temporal server, N API and M
+ * worker processes (`node --import tsx api/server.ts` / `worker.ts`, each with its queues),
+ * PostgreSQL (optionally behind a proxy), and a game server in this process.
  */
 export class Stack {
   temporal?: DevServer;
   temporalAddress = '';
   connection?: Connection;
   pgProxy?: PgProxy;
-  worker!: ManagedProcess;
-  api!: ManagedProcess;
-  readonly gameServer: ReferenceGameServer;
+  /** In front of the APIs when there are several (PUBLIC_BASE_URL). */
+  balancer?: TcpBalancer;
+  readonly apis: ManagedProcess[] = [];
+  readonly workers: ManagedProcess[] = [];
+  /** The queues each of `workers` serves. */
+  readonly workerQueues: WorkerQueue[][];
+  gameServer!: ReferenceGameServer;
   /** Direct to PostgreSQL (never through the proxy), for checks. */
   readonly db: Pool;
   client!: ApiClient;
   /** The sandbox provider's key pair the API processes share (drills sign notifications with it). */
   readonly sandboxKeys = sandboxKeyPair();
+  /** The first API's base URL; `apiUrls` has them all. */
   apiUrl = '';
-  /** The API's Prometheus endpoint (API_METRICS_ADDRESS). */
+  apiUrls: string[] = [];
+  /** The first API's Prometheus endpoint (API_METRICS_ADDRESS). */
   apiMetricsUrl = '';
   workerMetricsUrl = '';
-  taskQueue: string;
+  readonly engine: Engine;
+  /** The stack's own task queues, so that stacks can share a Temporal server. */
+  readonly queues: Record<WorkerQueue, string>;
   private temporalPort = 0;
   private readonly log: (msg: string) => void;
   readonly logDir: string;
@@ -160,10 +212,24 @@ export class Stack {
   constructor(readonly options: StackOptions) {
     this.log = options.log ?? (() => undefined);
     this.logDir = path.join(BENCH_DATA_DIR, options.name);
-    this.gameServer = new ReferenceGameServer({ logFile: options.gameServerLog, ...(options.portBase && { port: options.portBase + 3 }) });
-    if (options.portBase) this.temporalPort = options.portBase + 4;
     this.db = new Pool({ connectionString: options.databaseUrl, max: 4 });
-    this.taskQueue = `${options.name}-purchases`;
+    this.engine = options.engine ?? 'dev';
+    this.workerQueues = options.workers ?? [[...WORKER_QUEUES]];
+    this.queues = { purchases: `${options.name}-purchases`, fulfillment: `${options.name}-fulfillment`, finance: `${options.name}-finance` };
+  }
+
+  /** The purchases task queue (the floor's queue is named after it). */
+  get taskQueue(): string {
+    return this.queues.purchases;
+  }
+
+  /** The first API and worker process (a stack has at least one of each). */
+  get api(): ManagedProcess {
+    return this.apis[0]!;
+  }
+
+  get worker(): ManagedProcess {
+    return this.workers[0]!;
   }
 
   static async start(options: StackOptions): Promise<Stack> {
@@ -181,7 +247,7 @@ export class Stack {
   private async boot() {
     const o = this.options;
     this.log(`database ${new URL(o.databaseUrl).pathname.slice(1)}: fresh and migrated`);
-    await Promise.all([this.startTemporal(), freshDatabase(o.databaseUrl)]);
+    await Promise.all([this.startTemporal(true), freshDatabase(o.databaseUrl)]);
     let productDbUrl = o.databaseUrl;
     if (o.pgProxy) {
       const upstream = new URL(o.databaseUrl);
@@ -189,52 +255,92 @@ export class Stack {
       await this.pgProxy.start();
       productDbUrl = PgProxy.viaProxy(o.databaseUrl, this.pgProxy.port);
     }
+    this.gameServer = new ReferenceGameServer({ logFile: o.gameServerLog, port: await freePort() });
     await this.gameServer.start();
-    const base = o.portBase;
-    const [apiPort, metricsPort, apiMetricsPort] = base ? [base, base + 1, base + 2] : [await freePort(), await freePort(), await freePort()];
-    this.apiMetricsUrl = `http://127.0.0.1:${apiMetricsPort}/metrics`;
-    // The worker's Prometheus endpoint (SDK latencies): on a port of its own, never the shared default.
-    this.workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-    this.apiUrl = `http://127.0.0.1:${apiPort}`;
     const secrets = freshSecrets();
-    const env: NodeJS.ProcessEnv = {
+    const shared: NodeJS.ProcessEnv = {
       ...process.env,
       // A deployment as tests run it: no development defaults, secrets of this stack's own.
       NODE_ENV: 'test',
       SANDBOX_ENABLED: 'true',
       ...secrets,
       LOG_LEVEL: 'warn',
-      PORT: String(apiPort),
-      PUBLIC_BASE_URL: this.apiUrl,
       DATABASE_URL: productDbUrl,
       TEMPORAL_ADDRESS: this.temporalAddress,
-      TEMPORAL_TASK_QUEUE: this.taskQueue,
-      FULFILLMENT_TASK_QUEUE: `${o.name}-fulfillment`,
+      TEMPORAL_TASK_QUEUE: this.queues.purchases,
+      FULFILLMENT_TASK_QUEUE: this.queues.fulfillment,
+      FINANCE_TASK_QUEUE: this.queues.finance,
       // The game server, the sandbox and the fakes listen on 127.0.0.1 over plain http.
       EGRESS_ALLOW_PRIVATE_NETWORKS: 'true',
       EGRESS_ALLOW_HTTP: 'true',
       // The benchmark's users buy far more often than a player would.
       RISK_MAX_ORDERS_PER_USER: '1000000',
-      WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-      API_METRICS_ADDRESS: `127.0.0.1:${apiMetricsPort}`,
       ...this.sandboxKeys,
       ...o.env,
     };
-    this.worker = new ManagedProcess('worker', ['--import', 'tsx', 'worker.ts'], env, path.join(this.logDir, 'worker.log'));
-    this.api = new ManagedProcess('api', ['--import', 'tsx', 'api/server.ts'], env, path.join(this.logDir, 'api.log'));
-    for (const p of [this.worker, this.api]) {
+    const apiCount = o.apis ?? 1;
+    const apiPorts = await Promise.all(Array.from({ length: apiCount }, () => freePort()));
+    this.apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
+    if (apiCount > 1) {
+      // Several APIs are one deployment behind one address: callbacks and the worker's channel calls go through it.
+      this.balancer = new TcpBalancer(apiPorts, await freePort());
+      await this.balancer.start();
+    }
+    shared.PUBLIC_BASE_URL = this.balancer ? `http://127.0.0.1:${this.balancer.port}` : this.apiUrls[0];
+    for (let i = 0; i < apiCount; i++) {
+      const metricsPort = await freePort();
+      const name = apiCount === 1 ? 'api' : `api-${i + 1}`;
+      const env = { ...shared, PORT: String(apiPorts[i]), API_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
+      this.apis.push(new ManagedProcess(name, ['--import', 'tsx', 'api/server.ts'], env, path.join(this.logDir, `${name}.log`)));
+      if (i === 0) this.apiMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    }
+    for (const [i, queues] of this.workerQueues.entries()) {
+      // The worker's Prometheus endpoint (SDK latencies): on a port of its own, never the shared default.
+      const metricsPort = await freePort();
+      const name = this.workerQueues.length === 1 ? 'worker' : `worker-${i + 1}`;
+      const env: NodeJS.ProcessEnv = { ...shared, WORKER_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` };
+      // Without a choice of queues, the worker's own default (every queue).
+      if (o.workers) env.WORKER_ROLES = queues.join(',');
+      this.workers.push(new ManagedProcess(name, ['--import', 'tsx', 'worker.ts'], env, path.join(this.logDir, `${name}.log`)));
+      if (i === 0) this.workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    }
+    this.apiUrl = this.apiUrls[0]!;
+    for (const p of [...this.workers, ...this.apis]) {
       p.nodeArgs = o.nodeArgs ?? [];
       p.start();
     }
-    await Promise.all([this.waitForWorker(), this.waitForApi()]);
-    this.client = new ApiClient(this.apiUrl, secrets.ADMIN_TOKEN);
-    this.log(`worker pid ${this.worker.pid}, API ${this.apiUrl} pid ${this.api.pid}, Temporal ${this.temporalAddress}`);
+    await Promise.all([...this.workers.map((w) => this.waitForWorker(w)), ...this.apis.map((a) => this.waitForApi(a))]);
+    this.client = new ApiClient(this.apiUrls, secrets.ADMIN_TOKEN);
+    this.log(
+      `${this.workers.map((w, i) => `${w.name} pid ${w.pid} [${this.workerQueues[i]!.join(',')}]`).join(', ')}; ` +
+        `${this.apis.map((a, i) => `${a.name} ${this.apiUrls[i]} pid ${a.pid}`).join(', ')}; Temporal ${this.engine === 'server' && !o.temporalAddress ? 'server' : 'dev server'} ${this.temporalAddress}`,
+    );
   }
 
-  private async startTemporal() {
+  /** Where the real server keeps its config (its databases are `<database>_temporal*`). */
+  private get serverDataDir() {
+    return path.join(this.logDir, 'temporal-server');
+  }
+
+  private async startTemporal(first = false) {
     if (this.options.temporalAddress) {
       this.temporalAddress = this.options.temporalAddress;
+    } else if (this.engine === 'server') {
+      // A fresh engine for a fresh run; a restart keeps its databases (and ports).
+      this.temporalPort ||= (await freePortBlock(9)) ?? 0;
+      this.temporal = await startTemporalServer({
+        databaseUrl: this.options.databaseUrl,
+        dataDir: this.serverDataDir,
+        port: this.temporalPort || undefined,
+        headless: true,
+        fresh: first,
+        logFile: path.join(this.logDir, 'temporal.log'),
+        log: this.log,
+      });
+      this.temporalAddress = this.temporal.address;
+      this.temporalPort = Number(this.temporal.address.split(':')[1]);
     } else {
+      this.temporalPort ||= (await freePortBlock(1)) ?? 0;
       this.temporal = await startTemporalDevServer({
         headless: true,
         dbFile: this.options.temporalDbFile,
@@ -248,13 +354,14 @@ export class Stack {
     this.connection ??= await Connection.connect({ address: this.temporalAddress });
   }
 
-  /** Pid of the Temporal dev server this stack started (for its memory and CPU). */
+  /** Pid of the Temporal server this stack started (for its memory and CPU). */
   temporalPid(): number | undefined {
     if (!this.temporal) return undefined;
+    if (this.engine === 'server') return findPids('temporal-server', `--root ${this.serverDataDir}`)[0];
     return findPids('start-dev', `--port ${this.temporalPort}`)[0];
   }
 
-  /** Stops the Temporal dev server, keeps it down for `downMs`, starts it again on the same port and file. */
+  /** Stops the Temporal server (SIGTERM), keeps it down for `downMs`, starts it again on the same port and data. */
   async restartTemporal(downMs: number) {
     if (!this.temporal) throw new Error('this stack uses a Temporal server it did not start');
     await this.temporal.stop();
@@ -263,22 +370,29 @@ export class Stack {
     await this.startTemporal();
   }
 
-  async restartWorker(signal: NodeJS.Signals = 'SIGKILL', downMs = 0) {
-    await this.worker.kill(signal);
+  async restartWorker(signal: NodeJS.Signals = 'SIGKILL', downMs = 0, worker = this.worker) {
+    await worker.kill(signal);
     await sleep(downMs);
-    this.worker.start();
-    await this.waitForWorker();
+    worker.start();
+    await this.waitForWorker(worker);
   }
 
-  async restartApi(signal: NodeJS.Signals = 'SIGKILL', downMs = 0) {
-    await this.api.kill(signal);
+  async restartApi(signal: NodeJS.Signals = 'SIGKILL', downMs = 0, api = this.api) {
+    await api.kill(signal);
     await sleep(downMs);
-    this.api.start();
-    await this.waitForApi();
+    api.start();
+    await this.waitForApi(api);
   }
 
-  /** The worker is ready once Temporal lists a poller with its identity (pid@host) on our queue. */
-  async waitForWorker(worker = this.worker, taskQueue = this.taskQueue) {
+  /**
+   * The worker is ready once Temporal lists a poller with its identity (pid@host) on its first queue
+   * (a fulfillment-only process polls activities only). `taskQueue` checks another queue's workflows.
+   */
+  async waitForWorker(worker = this.worker, taskQueue?: string) {
+    const queues = this.workerQueues[this.workers.indexOf(worker)];
+    const queue: WorkerQueue = queues?.includes('purchases') ? 'purchases' : (queues?.[0] ?? 'purchases');
+    const name = taskQueue ?? this.queues[queue];
+    const kind = taskQueue ? 'workflow' : READY_QUEUE_KIND[queue];
     const deadline = Date.now() + READY_TIMEOUT_MS;
     const identity = () => `${worker.pid}@${os.hostname()}`;
     while (Date.now() < deadline) {
@@ -286,8 +400,9 @@ export class Stack {
       try {
         const { pollers } = await this.connection!.workflowService.describeTaskQueue({
           namespace: 'default',
-          taskQueue: { name: taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-          taskQueueType: proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+          taskQueue: { name, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+          taskQueueType:
+            kind === 'workflow' ? proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
         });
         if (pollers?.some((p) => p.identity === identity())) return;
       } catch {
@@ -295,28 +410,35 @@ export class Stack {
       }
       await sleep(250);
     }
-    throw new Error(`${worker.name} did not poll ${taskQueue} within ${READY_TIMEOUT_MS / 1000}s; see ${worker.logFile}`);
+    throw new Error(`${worker.name} did not poll ${name} within ${READY_TIMEOUT_MS / 1000}s; see ${worker.logFile}`);
   }
 
-  async waitForApi() {
+  async waitForApi(api = this.api) {
+    const url = this.apiUrls[this.apis.indexOf(api)];
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (!this.api.pid) throw new Error(`api exited while starting; see ${this.api.logFile}`);
+      if (!api.pid) throw new Error(`${api.name} exited while starting; see ${api.logFile}`);
       try {
-        if ((await fetch(`${this.apiUrl}/healthz`, { signal: AbortSignal.timeout(2_000) })).ok) return;
+        if ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) })).ok) return;
       } catch {
         // not listening yet
       }
       await sleep(250);
     }
-    throw new Error(`the API did not become healthy within ${READY_TIMEOUT_MS / 1000}s; see ${this.api.logFile}`);
+    throw new Error(`${api.name} did not become healthy within ${READY_TIMEOUT_MS / 1000}s; see ${api.logFile}`);
+  }
+
+  /** Every product process by name (APIs, then workers), for CPU and memory per process. */
+  processes(): ManagedProcess[] {
+    return [...this.apis, ...this.workers];
   }
 
   async stop() {
     runningStacks.delete(this);
-    await Promise.all([this.worker?.stop(), this.api?.stop()]);
-    await this.gameServer.stop();
+    await Promise.all(this.processes().map((p) => p.stop()));
+    await this.gameServer?.stop();
     await this.pgProxy?.stop();
+    await this.balancer?.stop();
     await this.connection?.close();
     await this.temporal?.stop();
     await this.db.end();

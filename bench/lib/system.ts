@@ -14,17 +14,25 @@ export async function postgresBackendPids(stack: Stack): Promise<number[]> {
   return rows.map((r) => r.pid);
 }
 
+/** The real Temporal server's own PostgreSQL backends (`<db>_temporal`, `<db>_temporal_visibility`). */
+async function temporalPostgresBackendPids(stack: Stack): Promise<number[]> {
+  if (stack.engine !== 'server') return [];
+  const name = decodeURIComponent(new URL(stack.options.databaseUrl).pathname.slice(1));
+  const { rows } = await stack.db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = ANY($1)', [[`${name}_temporal`, `${name}_temporal_visibility`]]);
+  return rows.map((r) => r.pid);
+}
+
 export async function cpuSnapshot(stack: Stack, extra: Record<string, ManagedProcess> = {}): Promise<CpuSnapshot> {
   // Stopped product processes (during the floor) simply have no pid.
   const byProcess: Record<string, number> = {};
   const add = (name: string, pid: number | undefined) => {
     if (pid) byProcess[name] = cpuMsOf(pid);
   };
-  add('api', stack.api.pid);
-  add('worker', stack.worker.pid);
+  for (const p of stack.processes()) add(p.name, p.pid);
   add('temporal', stack.temporalPid());
   for (const [name, p] of Object.entries(extra)) add(name, p.pid);
   for (const pid of await postgresBackendPids(stack)) byProcess[`pg:${pid}`] = cpuMsOf(pid);
+  for (const pid of await temporalPostgresBackendPids(stack)) byProcess[`pg-temporal:${pid}`] = cpuMsOf(pid);
   const self = process.cpuUsage();
   byProcess['bench (load generator, game server)'] = (self.user + self.system) / 1000;
   return { at: performance.now(), byProcess };
@@ -33,7 +41,7 @@ export async function cpuSnapshot(stack: Stack, extra: Record<string, ManagedPro
 /** Adds the CPU each process used between two snapshots to `acc`, for the processes `counted` names. */
 export function addCpu(acc: Record<string, number>, before: CpuSnapshot, after: CpuSnapshot, counted: (name: string) => boolean) {
   for (const [name, end] of Object.entries(after.byProcess)) {
-    const key = name.startsWith('pg:') ? 'postgresql' : name;
+    const key = name.startsWith('pg:') ? 'postgresql' : name.startsWith('pg-temporal:') ? 'postgresql (Temporal)' : name;
     if (counted(key)) acc[key] = (acc[key] ?? 0) + (end - (before.byProcess[name] ?? 0));
   }
 }

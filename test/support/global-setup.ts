@@ -41,6 +41,8 @@ async function startTemporal(databaseUrl: string): Promise<DevServer> {
     const server = await startTemporalServer({
       databaseUrl: process.env.TEMPORAL_DATABASE_URL ?? databaseUrl,
       dataDir: path.join(REPO_ROOT, '.temporal', 'test-server'),
+      // Its frontend port (the next eight follow) when set, as for `npm run dev`; otherwise any free block.
+      port: Number(process.env.TEMPORAL_DEV_PORT) || undefined,
       headless: true,
       fresh: true,
       log,
