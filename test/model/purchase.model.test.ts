@@ -81,7 +81,7 @@ async function startWorker() {
     activities: stubActivities,
     // Every other restart replays each workflow task from its history (no sticky cache).
     ...(cacheless && { maxCachedWorkflows: 0 }),
-    shutdownGraceTime: '1s',
+    shutdownGraceTime: '300ms',
   });
   running = worker.run();
 }
@@ -95,7 +95,7 @@ async function crashWorker() {
 
 beforeAll(async () => {
   // The workers' state changes and replays of every run would drown the seed and the failure.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   engine = await connectWorkflowEngine();
   purchases = new PurchasesClient(engine.client, taskQueue, 10_000);
   await startWorker();
@@ -374,7 +374,7 @@ class EventCommand implements fc.AsyncCommand<Model, World> {
 /** The worker stops mid-sequence and a new one takes the task queue (every other one without a cache). */
 class CrashCommand implements fc.AsyncCommand<Model, World> {
   check(model: Readonly<Model>) {
-    return model.state.status !== undefined;
+    return model.state.status !== undefined && !model.state.ended;
   }
   async run(model: Model, world: World) {
     await passDueDeadlines(model, world);
@@ -422,6 +422,12 @@ const commandsArb = (maxCommands: number, replayPath?: string) =>
     .commands(
       [
         eventArb.map((e) => new EventCommand(e)),
+        eventArb.map((e) => new EventCommand(e)),
+        eventArb.map((e) => new EventCommand(e)),
+        eventArb.map((e) => new EventCommand(e)),
+        eventArb.map((e) => new EventCommand(e)),
+        eventArb.map((e) => new EventCommand(e)),
+        // A crash costs a worker's start (about a second here): one command in eleven.
         fc.constant(new CrashCommand()),
         fc.integer({ min: 20, max: 150 }).map((ms) => new GapCommand(ms)),
       ],
@@ -429,12 +435,28 @@ const commandsArb = (maxCommands: number, replayPath?: string) =>
     )
     .map((cmds) => [new EventCommand({ kind: 'CREATE' }), ...cmds]);
 
+/** MODEL_TRACE=1: each command's time, to see where a run's time goes. */
+const traced = (commands: Iterable<fc.AsyncCommand<Model, World>>): fc.AsyncCommand<Model, World>[] =>
+  env.MODEL_TRACE !== '1'
+    ? [...commands]
+    : [...commands].map((c) => ({
+        check: (m: Readonly<Model>) => c.check(m),
+        run: async (m: Model, w: World) => {
+          const started = Date.now();
+          await c.run(m, w);
+          process.stdout.write(`  ${c.toString()} ${Date.now() - started} ms → ${m.state.status}\n`);
+        },
+        toString: () => c.toString(),
+      }));
+
 async function runModel(setup: Setup, commands: Iterable<fc.AsyncCommand<Model, World>>) {
   const world = new World(setup);
   const model: Model = { setup, state: initialState };
   try {
-    await fc.asyncModelRun(() => ({ model, real: world }), commands);
+    const started = Date.now();
+    await fc.asyncModelRun(() => ({ model, real: world }), traced(commands));
     await finish(model, world);
+    if (env.MODEL_TRACE === '1') process.stdout.write(`run ${world.orderId}: ${Date.now() - started} ms\n`);
   } catch (err) {
     // The workflow ids of the failing run, to read their histories in the Temporal UI.
     const ids = [purchaseWorkflowId(world.orderId), ...world.others].join(', ');
@@ -446,12 +468,18 @@ async function runModel(setup: Setup, commands: Iterable<fc.AsyncCommand<Model, 
 const property = (maxCommands: number, replayPath?: string) =>
   fc.asyncProperty(biasedSetupArb, commandsArb(maxCommands, replayPath), (setup, commands) => runModel(setup, commands));
 
+/**
+ * A bug found: its seed and path (replayed through the generators), or its shrunk sequence itself
+ * (`setup` and `events`: still the same sequence after the generators change).
+ */
 interface SeedEntry {
   name: string;
-  seed: number;
+  seed?: number;
   path?: string;
   replayPath?: string;
   maxCommands?: number;
+  setup?: Setup;
+  events?: ModelEvent[];
 }
 const seeds = JSON.parse(readFileSync(path.join(__dirname, 'seeds.json'), 'utf8')) as SeedEntry[];
 
@@ -469,8 +497,8 @@ describe('the purchase workflow against its model (level 1)', () => {
 
   it(`replays the seed of every bug found (${seeds.length} in test/model/seeds.json)`, async () => {
     for (const entry of seeds) {
-      console.log(`replaying ${entry.name}: seed ${entry.seed}`);
-      await fc.assert(property(entry.maxCommands ?? MAX_COMMANDS, entry.replayPath), { seed: entry.seed, ...(entry.path && { path: entry.path }), numRuns: 1 });
+      if (entry.setup && entry.events) await runModel(entry.setup, entry.events.map((e) => new EventCommand(e)));
+      else await fc.assert(property(entry.maxCommands ?? MAX_COMMANDS, entry.replayPath), { seed: entry.seed, ...(entry.path && { path: entry.path }), numRuns: 1 });
     }
   }, 10 * 60_000);
 
