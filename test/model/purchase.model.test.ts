@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -486,13 +486,20 @@ const seeds = JSON.parse(readFileSync(path.join(__dirname, 'seeds.json'), 'utf8'
 describe('the purchase workflow against its model (level 1)', () => {
   it(`keeps the money and the goods right over random event orders (${RUNS} runs × ≤${MAX_COMMANDS} commands)`, async () => {
     console.log(`model seed ${SEED}${env.MODEL_PATH ? ` path ${env.MODEL_PATH}` : ''} (replay: MODEL_SEED=${SEED} MODEL_PATH=<path>)`);
-    await fc.assert(property(MAX_COMMANDS, env.MODEL_REPLAY_PATH), {
+    const details = await fc.check(property(MAX_COMMANDS, env.MODEL_REPLAY_PATH), {
       seed: SEED,
       ...(env.MODEL_PATH && { path: env.MODEL_PATH }),
       numRuns: RUNS,
       ...(TIME_LIMIT_MS !== undefined && { interruptAfterTimeLimit: TIME_LIMIT_MS }),
       endOnFailure: env.MODEL_SHRINK === '0',
     });
+    console.log(`model seed ${SEED}: ${details.numRuns} runs${details.interrupted ? ' (stopped at the time limit)' : ''}, ${details.failed ? 'FAILED' : 'passed'}`);
+    if (details.failed && env.MODEL_FAILURES_FILE) {
+      // The long mode keeps every failing seed for a person to turn into a regression test.
+      mkdirSync(path.dirname(env.MODEL_FAILURES_FILE), { recursive: true });
+      appendFileSync(env.MODEL_FAILURES_FILE, `${JSON.stringify({ at: new Date().toISOString(), seed: SEED, path: details.counterexamplePath, counterexample: String(details.counterexample) })}\n`);
+    }
+    if (details.failed) throw new Error(fc.defaultReportMessage(details));
   }, 30 * 60_000);
 
   it(`replays the seed of every bug found (${seeds.length} in test/model/seeds.json)`, async () => {
