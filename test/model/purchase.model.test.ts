@@ -58,8 +58,8 @@ const COMMAND_MS = 500;
 const SETTLE_MS = TIMING.paymentTimeoutMs + 3_000;
 
 const env = process.env;
-const RUNS = Number(env.MODEL_RUNS ?? 30);
-const MAX_COMMANDS = Number(env.MODEL_MAX_COMMANDS ?? 15);
+const RUNS = Number(env.MODEL_RUNS ?? 20);
+const MAX_COMMANDS = Number(env.MODEL_MAX_COMMANDS ?? 12);
 const SEED = env.MODEL_SEED !== undefined ? Number(env.MODEL_SEED) : Date.now() % 2 ** 31;
 const TIME_LIMIT_MS = env.MODEL_TIME_LIMIT_MS !== undefined ? Number(env.MODEL_TIME_LIMIT_MS) : undefined;
 
