@@ -41,6 +41,23 @@ export interface GameServerOptions {
   logFile?: string;
   /** Told of every first grant (the dev script prints it). */
   onGrant?: (grant: Grant) => void;
+  /**
+   * Where the random faults come from: `seededRandom(seed)` makes a drill's or a model run's faults
+   * repeat with its seed (default: Math.random).
+   */
+  random?: () => number;
+}
+
+/** A small seeded generator (mulberry32): the same seed, the same rolls. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
 
 const NO_FAULTS: GameServerFaults = { failRate: 0, slowRate: 0, slowMs: 0 };
@@ -194,7 +211,7 @@ export class ReferenceGameServer {
       res.writeHead(401, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: check.reason }));
       return;
     }
-    const roll = Math.random();
+    const roll = (this.options.random ?? Math.random)();
     if (this.mode === 'fail' || roll < this.faults.failRate) {
       this.injectedFailures++;
       res.writeHead(500).end('maintenance');

@@ -4,6 +4,7 @@ import type { RunSql } from '../../infra/db';
 import { ledgerViolations } from '../../store/journal';
 import type { Sql } from '../../store/sql';
 import type { ReferenceGameServer } from '../../testkit/game-server';
+import { ORDER_RULES, orderViolations, type OrderRule } from '../../testkit/order-invariants';
 
 /** The store's statements run on a bench's plain pool (checks pass no timestamps, so no Date handling is needed). */
 export const runOn = (db: Pool): RunSql => async <T>(query: Sql) => (await db.query(query.text, query.values)).rows as T[];
@@ -90,40 +91,31 @@ export async function checkInvariants(
     invariants.push({ name, ok: offenders.length === 0, detail: offenders.length ? `${offenders.length}: ${offenders.slice(0, 5).join('; ')}` : okDetail });
 
   const paid = orders.filter(moneyTaken);
-  check(
-    'every paid order is delivered or refunded',
-    paid.filter((o) => o.status !== 'DELIVERED' && o.status !== 'REFUNDED').map((o) => `${o.id} ${o.status}`),
-    `${paid.length} paid orders settled`,
-  );
-  check(
-    'money kept ⇔ goods delivered, money returned ⇔ order refunded',
-    orders
-      .filter(
-        (o) =>
-          (o.payment_status === 'PAID' && o.status !== 'DELIVERED') ||
-          (o.payment_status === 'REFUNDED' && o.status !== 'REFUNDED') ||
-          (o.status === 'DELIVERED' && o.payment_status !== 'PAID'),
-      )
-      .map((o) => `${o.id} order ${o.status} payment ${o.payment_status}`),
-    'channel and books agree',
-  );
-
   const granted = [...gameServer.grants.values()].filter((g) => orderIds.has(g.orderId));
   const delivered = new Set(orders.filter((o) => o.status === 'DELIVERED').map((o) => o.id));
-  const grantedOrders = new Set(granted.map((g) => g.orderId));
+  const grantsPerOrder = new Map<string, number>();
+  for (const g of granted) grantsPerOrder.set(g.orderId, (grantsPerOrder.get(g.orderId) ?? 0) + 1);
+  // The per-order rules, shared with the model-based tests (testkit/order-invariants.ts).
+  const perOrder = orders.flatMap((o) =>
+    orderViolations({
+      orderId: o.id,
+      status: o.status,
+      channelMoney: o.payment_status === 'PAID' ? 'KEPT' : o.payment_status === 'REFUNDED' ? 'RETURNED' : 'NONE',
+      grantedDeliveries: grantsPerOrder.get(o.id) ?? 0,
+    }),
+  );
+  const offenders = (rule: OrderRule) => perOrder.filter((v) => v.rule === rule).map((v) => v.detail);
+  check(ORDER_RULES.paidSettled, offenders('paidSettled'), `${paid.length} paid orders settled`);
+  check(ORDER_RULES.channelAgrees, offenders('channelAgrees'), 'channel and books agree');
   check(
-    'no order delivered twice (game server log)',
-    [...gameServer.ordersGrantedTwice].filter((id) => orderIds.has(id)).map((id) => `${id} granted under two delivery ids`),
+    ORDER_RULES.deliveredOnce,
+    [
+      ...offenders('deliveredOnce'),
+      ...[...gameServer.ordersGrantedTwice].filter((id) => orderIds.has(id) && (grantsPerOrder.get(id) ?? 0) < 2).map((id) => `${id} granted under two delivery ids`),
+    ],
     `${granted.length} grants, one per order`,
   );
-  check(
-    'game server grants ⇔ DELIVERED orders',
-    [
-      ...[...grantedOrders].filter((id) => !delivered.has(id)).map((id) => `${id} granted but not DELIVERED`),
-      ...[...delivered].filter((id) => !grantedOrders.has(id)).map((id) => `${id} DELIVERED but never granted`),
-    ],
-    `${delivered.size} delivered, ${grantedOrders.size} granted`,
-  );
+  check(ORDER_RULES.grantsMatchDelivered, offenders('grantsMatchDelivered'), `${delivered.size} delivered, ${grantsPerOrder.size} granted`);
 
   const orphanMoney = await q<{ id: string; status: string }>(
     `SELECT p.id, p.status FROM sandbox_payments p LEFT JOIN orders o ON o.id::text = p.merchant_order_id

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
+import { PurchasesClient } from '../../infra/temporal';
 import { TEST_TIMING, connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
 import { purchaseWorkflowId } from '../../domain/ids';
 import type { OrderStatus } from '../../domain/orders/status';
@@ -694,6 +695,25 @@ describe('the reversal workflow', () => {
     expect(failed).toBeInstanceOf(WorkflowFailedError);
     expect(books.calls).toEqual(['refundThroughChannel']);
   });
+
+  // Issue 24's suspected sequence, confirmed harmless at the workflow: the failed reversal frees its id.
+  it("books the store's own refund after an operator's refund of an App Store order failed at the channel", async () => {
+    const books = new StubBooks();
+    books.delivered = true;
+    books.refundRefused = true;
+    await withWorkflow(books, async (order) => {
+      const purchases = new PurchasesClient(client, order.taskQueue, 5_000);
+      const { orderId } = order.input;
+      const opsRefund = { cause: 'OPS_REFUND' as const, dedupeKey: `ops-refund:${orderId}`, operator: 'alice', reason: 'player asked us', revoke: true };
+      expect(await purchases.reverse(orderId, opsRefund, TEST_TIMING)).toBe('STARTED');
+      await expect(client.workflow.getHandle(`reversal-${orderId}`).result()).rejects.toBeInstanceOf(WorkflowFailedError);
+
+      const appleRefund = { cause: 'CHANNEL_REFUND' as const, dedupeKey: 'apple-refund-1', revoke: true };
+      expect(await purchases.reverse(orderId, appleRefund, TEST_TIMING)).toBe('STARTED');
+      expect(await client.workflow.getHandle(`reversal-${orderId}`).result()).toBe('REFUNDED');
+    });
+    expect(books.calls).toEqual(['refundThroughChannel', 'recordReversal:CHANNEL_REFUND', 'revokeGrants']);
+  });
 });
 
 describe('the late-payment workflow', () => {
@@ -722,6 +742,14 @@ describe('the late-payment workflow', () => {
     delivered.statusForLatePayment = 'DELIVERED';
     expect(await late(delivered)).toBe('IGNORED');
     expect(delivered.calls).toEqual(['orderStatus']);
+  });
+
+  // Found by the model-based tests (test/model/seeds.json, "late payment at a channel we cannot refund through").
+  it('fails visibly, booking no refund, for money that arrived at a channel we cannot refund through (App Store)', async () => {
+    const appStore = new StubBooks();
+    appStore.refundRefused = true;
+    await expect(late(appStore)).rejects.toBeInstanceOf(WorkflowFailedError);
+    expect(appStore.calls).toEqual(['orderStatus', 'recordPaymentResult:SUCCESS', 'refundOrder:LATE_PAYMENT']);
   });
 });
 
