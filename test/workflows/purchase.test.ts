@@ -734,12 +734,12 @@ describe('the reversal workflow', () => {
       client.workflow.execute<typeof reversal>('reversal', {
         workflowId: `reversal-${order.input.orderId}`,
         taskQueue: order.taskQueue,
-        args: [order.input.orderId, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-1', revoke: true }, { ...TEST_TIMING, deliveryDeadlineMs: 1_000 }],
+        args: [order.input.orderId, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-1', revoke: true }, { ...TEST_TIMING, deliveryDeadlineMs: 3_000 }],
       }),
     );
     // Left PENDING for operations: the reversal itself is done.
     expect(status).toBe('REFUNDED');
-    expect(silent.calls.filter((c) => c === 'revokeGrants').length).toBeGreaterThan(2);
+    expect(silent.calls.filter((c) => c === 'revokeGrants').length).toBeGreaterThan(1);
   });
 
   it("fails for good, booking and revoking nothing, when the channel refuses an operator's refund", async () => {
