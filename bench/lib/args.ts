@@ -28,6 +28,8 @@ export const { values: args } = parseArgs({
     /** reports: orders over the generated year, and requests per report query. */
     'report-orders': { type: 'string', default: '5000000' },
     'report-requests': { type: 'string', default: '200' },
+    /** delivery: the modes measured in one run (http, nats, rabbitmq), comma separated. */
+    delivery: { type: 'string' },
   },
 });
 
