@@ -85,7 +85,22 @@ export class ManagedProcess {
   }
 }
 
+/** BENCH_PORT_RANGE `from-to`: ports are taken from this block (a machine shared by several people), else any free one. */
+let nextInRange: number | undefined;
+
 export async function freePort(): Promise<number> {
+  const range = process.env.BENCH_PORT_RANGE?.split('-').map(Number);
+  if (range) {
+    for (nextInRange ??= range[0]!; nextInRange <= range[1]!; nextInRange++) {
+      const candidate = nextInRange;
+      const free = await new Promise<boolean>((resolve) => {
+        const probe = createServer().once('error', () => resolve(false));
+        probe.listen(candidate, '127.0.0.1', () => probe.close(() => resolve(true)));
+      });
+      if (free) return nextInRange++;
+    }
+    throw new Error(`no free port left in BENCH_PORT_RANGE ${process.env.BENCH_PORT_RANGE}`);
+  }
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
