@@ -9,7 +9,8 @@ import { openGameSecret } from '../store/catalog';
 import { journalChannelReversal, journalRefunded } from '../store/journal';
 import { readOrder } from '../store/orders';
 import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/refunds';
-import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
+import { openRevocation, recordPublishedRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
+import { ACK_TIMEOUT_MS, brokerMessageId, type DeliveryMode } from '../domain/fulfillment/modes';
 import { dropCardDays } from '../store/monthly-cards';
 import { releaseStock } from '../store/stock';
 import { releaseAllowances } from '../store/allowances';
@@ -33,6 +34,9 @@ const REVOCATION_REASON: Record<ChannelReversal['cause'], 'REFUND' | 'CHARGEBACK
   REVOKED: 'REVOKED',
 };
 
+/** How a revocation attempt ends: taken back (or left for operations), or published and awaiting the game's ack. */
+export type RevocationAttempt = 'REVOKED' | 'NO_REVOKE_URL' | { awaitingAck: true; ackTimeoutMs: number };
+
 export interface ReversalOutcome {
   /** The order's status after the reversal (absent: nothing to reverse, e.g. it was never paid). */
   status?: OrderStatus;
@@ -51,7 +55,7 @@ export function createReversalActivities({ database, channels, config }: Activit
      * Ends the order REFUNDED or CHARGED_BACK with the ledger's reversal and, when the goods were
      * delivered, the revocation the game is told of — in one statement. Idempotent.
      */
-    async recordReversal({ orderId, reversal }: { orderId: string; reversal: ChannelReversal }): Promise<ReversalOutcome> {
+    async recordReversal({ orderId, reversal, brokers }: { orderId: string; reversal: ChannelReversal; brokers?: boolean }): Promise<ReversalOutcome> {
       const order = await readOrder(db, orderId);
       const status = order.status as OrderStatus;
       const to: OrderStatus = reversal.cause === 'CHARGEBACK' ? 'CHARGED_BACK' : 'REFUNDED';
@@ -79,7 +83,7 @@ export function createReversalActivities({ database, channels, config }: Activit
         releaseAllowances,
         dropCardDays,
         ledger,
-        ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),
+        ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause], brokers)] : []),
       ]);
       await wakeCardOfReversedOrder(sql, orderId);
       Context.current().log.info('order reversed', { orderId, cause: reversal.cause, status: to, amount: returned, revoke });
@@ -103,24 +107,29 @@ export function createReversalActivities({ database, channels, config }: Activit
     },
 
     /**
-     * Tells the game to take back the goods: a signed POST to its revokeUrl with the same
-     * revocationId on every attempt (games revoke each id once). A game without one leaves the
-     * revocation for operations (NO_REVOKE_URL).
+     * Tells the game to take back the goods, the same revocationId on every attempt (games revoke each
+     * id once). HTTP: a signed POST to its revokeUrl, whose answer decides; a game without one leaves
+     * the revocation for operations (NO_REVOKE_URL). A broker revocation (`brokers`, its mode fixed when
+     * it opened) is published and then awaits the game's ack in the workflow; nothing is published once
+     * the ack is recorded.
      */
-    async revokeGrants({ revocationId }: { orderId: string; revocationId: string }): Promise<'REVOKED' | 'NO_REVOKE_URL'> {
+    async revokeGrants({ revocationId, brokers }: { orderId: string; revocationId: string; brokers?: boolean }): Promise<RevocationAttempt> {
       const target = await revocationTarget(sql, revocationId);
       if (!target) throw ApplicationFailure.nonRetryable(`no revocation ${revocationId}`, 'REVOCATION_NOT_FOUND');
       if (target.status === 'REVOKED' || target.status === 'NO_REVOKE_URL') return target.status;
-      if (!target.revoke_url) {
+      const mode = (brokers ? target.mode : 'HTTP') as DeliveryMode;
+      if (mode === 'HTTP' && !target.revoke_url) {
         await recordRevocationAttempt(sql, revocationId, { status: 'NO_REVOKE_URL' });
         Context.current().log.warn('goods to take back, but the game has no revokeUrl', { orderId: target.order_id, revocationId });
         return 'NO_REVOKE_URL';
       }
       const answer = await gameServers.send({
         kind: 'REVOCATION',
+        mode,
         gameId: target.game_id,
         secret: openGameSecret(credentialsKeyring(config), target),
-        url: target.revoke_url,
+        url: target.revoke_url ?? '',
+        messageId: brokerMessageId(revocationId, target.attempts + 1),
         payload: {
           revocationId,
           orderId: target.order_id,
@@ -134,6 +143,10 @@ export function createReversalActivities({ database, channels, config }: Activit
         timeoutMs: config.REVOCATION_HTTP_TIMEOUT_MS,
         signal: Context.current().cancellationSignal,
       });
+      if (answer.outcome === 'PUBLISHED') {
+        await recordPublishedRevocation(sql, revocationId);
+        return { awaitingAck: true, ackTimeoutMs: target.ack_timeout_ms ?? ACK_TIMEOUT_MS.default };
+      }
       const { statusCode } = answer;
       const error = answer.outcome === 'RETRY' ? answer.error : undefined;
       await recordRevocationAttempt(sql, revocationId, { status: error ? 'PENDING' : 'REVOKED', statusCode, error });

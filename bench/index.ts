@@ -10,11 +10,14 @@ const MODES: Record<string, () => Promise<void>> = {
   reports: async () => (await import('./reports')).reportsMode(),
   storefront: async () => (await import('./storefront')).storefrontMode(),
   oversell: async () => (await import('./oversell')).oversellMode(),
+  delivery: async () => (await import('./delivery')).deliveryMode(),
 };
 
 async function main() {
   stopStacksOnSignal();
-  const modes = args.mode === 'all' ? Object.keys(MODES) : [args.mode!];
+  // `--delivery http,nats,rabbitmq` alone picks the delivery mode.
+  const mode = args.delivery && args.mode === 'throughput' ? 'delivery' : args.mode!;
+  const modes = mode === 'all' ? Object.keys(MODES).filter((m) => m !== 'delivery') : [mode];
   for (const mode of modes) {
     const run = MODES[mode];
     if (!run) throw new Error(`unknown --mode ${args.mode}: ${Object.keys(MODES).join(', ')} or all`);

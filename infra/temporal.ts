@@ -19,8 +19,10 @@ import {
   paymentNotifiedSignal,
   requestPaymentUpdate,
   CONSUMPTION,
+  revocationAckSignal,
   type ChannelReversal,
   type ConsumptionRequestInput,
+  type RevocationAck,
   type DeliveryAck,
   type OpsRequest,
   type OrderSnapshot,
@@ -142,6 +144,23 @@ export class PurchasesClient {
       );
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+
+  /**
+   * Hands the game's ack of a broker revocation, already recorded on the revocation row, to the workflow
+   * that revokes: the order's reversal workflow when one runs (it was started because the purchase had
+   * ended, or for an operator's refund), else the purchase workflow. One that has ended needs none; a
+   * workflow waiting elsewhere finds the row REVOKED at its next republish.
+   */
+  async acknowledgeRevocation(orderId: string, ack: RevocationAck): Promise<void> {
+    for (const workflowId of [reversalWorkflowId(orderId), purchaseWorkflowId(orderId)]) {
+      try {
+        await this.client.withDeadline(Date.now() + this.answerTimeoutMs, () => this.client.workflow.getHandle(workflowId).signal(revocationAckSignal, ack));
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
     }
   }
 

@@ -2,6 +2,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { checkSignedRequest } from '../domain/signature';
+import { startNatsConsumer } from '../examples/nats-consumer';
+import { startRabbitConsumer } from '../examples/rabbitmq-consumer';
+import { booksInMemory } from '../examples/shared';
 
 /**
  * The reference game server: what a studio's game server must do with our deliveries. It verifies
@@ -122,6 +125,32 @@ export class ReferenceGameServer {
   releaseHanging() {
     for (const release of this.hanging) release();
     this.hanging.clear();
+  }
+
+  /**
+   * Takes a game's deliveries and revocations from NATS JetStream or RabbitMQ instead of HTTP, through the
+   * reference consumer of examples/ (signature checked there, acked over REST at `apiUrl`); grants land in
+   * the same books as HTTP ones. Returns the consumer's stop.
+   */
+  async consumeFrom(
+    broker: { mode: 'NATS'; natsUrl: string } | { mode: 'RABBITMQ'; amqpUrl: string },
+    apiUrl: string,
+    game: { gameId: string; secret: string },
+  ): Promise<{ stop(): Promise<void> }> {
+    const books = booksInMemory(
+      async (body) => {
+        this.grant({ deliveryId: body.deliveryId, orderId: body.orderId, body, signatureValid: true });
+        return 'GRANTED';
+      },
+      async (body) => {
+        const existing = this.revocations.get(body.revocationId);
+        if (existing) existing.resent++;
+        else this.revocations.set(body.revocationId, { revocationId: body.revocationId, orderId: body.orderId, body, resent: 0 });
+      },
+    );
+    return broker.mode === 'NATS'
+      ? startNatsConsumer({ natsUrl: broker.natsUrl, apiUrl, game, books })
+      : startRabbitConsumer({ amqpUrl: broker.amqpUrl, apiUrl, game, books });
   }
 
   /** Resolves when the goods of `orderId` have been granted (at once if they already were). */

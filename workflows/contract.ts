@@ -154,6 +154,12 @@ export interface DeliveryAck {
 }
 export const deliveryAckSignal = defineSignal<[DeliveryAck]>('deliveryAcknowledged');
 
+/** A game's acknowledgement of a broker revocation (the goods are taken back), recorded on the revocation row first. */
+export interface RevocationAck {
+  revocationId: string;
+}
+export const revocationAckSignal = defineSignal<[RevocationAck]>('revocationAcknowledged');
+
 /** What an operator may ask of an order's workflow (audited by the API with the operator's identity). */
 export interface OpsRequest {
   action: 'RETRY_DELIVERY' | 'REFUND' | 'DELIVER' | 'RISK_APPROVE' | 'RISK_DENY';
@@ -183,6 +189,8 @@ export const PATCHES = {
   brokerDelivery: 'broker-delivery',
   /** Calls to the game server go to the order's fulfillment task queue (PurchaseTiming.fulfillmentTaskQueue). */
   fulfillmentTaskQueue: 'fulfillment-task-queue',
+  /** A revocation takes the game's mode: over NATS or RabbitMQ it awaits the game's ack (republished on timeout). */
+  brokerRevocation: 'broker-revocation',
 } as const;
 
 /** Failure types the API maps to its error codes. */

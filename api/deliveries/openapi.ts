@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { MIN_NONCE_LENGTH } from '../../domain/signature';
 import { GAME_SIGNATURE, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { deliveryAckBody, deliveryAckResponse, deliveryIdParam, deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from './schemas';
+import {
+  deliveryAckBody,
+  deliveryAckResponse,
+  deliveryIdParam,
+  deliveryWebhookBody,
+  monthlyCardDayWebhookBody,
+  revocationAckBody,
+  revocationAckResponse,
+  revocationIdParam,
+  revocationWebhookBody,
+} from './schemas';
 
 // What we send to a game server: OpenAPI 3.1 `webhooks`, answered by the game's deliveryUrl and revokeUrl.
 
@@ -82,7 +92,7 @@ export function deliveryWebhooks(): ZodOpenApiPathsObject {
   };
 }
 
-/** What a game calls back: its acknowledgement of a delivery it took from NATS or RabbitMQ. */
+/** What a game calls back: its acknowledgement of a delivery or revocation it took from NATS or RabbitMQ. */
 export function deliveryAckPaths(): ZodOpenApiPathsObject {
   return {
     '/v1/deliveries/{deliveryId}/ack': {
@@ -103,6 +113,30 @@ export function deliveryAckPaths(): ZodOpenApiPathsObject {
           ...authenticatedErrors({
             404: ['DELIVERY_NOT_FOUND'],
             409: ['DELIVERY_ALREADY_ACKNOWLEDGED', 'DELIVERY_CLOSED', 'DELIVERY_NOT_AWAITING_ACK'],
+          }),
+        },
+      },
+    },
+    '/v1/revocations/{revocationId}/ack': {
+      post: {
+        tags: ['Orders'],
+        summary: 'Acknowledge a revocation taken from NATS or RabbitMQ: the goods are taken back',
+        description:
+          'For games in delivery mode NATS or RABBITMQ, whose revocations (refunds, chargebacks, store revocations of ' +
+          'delivered orders) come as messages on `payments.revocations.<gameId>` (NATS) or the exchange ' +
+          '`payments.revocations` (RabbitMQ) instead of a POST to the revokeUrl. The first ack records the revocation ' +
+          '`REVOKED`; the same ack again answers the same. Without an ack within the game\'s `ackTimeoutMs` the message ' +
+          'is published again (same `revocationId`) until the delivery deadline; a later ack is still recorded. Ack over ' +
+          'REST first, then ack the broker message. A `503` means the ack is recorded but the order could not be told ' +
+          'yet: send it again.',
+        security: GAME_SIGNATURE,
+        requestParams: { path: z.object({ revocationId: revocationIdParam }) },
+        requestBody: jsonBody(revocationAckBody),
+        responses: {
+          200: json('Recorded (or recorded before).', revocationAckResponse),
+          ...authenticatedErrors({
+            404: ['REVOCATION_NOT_FOUND'],
+            409: ['REVOCATION_NOT_AWAITING_ACK'],
           }),
         },
       },

@@ -1,5 +1,5 @@
 import { Router, type Response } from 'express';
-import { decideAck, type AckRefusal } from '../../domain/fulfillment/acks';
+import { decideAck, decideRevocationAck, type AckRefusal, type RevocationAckRefusal } from '../../domain/fulfillment/acks';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import type { PurchasesClient } from '../../infra/temporal';
@@ -7,7 +7,8 @@ import type { CatalogReader } from '../../store/catalog';
 import { deliveryAck, recordDeliveryAck, type DeliveryAckRow } from '../../store/deliveries';
 import { signedGameRequest, type SignedLocals } from '../auth';
 import { ApiError, isDependencyOutage, parseBody } from '../errors';
-import { deliveryAckBody, deliveryIdParam } from './schemas';
+import { recordRevocationAck, revocationAck, type RevocationAckRow } from '../../store/revocations';
+import { deliveryAckBody, deliveryIdParam, revocationAckBody, revocationIdParam } from './schemas';
 
 interface Deps {
   database: Database;
@@ -17,8 +18,9 @@ interface Deps {
 }
 
 /**
- * The game's acknowledgement of a broker delivery: recorded on the delivery row first (the row settles
- * the race with the deadline), then signalled to the order's workflow. Signed like /v1/orders.
+ * The game's acknowledgements of broker deliveries and revocations: recorded on the delivery (revocation)
+ * row first (the row settles the race with the deadline), then signalled to the order's workflow. Signed
+ * like /v1/orders.
  */
 export function deliveriesRouter({ database, config, purchases, catalog }: Deps): Router {
   const router = Router();
@@ -46,7 +48,42 @@ export function deliveriesRouter({ database, config, purchases, catalog }: Deps)
     }
     res.json({ deliveryId, orderId: ack.orderId, result: row!.ack_result, acknowledgedAt: row!.acknowledged_at });
   });
+
+  router.post('/v1/revocations/:revocationId/ack', ...signedGameRequest({ database, config, catalog }), async (req, res) => {
+    const id = revocationIdParam.safeParse(String(req.params.revocationId));
+    const ack = parseBody(revocationAckBody, req.body);
+    if (!id.success) throw refusedRevocation({ code: 'REVOCATION_NOT_FOUND' });
+    const revocationId = id.data;
+    const asked = { gameId: gameOf(res).id, orderId: ack.orderId };
+    let row = await revocationAck(database.sql, revocationId);
+    let decision = decideRevocationAck(revocationStateOf(row), asked);
+    if (decision === 'RECORD') {
+      row = await recordRevocationAck(database.sql, revocationId);
+      decision = decideRevocationAck(revocationStateOf(row), asked);
+    }
+    // Recorded by now unless the row changed under us in a way no ack can (the mode is fixed): unknown.
+    if (decision !== 'SIGNAL') throw refusedRevocation(decision === 'RECORD' ? { code: 'REVOCATION_NOT_FOUND' } : decision);
+    try {
+      await purchases.acknowledgeRevocation(ack.orderId, { revocationId });
+    } catch (err) {
+      if (!isDependencyOutage(err)) throw err;
+      throw new ApiError(503, 'TEMPORARILY_UNAVAILABLE', 'the ack is recorded but the order could not be told yet; send it again');
+    }
+    res.json({ revocationId, orderId: ack.orderId, status: 'REVOKED', acknowledgedAt: row!.acknowledged_at });
+  });
   return router;
+}
+
+const revocationStateOf = (row: RevocationAckRow | undefined) =>
+  row && { orderId: row.order_id, gameId: row.game_id, mode: row.mode, acknowledged: row.acknowledged_at !== null };
+
+const REVOCATION_MESSAGES: Record<RevocationAckRefusal['code'], string> = {
+  REVOCATION_NOT_FOUND: 'no revocation of this game and order has this id',
+  REVOCATION_NOT_AWAITING_ACK: 'an HTTP revocation: the game server\'s answer to the POST was its acknowledgement',
+};
+
+function refusedRevocation(refusal: RevocationAckRefusal): ApiError {
+  return new ApiError(refusal.code === 'REVOCATION_NOT_FOUND' ? 404 : 409, refusal.code, REVOCATION_MESSAGES[refusal.code]);
 }
 
 const stateOf = (row: DeliveryAckRow | undefined) =>

@@ -125,3 +125,25 @@ export const deliveryAckResponse = z
     acknowledgedAt: timestamp.meta({ description: 'when the first ack was recorded (the same on every repeat)' }),
   })
   .meta({ id: 'DeliveryAckAnswer' });
+
+// The game's acknowledgement of a broker revocation (POST /v1/revocations/{revocationId}/ack).
+
+export const revocationIdParam = z
+  .string()
+  .regex(/^rv_[0-9a-f-]{36}$/, '`rv_<orderId>`')
+  .meta({ description: 'the `revocationId` of the message', examples: [`rv_${ORDER_ID}`] });
+
+export const revocationAckBody = z
+  .strictObject({
+    orderId: z.uuid().meta({ description: 'the order of the revocation (the message\'s `orderId`)' }),
+  })
+  .meta({ id: 'RevocationAck', examples: [{ orderId: ORDER_ID }] });
+
+export const revocationAckResponse = z
+  .strictObject({
+    revocationId: z.string(),
+    orderId: z.string(),
+    status: z.literal('REVOKED').meta({ description: 'the goods are taken back: the revocation is done' }),
+    acknowledgedAt: timestamp.meta({ description: 'when the first ack was recorded (the same on every repeat)' }),
+  })
+  .meta({ id: 'RevocationAckAnswer' });

@@ -42,7 +42,8 @@ export const { values: args } = parseArgs({
     'oversell-units': { type: 'string', default: '100' },
     /** oversell: attempts in flight at once (default: all of them). */
     'oversell-concurrency': { type: 'string' },
-    /** The stack's listening ports from this one up (API, worker metrics, API metrics, game server, Temporal); free ones when absent. */
+    /** delivery: the modes measured in one run (http, nats, rabbitmq), comma separated. */
+    delivery: { type: 'string' },
   },
 });
 

@@ -5,7 +5,15 @@ import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathItemObject, ZodOpenApiResponseObject } from 'zod-openapi';
 import { DOCS_PATH, OPENAPI_PATH, buildOpenApiDocument, openApiSpec } from '../../api/openapi';
 import { gameBody, itemBody } from '../../api/admin/schemas';
-import { deliveryAckBody, deliveryIdParam, deliveryWebhookBody, monthlyCardDayWebhookBody, revocationWebhookBody } from '../../api/deliveries/schemas';
+import {
+  deliveryAckBody,
+  deliveryIdParam,
+  deliveryWebhookBody,
+  monthlyCardDayWebhookBody,
+  revocationAckBody,
+  revocationIdParam,
+  revocationWebhookBody,
+} from '../../api/deliveries/schemas';
 import { reconciliationRequest, resolveBody as resolveDifferenceBody } from '../../api/finance/schemas';
 import { grantLogBody } from '../../api/games/schemas';
 import { opsActionBody, resolveBody } from '../../api/ops/schemas';
@@ -323,6 +331,14 @@ describe('the API answers as documented', () => {
     expect((await send('POST /v1/deliveries/{deliveryId}/ack', { params, body: examplesOf(deliveryAckBody)[0] })).status).toBe(401);
     const bad = await send('POST /v1/deliveries/{deliveryId}/ack', { params, signedBy: game, body: { result: 'GRANTED' } });
     expect(bad.body.error.code).toBe('VALIDATION_ERROR');
+
+    const revocation = { revocationId: String(examplesOf(revocationIdParam)[0]) };
+    for (const body of examplesOf(revocationAckBody)) {
+      expect((await send('POST /v1/revocations/{revocationId}/ack', { params: revocation, signedBy: game, body })).body.error.code).toBe('REVOCATION_NOT_FOUND');
+    }
+    expect((await send('POST /v1/revocations/{revocationId}/ack', { params: revocation, body: examplesOf(revocationAckBody)[0] })).status).toBe(401);
+    const badRevocation = await send('POST /v1/revocations/{revocationId}/ack', { params: revocation, signedBy: game, body: {} });
+    expect(badRevocation.body.error.code).toBe('VALIDATION_ERROR');
   });
 
   it('finance, grant logs and sandbox statements, with the documented examples as requests', async () => {

@@ -201,6 +201,7 @@ async function books() {
       (SELECT count(*) FROM sandbox_refunds) AS sandbox_refunds,
       (SELECT count(*) FROM ops_actions) AS ops_actions,
       (SELECT count(*) FROM deliveries WHERE acknowledged_at IS NOT NULL) AS delivery_acks,
+      (SELECT count(*) FROM revocations WHERE acknowledged_at IS NOT NULL) AS revocation_acks,
       (SELECT coalesce(sum(stock_available), 0) FROM items) AS stock`);
   return row!;
 }

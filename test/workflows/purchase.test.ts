@@ -16,6 +16,7 @@ import {
   orderSnapshotQuery,
   paymentNotifiedSignal,
   requestPaymentUpdate,
+  revocationAckSignal,
   type PaymentNotification,
   type PurchaseInput,
 } from '../../workflows/contract';
@@ -79,6 +80,12 @@ class StubBooks {
   ackAtClose?: 'GRANTED' | 'REJECTED';
   /** How long telling the store of a delivery takes. */
   confirmDelayMs = 0;
+  /** The game takes revocations over a broker: each attempt is published and awaits the game's ack. */
+  revocationByBroker = false;
+  /** Over a broker: the revocation row holds the game's ack (found by the next republish). */
+  revocationAckedInRow = false;
+  /** recordReversal was asked to fix the game's mode on the revocation (the broker-revocation patch). */
+  reversalFixesMode = false;
   private queries = 0;
   private deliveryAttempts = 0;
 
@@ -149,15 +156,17 @@ class StubBooks {
       },
       recordReversal: async (p) => {
         call(`recordReversal:${p.reversal.cause}`);
+        this.reversalFixesMode = p.brokers === true;
         // Goods go back only where the game took them.
         const revocation = this.delivered ? { revocationId: `rv_${p.orderId}` } : {};
         return p.reversal.cause === 'CHARGEBACK'
           ? { status: 'CHARGED_BACK', reason: 'CHARGEBACK', ...revocation }
           : { status: 'REFUNDED', reason: 'CHANNEL_REFUND', ...revocation };
       },
-      revokeGrants: async () => {
+      revokeGrants: async (p) => {
         call('revokeGrants');
-        return 'REVOKED';
+        if (!this.revocationByBroker || !p.brokers) return 'REVOKED';
+        return this.revocationAckedInRow ? 'REVOKED' : { awaitingAck: true as const, ackTimeoutMs: 150 };
       },
       refundThroughChannel: async () => {
         call('refundThroughChannel');
@@ -686,6 +695,52 @@ describe('the reversal workflow', () => {
     books.delivered = true;
     expect(await reverse(books, 'OPS_REFUND')).toBe('REFUNDED');
     expect(books.calls).toEqual(['refundThroughChannel', 'recordReversal:OPS_REFUND', 'revokeGrants']);
+  });
+
+  it("republishes a broker revocation until the game's ack, which ends it", async () => {
+    const books = new StubBooks();
+    books.delivered = true;
+    books.revocationByBroker = true;
+    const status = await withWorkflow(books, async (order) => {
+      const handle = await client.workflow.start<typeof reversal>('reversal', {
+        workflowId: `reversal-${order.input.orderId}`,
+        taskQueue: order.taskQueue,
+        args: [order.input.orderId, { cause: 'CHARGEBACK', dedupeKey: 'cb-1', revoke: true }, { ...TEST_TIMING, deliveryDeadlineMs: 30_000 }],
+      });
+      await until(() => books.calls.filter((c) => c === 'revokeGrants').length >= 3);
+      await handle.signal(revocationAckSignal, { revocationId: `rv_${order.input.orderId}` });
+      return handle.result();
+    });
+    expect(status).toBe('CHARGED_BACK');
+    expect(books.calls[0]).toBe('recordReversal:CHARGEBACK');
+    expect(books.reversalFixesMode).toBe(true);
+    const published = books.calls.filter((c) => c === 'revokeGrants').length;
+    // The ack ends the wait at once: no publish after it (give a stray republish its timeout to show).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(books.calls.filter((c) => c === 'revokeGrants')).toHaveLength(published);
+  });
+
+  it('stops republishing a broker revocation whose ack the row holds, and at the deadline without one', async () => {
+    const acked = new StubBooks();
+    acked.delivered = true;
+    acked.revocationByBroker = true;
+    acked.revocationAckedInRow = true;
+    expect(await reverse(acked, 'CHANNEL_REFUND')).toBe('REFUNDED');
+    expect(acked.calls.filter((c) => c === 'revokeGrants')).toHaveLength(1);
+
+    const silent = new StubBooks();
+    silent.delivered = true;
+    silent.revocationByBroker = true;
+    const status = await withWorkflow(silent, (order) =>
+      client.workflow.execute<typeof reversal>('reversal', {
+        workflowId: `reversal-${order.input.orderId}`,
+        taskQueue: order.taskQueue,
+        args: [order.input.orderId, { cause: 'CHANNEL_REFUND', dedupeKey: 'rf-1', revoke: true }, { ...TEST_TIMING, deliveryDeadlineMs: 3_000 }],
+      }),
+    );
+    // Left PENDING for operations: the reversal itself is done.
+    expect(status).toBe('REFUNDED');
+    expect(silent.calls.filter((c) => c === 'revokeGrants').length).toBeGreaterThan(1);
   });
 
   it("fails for good, booking and revoking nothing, when the channel refuses an operator's refund", async () => {

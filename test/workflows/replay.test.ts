@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { purchaseWorkflowId } from '../../domain/ids';
+import { purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { DELIVERY_STREAM } from '../../domain/fulfillment/modes';
+import { natsBroker } from '../../infra/brokers/nats';
+import { startNatsConsumer } from '../../examples/nats-consumer';
+import { booksInMemory } from '../../examples/shared';
+import { TEST_NATS_URL } from '../support/brokers';
 import { channelReversalSignal } from '../../workflows/contract';
 import { Harness, sleep, workflowBundle } from '../support/harness';
 
@@ -20,6 +25,7 @@ const HISTORY_VERSION = '2026-12-10';
  * running order replays goes behind `patched()`, and the old histories prove it).
  */
 let h: Harness;
+const nats = natsBroker(TEST_NATS_URL);
 
 describe('workflow replay', () => {
   beforeAll(async () => {
@@ -136,6 +142,63 @@ describe('workflow replay', () => {
         if (existsSync(file)) continue;
         writeFileSync(file, JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
       }
+    }
+  });
+
+  it('replays fresh histories of the broker paths: acked, republished past the ack timeout, revoked by broker', async () => {
+    await nats.ensureStream({ name: DELIVERY_STREAM.name, subjects: [...DELIVERY_STREAM.subjects], maxAgeMs: DELIVERY_STREAM.maxAgeMs });
+    const game = await h.createGame('replay NATS game');
+    const sku = await h.createItem(game, { stock: 10 });
+    const put = await h.admin('PUT', `/v1/admin/games/${game.gameId}`, {
+      name: 'replay NATS game',
+      secret: game.secret,
+      deliveryUrl: h.gameServer.deliveryUrl(game.gameId),
+      delivery: { mode: 'NATS', ackTimeoutMs: 1_000 },
+    });
+    expect(put.status).toBe(200);
+    let grantDelayMs = 0;
+    const consumer = await startNatsConsumer({ natsUrl: TEST_NATS_URL, apiUrl: h.api.url, game, books: booksInMemory(async () => (await sleep(grantDelayMs), 'GRANTED')) });
+    h.config.DELIVERY_DEADLINE_MS = 30_000;
+    try {
+      const paid = async () => {
+        const res = await h.createOrder(game, { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN' });
+        expect(res.status).toBe(201);
+        const { orderId, payment } = res.body as { orderId: string; payment: { channelPaymentId: string } };
+        await h.pay(payment.channelPaymentId);
+        await h.waitForStatus(orderId, 'DELIVERED').catch(async (err: Error) => {
+          const row = await h.db.order.findUnique({ where: { id: orderId }, include: { delivery: true } });
+          throw new Error(`${err.message}: ${JSON.stringify(row)}`);
+        });
+        return orderId;
+      };
+      const brokerAcked = await paid();
+      grantDelayMs = 2_500;
+      const brokerRepublished = await paid();
+      grantDelayMs = 0;
+      const refund = await opsAction(brokerAcked, 'refund', { reason: 'player asked' });
+      expect(refund.status).toBe(202);
+      const histories = [];
+      for (const [name, workflowId, status] of [
+        ['purchase-brokerAcked', purchaseWorkflowId(brokerAcked), 'DELIVERED'],
+        ['purchase-brokerRepublished', purchaseWorkflowId(brokerRepublished), 'DELIVERED'],
+        ['reversal-brokerRevoked', reversalWorkflowId(brokerAcked), 'REFUNDED'],
+      ] as const) {
+        const handle = h.client.workflow.getHandle(workflowId);
+        await expect(handle.result()).resolves.toBe(status);
+        histories.push({ name, workflowId, history: await handle.fetchHistory() });
+      }
+      expect(await h.db.revocation.findUnique({ where: { id: `rv_${brokerAcked}` } })).toMatchObject({ status: 'REVOKED', mode: 'NATS' });
+      expect(await replay(histories.map(({ workflowId, history }) => ({ workflowId, history })))).toEqual(histories.map(() => undefined));
+      if (process.env.RECORD_HISTORIES === '1') {
+        for (const { name, history } of histories) {
+          const [type, path] = name.split('-');
+          const file = join(HISTORIES, `${type}-${HISTORY_VERSION}-${path}.json`);
+          if (!existsSync(file)) writeFileSync(file, JSON.stringify(History.toObject(History.fromObject(history), JSON_FORM), null, 1));
+        }
+      }
+    } finally {
+      await consumer.stop();
+      await nats.close();
     }
   });
 

@@ -6355,6 +6355,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/revocations/{revocationId}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge a revocation taken from NATS or RabbitMQ: the goods are taken back
+         * @description For games in delivery mode NATS or RABBITMQ, whose revocations (refunds, chargebacks, store revocations of delivered orders) come as messages on `payments.revocations.<gameId>` (NATS) or the exchange `payments.revocations` (RabbitMQ) instead of a POST to the revokeUrl. The first ack records the revocation `REVOKED`; the same ack again answers the same. Without an ack within the game's `ackTimeoutMs` the message is published again (same `revocationId`) until the delivery deadline; a later ack is still recorded. Ack over REST first, then ack the broker message. A `503` means the ack is recorded but the order could not be told yet: send it again.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the `revocationId` of the message */
+                    revocationId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RevocationAck"];
+                };
+            };
+            responses: {
+                /** @description Recorded (or recorded before). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RevocationAckAnswer"];
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not found: `REVOCATION_NOT_FOUND`. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "REVOCATION_NOT_FOUND";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Conflicts with the current state: `REVOCATION_NOT_AWAITING_ACK`. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "REVOCATION_NOT_AWAITING_ACK";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/ledger/trial-balance": {
         parameters: {
             query?: never;
@@ -8876,6 +9058,18 @@ export interface components {
         };
         /**
          * @example {
+         *       "orderId": "6628662b-0f14-8bd6-8d28-74575f84a0ec"
+         *     }
+         */
+        RevocationAck: {
+            /**
+             * Format: uuid
+             * @description the order of the revocation (the message's `orderId`)
+             */
+            orderId: string;
+        };
+        /**
+         * @example {
          *       "channel": "sandbox",
          *       "from": "2026-11-01",
          *       "to": "2026-11-07"
@@ -9802,6 +9996,20 @@ export interface components {
              * @enum {string}
              */
             result: "GRANTED" | "REJECTED";
+            /**
+             * Format: date-time
+             * @description when the first ack was recorded (the same on every repeat)
+             */
+            acknowledgedAt: string;
+        };
+        RevocationAckAnswer: {
+            revocationId: string;
+            orderId: string;
+            /**
+             * @description the goods are taken back: the revocation is done
+             * @constant
+             */
+            status: "REVOKED";
             /**
              * Format: date-time
              * @description when the first ack was recorded (the same on every repeat)

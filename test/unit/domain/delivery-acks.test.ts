@@ -1,4 +1,4 @@
-import { decideAck, type DeliveryAckState } from '../../../domain/fulfillment/acks';
+import { decideAck, decideRevocationAck, type DeliveryAckState } from '../../../domain/fulfillment/acks';
 
 const row: DeliveryAckState = { orderId: 'o1', gameId: 'g1', mode: 'NATS', ackResult: null, closed: false };
 const granted = { gameId: 'g1', orderId: 'o1', result: 'GRANTED' as const };
@@ -26,5 +26,22 @@ describe('the decision on a delivery ack', () => {
     expect(decideAck({ ...row, mode: 'HTTP' }, granted)).toEqual({ code: 'DELIVERY_NOT_AWAITING_ACK' });
     expect(decideAck({ ...row, closed: true }, granted)).toEqual({ code: 'DELIVERY_CLOSED' });
     expect(decideAck({ ...row, ackResult: 'GRANTED', closed: true }, granted)).toBe('SIGNAL');
+  });
+});
+
+describe('the decision on a revocation ack', () => {
+  const revocation = { orderId: 'o1', gameId: 'g1', mode: 'RABBITMQ', acknowledged: false };
+  const asked = { gameId: 'g1', orderId: 'o1' };
+
+  it('records the first ack of a broker revocation, signals again on a repeat', () => {
+    expect(decideRevocationAck(revocation, asked)).toBe('RECORD');
+    expect(decideRevocationAck({ ...revocation, acknowledged: true }, asked)).toBe('SIGNAL');
+  });
+
+  it("answers not found for no revocation, another game's or another order's; refuses an HTTP revocation", () => {
+    expect(decideRevocationAck(undefined, asked)).toEqual({ code: 'REVOCATION_NOT_FOUND' });
+    expect(decideRevocationAck(revocation, { ...asked, gameId: 'g2' })).toEqual({ code: 'REVOCATION_NOT_FOUND' });
+    expect(decideRevocationAck(revocation, { ...asked, orderId: 'o2' })).toEqual({ code: 'REVOCATION_NOT_FOUND' });
+    expect(decideRevocationAck({ ...revocation, mode: 'HTTP' }, asked)).toEqual({ code: 'REVOCATION_NOT_AWAITING_ACK' });
   });
 });
