@@ -186,6 +186,15 @@ export function channelPeriods(run: RunSql, q: { from: string; to: string; group
     GROUP BY 1, channel ORDER BY 1, channel`);
 }
 
+/** The days of the range no channel account is rolled up for yet (their figures are missing, not zero). */
+export async function daysNotRolledUp(run: RunSql, q: { from: string; to: string }): Promise<string[]> {
+  const rows = await run<{ day: string }>(sql`
+    SELECT d::date::text AS day FROM generate_series(${q.from}::date, ${q.to}::date, interval '1 day') d
+    WHERE NOT EXISTS (SELECT 1 FROM report_rollups r WHERE r.day = d::date)
+    ORDER BY 1`);
+  return rows.map((r) => r.day);
+}
+
 /** How many (day, channel account) pairs of the range the aggregates cover. */
 export async function rolledUpDays(run: RunSql, q: { from: string; to: string }): Promise<{ channel: string; days: number }[]> {
   return run<{ channel: string; days: number }>(sql`

@@ -20,7 +20,7 @@ import {
   type DifferenceRow,
   type RunRow,
 } from '../../store/reconciliation';
-import { channelPeriods, channelReport, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
+import { channelPeriods, channelReport, daysNotRolledUp, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
 import { actorOf, operatorAuth, operatorOf } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
@@ -166,9 +166,10 @@ export function financeRouter({ database, config, channels, reconciliations }: D
     const query = parseBody(revenueQuery, req.query);
     const q = { ...query, ...reportRange(query, config.RECON_TIME_ZONE) };
     const by = (q.by ?? ['game', 'channel']) as ReportDimension[];
-    const [rows, coverage] = await Promise.all([
+    const [rows, coverage, notRolledUp] = await Promise.all([
       revenueReport(database, { from: q.from, to: q.to, groupBy: q.groupBy, by, game: q.game, channel: q.channel, currency: q.currency }),
       rolledUpDays(run, q),
+      q.format === 'csv' ? Promise.resolve([]) : daysNotRolledUp(run, q),
     ]);
     const view = rows.map((r) => ({
       period: r.period,
@@ -191,7 +192,7 @@ export function financeRouter({ database, config, channels, reconciliations }: D
       res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="revenue-${q.from}-${q.to}.csv"`);
       return void res.send(`${lines.join('\n')}\n`);
     }
-    res.json({ from: q.from, to: q.to, groupBy: q.groupBy, by, rows: view, coverage });
+    res.json({ from: q.from, to: q.to, timeZone: config.RECON_TIME_ZONE, groupBy: q.groupBy, by, rows: view, coverage, notRolledUp });
   });
 
   router.get('/v1/finance/reports/channels', async (req, res) => {
@@ -280,6 +281,7 @@ function differenceView(d: DifferenceRow) {
     kind: d.kind,
     reason: d.reason,
     resolution: d.resolution,
+    resolvable: isResolvable(d.resolution),
     side: d.side,
     ...(d.channelTradeNo !== null && { channelTradeNo: d.channelTradeNo }),
     ...(d.orderId !== null && { orderId: d.orderId }),

@@ -140,6 +140,7 @@ export const differenceView = z.strictObject({
   kind: z.enum(DIFFERENCE_KINDS),
   reason: z.string(),
   resolution: z.enum(RESOLUTIONS),
+  resolvable: z.boolean().meta({ description: 'a person may resolve it now (open, or held for the next day)' }),
   side: z.enum(['PAYMENT', 'REFUND', 'GRANT']),
   channelTradeNo: z.string().optional(),
   orderId: z.string().optional(),
@@ -216,10 +217,12 @@ const coverage = z.array(z.strictObject({ channel: z.string(), days: z.number().
 export const revenueResponse = z.strictObject({
   from: z.string(),
   to: z.string(),
+  timeZone: z.string().meta({ description: 'the business days are days of this zone (`RECON_TIME_ZONE`)', examples: ['Asia/Shanghai'] }),
   groupBy: z.enum(['day', 'month']),
   by: z.array(z.string()),
   rows: z.array(revenueRow),
   coverage,
+  notRolledUp: z.array(z.string()).meta({ description: 'days of the range no channel account is rolled up for yet: their figures are missing, not zero' }),
 });
 
 export const channelsReportQuery = z.object({

@@ -6955,6 +6955,8 @@ export interface paths {
                                 reason: string;
                                 /** @enum {string} */
                                 resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                                /** @description a person may resolve it now (open, or held for the next day) */
+                                resolvable: boolean;
                                 /** @enum {string} */
                                 side: "PAYMENT" | "REFUND" | "GRANT";
                                 channelTradeNo?: string;
@@ -7162,6 +7164,8 @@ export interface paths {
                                 reason: string;
                                 /** @enum {string} */
                                 resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                                /** @description a person may resolve it now (open, or held for the next day) */
+                                resolvable: boolean;
                                 /** @enum {string} */
                                 side: "PAYMENT" | "REFUND" | "GRANT";
                                 channelTradeNo?: string;
@@ -7355,6 +7359,8 @@ export interface paths {
                             reason: string;
                             /** @enum {string} */
                             resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                            /** @description a person may resolve it now (open, or held for the next day) */
+                            resolvable: boolean;
                             /** @enum {string} */
                             side: "PAYMENT" | "REFUND" | "GRANT";
                             channelTradeNo?: string;
@@ -7572,6 +7578,11 @@ export interface paths {
                         "application/json": {
                             from: string;
                             to: string;
+                            /**
+                             * @description the business days are days of this zone (`RECON_TIME_ZONE`)
+                             * @example Asia/Shanghai
+                             */
+                            timeZone: string;
                             /** @enum {string} */
                             groupBy: "day" | "month";
                             by: string[];
@@ -7600,6 +7611,8 @@ export interface paths {
                                 channel: string;
                                 days: number;
                             }[];
+                            /** @description days of the range no channel account is rolled up for yet: their figures are missing, not zero */
+                            notRolledUp: string[];
                         };
                         "text/csv": string;
                     };
