@@ -8,6 +8,7 @@ const MODES: Record<string, () => Promise<void>> = {
   failover: async () => (await import('./failover')).failoverMode(),
   recon: async () => (await import('./recon')).reconMode(),
   reports: async () => (await import('./reports')).reportsMode(),
+  console: async () => (await import('./console')).consoleMode(),
 };
 
 async function main() {

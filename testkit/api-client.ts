@@ -64,7 +64,7 @@ export class ChannelUnavailableError extends Error {
 export class ApiClient {
   constructor(
     public baseUrl: string,
-    private readonly adminToken: string,
+    readonly adminToken: string,
     readonly answers = new AnswerLog(),
   ) {}
 

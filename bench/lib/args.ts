@@ -28,6 +28,8 @@ export const { values: args } = parseArgs({
     /** reports: orders over the generated year, and requests per report query. */
     'report-orders': { type: 'string', default: '5000000' },
     'report-requests': { type: 'string', default: '200' },
+    /** console: orders over the generated year. */
+    'console-orders': { type: 'string', default: '1000000' },
   },
 });
 

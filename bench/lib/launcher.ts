@@ -85,9 +85,19 @@ export class ManagedProcess {
   }
 }
 
+/** With `BENCH_PORT_BASE` (a machine shared by several people), ports are taken upwards from it. */
+let nextPort = Number(process.env.BENCH_PORT_BASE) || 0;
+
 export async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  for (;;) {
+    const wanted = nextPort ? nextPort++ : 0;
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(wanted, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) break;
+  }
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;

@@ -42,7 +42,8 @@ export function Chart({ title, periods, series, valueName }: { title: string; pe
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>
-      <div ref={ref} className="chart-canvas" role="img" aria-label={`${title} (chart; the table below has the figures)`} data-testid="chart" />
+      {/* ECharts' aria option writes the text alternative (aria-label) on this element. */}
+      <div ref={ref} className="chart-canvas" role="img" data-testid="chart" />
     </figure>
   );
 }
