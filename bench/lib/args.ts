@@ -30,6 +30,8 @@ export const { values: args } = parseArgs({
     'report-requests': { type: 'string', default: '200' },
     /** console: orders over the generated year. */
     'console-orders': { type: 'string', default: '1000000' },
+    /** console: measure again over the orders an earlier run generated (no drop, no writing). */
+    'reuse-data': { type: 'boolean', default: false },
   },
 });
 

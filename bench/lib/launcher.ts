@@ -123,6 +123,8 @@ export interface StackOptions {
   /** Names the task queue and the log folder. */
   name: string;
   databaseUrl: string;
+  /** Keep the database's data (only migrate it): a mode measuring again over data it generated before. */
+  keepDatabase?: boolean;
   /** A running Temporal frontend to use; otherwise a dev server is started. */
   temporalAddress?: string;
   /** File-backed dev server (survives its own restart); in memory otherwise. */
@@ -186,8 +188,8 @@ export class Stack {
 
   private async boot() {
     const o = this.options;
-    this.log(`database ${new URL(o.databaseUrl).pathname.slice(1)}: fresh and migrated`);
-    await Promise.all([this.startTemporal(), freshDatabase(o.databaseUrl)]);
+    this.log(`database ${new URL(o.databaseUrl).pathname.slice(1)}: ${o.keepDatabase ? 'kept' : 'fresh'} and migrated`);
+    await Promise.all([this.startTemporal(), o.keepDatabase ? migrate(o.databaseUrl) : freshDatabase(o.databaseUrl)]);
     let productDbUrl = o.databaseUrl;
     if (o.pgProxy) {
       const upstream = new URL(o.databaseUrl);

@@ -25,6 +25,7 @@ export function Chart({ title, periods, series, valueName }: { title: string; pe
     const chart = init(ref.current, undefined, { renderer: 'svg' });
     chart.setOption({
       aria: { enabled: true, label: { description: `${title}: ${series.map((s) => s.name).join(', ')} per period, in ${valueName}. The table below lists the same figures.` } },
+      animation: false, // figures appear as they are (no motion to wait for or be distracted by)
       tooltip: { trigger: 'axis' },
       legend: { top: 0 },
       grid: { left: 64, right: 16, top: 32, bottom: 32 },
