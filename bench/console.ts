@@ -45,8 +45,6 @@ export async function consoleMode() {
     async function writeAndRollUp() {
     log(`writing a year of ${orders.toLocaleString('en')} orders (${FIRST} to ${LAST})`);
     await writeYear(stack, orders);
-    // Channel payment ids on a sample, so a search by one finds its order.
-    await stack.db.query(`UPDATE orders SET channel_payment_id = 'bench-pay-' || id WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT 2000)`);
     log(`written; rolling up the year`);
     for (const date of daysFrom(FIRST, LAST)) {
       for (const channel of CHANNELS) await rollUpDay(database, { channel, date, timeZone: DEFAULT_RECON_TIME_ZONE });
@@ -55,8 +53,12 @@ export async function consoleMode() {
     }
     log(reuse ? `reusing ${held[0]!.n} orders` : `written and rolled up in ${generatedSeconds} s`);
 
+    // A sample with real order ids (the generated ones are md5s, which the API refuses as ids) and
+    // channel payment ids, so a search by either finds its order; closed ones, which no entry refers to.
+    await stack.db.query(`UPDATE orders SET id = gen_random_uuid(), channel_payment_id = 'bench-pay-' || md5(id::text)
+      WHERE id IN (SELECT id FROM orders WHERE status = 'CLOSED' AND channel_payment_id IS NULL ORDER BY id LIMIT 200)`);
     const { rows: sample } = await stack.db.query<{ id: string; user_id: string; channel_payment_id: string | null; channel: string; game_id: string }>(
-      `SELECT id, user_id, channel_payment_id, channel, game_id FROM orders WHERE channel_payment_id IS NOT NULL ORDER BY id LIMIT 200`,
+      `SELECT id, user_id, channel_payment_id, channel, game_id FROM orders WHERE channel_payment_id LIKE 'bench-pay-%' AND status = 'CLOSED' AND id::text ~ '^.{14}4' ORDER BY id LIMIT 200`,
     );
     const pick = (i: number) => sample[i % sample.length]!;
     const queries: Record<string, (i: number) => string> = {
