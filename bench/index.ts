@@ -11,6 +11,7 @@ const MODES: Record<string, () => Promise<void>> = {
   storefront: async () => (await import('./storefront')).storefrontMode(),
   oversell: async () => (await import('./oversell')).oversellMode(),
   delivery: async () => (await import('./delivery')).deliveryMode(),
+  console: async () => (await import('./console')).consoleMode(),
 };
 
 async function main() {

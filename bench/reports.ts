@@ -17,10 +17,10 @@ import { postgresVersion, round } from './lib/system';
  * chargebacks); the year rolled up into the daily aggregates by the same function each day's
  * reconciliation runs; then the finance reports asked through the API, one request at a time.
  */
-const FIRST = '2025-10-01';
-const DAYS = 365;
-const LAST = addDays(FIRST, DAYS - 1);
-const CHANNELS = ['sandbox', 'wechat-main', 'alipay-main'];
+export const FIRST = '2025-10-01';
+export const DAYS = 365;
+export const LAST = addDays(FIRST, DAYS - 1);
+export const CHANNELS = ['sandbox', 'wechat-main', 'alipay-main'];
 const REGIONS: [string, string, number][] = [
   ['CN', 'CNY', 600],
   ['US', 'USD', 99],
@@ -101,7 +101,7 @@ export async function reportsMode() {
 }
 
 /** The year in bulk SQL, one month at a time: orders, and the entries of delivered, refunded and charged-back ones. */
-async function writeYear(stack: Stack, orders: number) {
+export async function writeYear(stack: Stack, orders: number) {
   await stack.db.query(
     `INSERT INTO games (id, name, secret, delivery_url, created_at, updated_at)
      SELECT 'report-game-' || g, 'Game ' || g, repeat('s', 32), 'http://127.0.0.1:9/deliveries', now(), now() FROM generate_series(1, $1::int) g`,

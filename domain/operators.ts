@@ -42,13 +42,15 @@ export function parseOperatorTokens(value: string | undefined): OperatorToken[] 
 
 /**
  * The roles besides `admin` (which may call everything) that may call a path: operations work under
- * `/v1/ops`, finance under `/v1/finance` and the AML reports; the rest of `/v1/admin` and the sandbox's
+ * `/v1/ops` and the channel accounts' health, finance under `/v1/finance` and the AML reports; the rest of `/v1/admin` and the sandbox's
  * operator routes are the admin's alone.
  */
 export function rolesFor(path: string): readonly OperatorRole[] {
   if (path === '/v1/ops' || path.startsWith('/v1/ops/')) return ['admin', 'ops'];
   if (path === '/v1/finance' || path.startsWith('/v1/finance/')) return ['admin', 'finance'];
   if (path === '/v1/admin/risk/aml-reports' || path.startsWith('/v1/admin/risk/aml-reports/')) return ['admin', 'finance'];
+  // The accounts' breakers and calls (no credentials): operations watch them in the console.
+  if (path === '/v1/admin/channels/health') return ['admin', 'ops'];
   return ['admin'];
 }
 

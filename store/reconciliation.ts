@@ -76,11 +76,13 @@ export async function findRun(run: RunSql, id: string): Promise<RunRow | undefin
   return row;
 }
 
-export function listRuns(run: RunSql, f: { channel?: string; date?: string; limit: number }): Promise<RunRow[]> {
+export function listRuns(run: RunSql, f: { channel?: string; date?: string; from?: string; to?: string; limit: number }): Promise<RunRow[]> {
   return run<RunRow>(sql`
     SELECT ${RUN_COLUMNS} FROM recon_runs
     WHERE (${f.channel ?? null}::text IS NULL OR channel = ${f.channel ?? null}::text)
       AND (${f.date ?? null}::date IS NULL OR statement_date = ${f.date ?? null}::date)
+      AND (${f.from ?? null}::date IS NULL OR statement_date >= ${f.from ?? null}::date)
+      AND (${f.to ?? null}::date IS NULL OR statement_date <= ${f.to ?? null}::date)
     ORDER BY created_at DESC, id LIMIT ${f.limit}::int`);
 }
 
@@ -526,6 +528,30 @@ export function differencesOf(
     WHERE run_id = ${f.runId}::uuid AND (${f.afterId ?? null}::bigint IS NULL OR id > ${f.afterId ?? null}::bigint)
       AND (${f.kind ?? null}::text IS NULL OR kind = ${f.kind ?? null}::text)
       AND (${f.resolution ?? null}::text IS NULL OR resolution = ${f.resolution ?? null}::text)
+    ORDER BY id LIMIT ${f.limit}::int`);
+}
+
+/**
+ * Differences across runs: those of each day's standing run (a superseded run's are history), by
+ * channel account, statement days, kind and resolution; oldest first, keyset paged by id.
+ */
+export function listDifferences(
+  run: RunSql,
+  f: { channel?: string; from?: string; to?: string; kind?: string; resolution?: string; afterId?: string; limit: number },
+): Promise<(DifferenceRow & { channel: string; date: string })[]> {
+  return run<DifferenceRow & { channel: string; date: string }>(sql`
+    WITH runs AS (
+      SELECT id AS run_id, channel AS run_channel, statement_date AS run_date FROM recon_runs
+      WHERE superseded_by IS NULL
+        AND (${f.channel ?? null}::text IS NULL OR channel = ${f.channel ?? null}::text)
+        AND (${f.from ?? null}::date IS NULL OR statement_date >= ${f.from ?? null}::date)
+        AND (${f.to ?? null}::date IS NULL OR statement_date <= ${f.to ?? null}::date)
+    )
+    SELECT ${DIFFERENCE_COLUMNS}, run_channel AS channel, run_date::text AS date
+    FROM recon_differences JOIN runs USING (run_id)
+    WHERE (${f.kind ?? null}::text IS NULL OR kind = ${f.kind ?? null}::text)
+      AND (${f.resolution ?? null}::text IS NULL OR resolution = ${f.resolution ?? null}::text)
+      AND (${f.afterId ?? null}::bigint IS NULL OR id > ${f.afterId ?? null}::bigint)
     ORDER BY id LIMIT ${f.limit}::int`);
 }
 

@@ -68,7 +68,7 @@ export class ApiClient {
 
   constructor(
     baseUrl: string | string[],
-    private readonly adminToken: string,
+    readonly adminToken: string,
     readonly answers = new AnswerLog(),
   ) {
     this.baseUrls = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;

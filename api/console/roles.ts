@@ -1,27 +1,31 @@
-import type { OperatorRole } from '../../domain/operators';
+import { OPERATOR_ROLES, mayCall, type OperatorRole } from '../../domain/operators';
 /**
- * Who may do what in the console, decided here only: the console shows what `permissions` lists and
- * the API refuses the rest (api/auth.ts `operatorAuth`, by domain/operators.ts). The shared `ADMIN_TOKEN`
- * signs in as `admin` under the operator name given at sign-in; a named token (`ADMIN_TOKENS`) as its name and role.
+ * What a sign-in may do in the console: the console shows what `permissions` lists and the API refuses
+ * the rest (api/auth.ts `operatorAuth`). Both come from the one rule, domain/operators.ts `mayCall`:
+ * a role holds a permission when it may call the route that permission stands for. The shared
+ * `ADMIN_TOKEN` signs in as `admin` under the operator name given at sign-in; a named token
+ * (`ADMIN_TOKENS`) as its name and role.
  */
-export const PERMISSIONS = ['orders:read', 'orders:act', 'finance:read', 'finance:act', 'admin'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+const ROUTE_OF = {
+  'orders:read': '/v1/ops/orders',
+  'orders:act': '/v1/ops/orders/{orderId}/refund',
+  'channels:read': '/v1/admin/channels/health',
+  'finance:read': '/v1/finance/reports/revenue',
+  'finance:act': '/v1/finance/reconciliations',
+  admin: '/v1/admin/games',
+} as const;
+export const PERMISSIONS = Object.keys(ROUTE_OF) as (keyof typeof ROUTE_OF)[];
+export type Permission = keyof typeof ROUTE_OF;
 
-/** The operator roles of `ADMIN_TOKENS` (domain/operators.ts), as the console shows them. */
-export const ROLES = {
-  admin: PERMISSIONS,
-  ops: ['orders:read', 'orders:act'],
-  finance: ['orders:read', 'finance:read', 'finance:act'],
-} as const satisfies Record<OperatorRole, readonly Permission[]>;
-export type Role = keyof typeof ROLES;
+export type Role = OperatorRole;
 
 export interface Principal {
   name: string;
   role: Role;
 }
 
-export const isRole = (role: string): role is Role => Object.hasOwn(ROLES, role);
+export const isRole = (role: string): role is Role => (OPERATOR_ROLES as readonly string[]).includes(role);
 
-export function permissionsOf(role: Role): readonly Permission[] {
-  return ROLES[role];
+export function permissionsOf(role: Role): Permission[] {
+  return PERMISSIONS.filter((permission) => mayCall(role, ROUTE_OF[permission]));
 }

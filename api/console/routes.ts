@@ -30,7 +30,8 @@ export function consoleRouter({ database, config }: { database: Database; config
     const found = tokenOf(config.OPERATOR_TOKENS, `Bearer ${token}`);
     if (!found) throw new ApiError(401, 'UNAUTHORIZED', 'the operator token is not valid');
     // A named token (ADMIN_TOKENS) is its operator; the shared ADMIN_TOKEN takes the name given at sign-in.
-    const name = found.shared ? operator : found.name;
+    if (found.shared && !operator) throw new ApiError(400, 'VALIDATION_ERROR', 'the shared admin token names nobody: give the operator name', { field: 'operator' });
+    const name = found.shared ? operator! : found.name;
     const role: Role = found.role;
     const secret = newSessionSecret();
     const expiresAt = new Date(Date.now() + config.CONSOLE_LOGIN_TTL * 1000);

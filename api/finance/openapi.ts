@@ -9,6 +9,8 @@ import {
   channelsReportResponse,
   differencePath,
   differenceView,
+  differencesQuery,
+  differencesResponse,
   operatorHeader,
   optionalOperatorHeader,
   reconciliationRequest,
@@ -81,6 +83,16 @@ export function financePaths(): ZodOpenApiPathsObject {
         responses: { 200: json('The run.', runResponse), ...authenticatedErrors({ 404: ['RUN_NOT_FOUND'] }) },
       },
     },
+    '/v1/finance/differences': {
+      get: {
+        tags,
+        summary: 'Differences across runs: by channel account, statement days, kind and resolution (paged)',
+        description: 'Those of each day\'s standing run (a superseded run\'s differences are history), oldest first.',
+        security: ADMIN,
+        requestParams: { query: differencesQuery },
+        responses: { 200: json('A page of differences with their run\'s account and day.', differencesResponse), ...authenticatedErrors() },
+      },
+    },
     '/v1/finance/differences/{differenceId}/resolve': {
       post: {
         tags,
@@ -117,9 +129,18 @@ export function financePaths(): ZodOpenApiPathsObject {
       get: {
         tags,
         summary: 'Per channel account: orders placed and paid, success rate, amounts, fees, refunds, chargebacks',
+        description:
+          '`groupBy=day|month` adds the orders placed and paid and the success rate per account and period. `format=csv` ' +
+          'answers the periods (with `groupBy`) or the amounts per account and currency as CSV.',
         security: ADMIN,
         requestParams: { query: channelsReportQuery },
-        responses: { 200: json('The report.', channelsReportResponse), ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }) },
+        responses: {
+          200: {
+            description: 'The report.',
+            content: { 'application/json': { schema: channelsReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
+          },
+          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+        },
       },
     },
   };

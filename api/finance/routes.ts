@@ -13,13 +13,14 @@ import {
   differencesOf,
   findDifference,
   findRun,
+  listDifferences,
   listRuns,
   markFailed,
   resolveDifference,
   type DifferenceRow,
   type RunRow,
 } from '../../store/reconciliation';
-import { channelReport, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
+import { channelPeriods, channelReport, daysNotRolledUp, revenueReport, rolledUpDays, type ReportDimension } from '../../store/reports';
 import { actorOf, operatorAuth, operatorOf } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
@@ -31,6 +32,7 @@ import {
   accountPath,
   channelsReportQuery,
   differencePath,
+  differencesQuery,
   reconciliationRequest,
   resolveBody,
   revenueQuery,
@@ -138,6 +140,15 @@ export function financeRouter({ database, config, channels, reconciliations }: D
     });
   });
 
+  router.get('/v1/finance/differences', async (req, res) => {
+    const q = parseBody(differencesQuery, req.query);
+    const rows = await listDifferences(run, { ...q, afterId: q.after });
+    res.json({
+      differences: rows.map((d) => ({ ...differenceView(d), channel: d.channel, date: d.date })),
+      page: rows.length === q.limit ? { nextAfter: rows[rows.length - 1]!.id } : {},
+    });
+  });
+
   router.post('/v1/finance/differences/:differenceId/resolve', async (req, res) => {
     const resolvedBy = actorOf(res, { required: true }).actor;
     const id = parseBody(differencePath, req.params.differenceId);
@@ -155,9 +166,10 @@ export function financeRouter({ database, config, channels, reconciliations }: D
     const query = parseBody(revenueQuery, req.query);
     const q = { ...query, ...reportRange(query, config.RECON_TIME_ZONE) };
     const by = (q.by ?? ['game', 'channel']) as ReportDimension[];
-    const [rows, coverage] = await Promise.all([
-      revenueReport(database, { from: q.from, to: q.to, groupBy: q.groupBy, by }),
+    const [rows, coverage, notRolledUp] = await Promise.all([
+      revenueReport(database, { from: q.from, to: q.to, groupBy: q.groupBy, by, game: q.game, channel: q.channel, currency: q.currency }),
       rolledUpDays(run, q),
+      q.format === 'csv' ? Promise.resolve([]) : daysNotRolledUp(run, q),
     ]);
     const view = rows.map((r) => ({
       period: r.period,
@@ -180,13 +192,18 @@ export function financeRouter({ database, config, channels, reconciliations }: D
       res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="revenue-${q.from}-${q.to}.csv"`);
       return void res.send(`${lines.join('\n')}\n`);
     }
-    res.json({ from: q.from, to: q.to, groupBy: q.groupBy, by, rows: view, coverage });
+    res.json({ from: q.from, to: q.to, timeZone: config.RECON_TIME_ZONE, groupBy: q.groupBy, by, rows: view, coverage, notRolledUp });
   });
 
   router.get('/v1/finance/reports/channels', async (req, res) => {
-    const q = reportRange(parseBody(channelsReportQuery, req.query), config.RECON_TIME_ZONE);
-    const [rows, coverage] = await Promise.all([channelReport(run, q), rolledUpDays(run, q)]);
-    const byChannel = new Map<string, { channel: string; ordersCreated: number; ordersPaid: number; refunds: number; chargebacks: number; amounts: unknown[] }>();
+    const query = parseBody(channelsReportQuery, req.query);
+    const q = { ...query, ...reportRange(query, config.RECON_TIME_ZONE) };
+    const [rows, coverage, periodRows] = await Promise.all([
+      channelReport(run, q),
+      rolledUpDays(run, q),
+      q.groupBy ? channelPeriods(run, { from: q.from, to: q.to, groupBy: q.groupBy }) : Promise.resolve([]),
+    ]);
+    const byChannel = new Map<string, { channel: string; ordersCreated: number; ordersPaid: number; refunds: number; chargebacks: number; amounts: { currency: string; paid: number; refunded: number; chargedBack: number; fees: number }[] }>();
     for (const r of rows) {
       const c = byChannel.get(r.channel) ?? { channel: r.channel, ordersCreated: 0, ordersPaid: 0, refunds: 0, chargebacks: 0, amounts: [] };
       c.ordersCreated += safe(r.orders_created);
@@ -196,12 +213,25 @@ export function financeRouter({ database, config, channels, reconciliations }: D
       c.amounts.push({ currency: r.currency, paid: safe(r.paid_amount), refunded: safe(r.refund_amount), chargedBack: safe(r.chargeback_amount), fees: safe(r.fees) });
       byChannel.set(r.channel, c);
     }
-    res.json({
-      from: q.from,
-      to: q.to,
-      channels: [...byChannel.values()].map((c) => ({ ...c, successRate: c.ordersCreated ? round(c.ordersPaid / c.ordersCreated, 4) : 0 })),
-      coverage,
+    const channels = [...byChannel.values()].map((c) => ({ ...c, successRate: paidShare(c.ordersPaid, c.ordersCreated) }));
+    const periods = periodRows.map((p) => {
+      const created = safe(p.orders_created);
+      const paid = safe(p.orders_paid);
+      return { period: p.period, channel: p.channel, ordersCreated: created, ordersPaid: paid, successRate: paidShare(paid, created) };
     });
+    if (q.format === 'csv') {
+      const lines = q.groupBy
+        ? [['period', 'channel', 'ordersCreated', 'ordersPaid', 'successRate'], ...periods.map((p) => [p.period, p.channel, p.ordersCreated, p.ordersPaid, p.successRate])]
+        : [
+            ['channel', 'currency', 'ordersCreated', 'ordersPaid', 'successRate', 'refunds', 'chargebacks', 'paid', 'refunded', 'chargedBack', 'fees'],
+            ...channels.flatMap((c) =>
+              c.amounts.map((a) => [c.channel, a.currency, c.ordersCreated, c.ordersPaid, c.successRate, c.refunds, c.chargebacks, a.paid, a.refunded, a.chargedBack, a.fees]),
+            ),
+          ];
+      res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="channels-${q.from}-${q.to}.csv"`);
+      return void res.send(`${lines.map((line) => line.map(csvCell).join(',')).join('\n')}\n`);
+    }
+    res.json({ from: q.from, to: q.to, ...(q.groupBy && { groupBy: q.groupBy, periods }), channels, coverage });
   });
 
   return router;
@@ -251,6 +281,7 @@ function differenceView(d: DifferenceRow) {
     kind: d.kind,
     reason: d.reason,
     resolution: d.resolution,
+    resolvable: isResolvable(d.resolution),
     side: d.side,
     ...(d.channelTradeNo !== null && { channelTradeNo: d.channelTradeNo }),
     ...(d.orderId !== null && { orderId: d.orderId }),
@@ -274,4 +305,6 @@ function safe(value: string | number): number {
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
+/** Orders paid per order placed, to four digits (0 without orders). */
+const paidShare = (paid: number, created: number) => (created ? round(paid / created, 4) : 0);
 

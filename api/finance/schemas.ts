@@ -98,6 +98,8 @@ export const reconciliationStarted = z.strictObject({ runs: z.array(runRef) });
 export const runsQuery = z.object({
   channel: channelId.optional().meta({ examples: ['sandbox'] }),
   date: calendarDate.optional().meta({ examples: ['2026-11-01'] }),
+  from: calendarDate.optional().meta({ description: 'statement days from (inclusive)', examples: ['2026-11-01'] }),
+  to: calendarDate.optional().meta({ description: 'statement days to (inclusive)', examples: ['2026-11-30'] }),
   limit: z.coerce.number().int().min(1).max(500).default(50).meta({ examples: [50] }),
 });
 
@@ -138,6 +140,7 @@ export const differenceView = z.strictObject({
   kind: z.enum(DIFFERENCE_KINDS),
   reason: z.string(),
   resolution: z.enum(RESOLUTIONS),
+  resolvable: z.boolean().meta({ description: 'a person may resolve it now (open, or held for the next day)' }),
   side: z.enum(['PAYMENT', 'REFUND', 'GRANT']),
   channelTradeNo: z.string().optional(),
   orderId: z.string().optional(),
@@ -153,6 +156,19 @@ export const differenceView = z.strictObject({
 });
 export const runResponse = runView.extend({
   differences: z.array(differenceView),
+  page: z.strictObject({ nextAfter: z.string().optional() }),
+});
+
+export const differencesQuery = z.object({
+  channel: channelId.optional().meta({ examples: ['sandbox'] }),
+  from: calendarDate.optional().meta({ description: 'statement days from (inclusive)', examples: ['2026-11-01'] }),
+  to: calendarDate.optional().meta({ description: 'statement days to (inclusive)', examples: ['2026-11-30'] }),
+  kind: z.enum(DIFFERENCE_KINDS).optional().meta({ examples: ['MISSING_IN_PLATFORM'] }),
+  resolution: z.enum(RESOLUTIONS).optional().meta({ examples: ['OPEN'] }),
+  ...pageQuery,
+});
+export const differencesResponse = z.strictObject({
+  differences: z.array(differenceView.extend({ channel: z.string(), date: z.string().meta({ description: 'the statement day of its run' }) })),
   page: z.strictObject({ nextAfter: z.string().optional() }),
 });
 
@@ -175,6 +191,9 @@ export const revenueQuery = z
     groupBy: z.enum(['day', 'month']).default('day').meta({ examples: ['month'] }),
     by: dimensions.optional().meta({ description: 'comma-separated: game, channel, region, currency (amounts are always per currency)', examples: ['game,channel'] }),
     format: z.enum(['json', 'csv']).default('json').meta({ examples: ['json'] }),
+    game: slug(64).optional().meta({ description: 'only this game', examples: [DEMO_GAME_ID] }),
+    channel: channelId.optional().meta({ description: 'only this channel account' }),
+    currency: currency.optional().meta({ description: 'only this currency', examples: ['CNY'] }),
   });
 
 const revenueRow = z.strictObject({
@@ -198,16 +217,31 @@ const coverage = z.array(z.strictObject({ channel: z.string(), days: z.number().
 export const revenueResponse = z.strictObject({
   from: z.string(),
   to: z.string(),
+  timeZone: z.string().meta({ description: 'the business days are days of this zone (`RECON_TIME_ZONE`)', examples: ['Asia/Shanghai'] }),
   groupBy: z.enum(['day', 'month']),
   by: z.array(z.string()),
   rows: z.array(revenueRow),
   coverage,
+  notRolledUp: z.array(z.string()).meta({ description: 'days of the range no channel account is rolled up for yet: their figures are missing, not zero' }),
 });
 
-export const channelsReportQuery = z.object(reportRange);
+export const channelsReportQuery = z.object({
+  ...reportRange,
+  groupBy: z.enum(['day', 'month']).optional().meta({ description: 'adds `periods`: orders placed and paid per account and period', examples: ['month'] }),
+  format: z.enum(['json', 'csv']).default('json').meta({ description: 'csv: the periods with `groupBy`, else the amounts per account and currency' }),
+});
+const channelPeriod = z.strictObject({
+  period: z.string().meta({ description: 'YYYY-MM-DD or YYYY-MM' }),
+  channel: z.string(),
+  ordersCreated: z.number().int(),
+  ordersPaid: z.number().int(),
+  successRate: z.number().min(0).max(1),
+});
 export const channelsReportResponse = z.strictObject({
   from: z.string(),
   to: z.string(),
+  groupBy: z.enum(['day', 'month']).optional(),
+  periods: z.array(channelPeriod).optional(),
   channels: z.array(
     z.strictObject({
       channel: z.string(),

@@ -151,6 +151,8 @@ export interface StackOptions {
   /** Names the task queues and the log folder. */
   name: string;
   databaseUrl: string;
+  /** Keep the database's data (only migrate it): a mode measuring again over data it generated before. */
+  keepDatabase?: boolean;
   /** A running Temporal frontend to use; otherwise `engine` is started. */
   temporalAddress?: string;
   /** The engine started when no address is given: the CLI's dev server (default) or the real server on PostgreSQL. */
@@ -246,8 +248,8 @@ export class Stack {
 
   private async boot() {
     const o = this.options;
-    this.log(`database ${new URL(o.databaseUrl).pathname.slice(1)}: fresh and migrated`);
-    await Promise.all([this.startTemporal(true), freshDatabase(o.databaseUrl)]);
+    this.log(`database ${new URL(o.databaseUrl).pathname.slice(1)}: ${o.keepDatabase ? 'kept' : 'fresh'} and migrated`);
+    await Promise.all([this.startTemporal(true), o.keepDatabase ? migrate(o.databaseUrl) : freshDatabase(o.databaseUrl)]);
     let productDbUrl = o.databaseUrl;
     if (o.pgProxy) {
       const upstream = new URL(o.databaseUrl);

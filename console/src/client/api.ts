@@ -11,3 +11,6 @@ export function messageOf(error: unknown, fallback = 'the request failed'): stri
   const e = (error as { error?: { message?: unknown } } | undefined)?.error;
   return typeof e?.message === 'string' ? e.message : fallback;
 }
+
+/** The JSON answer (200) of a GET route, by its path. */
+export type Answer<P extends keyof paths> = paths[P] extends { get: { responses: { 200: { content: { 'application/json': infer T } } } } } ? T : never;

@@ -6888,6 +6888,10 @@ export interface paths {
                 query?: {
                     channel?: string;
                     date?: string;
+                    /** @description statement days from (inclusive) */
+                    from?: string;
+                    /** @description statement days to (inclusive) */
+                    to?: string;
                     limit?: number;
                 };
                 header?: never;
@@ -7305,6 +7309,8 @@ export interface paths {
                                 reason: string;
                                 /** @enum {string} */
                                 resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                                /** @description a person may resolve it now (open, or held for the next day) */
+                                resolvable: boolean;
                                 /** @enum {string} */
                                 side: "PAYMENT" | "REFUND" | "GRANT";
                                 channelTradeNo?: string;
@@ -7467,6 +7473,201 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/finance/differences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Differences across runs: by channel account, statement days, kind and resolution (paged)
+         * @description Those of each day's standing run (a superseded run's differences are history), oldest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    channel?: string;
+                    /** @description statement days from (inclusive) */
+                    from?: string;
+                    /** @description statement days to (inclusive) */
+                    to?: string;
+                    kind?: "MISSING_IN_PLATFORM" | "MISSING_IN_CHANNEL" | "AMOUNT_MISMATCH" | "STATUS_MISMATCH" | "FEE_MISMATCH" | "CROSS_DAY" | "PAID_NOT_GRANTED" | "GRANTED_NOT_PAID";
+                    resolution?: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of differences with their run's account and day. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            differences: {
+                                id: string;
+                                runId: string;
+                                /** @enum {string} */
+                                kind: "MISSING_IN_PLATFORM" | "MISSING_IN_CHANNEL" | "AMOUNT_MISMATCH" | "STATUS_MISMATCH" | "FEE_MISMATCH" | "CROSS_DAY" | "PAID_NOT_GRANTED" | "GRANTED_NOT_PAID";
+                                reason: string;
+                                /** @enum {string} */
+                                resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                                /** @description a person may resolve it now (open, or held for the next day) */
+                                resolvable: boolean;
+                                /** @enum {string} */
+                                side: "PAYMENT" | "REFUND" | "GRANT";
+                                channelTradeNo?: string;
+                                orderId?: string;
+                                refundId?: string;
+                                /** @description our books (FEE_MISMATCH: the contracted fee) */
+                                ours?: {
+                                    currency: string;
+                                    /** @description minor units */
+                                    value: number;
+                                };
+                                /** @description the channel's statement */
+                                theirs?: {
+                                    currency: string;
+                                    /** @description minor units */
+                                    value: number;
+                                };
+                                detail?: string;
+                                /** @description what the run did about it by itself */
+                                repair?: string;
+                                note?: string;
+                                resolvedBy?: string;
+                                /** Format: date-time */
+                                resolvedAt?: string;
+                                /** @description the next day's run that settled a held difference */
+                                recheckedBy?: string;
+                                channel: string;
+                                /** @description the statement day of its run */
+                                date: string;
+                            }[];
+                            page: {
+                                nextAfter?: string;
+                            };
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/finance/differences/{differenceId}/resolve": {
         parameters: {
             query?: never;
@@ -7512,6 +7713,8 @@ export interface paths {
                             reason: string;
                             /** @enum {string} */
                             resolution: "AUTO_REPAIRED" | "OPEN" | "HELD_CROSS_DAY" | "RESOLVED";
+                            /** @description a person may resolve it now (open, or held for the next day) */
+                            resolvable: boolean;
                             /** @enum {string} */
                             side: "PAYMENT" | "REFUND" | "GRANT";
                             channelTradeNo?: string;
@@ -7707,6 +7910,12 @@ export interface paths {
                     /** @description comma-separated: game, channel, region, currency (amounts are always per currency) */
                     by?: string;
                     format?: "json" | "csv";
+                    /** @description only this game */
+                    game?: string;
+                    /** @description only this channel account */
+                    channel?: string;
+                    /** @description only this currency */
+                    currency?: string;
                 };
                 header?: never;
                 path?: never;
@@ -7723,6 +7932,11 @@ export interface paths {
                         "application/json": {
                             from: string;
                             to: string;
+                            /**
+                             * @description the business days are days of this zone (`RECON_TIME_ZONE`)
+                             * @example Asia/Shanghai
+                             */
+                            timeZone: string;
                             /** @enum {string} */
                             groupBy: "day" | "month";
                             by: string[];
@@ -7751,6 +7965,8 @@ export interface paths {
                                 channel: string;
                                 days: number;
                             }[];
+                            /** @description days of the range no channel account is rolled up for yet: their figures are missing, not zero */
+                            notRolledUp: string[];
                         };
                         "text/csv": string;
                     };
@@ -7891,7 +8107,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Per channel account: orders placed and paid, success rate, amounts, fees, refunds, chargebacks */
+        /**
+         * Per channel account: orders placed and paid, success rate, amounts, fees, refunds, chargebacks
+         * @description `groupBy=day|month` adds the orders placed and paid and the success rate per account and period. `format=csv` answers the periods (with `groupBy`) or the amounts per account and currency as CSV.
+         */
         get: {
             parameters: {
                 query: {
@@ -7899,6 +8118,10 @@ export interface paths {
                     from: string;
                     /** @description a date (YYYY-MM-DD: a whole day in RECON_TIME_ZONE) or an ISO 8601 datetime; a date `to` includes its day, a datetime `to` is the first instant left out */
                     to: string;
+                    /** @description adds `periods`: orders placed and paid per account and period */
+                    groupBy?: "day" | "month";
+                    /** @description csv: the periods with `groupBy`, else the amounts per account and currency */
+                    format?: "json" | "csv";
                 };
                 header?: never;
                 path?: never;
@@ -7915,6 +8138,16 @@ export interface paths {
                         "application/json": {
                             from: string;
                             to: string;
+                            /** @enum {string} */
+                            groupBy?: "day" | "month";
+                            periods?: {
+                                /** @description YYYY-MM-DD or YYYY-MM */
+                                period: string;
+                                channel: string;
+                                ordersCreated: number;
+                                ordersPaid: number;
+                                successRate: number;
+                            }[];
                             channels: {
                                 channel: string;
                                 ordersCreated: number;
@@ -7941,6 +8174,7 @@ export interface paths {
                                 days: number;
                             }[];
                         };
+                        "text/csv": string;
                     };
                 };
                 /** @description The request is invalid: `VALIDATION_ERROR`. */
@@ -8998,10 +9232,10 @@ export interface components {
             /** @description the admin token; exchanged once for the sign-in cookie */
             token: string;
             /**
-             * @description who signs in (the single `ADMIN_TOKEN`): recorded with every action
+             * @description who signs in with the single `ADMIN_TOKEN` (required with it; a named token of `ADMIN_TOKENS` is its own name): recorded with every action
              * @example alice@studio.example
              */
-            operator: string;
+            operator?: string;
         };
         /**
          * @example {
@@ -9831,7 +10065,7 @@ export interface components {
             /** @example admin */
             role: string;
             /** @description what the console may show and do */
-            permissions: ("orders:read" | "orders:act" | "finance:read" | "finance:act" | "admin")[];
+            permissions: ("orders:read" | "orders:act" | "channels:read" | "finance:read" | "finance:act" | "admin")[];
             /** Format: date-time */
             expiresAt: string;
         };

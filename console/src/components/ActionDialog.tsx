@@ -10,12 +10,15 @@ export function ActionDialog({
   onClose,
   submit,
   children,
+  field = { name: 'reason', label: 'Reason' },
 }: {
   title: string;
   open: boolean;
   onClose: () => void;
   submit: (fields: FormData) => Promise<string | undefined>;
   children?: ReactNode;
+  /** The required text: a reason (order actions) or a note (a difference's resolution). */
+  field?: { name: string; label: string };
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string>();
@@ -46,8 +49,8 @@ export function ActionDialog({
         <h2 id="dialog-title">{title}</h2>
         {children}
         <label>
-          Reason
-          <textarea name="reason" required maxLength={500} rows={3} />
+          {field.label}
+          <textarea name={field.name} required maxLength={1000} rows={3} />
         </label>
         {error && (
           <p role="alert" className="error">

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { NavLink, Outlet, useNavigate } from 'react-router';
-import { useSession } from '../session';
+import { can, useSession } from '../session';
 
 const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,7 +22,21 @@ export function Layout() {
       <header className="top">
         <nav aria-label="Main">
           <strong>Payment Center</strong>
-          <NavLink to="/orders">Orders</NavLink>
+          {can(session, 'orders:read') && (
+            <>
+              <NavLink to="/orders">Orders</NavLink>
+              <NavLink to="/ops/stuck">Stuck</NavLink>
+            </>
+          )}
+          {can(session, 'channels:read') && <NavLink to="/channels">Channels</NavLink>}
+          {can(session, 'finance:read') && (
+            <>
+              <NavLink to="/finance/revenue">Revenue</NavLink>
+              <NavLink to="/finance/channels">Channels report</NavLink>
+              <NavLink to="/finance/reconciliation">Reconciliation</NavLink>
+              <NavLink to="/finance/ledger">Ledger</NavLink>
+            </>
+          )}
         </nav>
         <form role="search" onSubmit={search}>
           <label>

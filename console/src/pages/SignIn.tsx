@@ -11,9 +11,10 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
     event.preventDefault();
     const form = event.currentTarget;
     const fields = new FormData(form);
+    const operator = String(fields.get('operator') ?? '').trim();
     setBusy(true);
     const { data, error } = await api.POST('/v1/console/session', {
-      body: { token: String(fields.get('token') ?? ''), operator: String(fields.get('operator') ?? '') },
+      body: { token: String(fields.get('token') ?? ''), ...(operator && { operator }) },
     });
     setBusy(false);
     form.reset();
@@ -31,8 +32,11 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
         </label>
         <label>
           Operator
-          <input name="operator" type="text" autoComplete="username" required maxLength={128} />
+          <input name="operator" type="text" autoComplete="username" maxLength={128} aria-describedby="operator-hint" />
         </label>
+        <p id="operator-hint" className="hint">
+          Your name, recorded with every action (needed with the shared admin token; a named token is its own name).
+        </p>
         {error && <p role="alert" className="error">{error}</p>}
         <button type="submit" disabled={busy}>
           Sign in

@@ -1,4 +1,5 @@
 import { mayCall, rolesFor } from '../../../api/auth';
+import { permissionsOf } from '../../../api/console/roles';
 
 describe('operator roles (one model, api/auth.ts)', () => {
   it('lets admin call every operator route', () => {
@@ -15,6 +16,19 @@ describe('operator roles (one model, api/auth.ts)', () => {
     expect(mayCall('finance', '/v1/admin/risk/aml-reports')).toBe(true);
     expect(mayCall('finance', '/v1/admin/risk/rules')).toBe(false);
     expect(mayCall('finance', '/v1/ops/orders')).toBe(false);
+  });
+
+  it('lets ops read the channel accounts\' health (breakers, calls), not change or list the accounts', () => {
+    expect(mayCall('ops', '/v1/admin/channels/health')).toBe(true);
+    expect(mayCall('finance', '/v1/admin/channels/health')).toBe(false);
+    expect(mayCall('ops', '/v1/admin/channels/sandbox')).toBe(false);
+    expect(mayCall('ops', '/v1/admin/channels')).toBe(false);
+  });
+
+  it('gives the console each role the permissions of the routes it may call (finance sees no orders)', () => {
+    expect(permissionsOf('admin')).toEqual(['orders:read', 'orders:act', 'channels:read', 'finance:read', 'finance:act', 'admin']);
+    expect(permissionsOf('ops')).toEqual(['orders:read', 'orders:act', 'channels:read']);
+    expect(permissionsOf('finance')).toEqual(['finance:read', 'finance:act']);
   });
 
   it('does not take a path that only begins like an area for the area', () => {

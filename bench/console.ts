@@ -1,0 +1,169 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { CONSOLE_DIST } from '../api/console/routes';
+import { daysFrom } from '../domain/reconciliation/days';
+import { DEFAULT_RECON_TIME_ZONE } from '../infra/config';
+import { openDatabase } from '../infra/db';
+import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
+import { ensureConsoleBuilt } from '../scripts/lib/console-build';
+import { rollUpDay } from '../store/reports';
+import { args, baseEnv, log } from './lib/args';
+import { Stack } from './lib/launcher';
+import { describeMachine, summarize, type LatencySummary } from './lib/measure';
+import { finish, machineLine, ms, target, targetsTable } from './lib/report';
+import { postgresVersion, round } from './lib/system';
+import { CHANNELS, FIRST, LAST, writeYear } from './reports';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * `npm run bench -- --mode console`: the console over 1,000,000 generated orders (a year, as the
+ * reports mode writes it, rolled up by each day's function): order search at the API (by id, user,
+ * channel payment id, channel and filters), the order page's call, a year's revenue by month, the first
+ * load of a signed-in order page in Chromium with a cold cache, and the console's gzipped JavaScript.
+ */
+export async function consoleMode() {
+  const orders = Number(args['console-orders']);
+  const requests = Number(args['report-requests']);
+  ensureConsoleBuilt(log);
+  const cli = await resolveTemporalCli((m) => log(m));
+  const machine = describeMachine({ temporalCli: cli });
+  const reuse = args['reuse-data'] === true;
+  const stack = await Stack.start({ name: 'bench-console', databaseUrl: args['database-url']!, keepDatabase: reuse, temporalAddress: args['temporal-address'], env: baseEnv(), log });
+  const database = openDatabase(args['database-url']!, 2);
+  try {
+    machine.postgres = await postgresVersion(stack);
+    const t0 = performance.now();
+    const { rows: held } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM orders');
+    if (reuse && Number(held[0]!.n) < orders) throw new Error(`--reuse-data: the database holds ${held[0]!.n} orders, not ${orders}`);
+    if (!reuse) await writeAndRollUp();
+    const generatedSeconds = round((performance.now() - t0) / 1000);
+    async function writeAndRollUp() {
+    log(`writing a year of ${orders.toLocaleString('en')} orders (${FIRST} to ${LAST})`);
+    await writeYear(stack, orders);
+    log(`written; rolling up the year`);
+    for (const date of daysFrom(FIRST, LAST)) {
+      for (const channel of CHANNELS) await rollUpDay(database, { channel, date, timeZone: DEFAULT_RECON_TIME_ZONE });
+    }
+    await stack.db.query('ANALYZE');
+    }
+    log(reuse ? `reusing ${held[0]!.n} orders` : `written and rolled up in ${generatedSeconds} s`);
+
+    // A sample with real order ids (the generated ones are md5s, which the API refuses as ids) and
+    // channel payment ids, so a search by either finds its order; closed ones, which no entry refers to.
+    await stack.db.query(`UPDATE orders SET id = gen_random_uuid(), channel_payment_id = 'bench-pay-' || md5(id::text)
+      WHERE id IN (SELECT id FROM orders WHERE status = 'CLOSED' AND channel_payment_id IS NULL ORDER BY id LIMIT 200)`);
+    const { rows: sample } = await stack.db.query<{ id: string; user_id: string; channel_payment_id: string | null; channel: string; game_id: string }>(
+      `SELECT id, user_id, channel_payment_id, channel, game_id FROM orders WHERE channel_payment_id LIKE 'bench-pay-%' AND status = 'CLOSED' AND id::text ~ '^.{14}4' ORDER BY id LIMIT 200`,
+    );
+    const pick = (i: number) => sample[i % sample.length]!;
+    const queries: Record<string, (i: number) => string> = {
+      'search by order id': (i) => `/v1/ops/orders?sort=newest&q=${pick(i).id}`,
+      'search by user id (q)': (i) => `/v1/ops/orders?sort=newest&q=${pick(i).user_id}`,
+      'search by channel payment id (q)': (i) => `/v1/ops/orders?sort=newest&q=${pick(i).channel_payment_id}`,
+      'orders of a channel, newest 50': (i) => `/v1/ops/orders?sort=newest&channel=${pick(i).channel}&limit=50`,
+      'game + status + a month, newest 50': (i) =>
+        `/v1/ops/orders?sort=newest&gameId=${pick(i).game_id}&status=DELIVERED&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z&limit=50`,
+      'order page (GET /v1/ops/orders/{id})': (i) => `/v1/ops/orders/${pick(i).id}`,
+      'revenue, a year by month (one currency)': () => `/v1/finance/reports/revenue?from=${FIRST}&to=${LAST}&groupBy=month&by=currency&currency=CNY`,
+      'revenue, a year by month (the console: all currencies)': () => `/v1/finance/reports/revenue?from=${FIRST}&to=${LAST}&groupBy=month&by=currency`,
+    };
+    const latencies: Record<string, LatencySummary> = {};
+    const search: number[] = [];
+    for (const [name, path] of Object.entries(queries)) {
+      const times: number[] = [];
+      for (let i = 0; i < requests + 5; i++) {
+        const t = performance.now();
+        const res = await stack.client.admin('GET', path(i), undefined, stack.client.adminToken, { 'X-Operator': 'bench' });
+        const took = performance.now() - t;
+        if (res.status !== 200) throw new Error(`${path(i)}: ${res.status} ${JSON.stringify(res.body)}`);
+        if (i >= 5) times.push(took);
+      }
+      latencies[name] = summarize(times);
+      if (name.startsWith('search') || name.includes('newest')) search.push(...times);
+      log(`${name}: ${ms(latencies[name]!)} ms`);
+    }
+    const searchAll = summarize(search);
+
+    // The first load of a signed-in order page: a new browser context each time (no cached assets).
+    const pageLoads: number[] = [];
+    if (existsSync(CHROMIUM)) {
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+      try {
+        const signIn = await fetch(`${stack.apiUrl}/v1/console/session`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ token: stack.client.adminToken, operator: 'bench' }),
+        });
+        const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!.split('=');
+        for (let i = 0; i < 20; i++) {
+          const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+          await context.addCookies([{ name: cookie[0]!, value: cookie.slice(1).join('='), url: stack.apiUrl }]);
+          const page = await context.newPage();
+          const t = performance.now();
+          await page.goto(`${stack.apiUrl}/console/orders/${pick(i * 7).id}`);
+          await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+          pageLoads.push(performance.now() - t);
+          await context.close();
+        }
+      } finally {
+        await browser.close();
+      }
+      log(`order page, first load (cold cache): ${ms(summarize(pageLoads))} ms`);
+    }
+    const pageLoad = pageLoads.length ? summarize(pageLoads) : undefined;
+    const scripts = readdirSync(join(CONSOLE_DIST, 'assets')).filter((f) => f.endsWith('.js'));
+    const gzip = (f: string) => gzipSync(readFileSync(join(CONSOLE_DIST, 'assets', f))).length;
+    const entry = scripts.filter((f) => f.startsWith('index-'));
+    const bundle = {
+      totalGzipKiB: round(scripts.reduce((s, f) => s + gzip(f), 0) / 1024),
+      firstLoadGzipKiB: round(entry.reduce((s, f) => s + gzip(f), 0) / 1024),
+      chartsGzipKiB: round(scripts.filter((f) => f.startsWith('Chart-')).reduce((s, f) => s + gzip(f), 0) / 1024),
+    };
+    const revenueYear = latencies['revenue, a year by month (the console: all currencies)']!;
+    const result = {
+      kind: 'console',
+      date: new Date().toISOString(),
+      machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
+      settings: { orders, from: FIRST, to: LAST, requestsPerQuery: requests, pageLoads: pageLoads.length },
+      books: { generatedSeconds, reused: reuse, ordersHeld: Number(held[0]!.n) },
+      latencyMs: latencies,
+      searchMs: searchAll,
+      ...(pageLoad && { orderPageFirstLoadMs: pageLoad }),
+      bundle,
+      targets: [
+        target('order search p99 under 100 ms at the API', searchAll.p99 < 100, `p99 ${searchAll.p99} ms over ${search.length} requests`),
+        target("a year's revenue by month under 1 s", revenueYear.p99 < 1000, `p99 ${revenueYear.p99} ms`),
+        ...(pageLoad ? [target('first load of a signed-in order page (cold cache) under 1 s', pageLoad.p99 < 1000, `p99 ${pageLoad.p99} ms over ${pageLoads.length} loads`)] : []),
+      ],
+    };
+    finish('console', result, markdown(result));
+  } finally {
+    await database.close();
+    await stack.stop();
+  }
+}
+
+function markdown(r: any): string {
+  return `${[
+    `### The console over ${r.settings.orders.toLocaleString('en')} orders — ${r.date.slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `Machine: ${machineLine(r.machine)}.`,
+    '',
+    `${r.books.ordersHeld.toLocaleString('en')} orders ${r.settings.from} to ${r.settings.to} (${r.books.reused ? 'generated by an earlier run' : `written and rolled up in ${r.books.generatedSeconds} s`}). ${r.settings.requestsPerQuery} requests per query, one at a time, through the API with the admin token.`,
+    '',
+    '| Query | Latency, ms |',
+    '| --- | --- |',
+    ...Object.entries(r.latencyMs).map(([name, s]) => `| ${name} | ${ms(s as LatencySummary)} |`),
+    `| **order search, all** | ${ms(r.searchMs)} |`,
+    ...(r.orderPageFirstLoadMs ? [`| order page, first load in Chromium, cold cache (${r.settings.pageLoads} loads) | ${ms(r.orderPageFirstLoadMs)} |`] : []),
+    '',
+    `JavaScript, gzipped: ${r.bundle.firstLoadGzipKiB} KiB on first load (every page but the charts), ${r.bundle.chartsGzipKiB} KiB more with the first chart (ECharts), ${r.bundle.totalGzipKiB} KiB in all.`,
+    '',
+    targetsTable(r.targets),
+  ].join('\n')}\n`;
+}

@@ -1,0 +1,137 @@
+import { useMemo } from 'react';
+import { api, type Answer } from '../client/api';
+import { Chart } from '../components/Chart';
+import { ErrorState } from '../components/Gate';
+import { isoDay, useFilters, useLoad } from '../hooks';
+import { digitsOf, majorUnits } from '../money';
+
+type Report = Answer<'/v1/finance/reports/channels'>;
+
+const percent = (rate: number) => `${(rate * 100).toFixed(1)} %`;
+
+/** Per channel account and period: orders placed and paid and the success rate; fees, refunds, chargebacks per currency. */
+export function ChannelsReportPage() {
+  const { values: f, apply, key } = useFilters({ from: isoDay(-30), to: isoDay(-1), groupBy: 'day' });
+  const groupBy = f.groupBy === 'month' ? 'month' : 'day';
+  const report = useLoad<Report>(
+    () => api.GET('/v1/finance/reports/channels', { params: { query: { from: f.from, to: f.to, groupBy, format: 'json' } } }) as Promise<{ data?: Report; error?: unknown }>,
+    key,
+  );
+  const periods = useMemo(() => [...new Set((report.data?.periods ?? []).map((p) => p.period))].sort(), [report.data]);
+  const accounts = useMemo(() => [...new Set((report.data?.periods ?? []).map((p) => p.channel))].sort(), [report.data]);
+  const series = useMemo(
+    () =>
+      accounts.map((channel) => ({
+        name: channel,
+        type: 'line' as const,
+        values: periods.map((period) => {
+          const p = report.data?.periods?.find((x) => x.period === period && x.channel === channel);
+          return p ? Math.round(p.successRate * 1000) / 10 : 0;
+        }),
+      })),
+    [accounts, periods, report.data],
+  );
+  const csv = (withPeriods: boolean) =>
+    `/v1/finance/reports/channels?${new URLSearchParams({ from: f.from, to: f.to, format: 'csv', ...(withPeriods && { groupBy }) }).toString()}`;
+
+  return (
+    <section>
+      <h1>Channels report</h1>
+      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
+        <label>
+          From <input name="from" type="date" defaultValue={f.from} required />
+        </label>
+        <label>
+          To <input name="to" type="date" defaultValue={f.to} required />
+        </label>
+        <label>
+          Per
+          <select name="groupBy" defaultValue={groupBy}>
+            <option value="day">day</option>
+            <option value="month">month</option>
+          </select>
+        </label>
+        <button type="submit">Apply</button>
+      </form>
+      {report.loading && <p className="skeleton" aria-busy="true">Loading the report…</p>}
+      {report.error && <ErrorState message={report.error} retry={report.reload} />}
+      {report.data && report.data.channels.length === 0 && <p>No orders in this range.</p>}
+      {report.data && report.data.channels.length > 0 && (
+        <>
+          <p>
+            <a href={csv(true)} download>
+              Export CSV (per {groupBy})
+            </a>{' '}
+            ·{' '}
+            <a href={csv(false)} download>
+              Export CSV (amounts)
+            </a>
+          </p>
+          <Chart title={`Success rate per account and ${groupBy} (orders paid / placed)`} periods={periods} series={series} valueName="%" />
+          <table data-testid="periods-table">
+            <caption>Orders placed and paid per account and {groupBy}</caption>
+            <thead>
+              <tr>
+                <th>Period</th>
+                <th>Account</th>
+                <th className="num">Placed</th>
+                <th className="num">Paid</th>
+                <th className="num">Success rate</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(report.data.periods ?? []).map((p) => (
+                <tr key={`${p.period}-${p.channel}`}>
+                  <td>{p.period}</td>
+                  <td>{p.channel}</td>
+                  <td className="num">{p.ordersCreated}</td>
+                  <td className="num">{p.ordersPaid}</td>
+                  <td className="num">{percent(p.successRate)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <table data-testid="amounts-table">
+            <caption>
+              Per account and currency, {report.data.from} to {report.data.to} (major units)
+            </caption>
+            <thead>
+              <tr>
+                <th>Account</th>
+                <th className="num">Placed</th>
+                <th className="num">Paid</th>
+                <th className="num">Success rate</th>
+                <th className="num">Refunds</th>
+                <th className="num">Chargebacks</th>
+                <th>Currency</th>
+                <th className="num">Paid amount</th>
+                <th className="num">Refunded</th>
+                <th className="num">Charged back</th>
+                <th className="num">Fees</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.data.channels.flatMap((c) =>
+                c.amounts.map((a, i) => (
+                  <tr key={`${c.channel}-${a.currency}`}>
+                    <td>{i === 0 ? c.channel : ''}</td>
+                    <td className="num">{i === 0 ? c.ordersCreated : ''}</td>
+                    <td className="num">{i === 0 ? c.ordersPaid : ''}</td>
+                    <td className="num">{i === 0 ? percent(c.successRate) : ''}</td>
+                    <td className="num">{i === 0 ? c.refunds : ''}</td>
+                    <td className="num">{i === 0 ? c.chargebacks : ''}</td>
+                    <td>{a.currency}</td>
+                    <td className="num">{majorUnits(a.paid, digitsOf(a.currency))}</td>
+                    <td className="num">{majorUnits(a.refunded, digitsOf(a.currency))}</td>
+                    <td className="num">{majorUnits(a.chargedBack, digitsOf(a.currency))}</td>
+                    <td className="num">{majorUnits(a.fees, digitsOf(a.currency))}</td>
+                  </tr>
+                )),
+              )}
+            </tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}
