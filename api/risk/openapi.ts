@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
 import { amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
 
 export function riskPaths(): ZodOpenApiPathsObject {
@@ -13,7 +13,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
         tags,
         summary: "The operators' risk rules",
         security: ADMIN,
-        responses: { 200: json('Every rule, enabled or not.', rulesResponse), ...authenticatedErrors() },
+        responses: { 200: json('Every rule, enabled or not.', rulesResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/rules/{ruleId}': {
@@ -27,14 +27,14 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: ruleParams,
         requestBody: jsonBody(ruleBody),
-        responses: { 200: json('The rule as stored.', ruleResponse), ...authenticatedErrors({ 404: ['GAME_NOT_FOUND'] }) },
+        responses: { 200: json('The rule as stored.', ruleResponse), ...operatorErrors({ 404: ['GAME_NOT_FOUND'] }) },
       },
       delete: {
         tags,
         summary: 'Remove a risk rule',
         security: ADMIN,
         requestParams: ruleParams,
-        responses: { 204: { description: 'Removed (audited).' }, ...authenticatedErrors({ 404: ['RULE_NOT_FOUND'] }) },
+        responses: { 204: { description: 'Removed (audited).' }, ...operatorErrors({ 404: ['RULE_NOT_FOUND'] }) },
       },
     },
     '/v1/admin/risk/aml-reports': {
@@ -51,7 +51,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
             description: 'The report.',
             content: { 'application/json': { schema: amlReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
           },
-          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+          ...operatorErrors({ 422: ['RANGE_TOO_LONG'] }),
         },
       },
     },
@@ -61,7 +61,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
         summary: 'The blacklist',
         description: 'Expired entries are listed until removed; they deny no more.',
         security: ADMIN,
-        responses: { 200: json('Every entry.', blacklistList), ...authenticatedErrors() },
+        responses: { 200: json('Every entry.', blacklistList), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/blacklist/{kind}/{value}': {
@@ -74,14 +74,14 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: blacklistParams,
         requestBody: { required: false, content: { 'application/json': { schema: blacklistBody } } },
-        responses: { 200: json('The blacklist entry (its value in canonical form).', blacklistEntry), ...authenticatedErrors() },
+        responses: { 200: json('The blacklist entry (its value in canonical form).', blacklistEntry), ...operatorErrors() },
       },
       delete: {
         tags,
         summary: 'Unblock a user, device, IP address or CIDR block',
         security: ADMIN,
         requestParams: blacklistParams,
-        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...authenticatedErrors() },
+        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...operatorErrors() },
       },
     },
   };

@@ -200,6 +200,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -467,6 +484,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `GAME_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -621,6 +655,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -791,6 +842,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -927,6 +995,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -1255,6 +1340,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -1403,6 +1505,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `GAME_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -1537,6 +1656,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -1725,6 +1861,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -1897,6 +2050,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2046,6 +2216,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2164,6 +2351,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -2308,6 +2512,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2442,6 +2663,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -2591,6 +2829,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -3698,6 +3953,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -3837,6 +4109,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4027,6 +4316,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -4176,6 +4482,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4364,6 +4687,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4583,6 +4923,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -4732,6 +5089,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4965,6 +5339,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -5114,6 +5505,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -5302,6 +5710,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -6271,6 +6696,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -6436,6 +6878,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -6624,6 +7083,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -6759,6 +7235,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -7018,6 +7511,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `RUN_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -7214,6 +7724,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -7435,6 +7962,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -7616,6 +8160,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
