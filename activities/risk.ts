@@ -6,7 +6,6 @@ import { openPii } from '../infra/pii';
 import { businessMetrics } from '../infra/metrics';
 import { piiKeyring } from '../infra/pii';
 import {
-  decisionOf,
   gameClockOf,
   legacyRiskFacts,
   listRiskRules,
@@ -40,7 +39,8 @@ export function riskRulesCache(db: Db, changes?: ConfigChanges) {
 /**
  * Gathers the facts the risk rules need, lets the pure rules decide (domain/risk) and records the
  * decision with the order's place in its windows: one transaction under the subjects' locks, so
- * concurrent orders of one user, device or network are counted one after the other.
+ * concurrent orders of one user, device or network are counted one after the other. An order no
+ * rule applies to costs one read (the blacklist and the built-in guard) and keeps nothing.
  */
 export function createRiskActivities({ database, config, changes }: ActivityDeps) {
   const rulesNow = riskRulesCache(database.db, changes);
@@ -68,33 +68,32 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
         return risk;
       }
       const rules = rulesFor(await rulesNow(), check.gameId);
-      const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
-      const risk = await database.transaction(async (run) => {
-        await lockRiskSubjects(run, check.gameId, keys);
-        const earlier = await decisionOf(run, orderId);
-        if (earlier) return earlier;
-        const facts = await riskFacts(run, {
-          subject: check,
-          keys,
-          orderId,
-          currency: amount.currency,
-          now,
-          since,
-          windows: windowsNeeded(rules),
-          paidOrders: rules.some((r) => r.kind === 'AMOUNT_ANOMALY'),
-          deviceFirstSeen: rules.some((r) => r.kind === 'NEW_DEVICE_HIGH_VALUE'),
-          failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
-          dayStart,
+      const order = { amount, hasDevice: keys.DEVICE !== undefined, hasIp: keys.IP !== undefined, now: now.getTime() };
+      const base = { subject: check, keys, orderId, currency: amount.currency, now, since };
+      let risk: RiskDecision;
+      if (rules.length === 0) {
+        // The hot path: no rule applies, so nothing is counted or kept; the blacklist and the built-in
+        // guard are one read (with the decision an earlier attempt may have kept when a rule applied).
+        const { facts, earlier } = await riskFacts(database.sql, { ...base, windows: [], paidOrders: false, deviceFirstSeen: false, failureWindows: [] });
+        risk = earlier ?? evaluateRisk(facts, settings(), [], order);
+      } else {
+        const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
+        risk = await database.transaction(async (run) => {
+          await lockRiskSubjects(run, check.gameId, keys);
+          const { facts, earlier } = await riskFacts(run, {
+            ...base,
+            windows: windowsNeeded(rules),
+            paidOrders: rules.some((r) => r.kind === 'AMOUNT_ANOMALY'),
+            deviceFirstSeen: rules.some((r) => r.kind === 'NEW_DEVICE_HIGH_VALUE'),
+            failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
+            dayStart,
+          });
+          if (earlier) return earlier;
+          const decided = evaluateRisk(facts, settings(), rules, order);
+          await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
+          return decided;
         });
-        const decided = evaluateRisk(facts, settings(), rules, {
-          amount,
-          hasDevice: keys.DEVICE !== undefined,
-          hasIp: keys.IP !== undefined,
-          now: now.getTime(),
-        });
-        await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
-        return decided;
-      });
+      }
       businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
       return risk;
     },
