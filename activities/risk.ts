@@ -1,5 +1,5 @@
 import { gameDay, gameDayStart } from '../domain/game-day';
-import { evaluateRisk, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
+import { evaluateRisk, retentionSeconds, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
 import type { ConfigChanges } from '../infra/config-changes';
 import type { Db } from '../infra/db';
 import { openPii } from '../infra/pii';
@@ -10,6 +10,7 @@ import {
   legacyRiskFacts,
   listRiskRules,
   lockRiskSubjects,
+  purgeWindowEvents,
   recordRiskDecision,
   riskFacts,
   subjectKeys,
@@ -19,6 +20,8 @@ import type { ActivityDeps } from './deps';
 
 /** How long a process may use the rules it read without a change notification (none is lost for longer). */
 const RULES_MAX_AGE_MS = 1_000;
+/** Each process purges the window rows no rule looks back to at most this often, as it writes new ones. */
+const PURGE_EVERY_MS = 60_000;
 
 /** The operators' rules as this process knows them: reloaded on `risk_rules` notifications, and at least every second. */
 export function riskRulesCache(db: Db, changes?: ConfigChanges) {
@@ -46,6 +49,14 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
   const rulesNow = riskRulesCache(database.db, changes);
   // Read at each check, as before rules were data: tests change the process's settings while it runs.
   const settings = () => ({ maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
+  let purgedAt = 0;
+  /** Rows older than the longest look-back of any enabled rule (of any game) go. */
+  const purgeOldWindows = async (now: Date) => {
+    if (now.getTime() - purgedAt < PURGE_EVERY_MS) return;
+    purgedAt = now.getTime();
+    const enabled = (await rulesNow()).filter((r) => r.enabled);
+    await purgeWindowEvents(database.sql, new Date(now.getTime() - retentionSeconds(enabled) * 1000));
+  };
   return {
     async checkRisk(input: RiskCheck & { clientIpSealed?: string; deviceIdSealed?: string }): Promise<RiskDecision> {
       // Sealed in the workflow's input (an order started before sealing carries them plain); opened
@@ -93,6 +104,7 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
           await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
           return decided;
         });
+        await purgeOldWindows(now);
       }
       businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
       return risk;

@@ -224,6 +224,18 @@ export async function recordRiskDecision(
     ON CONFLICT DO NOTHING`);
 }
 
+/** Deletes up to `limit` window rows older than `before` (no rule looks that far back); how many. */
+export async function purgeWindowEvents(run: RunSql, before: Date, limit = 10_000): Promise<number> {
+  const [row] = await run<{ n: number }>(sql`
+    WITH purged AS (
+      DELETE FROM risk_window_events WHERE ctid IN (
+        SELECT ctid FROM risk_window_events WHERE at < ${utc(before.toISOString())} LIMIT ${limit}::int)
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM purged`);
+  return row!.n;
+}
+
 /** The game's clock (time zone, reset hour) its daily figures count in. */
 export function gameClockOf(db: Db, gameId: string) {
   return db.game.findUniqueOrThrow({ where: { id: gameId }, select: { timeZone: true, dailyResetHour: true } });

@@ -127,9 +127,20 @@ export function windowsNeeded(rules: readonly RiskRule[]): WindowQuery[] {
   return [...queries.values()];
 }
 
-/** How far back any rule looks (seconds), for the counters' retention. */
-export function longestWindowSeconds(rules: readonly RiskRule[]): number {
-  return Math.max(0, ...windowsNeeded(rules).map((q) => q.windowSeconds));
+/** A game's day is at most this long (a daylight-saving change included): AML_DAILY looks back no further. */
+const GAME_DAY_LOOKBACK_SECONDS = 2 * 86_400;
+
+/**
+ * How far back any of these rules looks (seconds): the counters' rows older than this are purged.
+ * A device whose rows were purged counts as new again for NEW_DEVICE_HIGH_VALUE (unseen for longer
+ * than the rule's age).
+ */
+export function retentionSeconds(rules: readonly RiskRule[]): number {
+  return Math.max(
+    0,
+    ...windowsNeeded(rules).map((q) => q.windowSeconds),
+    ...rules.map((r) => (r.kind === 'NEW_DEVICE_HIGH_VALUE' ? r.params.deviceAgeSeconds : r.kind === 'AML_DAILY' ? GAME_DAY_LOOKBACK_SECONDS : 0)),
+  );
 }
 
 /** Whether an amount is of the threshold's currency and reaches it. */
