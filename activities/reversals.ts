@@ -12,6 +12,7 @@ import { createPendingRefund, findRefund, recordRefundAccepted } from '../store/
 import { openRevocation, recordRevocationAttempt, revocationIdFor, revocationTarget } from '../store/revocations';
 import { dropCardDays } from '../store/monthly-cards';
 import { releaseStock } from '../store/stock';
+import { releaseMinorHold } from '../store/minor-caps';
 import { releaseAllowances } from '../store/allowances';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -77,6 +78,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         releaseAllowances,
+        releaseMinorHold,
         dropCardDays,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause])] : []),

@@ -1,4 +1,5 @@
-import { gameDay, gameDayStart } from '../domain/game-day';
+import { gameDay, gameDayStart, gameMonth } from '../domain/game-day';
+import { MINOR_SPENDING_LIMIT, capFor, capRefusal, monthlyCeiling, type AgeBand } from '../domain/risk/minor-caps';
 import { evaluateRisk, retentionSeconds, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
 import type { ConfigChanges } from '../infra/config-changes';
 import type { Db } from '../infra/db';
@@ -16,6 +17,9 @@ import {
   subjectKeys,
   type RiskCheck,
 } from '../store/risk';
+import { minorCapsContext, takeMinorHold } from '../store/minor-caps';
+import type { RunSql } from '../infra/db';
+import type { Money } from '../domain/money';
 import type { ActivityDeps } from './deps';
 
 /** How long a process may use the rules it read without a change notification (none is lost for longer). */
@@ -58,10 +62,10 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
     await purgeWindowEvents(database.sql, new Date(now.getTime() - retentionSeconds(enabled) * 1000));
   };
   return {
-    async checkRisk(input: RiskCheck & { clientIpSealed?: string; deviceIdSealed?: string }): Promise<RiskDecision> {
+    async checkRisk(input: RiskCheck & { clientIpSealed?: string; deviceIdSealed?: string; region?: string; ageBand?: AgeBand }): Promise<RiskDecision> {
       // Sealed in the workflow's input (an order started before sealing carries them plain); opened
       // here, in memory only: the subnet and blocklist digests need the address itself.
-      const { clientIpSealed, deviceIdSealed, ...plain } = input;
+      const { clientIpSealed, deviceIdSealed, region, ageBand, ...plain } = input;
       const keyring = piiKeyring(config);
       const check: RiskCheck = {
         ...plain,
@@ -87,6 +91,7 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
         // guard are one read (with the decision an earlier attempt may have kept when a rule applied).
         const { facts, earlier } = await riskFacts(database.sql, { ...base, windows: [], paidOrders: false, deviceFirstSeen: false, failureWindows: [] });
         risk = earlier ?? evaluateRisk(facts, settings(), [], order);
+        if (!earlier && ageBand && region) risk = await holdMinorSpending(database.sql, { ...check, orderId, amount, region, ageBand, now }, risk);
       } else {
         const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
         risk = await database.transaction(async (run) => {
@@ -100,7 +105,8 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
             dayStart,
           });
           if (earlier) return earlier;
-          const decided = evaluateRisk(facts, settings(), rules, order);
+          let decided = evaluateRisk(facts, settings(), rules, order);
+          if (ageBand && region) decided = await holdMinorSpending(run, { ...check, orderId, amount, region, ageBand, now }, decided);
           await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
           return decided;
         });
@@ -110,6 +116,32 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
       return risk;
     },
   };
+}
+
+/**
+ * A minor's order risk let through takes its hold on the user's month of the region's cap (one
+ * atomic step); over a cap, it is denied with the cap's figures (403 MINOR_SPENDING_LIMIT). An adult,
+ * or a region without caps, costs nothing.
+ */
+async function holdMinorSpending(
+  run: RunSql,
+  o: { orderId: string; gameId: string; userId: string; amount: Money; region: string; ageBand: AgeBand; now: Date },
+  risk: RiskDecision,
+): Promise<RiskDecision> {
+  if (risk.decision === 'DENY' || o.ageBand === 'ADULT') return risk;
+  const context = await minorCapsContext(run, o.region, o.gameId);
+  const cap = capFor(o.ageBand, o.region, context.stored);
+  if (!cap) return risk;
+  const { held, used } = await takeMinorHold(run, {
+    orderId: o.orderId,
+    gameId: o.gameId,
+    userId: o.userId,
+    month: gameMonth(o.now, context.timeZone),
+    amount: o.amount,
+    ceiling: monthlyCeiling(cap, o.amount),
+  });
+  if (held) return risk;
+  return { decision: 'DENY', reasons: [MINOR_SPENDING_LIMIT], hits: risk.hits ?? [], details: { ...capRefusal(cap, o.amount, used) } };
 }
 
 /** When the game's current day started (its time zone and reset hour). */

@@ -32,6 +32,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
         requireDeliveryEcho: body.requireDeliveryEcho ?? false,
         timeZone: body.timeZone ?? 'Asia/Shanghai',
         dailyResetHour: body.dailyResetHour ?? 0,
+        defaultAgeBand: body.defaultAgeBand ?? 'ADULT',
         deliveryMode: delivery?.mode ?? 'HTTP',
         deliveryAckTimeoutMs: delivery?.ackTimeoutMs ?? ACK_TIMEOUT_MS.default,
       },
@@ -48,6 +49,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       ...(game.channelPolicy !== null && { channelPolicy: game.channelPolicy }),
       timeZone: game.timeZone,
       dailyResetHour: game.dailyResetHour,
+      defaultAgeBand: game.defaultAgeBand,
       updatedAt: game.updatedAt,
     });
   });

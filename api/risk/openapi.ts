@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
-import { amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
+import { capRegionPath, minorCapsBody, minorCapsList, minorCapsResponse, amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
 
 export function riskPaths(): ZodOpenApiPathsObject {
   const tags = ['Risk'];
@@ -35,6 +35,28 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: ruleParams,
         responses: { 204: { description: 'Removed (audited).' }, ...operatorErrors({ 404: ['RULE_NOT_FOUND'] }) },
+      },
+    },
+    '/v1/admin/risk/minor-caps': {
+      get: {
+        tags,
+        summary: "Minors' spending caps per region",
+        description: 'The operators\' caps and the built-in ones they do not replace (CN: under 8 nothing; 8–15 ¥50 a purchase, ¥200 a month; 16–17 ¥100 and ¥400).',
+        security: ADMIN,
+        responses: { 200: json('Every region with caps.', minorCapsList), ...operatorErrors() },
+      },
+    },
+    '/v1/admin/risk/minor-caps/{region}': {
+      put: {
+        tags,
+        summary: "Set a region's minors' spending caps",
+        description:
+          'Per minor band, what one purchase may cost and what a calendar month (the game\'s time zone) of pending and paid ' +
+          'orders may add up to, in minor units of `currency`. Replaces the built-in caps of the region; audited.',
+        security: ADMIN,
+        requestParams: { path: z.object({ region: capRegionPath }) },
+        requestBody: jsonBody(minorCapsBody),
+        responses: { 200: json('The caps as stored.', minorCapsResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/aml-reports': {

@@ -1,4 +1,5 @@
 import type { Money } from '../money';
+import { MINOR_SPENDING_LIMIT } from './minor-caps';
 
 /**
  * The risk rules as data, and the one decision over them. Operators keep rules (PUT
@@ -101,6 +102,8 @@ export interface RiskDecision {
   /** Stable, short: the blacklist kinds, the built-in guard and the rule kinds that hit (metrics label them). */
   reasons: string[];
   hits?: RiskHit[];
+  /** A refusal's figures the game may see (a minor's cap: which cap, its limit, what the month held). */
+  details?: Record<string, unknown>;
 }
 
 /** Reason of an order refused by operators' rules only: games never see which rule (ops do). */
@@ -219,6 +222,6 @@ export function evaluateRisk(facts: RiskFacts, settings: RiskSettings, rules: re
 
 /** The reason a denied order is stored with (its history is the game's view: no rule named). */
 export function rejectionReason(risk: RiskDecision): string {
-  const named = risk.reasons.filter((r) => r.startsWith('BLACKLISTED_') || r === BUILT_IN_VELOCITY);
+  const named = risk.reasons.filter((r) => r.startsWith('BLACKLISTED_') || r === BUILT_IN_VELOCITY || r === MINOR_SPENDING_LIMIT);
   return named.length ? named.join(',') : RULE_DENIAL_REASON;
 }

@@ -136,3 +136,41 @@ describe('the risk step on PostgreSQL', () => {
     expect(left.map((r) => r.order_id).sort()).toEqual([recent, decided.orderId!].sort());
   });
 });
+
+describe("minors' spending caps on PostgreSQL", () => {
+  it('holds exactly 6 of 20 concurrent 30 CNY orders of one 8-15 user in CN; a closed one frees 30', async () => {
+    const gameId = newGame();
+    const { checkRisk } = createRiskActivities({ database, config } as never);
+    const minorOrder = () => check(gameId, { userId: 'kid', region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
+    await checkRisk(check(newGame())); // warm: the pool's connections
+    const orders = Array.from({ length: 20 }, minorOrder);
+    const decisions = await Promise.all(orders.map((o) => checkRisk(o)));
+    const allowed = orders.filter((_, i) => decisions[i]!.decision === 'ALLOW');
+    expect(allowed).toHaveLength(6);
+    const refused = decisions.filter((d) => d.decision === 'DENY');
+    expect(refused).toHaveLength(14);
+    expect(refused[0]).toMatchObject({ reasons: ['MINOR_SPENDING_LIMIT'], details: { cap: 'MONTHLY', limit: 20_000 } });
+    expect((await checkRisk(allowed[0]!)).decision).toBe('ALLOW'); // a re-run keeps its hold, and takes no second one
+
+    // The order's compensation (closing it) gives its 30 back, once.
+    const { sql } = await import('../../store/sql');
+    const { releaseMinorHold } = await import('../../store/minor-caps');
+    const close = () => database.sql(sql`WITH moved AS (SELECT ${allowed[0]!.orderId!}::uuid AS id), ${releaseMinorHold} SELECT 1`);
+    await close();
+    await close();
+    expect((await checkRisk(minorOrder())).decision).toBe('ALLOW');
+    expect(await checkRisk(minorOrder())).toMatchObject({ decision: 'DENY', details: { cap: 'MONTHLY', used: 18_000 } });
+  });
+
+  it('refuses what no month can take: over the purchase cap, and any order of an under-8', async () => {
+    const gameId = newGame();
+    const { checkRisk } = createRiskActivities({ database, config } as never);
+    const big = check(gameId, { amount: { currency: 'CNY', value: 5_001 }, region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
+    expect(await checkRisk(big)).toMatchObject({ decision: 'DENY', details: { cap: 'PER_PURCHASE', limit: 5_000, used: 0 } });
+    const small = check(gameId, { amount: { currency: 'CNY', value: 1 }, userId: 'tiny', region: 'CN', ageBand: 'UNDER_8' } as Partial<RiskCheck>);
+    expect(await checkRisk(small)).toMatchObject({ decision: 'DENY', details: { cap: 'NO_PURCHASES', limit: 0 } });
+    const adult = check(gameId, { amount: { currency: 'CNY', value: 500_000 }, region: 'CN', ageBand: 'ADULT' } as Partial<RiskCheck>);
+    expect((await checkRisk(adult)).decision).toBe('ALLOW');
+  });
+});
+
