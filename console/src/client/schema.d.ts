@@ -161,6 +161,8 @@ export interface paths {
                             };
                             timeZone: string;
                             dailyResetHour: number;
+                            /** @enum {string} */
+                            defaultAgeBand: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
                             /** Format: date-time */
                             updatedAt: string;
                         };
@@ -1772,6 +1774,355 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/risk/minor-caps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Minors' spending caps per region
+         * @description The operators' caps and the built-in ones they do not replace (CN: under 8 nothing; 8–15 ¥50 a purchase, ¥200 a month; 16–17 ¥100 and ¥400).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every region with caps. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            caps: {
+                                region: string;
+                                currency: string;
+                                bands: {
+                                    [key: string]: {
+                                        /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                        perPurchase: number;
+                                        /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                        monthly: number;
+                                    };
+                                };
+                                /** @description the built-in caps (no operator set this region) */
+                                builtIn: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/minor-caps/{region}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a region's minors' spending caps
+         * @description Per minor band, what one purchase may cost and what a calendar month (the game's time zone) of pending and paid orders may add up to, in minor units of `currency`. Replaces the built-in caps of the region; audited.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description ISO 3166-1 alpha-2 region */
+                    region: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MinorCaps"];
+                };
+            };
+            responses: {
+                /** @description The caps as stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            region: string;
+                            currency: string;
+                            bands: {
+                                [key: string]: {
+                                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                    perPurchase: number;
+                                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                    monthly: number;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/risk/aml-reports": {
         parameters: {
             query?: never;
@@ -3002,7 +3353,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Refused: `RISK_REJECTED`. */
+                /** @description Refused: `RISK_REJECTED`, `MINOR_SPENDING_LIMIT`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3011,7 +3362,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "RISK_REJECTED";
+                                code: "RISK_REJECTED" | "MINOR_SPENDING_LIMIT";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -8629,6 +8980,11 @@ export interface components {
             timeZone?: string;
             /** @description local hour (0-23) at which the game's day starts (default 0) */
             dailyResetHour?: number;
+            /**
+             * @description the age band of an order that names none (default ADULT): a minor band holds such orders to the region's spending caps
+             * @enum {string}
+             */
+            defaultAgeBand?: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
         };
         /**
          * @example {
@@ -8975,6 +9331,37 @@ export interface components {
         };
         /**
          * @example {
+         *       "currency": "CNY",
+         *       "bands": {
+         *         "UNDER_8": {
+         *           "perPurchase": 0,
+         *           "monthly": 0
+         *         },
+         *         "8_TO_15": {
+         *           "perPurchase": 5000,
+         *           "monthly": 20000
+         *         },
+         *         "16_TO_17": {
+         *           "perPurchase": 10000,
+         *           "monthly": 40000
+         *         }
+         *       }
+         *     }
+         */
+        MinorCaps: {
+            currency: string;
+            /** @description per minor band; a band left out has no cap (0 and 0: no purchases) */
+            bands: {
+                [key: string]: {
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    perPurchase: number;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    monthly: number;
+                };
+            };
+        };
+        /**
+         * @example {
          *       "reason": "chargeback fraud, ticket RISK-1042"
          *     }
          */
@@ -9098,6 +9485,12 @@ export interface components {
          *       "sku": "gems-60",
          *       "region": "US"
          *     }
+         * @example {
+         *       "userId": "player-30512",
+         *       "sku": "gems-60",
+         *       "region": "CN",
+         *       "ageBand": "8_TO_15"
+         *     }
          */
         CreateOrder: {
             userId: string;
@@ -9114,6 +9507,11 @@ export interface components {
              */
             platform?: "ios" | "android" | "web" | "pc";
             deviceId?: string;
+            /**
+             * @description the payer's age band; omitted: the game's defaultAgeBand (ADULT unless set). A minor's orders are held to the region's spending caps (403 MINOR_SPENDING_LIMIT)
+             * @enum {string}
+             */
+            ageBand?: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
         };
         /**
          * @example {
