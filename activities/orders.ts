@@ -20,6 +20,7 @@ import {
 import { journalPaymentCaptured, journalPaymentHeld, journalReviewReleased } from '../store/journal';
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
+import { releaseMinorHold } from '../store/minor-caps';
 import { releaseAllowances, releasePending, usedAllowances } from '../store/allowances';
 import { refusalOf } from '../domain/catalog/allowances';
 import type { Sql } from '../store/sql';
@@ -182,7 +183,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
 
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
-      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances]);
+      await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances, releaseMinorHold]);
     },
 
     /**

@@ -21,6 +21,7 @@ import { channelPaymentOf, readOrder, setChannelPayment, type Order } from '../s
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
 import { releaseStock } from '../store/stock';
+import { releaseMinorHold } from '../store/minor-caps';
 import { releaseAllowances } from '../store/allowances';
 import { FAILURE, type PaymentNotification } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -129,7 +130,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
           // Goods the game took are never refunded by the purchase itself (reversals are their own step).
           onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'RISK_REVIEW', 'CLOSED'],
         },
-        [releaseStock, releaseAllowances, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
+        [releaseStock, releaseAllowances, releaseMinorHold, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';

@@ -13,6 +13,7 @@ import { openRevocation, recordPublishedRevocation, recordRevocationAttempt, rev
 import { ACK_TIMEOUT_MS, brokerMessageId, type DeliveryMode } from '../domain/fulfillment/modes';
 import { dropCardDays } from '../store/monthly-cards';
 import { releaseStock } from '../store/stock';
+import { releaseMinorHold } from '../store/minor-caps';
 import { releaseAllowances } from '../store/allowances';
 import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
@@ -81,6 +82,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         releaseAllowances,
+        releaseMinorHold,
         dropCardDays,
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause], brokers)] : []),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, SERVER_ERRORS, errors, json, jsonBody, text } from '../api/shared/openapi';
+import { ADMIN, SERVER_ERRORS, errors, json, jsonBody, operatorErrors, text } from '../api/shared/openapi';
 import {
   sandboxCloseResponse,
   sandboxCreatePaymentRequest,
@@ -98,6 +98,7 @@ export function sandboxPaths(): ZodOpenApiPathsObject {
             {
               400: ['VALIDATION_ERROR'],
               401: ['UNAUTHORIZED'],
+              403: ['FORBIDDEN'],
               404: ['PAYMENT_NOT_FOUND'],
               409: ['PAYMENT_NOT_PAYABLE'],
               413: ['PAYLOAD_TOO_LARGE'],
@@ -118,7 +119,7 @@ function statementPaths(): ZodOpenApiPathsObject {
   const tags = ['Sandbox'];
   const dateParams = { path: z.object({ date: statementDate }) };
   const refused = (own: Record<number, readonly [string, ...string[]]>) =>
-    errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
+    operatorErrors(own);
   return {
     '/sandbox/statements/{date}': {
       get: {
@@ -162,7 +163,7 @@ function merchantApiPaths(): ZodOpenApiPathsObject {
   const tags = ['Sandbox'];
   const paymentId = z.string().meta({ examples: ['sbx_9a7c3e1f5b2d4c6e8a0b1c2d'] });
   const refused = (own: Record<number, readonly [string, ...string[]]>) =>
-    errors({ 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }, SERVER_ERRORS, own);
+    operatorErrors(own);
   return {
     '/sandbox/api/payments': {
       post: {

@@ -78,6 +78,8 @@ export interface GameFields {
   /** The game's day: IANA time zone and the local hour it starts (defaults Asia/Shanghai, 0). */
   timeZone?: string;
   dailyResetHour?: number;
+  /** The age band of an order that names none (ADULT, or a minor band: store/minor-caps.ts). */
+  defaultAgeBand?: string;
   /** How the game takes deliveries and revocations (HTTP, NATS, RABBITMQ) and, over a broker, how long an attempt waits for its ack. */
   deliveryMode?: DeliveryMode;
   deliveryAckTimeoutMs?: number;
@@ -151,6 +153,7 @@ const gameAuditView = (game: Game | null) =>
     requireDeliveryEcho: game.requireDeliveryEcho,
     timeZone: game.timeZone,
     dailyResetHour: game.dailyResetHour,
+    defaultAgeBand: game.defaultAgeBand,
     deliveryMode: game.deliveryMode,
     deliveryAckTimeoutMs: game.deliveryAckTimeoutMs,
     consumptionAnswers: game.consumptionAnswers,

@@ -8,6 +8,8 @@ import { NOW_UTC, isUniqueViolation, join, raw, sql, utc, type Sql } from './sql
 import { EVENT_SOURCE_COLUMNS, recordOrderEvent } from './outbox';
 import { outOfStock, recordReservation, reserveStock } from './stock';
 import { allowanceRefused, bonusClaimed, recordAllowances, takeAllowances } from './allowances';
+import { releaseMinorHoldOfRejected } from './minor-caps';
+import { isMinor } from '../domain/risk/minor-caps';
 
 /** The order aggregate: `orders` and its `order_history`; stock, delivery and refund effects come as fragments. */
 
@@ -74,7 +76,9 @@ export async function openOrder(run: RunSql, o: NewOrder, { events = false }: Or
         RETURNING ${EVENT_SOURCE_COLUMNS}
       ), history AS (
         INSERT INTO order_history (order_id, status, reason) SELECT id, status, status_reason FROM created
-      ), ${recordReservation(o.sku, o.quantity)}${recordAllowances(o, o.allowances)}${events ? sql`, ${recordOrderEvent('created')}` : sql``}
+      ), ${recordReservation(o.sku, o.quantity)}${recordAllowances(o, o.allowances)}${events ? sql`, ${recordOrderEvent('created')}` : sql``}${
+        // A minor's hold goes back when the order is rejected here after risk let it through.
+        isMinor(o.ageBand) ? sql`, ${releaseMinorHoldOfRejected(o.orderId)}` : sql``}
       SELECT status, status_reason, (SELECT refused_key FROM decision) AS allowance_refused FROM created`);
     return { ...row!, created: true };
   } catch (err) {

@@ -99,8 +99,14 @@ export interface FactsRequest {
 
 const ago = (now: Date, seconds: number) => utc(new Date(now.getTime() - seconds * 1000).toISOString());
 
-/** Every fact the rules need, in one statement. */
-export async function riskFacts(run: RunSql, r: FactsRequest): Promise<RiskFacts> {
+/** The facts, and the decision an earlier attempt kept for this order (a re-run returns it). */
+export interface GatheredFacts {
+  facts: RiskFacts;
+  earlier?: RiskDecision;
+}
+
+/** Every fact the rules need, and the order's kept decision if any, in one statement. */
+export async function riskFacts(run: RunSql, r: FactsRequest): Promise<GatheredFacts> {
   const { gameId, userId } = r.subject;
   const windows = r.windows.filter((w) => r.keys[w.subject] !== undefined);
   const windowFigures = windows.length
@@ -133,8 +139,11 @@ export async function riskFacts(run: RunSql, r: FactsRequest): Promise<RiskFacts
     paid_total: string | null;
     device_first_seen: Date | null;
     day_total: string | null;
+    earlier: { decision: RiskDecision['decision']; reasons: string[]; hits: RiskDecision['hits'] | null } | null;
   }>(sql`
-    SELECT ARRAY(
+    SELECT (SELECT jsonb_build_object('decision', decision, 'reasons', reasons, 'hits', hits) FROM risk_decisions
+        WHERE order_id = ${r.orderId}::uuid) AS earlier,
+      ARRAY(
         SELECT DISTINCT kind FROM risk_blacklist
         WHERE (expires_at IS NULL OR expires_at > ${utc(r.now.toISOString())})
           AND ((kind = 'USER' AND value = ${userId}::text)
@@ -156,7 +165,8 @@ export async function riskFacts(run: RunSql, r: FactsRequest): Promise<RiskFacts
       ${r.dayStart ? sql`(SELECT coalesce(sum(amount), 0) FROM risk_window_events WHERE game_id = ${gameId}::text
           AND subject = 'USER' AND subject_key = ${userId}::text AND currency = ${r.currency}::text
           AND at >= ${utc(r.dayStart.toISOString())} AND order_id <> ${r.orderId}::uuid)` : sql`NULL::bigint`} AS day_total`);
-  return {
+  const earlier = row!.earlier;
+  const facts: RiskFacts = {
     blacklisted: row!.blacklisted,
     recentOrdersOfUser: row!.recent,
     windows: row!.windows ?? {},
@@ -165,11 +175,12 @@ export async function riskFacts(run: RunSql, r: FactsRequest): Promise<RiskFacts
     deviceFirstSeenAt: row!.device_first_seen?.getTime() ?? null,
     ...(row!.day_total !== null && { dayTotal: Number(row!.day_total) }),
   };
+  return { facts, ...(earlier && { earlier: { decision: earlier.decision, reasons: earlier.reasons, hits: earlier.hits ?? [] } }) };
 }
 
 /** The facts of an order checked before rules were data (no order id, no amount): the blacklist and the built-in guard. */
 export async function legacyRiskFacts(run: RunSql, keys: SubjectKeys, subject: RiskSubject, now: Date, since: Date): Promise<RiskFacts> {
-  return riskFacts(run, {
+  const { facts } = await riskFacts(run, {
     subject,
     keys,
     orderId: '00000000-0000-0000-0000-000000000000',
@@ -181,23 +192,10 @@ export async function legacyRiskFacts(run: RunSql, keys: SubjectKeys, subject: R
     deviceFirstSeen: false,
     failureWindows: [],
   });
+  return facts;
 }
 
 // ---- Decisions -----------------------------------------------------------------------------------
-
-export interface RecordedDecision {
-  decision: RiskDecision;
-  /** False when an earlier attempt had decided this order already (its decision is returned). */
-  created: boolean;
-}
-
-/** The decision an earlier attempt kept for this order, if any. */
-export async function decisionOf(run: RunSql, orderId: string): Promise<RiskDecision | undefined> {
-  const [row] = await run<{ decision: RiskDecision['decision']; reasons: string[]; hits: RiskDecision['hits'] }>(
-    sql`SELECT decision, reasons, hits FROM risk_decisions WHERE order_id = ${orderId}::uuid`,
-  );
-  return row && { decision: row.decision, reasons: row.reasons, hits: row.hits ?? [] };
-}
 
 /**
  * Keeps the order's decision and, when risk let it through, its place in every window of its
@@ -224,6 +222,18 @@ export async function recordRiskDecision(
     FROM decided d, unnest(${subjects}::text[], ${subjects.map((s) => check.keys[s]!)}::text[]) AS s(subject, subject_key)
     WHERE ${risk.decision}::text <> 'DENY'
     ON CONFLICT DO NOTHING`);
+}
+
+/** Deletes up to `limit` window rows older than `before` (no rule looks that far back); how many. */
+export async function purgeWindowEvents(run: RunSql, before: Date, limit = 10_000): Promise<number> {
+  const [row] = await run<{ n: number }>(sql`
+    WITH purged AS (
+      DELETE FROM risk_window_events WHERE ctid IN (
+        SELECT ctid FROM risk_window_events WHERE at < ${utc(before.toISOString())} LIMIT ${limit}::int)
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM purged`);
+  return row!.n;
 }
 
 /** The game's clock (time zone, reset hour) its daily figures count in. */

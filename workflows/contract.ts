@@ -4,6 +4,7 @@ import type { Money } from '../domain/money';
 import type { MonthlyCardTerms } from '../domain/catalog/items';
 import type { Grant } from '../domain/catalog/pricing';
 import type { AllowanceTerms } from '../domain/catalog/allowances';
+import type { AgeBand } from '../domain/risk/minor-caps';
 import type { PaymentResult } from '../domain/orders/payment-result';
 import type { OrderStatus } from '../domain/orders/status';
 import type { RoutingDecision } from '../domain/routing/router';
@@ -100,6 +101,8 @@ export interface PurchaseInput {
   allowances?: AllowanceTerms;
   /** A monthly card's terms (card orders only): its days begin once the order is delivered. */
   monthlyCard?: MonthlyCardTerms;
+  /** The payer's age band (the request's, else the game's default); a minor's orders are held to the region's caps. */
+  ageBand?: AgeBand;
   timing: PurchaseTiming;
 }
 

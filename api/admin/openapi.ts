@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
 import { gameBody, gameIdPath, gameResponse, itemAudit, itemBody, itemList, itemListQuery, itemResponse, skuPath } from './schemas';
 
 export function adminPaths(): ZodOpenApiPathsObject {
@@ -15,7 +15,7 @@ export function adminPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: { path: z.object({ gameId: gameIdPath }) },
         requestBody: jsonBody(gameBody),
-        responses: { 200: json('The game as stored, without its secret.', gameResponse), ...authenticatedErrors() },
+        responses: { 200: json('The game as stored, without its secret.', gameResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/items/{sku}': {
@@ -33,7 +33,7 @@ export function adminPaths(): ZodOpenApiPathsObject {
         requestBody: jsonBody(itemBody),
         responses: {
           200: json('The item as stored.', itemResponse),
-          ...authenticatedErrors({ 404: ['GAME_NOT_FOUND'], 409: ['SKU_TAKEN'] }),
+          ...operatorErrors({ 404: ['GAME_NOT_FOUND'], 409: ['SKU_TAKEN'] }),
         },
       },
       delete: {
@@ -42,7 +42,7 @@ export function adminPaths(): ZodOpenApiPathsObject {
         description: 'No new orders, not in the storefront; its orders and history are kept. A later PUT puts it on sale again. Audited.',
         security: ADMIN,
         requestParams: { path: z.object({ sku: skuPath }) },
-        responses: { 204: { description: 'Retired (also when it already was).' }, ...authenticatedErrors({ 404: ['ITEM_NOT_FOUND'] }) },
+        responses: { 204: { description: 'Retired (also when it already was).' }, ...operatorErrors({ 404: ['ITEM_NOT_FOUND'] }) },
       },
     },
     '/v1/admin/items': {
@@ -52,7 +52,7 @@ export function adminPaths(): ZodOpenApiPathsObject {
         description: 'In sku order, retired items included (with `retiredAt`); page with `after` = the last sku of the previous page.',
         security: ADMIN,
         requestParams: { query: itemListQuery },
-        responses: { 200: json('The items, in the shape of the PUT answer.', itemList), ...authenticatedErrors() },
+        responses: { 200: json('The items, in the shape of the PUT answer.', itemList), ...operatorErrors() },
       },
     },
     '/v1/admin/items/{sku}/audit': {
@@ -62,7 +62,7 @@ export function adminPaths(): ZodOpenApiPathsObject {
         description: 'Every write of the item, oldest first: who (`X-Operator`), when, what it was before and after.',
         security: ADMIN,
         requestParams: { path: z.object({ sku: skuPath }) },
-        responses: { 200: json('The audit entries.', itemAudit), ...authenticatedErrors({ 404: ['ITEM_NOT_FOUND'] }) },
+        responses: { 200: json('The audit entries.', itemAudit), ...operatorErrors({ 404: ['ITEM_NOT_FOUND'] }) },
       },
     },
   };

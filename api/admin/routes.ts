@@ -32,6 +32,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
         requireDeliveryEcho: body.requireDeliveryEcho ?? false,
         timeZone: body.timeZone ?? 'Asia/Shanghai',
         dailyResetHour: body.dailyResetHour ?? 0,
+        defaultAgeBand: body.defaultAgeBand ?? 'ADULT',
         deliveryMode: delivery?.mode ?? 'HTTP',
         deliveryAckTimeoutMs: delivery?.ackTimeoutMs ?? ACK_TIMEOUT_MS.default,
         consumptionAnswers: body.consumptionAnswers ?? null,
@@ -50,6 +51,7 @@ export function adminRouter({ database, config, catalog }: { database: Database;
       timeZone: game.timeZone,
       dailyResetHour: game.dailyResetHour,
       ...(game.consumptionAnswers !== null && { consumptionAnswers: game.consumptionAnswers }),
+      defaultAgeBand: game.defaultAgeBand,
       updatedAt: game.updatedAt,
     });
   });

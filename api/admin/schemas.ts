@@ -1,4 +1,5 @@
 import { CONSUMPTION_ANSWERS, PLAYER_CONSENT, REFUND_PREFERENCES } from '../../domain/stores/consumption';
+import { AGE_BANDS } from '../../domain/risk/minor-caps';
 import { z } from 'zod';
 import { CHANNEL_TYPES, PLATFORMS } from '../../channels/types';
 import { ITEM_KINDS } from '../../domain/catalog/items';
@@ -102,6 +103,10 @@ export const gameBody = z
     timeZone: timeZone.optional(),
     dailyResetHour: dailyResetHour.optional(),
     consumptionAnswers: consumptionAnswers.optional(),
+    defaultAgeBand: z
+      .enum(AGE_BANDS)
+      .optional()
+      .meta({ description: 'the age band of an order that names none (default ADULT): a minor band holds such orders to the region\'s spending caps' }),
   })
   .refine((game) => (game.secret === undefined) !== (game.secrets === undefined), {
     message: 'give exactly one of secret and secrets',
@@ -198,6 +203,7 @@ export const gameResponse = z.strictObject({
   channelPolicy: z.partialRecord(z.enum(PLATFORMS), z.array(z.enum(CHANNEL_TYPES))).optional(),
   timeZone: z.string(),
   dailyResetHour: z.number().int(),
+  defaultAgeBand: z.enum(AGE_BANDS),
   updatedAt: timestamp,
 });
 export const itemResponse = z.strictObject({

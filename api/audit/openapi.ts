@@ -1,5 +1,5 @@
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json } from '../shared/openapi';
+import { ADMIN, operatorErrors, json } from '../shared/openapi';
 import { auditQuery, auditResponse } from './schemas';
 
 export function auditPaths(): ZodOpenApiPathsObject {
@@ -13,7 +13,7 @@ export function auditPaths(): ZodOpenApiPathsObject {
           "token's name (`ADMIN_TOKENS`), never a header; `operator` is the `X-Operator` it acted for. Admin role only.",
         security: ADMIN,
         requestParams: { query: auditQuery },
-        responses: { 200: json('Entries, newest first.', auditResponse), ...authenticatedErrors({ 403: ['FORBIDDEN'] }) },
+        responses: { 200: json('Entries, newest first.', auditResponse), ...operatorErrors() },
       },
     },
   };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
 import { channelAccountBody, channelAccountView, channelAccountsResponse, channelHealthResponse, channelIdPath } from './schemas';
 
 export function channelPaths(): ZodOpenApiPathsObject {
@@ -10,7 +10,7 @@ export function channelPaths(): ZodOpenApiPathsObject {
         tags: ['Admin'],
         summary: 'List the channel accounts (never their credentials)',
         security: ADMIN,
-        responses: { 200: json('Every configured account.', channelAccountsResponse), ...authenticatedErrors() },
+        responses: { 200: json('Every configured account.', channelAccountsResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/channels/health': {
@@ -23,7 +23,7 @@ export function channelPaths(): ZodOpenApiPathsObject {
           '`CHANNEL_BREAKER_MIN_CALLS` calls in `CHANNEL_BREAKER_WINDOW_MS`, or after `CHANNEL_BREAKER_CONSECUTIVE_FAILURES` in a row; ' +
           'after `CHANNEL_BREAKER_COOLDOWN_MS` it lets `CHANNEL_BREAKER_HALF_OPEN_PROBES` orders probe it, and closes on a success.',
         security: ADMIN,
-        responses: { 200: json('Every configured or recently called account.', channelHealthResponse), ...authenticatedErrors() },
+        responses: { 200: json('Every configured or recently called account.', channelHealthResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/channels/{channelId}': {
@@ -36,7 +36,7 @@ export function channelPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: { path: z.object({ channelId: channelIdPath }) },
         requestBody: jsonBody(channelAccountBody),
-        responses: { 200: json('The account, without its credentials.', channelAccountView), ...authenticatedErrors() },
+        responses: { 200: json('The account, without its credentials.', channelAccountView), ...operatorErrors() },
       },
     },
   };

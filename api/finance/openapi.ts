@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
+import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
 import {
   accountEntriesQuery,
   accountEntriesResponse,
@@ -39,7 +39,7 @@ export function financePaths(): ZodOpenApiPathsObject {
           'debits of all accounts equal their credits.',
         security: ADMIN,
         requestParams: { query: trialBalanceQuery },
-        responses: { 200: json('The accounts and the totals per currency.', trialBalanceResponse), ...authenticatedErrors() },
+        responses: { 200: json('The accounts and the totals per currency.', trialBalanceResponse), ...operatorErrors() },
       },
     },
     '/v1/finance/ledger/accounts/{account}/entries': {
@@ -48,7 +48,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         summary: 'The entries of one account, oldest first (paged)',
         security: ADMIN,
         requestParams: { path: z.object({ account: accountPath }), query: accountEntriesQuery },
-        responses: { 200: json('A page of entries with all their postings.', accountEntriesResponse), ...authenticatedErrors() },
+        responses: { 200: json('A page of entries with all their postings.', accountEntriesResponse), ...operatorErrors() },
       },
     },
     '/v1/finance/reconciliations': {
@@ -63,7 +63,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         requestBody: jsonBody(reconciliationRequest),
         responses: {
           202: json('The runs, started.', reconciliationStarted),
-          ...authenticatedErrors({ 404: ['CHANNEL_NOT_FOUND'], 422: ['STATEMENT_UNSUPPORTED', 'DATE_IN_FUTURE', 'RANGE_TOO_LONG'] }),
+          ...operatorErrors({ 404: ['CHANNEL_NOT_FOUND'], 422: ['STATEMENT_UNSUPPORTED', 'DATE_IN_FUTURE', 'RANGE_TOO_LONG'] }),
         },
       },
       get: {
@@ -71,7 +71,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         summary: 'Reconciliation runs, newest first',
         security: ADMIN,
         requestParams: { query: runsQuery },
-        responses: { 200: json('The runs.', runsResponse), ...authenticatedErrors() },
+        responses: { 200: json('The runs.', runsResponse), ...operatorErrors() },
       },
     },
     '/v1/finance/reconciliations/{runId}': {
@@ -80,7 +80,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         summary: 'One run: progress, summary and its differences (paged)',
         security: ADMIN,
         requestParams: { path: z.object({ runId: runPath }), query: runQuery },
-        responses: { 200: json('The run.', runResponse), ...authenticatedErrors({ 404: ['RUN_NOT_FOUND'] }) },
+        responses: { 200: json('The run.', runResponse), ...operatorErrors({ 404: ['RUN_NOT_FOUND'] }) },
       },
     },
     '/v1/finance/differences': {
@@ -90,7 +90,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         description: 'Those of each day\'s standing run (a superseded run\'s differences are history), oldest first.',
         security: ADMIN,
         requestParams: { query: differencesQuery },
-        responses: { 200: json('A page of differences with their run\'s account and day.', differencesResponse), ...authenticatedErrors() },
+        responses: { 200: json('A page of differences with their run\'s account and day.', differencesResponse), ...operatorErrors() },
       },
     },
     '/v1/finance/differences/{differenceId}/resolve': {
@@ -103,7 +103,7 @@ export function financePaths(): ZodOpenApiPathsObject {
         requestBody: jsonBody(resolveBody),
         responses: {
           200: json('The difference, resolved.', differenceView),
-          ...authenticatedErrors({ 404: ['DIFFERENCE_NOT_FOUND'], 409: ['DIFFERENCE_NOT_OPEN'] }),
+          ...operatorErrors({ 404: ['DIFFERENCE_NOT_FOUND'], 409: ['DIFFERENCE_NOT_OPEN'] }),
         },
       },
     },
@@ -121,7 +121,7 @@ export function financePaths(): ZodOpenApiPathsObject {
             description: 'The report.',
             content: { 'application/json': { schema: revenueResponse }, 'text/csv': { schema: { type: 'string' as const } } },
           },
-          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+          ...operatorErrors({ 422: ['RANGE_TOO_LONG'] }),
         },
       },
     },
@@ -139,7 +139,7 @@ export function financePaths(): ZodOpenApiPathsObject {
             description: 'The report.',
             content: { 'application/json': { schema: channelsReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
           },
-          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+          ...operatorErrors({ 422: ['RANGE_TOO_LONG'] }),
         },
       },
     },

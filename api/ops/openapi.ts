@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { orderIdParam } from '../orders/schemas';
-import { ADMIN, authenticatedErrors, json, jsonBody, type ErrorCodes } from '../shared/openapi';
+import { ADMIN, operatorErrors, json, jsonBody, type ErrorCodes } from '../shared/openapi';
 import {
   operatorHeader,
   opsActionBody,
@@ -31,7 +31,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
     requestBody: jsonBody(body),
     responses: {
       202: json("The order's workflow accepted the action; the order as it is now.", opsActionResponse),
-      ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'], 409: ['OPS_ACTION_NOT_ALLOWED'], ...refused }),
+      ...operatorErrors({ 404: ['ORDER_NOT_FOUND'], 409: ['OPS_ACTION_NOT_ALLOWED'], ...refused }),
     },
   });
   return {
@@ -44,7 +44,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           '`channel`, `from`, `to` or `after` (the console\'s search): newest first, keyset paged by `next`.',
         security: ADMIN,
         requestParams: { query: opsOrdersQuery, header: operator },
-        responses: { 200: json('The matching orders.', opsOrdersResponse), ...authenticatedErrors() },
+        responses: { 200: json('The matching orders.', opsOrdersResponse), ...operatorErrors() },
       },
     },
     '/v1/ops/orders/{orderId}': {
@@ -56,7 +56,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'delivery, refund, revocation, operators\' actions; oldest first), its ledger entries and its reconciliation differences.',
         security: ADMIN,
         requestParams: { path: z.object({ orderId: orderIdParam }), header: operator },
-        responses: { 200: json('The order page.', opsOrderStory), ...authenticatedErrors({ 404: ['ORDER_NOT_FOUND'] }) },
+        responses: { 200: json('The order page.', opsOrderStory), ...operatorErrors({ 404: ['ORDER_NOT_FOUND'] }) },
       },
     },
     '/v1/ops/stuck': {
@@ -69,7 +69,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'for a long time (a channel or the game server down, a defect) shows here before anyone complains.',
         security: ADMIN,
         requestParams: { query: stuckQuery, header: operator },
-        responses: { 200: json('The failing activities.', stuckResponse), ...authenticatedErrors() },
+        responses: { 200: json('The failing activities.', stuckResponse), ...operatorErrors() },
       },
     },
     '/v1/ops/orders/{orderId}/retry-delivery': {
@@ -100,7 +100,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           '`revokeUrl`, a person must take the goods back.',
         security: ADMIN,
         requestParams: { query: revocationsQuery, header: operator },
-        responses: { 200: json('The revocations, oldest first.', revocationsResponse), ...authenticatedErrors() },
+        responses: { 200: json('The revocations, oldest first.', revocationsResponse), ...operatorErrors() },
       },
     },
     '/v1/ops/orders/{orderId}/close': {
@@ -121,7 +121,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           "recovered item the order, kind, dedupe key, the store's first try and our recovery time. Newest first.",
         security: ADMIN,
         requestParams: { query: storeSweepsQuery, header: operator },
-        responses: { 200: json('The runs.', storeSweepsResponse), ...authenticatedErrors({ 400: ['INVALID_RANGE'] }) },
+        responses: { 200: json('The runs.', storeSweepsResponse), ...operatorErrors({ 400: ['INVALID_RANGE'] }) },
       },
     },
     '/v1/ops/orders/{orderId}/resolve': {

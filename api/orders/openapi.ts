@@ -22,7 +22,7 @@ export function orderPaths(): ZodOpenApiPathsObject {
         responses: {
           201: json('Awaiting payment: send the payer to `payment.payUrl` before `expiresAt`.', createOrderResponse),
           ...authenticatedErrors({
-            403: ['RISK_REJECTED'],
+            403: ['RISK_REJECTED', 'MINOR_SPENDING_LIMIT'],
             404: ['ITEM_NOT_FOUND'],
             409: ['IDEMPOTENCY_CONFLICT', 'OUT_OF_STOCK', 'PURCHASE_LIMIT_REACHED', 'ALREADY_OWNED'],
             422: ['NOT_ON_SALE', 'QUANTITY_NOT_ALLOWED', 'NO_PRICE_FOR_REGION', 'CHANNEL_NOT_AVAILABLE', 'AMOUNT_TOO_LARGE', 'INVALID_ORDER_DATA'],

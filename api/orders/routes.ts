@@ -1,3 +1,4 @@
+import { MINOR_SPENDING_LIMIT, isMinor, type AgeBand } from '../../domain/risk/minor-caps';
 import { piiKeyring, sealOrderPii } from '../../infra/pii';
 import { Router, type Response } from 'express';
 import type { ChannelRegistry } from '../../channels/registry';
@@ -64,6 +65,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
         // Sealed before it enters the workflow's history; the books keep these forms only.
         ...sealOrderPii(piiKeyring(config), { clientIp: body.clientIp, deviceId: body.deviceId }),
         platform: body.platform,
+        ...ageBandOf(body.ageBand ?? game.defaultAgeBand),
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });
@@ -96,6 +98,10 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
       if (refusal) {
         const details = { ...((await findOrder(db, orderId))?.statusDetails as object | null), orderId };
         throw new ApiError(refusal.status, snapshot.reason!, refusal.message(body.sku), details);
+      }
+      if (snapshot.reason === MINOR_SPENDING_LIMIT) {
+        const details = { ...((await findOrder(db, orderId))?.statusDetails as object | null), orderId };
+        throw new ApiError(403, MINOR_SPENDING_LIMIT, "the order is over the minor's spending cap", details);
       }
       throw new ApiError(403, 'RISK_REJECTED', 'the order was rejected by risk control', { orderId });
     }
@@ -266,4 +272,9 @@ async function routingView(db: Db, orderId: string, decision: OrderRouting) {
     ...(failedOver.length > 0 && { failedOver }),
     attempts: attempts.map((a) => ({ attempt: a.attempt, channel: a.channel, outcome: a.outcome, at: a.at.toISOString(), error: a.error ?? undefined })),
   };
+}
+
+/** A minor's band rides with the order (an adult's is left out: today's orders and histories stay as they were). */
+function ageBandOf(band: string): { ageBand?: AgeBand } {
+  return isMinor(band as AgeBand) ? { ageBand: band as AgeBand } : {};
 }

@@ -1,3 +1,4 @@
+import { AGE_BANDS } from '../../domain/risk/minor-caps';
 import { z } from 'zod';
 import type { Exclusion, RouteReason } from '../../domain/routing/router';
 import { PLATFORMS } from '../../channels/types';
@@ -15,6 +16,10 @@ export const createOrderBody = z
     clientIp: z.union([z.ipv4(), z.ipv6()]).optional(),
     platform: z.enum(PLATFORMS).optional().meta({ description: 'where the payer pays: decides e.g. app pay or page pay' }),
     deviceId: id.optional(),
+    ageBand: z
+      .enum(AGE_BANDS)
+      .optional()
+      .meta({ description: "the payer's age band; omitted: the game's defaultAgeBand (ADULT unless set). A minor's orders are held to the region's spending caps (403 MINOR_SPENDING_LIMIT)" }),
   })
   .meta({
     id: 'CreateOrder',
@@ -29,6 +34,7 @@ export const createOrderBody = z
         deviceId: 'ios-7f3a9c',
       },
       { userId: 'player-20417', sku: 'gems-60', region: 'US' },
+      { userId: 'player-30512', sku: 'gems-60', region: 'CN', ageBand: '8_TO_15' },
     ],
   });
 

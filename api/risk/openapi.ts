@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
-import { ADMIN, authenticatedErrors, json, jsonBody } from '../shared/openapi';
-import { amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
+import { ADMIN, operatorErrors, json, jsonBody } from '../shared/openapi';
+import { capRegionPath, minorCapsBody, minorCapsList, minorCapsResponse, amlReportQuery, amlReportResponse, blacklistBody, blacklistEntry, blacklistKind, blacklistList, blacklistValue, ruleBody, ruleIdPath, ruleResponse, rulesResponse } from './schemas';
 
 export function riskPaths(): ZodOpenApiPathsObject {
   const tags = ['Risk'];
@@ -13,7 +13,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
         tags,
         summary: "The operators' risk rules",
         security: ADMIN,
-        responses: { 200: json('Every rule, enabled or not.', rulesResponse), ...authenticatedErrors() },
+        responses: { 200: json('Every rule, enabled or not.', rulesResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/rules/{ruleId}': {
@@ -27,14 +27,36 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: ruleParams,
         requestBody: jsonBody(ruleBody),
-        responses: { 200: json('The rule as stored.', ruleResponse), ...authenticatedErrors({ 404: ['GAME_NOT_FOUND'] }) },
+        responses: { 200: json('The rule as stored.', ruleResponse), ...operatorErrors({ 404: ['GAME_NOT_FOUND'] }) },
       },
       delete: {
         tags,
         summary: 'Remove a risk rule',
         security: ADMIN,
         requestParams: ruleParams,
-        responses: { 204: { description: 'Removed (audited).' }, ...authenticatedErrors({ 404: ['RULE_NOT_FOUND'] }) },
+        responses: { 204: { description: 'Removed (audited).' }, ...operatorErrors({ 404: ['RULE_NOT_FOUND'] }) },
+      },
+    },
+    '/v1/admin/risk/minor-caps': {
+      get: {
+        tags,
+        summary: "Minors' spending caps per region",
+        description: 'The operators\' caps and the built-in ones they do not replace (CN: under 8 nothing; 8–15 ¥50 a purchase, ¥200 a month; 16–17 ¥100 and ¥400).',
+        security: ADMIN,
+        responses: { 200: json('Every region with caps.', minorCapsList), ...operatorErrors() },
+      },
+    },
+    '/v1/admin/risk/minor-caps/{region}': {
+      put: {
+        tags,
+        summary: "Set a region's minors' spending caps",
+        description:
+          'Per minor band, what one purchase may cost and what a calendar month (the game\'s time zone) of pending and paid ' +
+          'orders may add up to, in minor units of `currency`. Replaces the built-in caps of the region; audited.',
+        security: ADMIN,
+        requestParams: { path: z.object({ region: capRegionPath }) },
+        requestBody: jsonBody(minorCapsBody),
+        responses: { 200: json('The caps as stored.', minorCapsResponse), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/aml-reports': {
@@ -51,7 +73,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
             description: 'The report.',
             content: { 'application/json': { schema: amlReportResponse }, 'text/csv': { schema: { type: 'string' as const } } },
           },
-          ...authenticatedErrors({ 422: ['RANGE_TOO_LONG'] }),
+          ...operatorErrors({ 422: ['RANGE_TOO_LONG'] }),
         },
       },
     },
@@ -61,7 +83,7 @@ export function riskPaths(): ZodOpenApiPathsObject {
         summary: 'The blacklist',
         description: 'Expired entries are listed until removed; they deny no more.',
         security: ADMIN,
-        responses: { 200: json('Every entry.', blacklistList), ...authenticatedErrors() },
+        responses: { 200: json('Every entry.', blacklistList), ...operatorErrors() },
       },
     },
     '/v1/admin/risk/blacklist/{kind}/{value}': {
@@ -74,14 +96,14 @@ export function riskPaths(): ZodOpenApiPathsObject {
         security: ADMIN,
         requestParams: blacklistParams,
         requestBody: { required: false, content: { 'application/json': { schema: blacklistBody } } },
-        responses: { 200: json('The blacklist entry (its value in canonical form).', blacklistEntry), ...authenticatedErrors() },
+        responses: { 200: json('The blacklist entry (its value in canonical form).', blacklistEntry), ...operatorErrors() },
       },
       delete: {
         tags,
         summary: 'Unblock a user, device, IP address or CIDR block',
         security: ADMIN,
         requestParams: blacklistParams,
-        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...authenticatedErrors() },
+        responses: { 204: { description: 'Removed (also when it was not blacklisted).' }, ...operatorErrors() },
       },
     },
   };

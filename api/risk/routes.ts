@@ -8,7 +8,8 @@ import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
 import { jsonBody } from '../shared/body';
 import { csvOf } from '../shared/csv';
-import { MAX_AML_REPORT_DAYS, amlReportQuery, blacklistBody, blacklistKind, blacklistValue, ruleBody, ruleIdPath } from './schemas';
+import { MAX_AML_REPORT_DAYS, amlReportQuery, blacklistBody, blacklistKind, blacklistValue, capRegionPath, minorCapsBody, ruleBody, ruleIdPath } from './schemas';
+import { listMinorCaps, putMinorCaps } from '../../store/minor-caps';
 
 /** Risk administration: operators' rules and the blacklist. */
 export function riskRouter({ database, config }: { database: Database; config: Config }): Router {
@@ -36,6 +37,16 @@ export function riskRouter({ database, config }: { database: Database; config: C
       throw new ApiError(404, 'RULE_NOT_FOUND', `no rule ${ruleId}`);
     }
     res.status(204).end();
+  });
+
+  router.get('/v1/admin/risk/minor-caps', async (_req, res) => {
+    res.json({ caps: await listMinorCaps(database) });
+  });
+
+  router.put('/v1/admin/risk/minor-caps/:region', async (req, res) => {
+    const region = parseBody(capRegionPath, req.params.region);
+    const caps = parseBody(minorCapsBody, req.body);
+    res.json(await putMinorCaps(database, region, caps, actorOf(res).actor));
   });
 
   router.get('/v1/admin/risk/blacklist', async (_req, res) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { MINOR_BANDS } from '../../domain/risk/minor-caps';
 import { BLACKLIST_KINDS, RULE_KINDS, WINDOW_SUBJECTS } from '../../domain/risk/rules';
-import { currency, minorUnits, slug, text, timestamp } from '../shared/schemas';
+import { currency, minorUnits, region, slug, text, timestamp } from '../shared/schemas';
 
 // Risk administration: rules as data (one params schema per kind) and the blacklist.
 
@@ -92,3 +93,22 @@ export const blacklistEntry = z
   .strictObject({ kind: blacklistKind, value: z.string(), reason: z.string().optional(), expiresAt: timestamp.optional() })
   .meta({ id: 'BlacklistEntry' });
 export const blacklistList = z.strictObject({ entries: z.array(blacklistEntry.extend({ createdAt: timestamp })) });
+
+// ---- Minors' spending caps ----------------------------------------------------------------------------
+
+export const capRegionPath = region.meta({ description: 'ISO 3166-1 alpha-2 region', examples: ['CN'] });
+const capAmount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).meta({ description: minorUnits });
+const bandCap = z.strictObject({ perPurchase: capAmount, monthly: capAmount });
+export const minorCapsBody = z
+  .strictObject({
+    currency,
+    bands: z.partialRecord(z.enum(MINOR_BANDS), bandCap).meta({ description: 'per minor band; a band left out has no cap (0 and 0: no purchases)' }),
+  })
+  .meta({
+    id: 'MinorCaps',
+    examples: [{ currency: 'CNY', bands: { UNDER_8: { perPurchase: 0, monthly: 0 }, '8_TO_15': { perPurchase: 5000, monthly: 20000 }, '16_TO_17': { perPurchase: 10000, monthly: 40000 } } }],
+  });
+export const minorCapsResponse = z.strictObject({ region: z.string(), currency: z.string(), bands: z.partialRecord(z.enum(MINOR_BANDS), bandCap) });
+export const minorCapsList = z.strictObject({
+  caps: z.array(minorCapsResponse.extend({ builtIn: z.boolean().meta({ description: 'the built-in caps (no operator set this region)' }) })),
+});

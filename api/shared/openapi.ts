@@ -24,7 +24,7 @@ const STATUS_TEXT: Record<number, string> = {
 export function errors(...groups: Record<number, ErrorCodes>[]): ZodOpenApiResponsesObject {
   const byStatus = new Map<string, string[]>();
   for (const [status, codes] of groups.flatMap((group) => Object.entries(group))) {
-    byStatus.set(status, [...(byStatus.get(status) ?? []), ...codes]);
+    byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), ...codes])]);
   }
   const responses: ZodOpenApiResponsesObject = {};
   for (const [status, codes] of byStatus) {
@@ -77,9 +77,11 @@ export const ADMIN = [{ adminToken: [] }];
 export const GAME_SIGNATURE = [{ gameId: [], gameTimestamp: [], gameNonce: [], gameSignature: [] }];
 
 /** The errors of every authenticated route (admin token or game signature), plus its own. */
-export const authenticatedErrors = (own: Record<number, ErrorCodes> = {}) =>
-  errors(
-    { 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] },
-    SERVER_ERRORS,
-    own,
-  );
+const AUTHENTICATED: Record<number, ErrorCodes> = { 400: ['VALIDATION_ERROR'], 401: ['UNAUTHORIZED'], 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] };
+export const authenticatedErrors = (own: Record<number, ErrorCodes> = {}) => errors(AUTHENTICATED, SERVER_ERRORS, own);
+
+/**
+ * The errors of every operator route (security ADMIN), plus its own: no route admits every role, so
+ * each may answer `403 FORBIDDEN` to a token of another role (domain/operators.ts rolesFor).
+ */
+export const operatorErrors = (own: Record<number, ErrorCodes> = {}) => errors(AUTHENTICATED, SERVER_ERRORS, { 403: ['FORBIDDEN'] }, own);

@@ -1,4 +1,5 @@
 import type { Money } from '../money';
+import { MINOR_SPENDING_LIMIT } from './minor-caps';
 
 /**
  * The risk rules as data, and the one decision over them. Operators keep rules (PUT
@@ -101,6 +102,8 @@ export interface RiskDecision {
   /** Stable, short: the blacklist kinds, the built-in guard and the rule kinds that hit (metrics label them). */
   reasons: string[];
   hits?: RiskHit[];
+  /** A refusal's figures the game may see (a minor's cap: which cap, its limit, what the month held). */
+  details?: Record<string, unknown>;
 }
 
 /** Reason of an order refused by operators' rules only: games never see which rule (ops do). */
@@ -127,9 +130,20 @@ export function windowsNeeded(rules: readonly RiskRule[]): WindowQuery[] {
   return [...queries.values()];
 }
 
-/** How far back any rule looks (seconds), for the counters' retention. */
-export function longestWindowSeconds(rules: readonly RiskRule[]): number {
-  return Math.max(0, ...windowsNeeded(rules).map((q) => q.windowSeconds));
+/** A game's day is at most this long (a daylight-saving change included): AML_DAILY looks back no further. */
+const GAME_DAY_LOOKBACK_SECONDS = 2 * 86_400;
+
+/**
+ * How far back any of these rules looks (seconds): the counters' rows older than this are purged.
+ * A device whose rows were purged counts as new again for NEW_DEVICE_HIGH_VALUE (unseen for longer
+ * than the rule's age).
+ */
+export function retentionSeconds(rules: readonly RiskRule[]): number {
+  return Math.max(
+    0,
+    ...windowsNeeded(rules).map((q) => q.windowSeconds),
+    ...rules.map((r) => (r.kind === 'NEW_DEVICE_HIGH_VALUE' ? r.params.deviceAgeSeconds : r.kind === 'AML_DAILY' ? GAME_DAY_LOOKBACK_SECONDS : 0)),
+  );
 }
 
 /** Whether an amount is of the threshold's currency and reaches it. */
@@ -208,6 +222,6 @@ export function evaluateRisk(facts: RiskFacts, settings: RiskSettings, rules: re
 
 /** The reason a denied order is stored with (its history is the game's view: no rule named). */
 export function rejectionReason(risk: RiskDecision): string {
-  const named = risk.reasons.filter((r) => r.startsWith('BLACKLISTED_') || r === BUILT_IN_VELOCITY);
+  const named = risk.reasons.filter((r) => r.startsWith('BLACKLISTED_') || r === BUILT_IN_VELOCITY || r === MINOR_SPENDING_LIMIT);
   return named.length ? named.join(',') : RULE_DENIAL_REASON;
 }

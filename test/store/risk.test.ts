@@ -42,6 +42,26 @@ describe('the risk step on PostgreSQL', () => {
     ]);
   });
 
+  it('keeps nothing and takes no lock for an order no rule applies to: one statement', async () => {
+    const gameId = newGame();
+    await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 1 }, gameId: `${gameId}-other` } as never);
+    const statements: string[] = [];
+    // The database as the activity sees it, each statement and transaction it starts written down.
+    const counted = {
+      ...database,
+      sql: ((q: Parameters<Database['sql']>[0]) => (statements.push('sql'), database.sql(q))) as Database['sql'],
+      transaction: ((work: never) => (statements.push('transaction'), database.transaction(work))) as Database['transaction'],
+    };
+    const { checkRisk } = createRiskActivities({ database: counted, config } as never);
+    const order = check(gameId, { clientIp: '198.51.100.9', deviceId: 'dev-hot' });
+    expect(await checkRisk(order)).toEqual({ decision: 'ALLOW', reasons: [], hits: [] });
+    expect(await checkRisk(check(gameId))).toMatchObject({ decision: 'ALLOW' });
+    expect(statements).toEqual(['sql', 'sql']);
+    const [kept] = await database.sql<{ n: number }>((await import('../../store/sql')).sql`SELECT
+      (SELECT count(*) FROM risk_window_events WHERE game_id = ${gameId}::text) + (SELECT count(*) FROM risk_decisions WHERE game_id = ${gameId}::text) AS n`);
+    expect(Number(kept!.n)).toBe(0);
+  });
+
   it('decides an order once: a re-run returns the kept decision and counts nothing twice', async () => {
     const gameId = newGame();
     await addRule(gameId, { kind: 'VELOCITY', action: 'REVIEW', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 1 } });
@@ -80,6 +100,8 @@ describe('the risk step on PostgreSQL', () => {
 
   it('keeps no IP, subnet or device in the clear in its tables', async () => {
     const gameId = newGame();
+    // A rule applies, so the order's decision and its place in every subject's window are kept.
+    await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'SUBNET', metric: 'ORDERS', windowSeconds: 600, max: 100 } });
     const { checkRisk } = createRiskActivities({ database, config } as never);
     const ip = '203.0.113.199';
     const device = `device-${randomUUID()}`;
@@ -94,6 +116,61 @@ describe('the risk step on PostgreSQL', () => {
         (SELECT string_agg(t::text, '|') FROM config_audit t)) AS dump`,
     );
     expect(row!.dump).toContain(gameId);
+    expect(row!.dump.split(gameId).length).toBeGreaterThan(5); // the decision and four subjects' window rows
     for (const plain of [ip, '203.0.113.198', '203.0.113.0', device]) expect(row!.dump).not.toContain(plain);
   });
+
+  it('purges window rows older than the longest look-back of any enabled rule as it writes, keeping the rest', async () => {
+    const gameId = newGame();
+    await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 100 } });
+    const { sql } = await import('../../store/sql');
+    const event = (orderId: string, agoSeconds: number) => sql`INSERT INTO risk_window_events (order_id, subject, game_id, subject_key, user_id, currency, amount, at)
+      VALUES (${orderId}::uuid, 'USER', ${gameId}::text, 'u-old', 'u-old', 'CNY', 100, (now() AT TIME ZONE 'UTC') - make_interval(secs => ${agoSeconds}::int))`;
+    const [stale, recent] = [randomUUID(), randomUUID()];
+    await database.sql(event(stale, 400 * 86_400)); // older than any rule of any test looks back
+    await database.sql(event(recent, 60));
+    const { checkRisk } = createRiskActivities({ database, config } as never);
+    const decided = check(gameId);
+    expect((await checkRisk(decided)).decision).toBe('ALLOW');
+    const left = await database.sql<{ order_id: string }>(sql`SELECT order_id FROM risk_window_events WHERE game_id = ${gameId}::text`);
+    expect(left.map((r) => r.order_id).sort()).toEqual([recent, decided.orderId!].sort());
+  });
 });
+
+describe("minors' spending caps on PostgreSQL", () => {
+  it('holds exactly 6 of 20 concurrent 30 CNY orders of one 8-15 user in CN; a closed one frees 30', async () => {
+    const gameId = newGame();
+    const { checkRisk } = createRiskActivities({ database, config } as never);
+    const minorOrder = () => check(gameId, { userId: 'kid', region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
+    await checkRisk(check(newGame())); // warm: the pool's connections
+    const orders = Array.from({ length: 20 }, minorOrder);
+    const decisions = await Promise.all(orders.map((o) => checkRisk(o)));
+    const allowed = orders.filter((_, i) => decisions[i]!.decision === 'ALLOW');
+    expect(allowed).toHaveLength(6);
+    const refused = decisions.filter((d) => d.decision === 'DENY');
+    expect(refused).toHaveLength(14);
+    expect(refused[0]).toMatchObject({ reasons: ['MINOR_SPENDING_LIMIT'], details: { cap: 'MONTHLY', limit: 20_000 } });
+    expect((await checkRisk(allowed[0]!)).decision).toBe('ALLOW'); // a re-run keeps its hold, and takes no second one
+
+    // The order's compensation (closing it) gives its 30 back, once.
+    const { sql } = await import('../../store/sql');
+    const { releaseMinorHold } = await import('../../store/minor-caps');
+    const close = () => database.sql(sql`WITH moved AS (SELECT ${allowed[0]!.orderId!}::uuid AS id), ${releaseMinorHold} SELECT 1`);
+    await close();
+    await close();
+    expect((await checkRisk(minorOrder())).decision).toBe('ALLOW');
+    expect(await checkRisk(minorOrder())).toMatchObject({ decision: 'DENY', details: { cap: 'MONTHLY', used: 18_000 } });
+  });
+
+  it('refuses what no month can take: over the purchase cap, and any order of an under-8', async () => {
+    const gameId = newGame();
+    const { checkRisk } = createRiskActivities({ database, config } as never);
+    const big = check(gameId, { amount: { currency: 'CNY', value: 5_001 }, region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
+    expect(await checkRisk(big)).toMatchObject({ decision: 'DENY', details: { cap: 'PER_PURCHASE', limit: 5_000, used: 0 } });
+    const small = check(gameId, { amount: { currency: 'CNY', value: 1 }, userId: 'tiny', region: 'CN', ageBand: 'UNDER_8' } as Partial<RiskCheck>);
+    expect(await checkRisk(small)).toMatchObject({ decision: 'DENY', details: { cap: 'NO_PURCHASES', limit: 0 } });
+    const adult = check(gameId, { amount: { currency: 'CNY', value: 500_000 }, region: 'CN', ageBand: 'ADULT' } as Partial<RiskCheck>);
+    expect((await checkRisk(adult)).decision).toBe('ALLOW');
+  });
+});
+

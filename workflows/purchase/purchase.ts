@@ -77,6 +77,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       deviceId: input.deviceId,
       clientIpSealed: input.clientIpSealed,
       deviceIdSealed: input.deviceIdSealed,
+      ...(input.ageBand && { region: input.region, ageBand: input.ageBand }),
     });
     // A review holds the paid order for a person (refundable orders only: held money must be returnable).
     order.holdsForRiskReview = risk.decision === 'REVIEW' && input.refundable !== false && patched(PATCHES.riskReviewHold);
@@ -85,6 +86,7 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
       ...orderFields,
       expiresAt: order.expiresAt,
       rejection: risk.decision === 'DENY' ? rejectionReason(risk) : undefined,
+      ...(risk.details && { rejectionDetails: risk.details }),
     });
   } catch (err) {
     // Data the database cannot store: refused for good, nothing was taken (never retried forever).

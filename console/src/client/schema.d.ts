@@ -183,6 +183,8 @@ export interface paths {
                             };
                             timeZone: string;
                             dailyResetHour: number;
+                            /** @enum {string} */
+                            defaultAgeBand: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
                             /** Format: date-time */
                             updatedAt: string;
                         };
@@ -215,6 +217,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -489,6 +508,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `GAME_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -643,6 +679,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -813,6 +866,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -949,6 +1019,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -1277,6 +1364,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -1425,6 +1529,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `GAME_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -1566,6 +1687,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `RULE_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -1658,6 +1796,355 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/risk/minor-caps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Minors' spending caps per region
+         * @description The operators' caps and the built-in ones they do not replace (CN: under 8 nothing; 8–15 ¥50 a purchase, ¥200 a month; 16–17 ¥100 and ¥400).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every region with caps. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            caps: {
+                                region: string;
+                                currency: string;
+                                bands: {
+                                    [key: string]: {
+                                        /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                        perPurchase: number;
+                                        /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                        monthly: number;
+                                    };
+                                };
+                                /** @description the built-in caps (no operator set this region) */
+                                builtIn: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/risk/minor-caps/{region}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a region's minors' spending caps
+         * @description Per minor band, what one purchase may cost and what a calendar month (the game's time zone) of pending and paid orders may add up to, in minor units of `currency`. Replaces the built-in caps of the region; audited.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description ISO 3166-1 alpha-2 region */
+                    region: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MinorCaps"];
+                };
+            };
+            responses: {
+                /** @description The caps as stored. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            region: string;
+                            currency: string;
+                            bands: {
+                                [key: string]: {
+                                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                    perPurchase: number;
+                                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                                    monthly: number;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description The request is invalid: `VALIDATION_ERROR`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "VALIDATION_ERROR";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Not authenticated: `UNAUTHORIZED`. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "PAYLOAD_TOO_LARGE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description The body is not JSON in UTF-8: `UNSUPPORTED_MEDIA_TYPE`. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "UNSUPPORTED_MEDIA_TYPE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Internal error: `INTERNAL`. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "INTERNAL";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description PostgreSQL or Temporal is unavailable, or no worker answered in time: retry, nothing was decided: `TEMPORARILY_UNAVAILABLE`. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "TEMPORARILY_UNAVAILABLE";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/risk/aml-reports": {
         parameters: {
             query?: never;
@@ -1740,6 +2227,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -1919,6 +2423,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2068,6 +2589,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2186,6 +2724,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -2330,6 +2885,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2464,6 +3036,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -2620,6 +3209,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -2769,7 +3375,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Refused: `RISK_REJECTED`. */
+                /** @description Refused: `RISK_REJECTED`, `MINOR_SPENDING_LIMIT`. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2778,7 +3384,7 @@ export interface paths {
                         "application/json": {
                             error: {
                                 /** @enum {string} */
-                                code: "RISK_REJECTED";
+                                code: "RISK_REJECTED" | "MINOR_SPENDING_LIMIT";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -3720,6 +4326,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -3859,6 +4482,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4049,6 +4689,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -4198,6 +4855,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4386,6 +5060,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4605,6 +5296,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -4754,6 +5462,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -4987,6 +5712,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -5136,6 +5878,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -5324,6 +6083,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -6625,6 +7401,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -6790,6 +7583,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -6982,6 +7792,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -7117,6 +7944,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -7378,6 +8222,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description Not found: `RUN_NOT_FOUND`. */
                 404: {
                     headers: {
@@ -7590,6 +8451,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -7771,6 +8649,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -8005,6 +8900,23 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
                 /** @description The body is too large: `PAYLOAD_TOO_LARGE`. */
                 413: {
                     headers: {
@@ -8204,6 +9116,23 @@ export interface paths {
                             error: {
                                 /** @enum {string} */
                                 code: "UNAUTHORIZED";
+                                message: string;
+                                /** @description context such as the validation issues or the orderId */
+                                details?: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Refused: `FORBIDDEN`. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                /** @enum {string} */
+                                code: "FORBIDDEN";
                                 message: string;
                                 /** @description context such as the validation issues or the orderId */
                                 details?: unknown;
@@ -8678,6 +9607,11 @@ export interface components {
                 /** @enum {string} */
                 refundPreference?: "DECLINE" | "GRANT_FULL" | "GRANT_PRORATED";
             };
+            /**
+             * @description the age band of an order that names none (default ADULT): a minor band holds such orders to the region's spending caps
+             * @enum {string}
+             */
+            defaultAgeBand?: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
         };
         /**
          * @example {
@@ -9024,6 +9958,37 @@ export interface components {
         };
         /**
          * @example {
+         *       "currency": "CNY",
+         *       "bands": {
+         *         "UNDER_8": {
+         *           "perPurchase": 0,
+         *           "monthly": 0
+         *         },
+         *         "8_TO_15": {
+         *           "perPurchase": 5000,
+         *           "monthly": 20000
+         *         },
+         *         "16_TO_17": {
+         *           "perPurchase": 10000,
+         *           "monthly": 40000
+         *         }
+         *       }
+         *     }
+         */
+        MinorCaps: {
+            currency: string;
+            /** @description per minor band; a band left out has no cap (0 and 0: no purchases) */
+            bands: {
+                [key: string]: {
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    perPurchase: number;
+                    /** @description integer minor units of the currency (600 CNY = ¥6.00, 99 USD = $0.99, 120 JPY = ¥120) */
+                    monthly: number;
+                };
+            };
+        };
+        /**
+         * @example {
          *       "reason": "chargeback fraud, ticket RISK-1042"
          *     }
          */
@@ -9147,6 +10112,12 @@ export interface components {
          *       "sku": "gems-60",
          *       "region": "US"
          *     }
+         * @example {
+         *       "userId": "player-30512",
+         *       "sku": "gems-60",
+         *       "region": "CN",
+         *       "ageBand": "8_TO_15"
+         *     }
          */
         CreateOrder: {
             userId: string;
@@ -9163,6 +10134,11 @@ export interface components {
              */
             platform?: "ios" | "android" | "web" | "pc";
             deviceId?: string;
+            /**
+             * @description the payer's age band; omitted: the game's defaultAgeBand (ADULT unless set). A minor's orders are held to the region's spending caps (403 MINOR_SPENDING_LIMIT)
+             * @enum {string}
+             */
+            ageBand?: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
         };
         /**
          * @example {

@@ -1,5 +1,7 @@
 import { mayCall, rolesFor } from '../../../api/auth';
 import { permissionsOf } from '../../../api/console/roles';
+import { openApiSpec } from '../../../api/openapi';
+import { OPERATOR_ROLES } from '../../../domain/operators';
 
 describe('operator roles (one model, api/auth.ts)', () => {
   it('lets admin call every operator route', () => {
@@ -35,5 +37,24 @@ describe('operator roles (one model, api/auth.ts)', () => {
     expect(mayCall('ops', '/v1/opsx')).toBe(false);
     expect(mayCall('finance', '/v1/financed/x')).toBe(false);
     expect(mayCall('finance', '/v1/admin/risk/aml-reports-all')).toBe(false);
+  });
+});
+
+describe('the OpenAPI document of operator routes', () => {
+  /** Every operation behind the operator token (security adminToken), sandbox included, as [route, its 403 description]. */
+  const operatorOperations = () =>
+    Object.entries(openApiSpec({ sandbox: true }).paths ?? {}).flatMap(([path, item]) =>
+      (['get', 'put', 'post', 'delete', 'patch'] as const).flatMap((method) => {
+        const op = item[method];
+        const guarded = op?.security?.some((s) => 'adminToken' in s);
+        return guarded ? [{ route: `${method.toUpperCase()} ${path}`, path, forbidden: (op!.responses?.['403'] as { description?: string } | undefined)?.description }] : [];
+      }),
+    );
+
+  it('lists 403 FORBIDDEN on every operator route, since no route admits every role', () => {
+    const operations = operatorOperations();
+    expect(operations.length).toBeGreaterThan(30);
+    for (const { path } of operations) expect(OPERATOR_ROLES.every((role) => mayCall(role, path.replace(/\{[^}]+\}/g, 'x')))).toBe(false);
+    expect(operations.filter((o) => !o.forbidden?.includes('`FORBIDDEN`')).map((o) => o.route)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import {
   evaluateRisk,
   rejectionReason,
+  retentionSeconds,
   ruleHit,
   rulesFor,
   windowKey,
@@ -126,5 +127,15 @@ describe('the combined decision', () => {
       { subject: 'USER', windowSeconds: 60 },
       { subject: 'DEVICE', windowSeconds: 60 },
     ]);
+  });
+
+  it('keeps counters as long as the longest window, device age or game day any rule looks back', () => {
+    const shared = rule({ kind: 'SHARED_IP', params: { windowSeconds: 900, maxUsers: 2 } });
+    const device = rule({ kind: 'NEW_DEVICE_HIGH_VALUE', params: { amount: { currency: 'CNY', value: 1 }, deviceAgeSeconds: 3_600 } });
+    const daily = rule({ kind: 'AML_DAILY', params: { amount: { currency: 'CNY', value: 1 } } });
+    expect(retentionSeconds([])).toBe(0);
+    expect(retentionSeconds([deny, shared])).toBe(900);
+    expect(retentionSeconds([deny, shared, device])).toBe(3_600);
+    expect(retentionSeconds([deny, daily])).toBe(2 * 86_400);
   });
 });
