@@ -137,7 +137,7 @@ async function migrateSchema(sqlTool: string, url: URL, database: string, schema
   await execFileAsync(sqlTool, [...base, 'update-schema', '-d', schemaDir]);
 }
 
-/** The module's development-postgres12.yaml with our database, credentials, ports and shards; pprof and metrics off. */
+/** The module's development-postgres12.yaml with our database, credentials, ports, shards and smaller pools; pprof and metrics off. */
 function serverConfig(template: string, o: { url: URL; databases: [string, string]; port: number; shards: number; dynamicConfig: string }): string {
   const [main, visibility] = o.databases;
   let config = template
@@ -150,7 +150,11 @@ function serverConfig(template: string, o: { url: URL; databases: [string, strin
     .replace(/\n {2}pprof:\n {4}port: \d+/, '')
     .replace(/\n {2}metrics:\n(?: {4}.*\n|#.*\n)+/, '\n')
     .replace('rpcAddress: "localhost:7233"', `rpcAddress: "127.0.0.1:${o.port}"`)
-    .replace('filepath: "config/dynamicconfig/development-sql.yaml"', `filepath: "${o.dynamicConfig}"`);
+    .replace('filepath: "config/dynamicconfig/development-sql.yaml"', `filepath: "${o.dynamicConfig}"`)
+    // Each of the four services keeps its own pool: the template's 20 (all kept idle) held ~50 connections
+    // of a PostgreSQL that the product and its tests share (max_connections 100 by default).
+    .replace('maxConns: 20', 'maxConns: 10')
+    .replace('maxIdleConns: 20', 'maxIdleConns: 4');
   const ports: Record<string, number[]> = { frontend: [0, 1, 2], history: [3, 4], matching: [5, 6], worker: [7, 8] };
   for (const [service, [grpc, membership, http]] of Object.entries(ports)) {
     config = config.replace(new RegExp(`(\\n {2}${service}:\\n {4}rpc:\\n {6}grpcPort: )\\d+(\\n {6}membershipPort: )\\d+`), `$1${o.port + grpc!}$2${o.port + membership!}`);
