@@ -192,7 +192,7 @@ export const revenueQuery = z
     by: dimensions.optional().meta({ description: 'comma-separated: game, channel, region, currency (amounts are always per currency)', examples: ['game,channel'] }),
     format: z.enum(['json', 'csv']).default('json').meta({ examples: ['json'] }),
     game: slug(64).optional().meta({ description: 'only this game', examples: [DEMO_GAME_ID] }),
-    channel: channelId.optional().meta({ description: 'only this channel account' }),
+    channel: channelId.optional().meta({ description: 'only this channel account', examples: ['sandbox'] }),
     currency: currency.optional().meta({ description: 'only this currency', examples: ['CNY'] }),
   });
 
@@ -228,7 +228,7 @@ export const revenueResponse = z.strictObject({
 export const channelsReportQuery = z.object({
   ...reportRange,
   groupBy: z.enum(['day', 'month']).optional().meta({ description: 'adds `periods`: orders placed and paid per account and period', examples: ['month'] }),
-  format: z.enum(['json', 'csv']).default('json').meta({ description: 'csv: the periods with `groupBy`, else the amounts per account and currency' }),
+  format: z.enum(['json', 'csv']).default('json').meta({ description: 'csv: the periods with `groupBy`, else the amounts per account and currency', examples: ['csv'] }),
 });
 const channelPeriod = z.strictObject({
   period: z.string().meta({ description: 'YYYY-MM-DD or YYYY-MM' }),
