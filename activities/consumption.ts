@@ -1,6 +1,5 @@
 import { ChannelError } from '../channels/http';
 import {
-  CONSUMPTION_PERCENTAGE_UNKNOWN,
   CONSUMPTION_SETTINGS_OFF,
   consumptionDeadline,
   decideConsumptionAnswer,
@@ -49,9 +48,8 @@ export function createConsumptionActivities({ database, channels }: ActivityDeps
           statusReason: facts.statusReason,
           deliveredAt: facts.deliveredAt,
           failedDeliveryAttempts: facts.deliveredAt === null ? facts.deliveryAttempts : Math.max(0, facts.deliveryAttempts - 1),
-          // The create call's per-order consent is not taken yet: a PER_ORDER game answers nothing.
-          consumptionDataConsent: false,
-          grantLog: { gameSendsLogs: facts.gameSendsLogs, granted: facts.granted, consumptionPercentage: CONSUMPTION_PERCENTAGE_UNKNOWN },
+          consumptionDataConsent: facts.consumptionDataConsent,
+          grantLog: { gameSendsLogs: facts.gameSendsLogs, granted: facts.granted, consumptionPercentage: facts.consumptionPercentage },
         },
         settings: (facts?.consumptionAnswers as ConsumptionSettings | null) ?? CONSUMPTION_SETTINGS_OFF,
       });

@@ -46,17 +46,28 @@ export interface ConsumptionOrderFacts {
   deliveredAt: string | null;
   deliveryAttempts: number;
   consumptionAnswers: unknown;
+  /** The create call's consumptionDataConsent; false when it was not said. */
+  consumptionDataConsent: boolean;
   gameSendsLogs: boolean;
   granted: boolean;
+  /** The latest consumption percentage the game reported for the order's grants; null: none. */
+  consumptionPercentage: number | null;
 }
 
-/** What the answer is made of: the order of this channel, its delivery, its game's setting and grant logs. */
+/**
+ * What the answer is made of: the order of this channel, its consent, its delivery, its game's setting and
+ * grant logs (the order's game's own lines only: another game cannot speak for this order).
+ */
 export async function consumptionOrderFacts(run: RunSql, channel: string, orderId: string): Promise<ConsumptionOrderFacts | undefined> {
   const [row] = await run<ConsumptionOrderFacts>(sql`
     SELECT o.status, o.status_reason AS "statusReason", ${isoOf(sql`coalesce(o.delivered_at, d.delivered_at)`)} AS "deliveredAt",
       coalesce(d.attempts, 0)::int AS "deliveryAttempts", g.consumption_answers AS "consumptionAnswers",
+      coalesce(o.consumption_data_consent, false) AS "consumptionDataConsent",
       EXISTS (SELECT 1 FROM grant_log_days l WHERE l.game_id = o.game_id) AS "gameSendsLogs",
-      EXISTS (SELECT 1 FROM grant_logs l WHERE l.order_id = o.id) AS granted
+      EXISTS (SELECT 1 FROM grant_logs l WHERE l.order_id = o.id AND l.game_id = o.game_id) AS granted,
+      (SELECT l.consumption_percentage FROM grant_logs l
+        WHERE l.order_id = o.id AND l.game_id = o.game_id AND l.consumption_percentage IS NOT NULL
+        ORDER BY l.consumption_reported_at DESC LIMIT 1) AS "consumptionPercentage"
     FROM orders o JOIN games g ON g.id = o.game_id LEFT JOIN deliveries d ON d.order_id = o.id
     WHERE o.id = ${orderId}::uuid AND o.channel = ${channel}::text`);
   return row;

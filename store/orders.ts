@@ -61,7 +61,7 @@ export async function openOrder(run: RunSql, o: NewOrder, { events = false }: Or
       ), created AS (
         INSERT INTO orders (id, game_id, user_id, sku, quantity, grants, region, currency, amount, channel,
           status, status_reason, idempotency_key, request_hash, client_ip_sealed, client_ip_digest, device_id_sealed,
-          device_id_digest, platform, store_product_id,
+          device_id_digest, platform, store_product_id, consumption_data_consent,
           routing, expires_at, updated_at, event_sequence, bonus_grants, status_details)
         SELECT ${o.orderId}::uuid, ${o.gameId}::text, ${o.userId}::text, ${o.sku}::text,
           -- A claimed bonus follows the item's grants (delivered and revoked with them).
@@ -70,7 +70,7 @@ export async function openOrder(run: RunSql, o: NewOrder, { events = false }: Or
           d.status, d.reason, ${o.idempotencyKey}::text, ${o.requestHash}::text,
           ${o.clientIpSealed ?? null}::text, ${o.clientIpDigest ?? null}::text, ${o.deviceIdSealed ?? null}::text,
           ${o.deviceIdDigest ?? null}::text, ${o.platform ?? null}::text,
-          ${o.storeProductId ?? null}::text, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1,
+          ${o.storeProductId ?? null}::text, ${o.consumptionDataConsent ?? null}::boolean, ${o.routing ? JSON.stringify(o.routing) : null}::jsonb, ${utc(o.expiresAt)}, ${NOW_UTC}, 1,
           CASE WHEN ${bonus} THEN ${bonusGrants}::jsonb END, ${o.rejectionDetails ? JSON.stringify(o.rejectionDetails) : null}::jsonb
         FROM decision d
         RETURNING ${EVENT_SOURCE_COLUMNS}

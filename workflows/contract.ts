@@ -103,6 +103,8 @@ export interface PurchaseInput {
   monthlyCard?: MonthlyCardTerms;
   /** The payer's age band (the request's, else the game's default); a minor's orders are held to the region's caps. */
   ageBand?: AgeBand;
+  /** The create call's consumptionDataConsent (absent: not said), kept on the order for store consumption requests. */
+  consumptionDataConsent?: boolean;
   timing: PurchaseTiming;
 }
 

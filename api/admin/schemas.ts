@@ -48,7 +48,8 @@ const consumptionAnswers = z
   .meta({
     description:
       "answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, " +
-      '`sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game\'s terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)',
+      '`sampleContentProvided`, the latest `consumptionPercentage` of its grant-log lines and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage above 0) when the player consented: ' +
+      "ALL (by the game's terms) or PER_ORDER (only for orders created with `consumptionDataConsent: true`)",
     examples: [{ answers: 'ON', playerConsent: 'ALL', sampleContentProvided: false, refundPreference: 'DECLINE' }],
   });
 

@@ -66,6 +66,7 @@ export function ordersRouter({ database, config, channels, purchases, catalog, r
         ...sealOrderPii(piiKeyring(config), { clientIp: body.clientIp, deviceId: body.deviceId }),
         platform: body.platform,
         ...ageBandOf(body.ageBand ?? game.defaultAgeBand),
+        ...(body.consumptionDataConsent !== undefined && { consumptionDataConsent: body.consumptionDataConsent }),
         requestId: requestIdOf(res),
         timing: purchaseTiming(config),
       });

@@ -20,6 +20,13 @@ export const createOrderBody = z
       .enum(AGE_BANDS)
       .optional()
       .meta({ description: "the payer's age band; omitted: the game's defaultAgeBand (ADULT unless set). A minor's orders are held to the region's spending caps (403 MINOR_SPENDING_LIMIT)" }),
+    consumptionDataConsent: z
+      .boolean()
+      .optional()
+      .meta({
+        description:
+          "the player agreed that the store may be told how much of the purchase they used when they ask it for a refund (App Store consumption requests). Read only by a game whose consumptionAnswers.playerConsent is PER_ORDER: it answers only for orders that said true",
+      }),
   })
   .meta({
     id: 'CreateOrder',
@@ -35,6 +42,7 @@ export const createOrderBody = z
       },
       { userId: 'player-20417', sku: 'gems-60', region: 'US' },
       { userId: 'player-30512', sku: 'gems-60', region: 'CN', ageBand: '8_TO_15' },
+      { userId: 'player-40233', sku: 'gems-60', region: 'US', channel: 'appstore', platform: 'ios', consumptionDataConsent: true },
     ],
   });
 

@@ -93,8 +93,5 @@ export function decideConsumptionAnswer({ order, settings }: ConsumptionFacts): 
   };
 }
 
-/** Grant-log lines do not carry a consumption percentage yet: the field is omitted. */
-export const CONSUMPTION_PERCENTAGE_UNKNOWN = null;
-
 /** When an unanswered request is MISSED. */
 export const consumptionDeadline = (signedDate: string): Date => new Date(Date.parse(signedDate) + CONSUMPTION_ANSWER_WINDOW_MS);

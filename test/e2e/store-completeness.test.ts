@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { InboundCallback } from '../../channels/types';
+import { deliveryIdFor } from '../../domain/ids';
 import { StoreSweepClient } from '../../infra/store-sweeps';
 import { ledgerViolations } from '../../store/journal';
 import { listStoreSweeps } from '../../store/store-sweeps';
@@ -272,5 +273,70 @@ describe('App Store consumption requests answered', () => {
     const metrics = await (await fetch(workerMetricsUrl)).text();
     expect(metrics).toMatch(/^payments_consumption_requests_total\{[^}]*outcome="SENT"[^}]*\} 2$/m);
     expect(metrics).toMatch(/^payments_consumption_answer_seconds_bucket\{[^}]*channel="appstore"/m);
+  }, 300_000);
+
+  it("asks each order's consent in a PER_ORDER game, and sends the latest consumption percentage of the game's grant log", async () => {
+    const perOrderGame = await h.createGame('Consent per order');
+    const settings = { answers: 'ON', playerConsent: 'PER_ORDER', sampleContentProvided: false, refundPreference: 'GRANT_PRORATED' };
+    await h.db.game.update({ where: { id: perOrderGame.gameId }, data: { consumptionAnswers: settings } });
+    const item = await h.createItem(perOrderGame, { storeProducts: { appstore: PRODUCT } });
+    const paidOrder = async (consent: { consumptionDataConsent?: boolean }) => {
+      const res = await h.createOrder(perOrderGame, { userId: `pc-${randomUUID().slice(0, 8)}`, sku: item, region: 'CN', channel: 'appstore', platform: 'ios', ...consent });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      const paid = appstore.pay({ productId: PRODUCT, appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+      expect(await appstore.deliver(paid.notification, callbackUrl())).toBe(200);
+      await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+      return { orderId, transactionId: paid.transactionId };
+    };
+    const reported = await paidOrder({ consumptionDataConsent: true });
+    const unreported = await paidOrder({ consumptionDataConsent: true });
+    const refused = await paidOrder({ consumptionDataConsent: false });
+    const unsaid = await paidOrder({});
+    const consents = await h.db.order.findMany({ where: { gameId: perOrderGame.gameId }, select: { id: true, consumptionDataConsent: true } });
+    expect(new Map(consents.map((o) => [o.id, o.consumptionDataConsent]))).toEqual(
+      new Map([[reported.orderId, true], [unreported.orderId, true], [refused.orderId, false], [unsaid.orderId, null]]),
+    );
+
+    // The game's grant log: every order granted; the reported one's use reported twice (the latest wins),
+    // then its line sent again without a figure (which keeps it).
+    const line = (orderId: string, consumptionPercentage?: number) => ({
+      deliveryId: deliveryIdFor(orderId),
+      orderId,
+      grantedAt: new Date().toISOString(),
+      ...(consumptionPercentage !== undefined && { consumptionPercentage }),
+    });
+    const today = new Date().toISOString().slice(0, 10);
+    const first = await h.signed(perOrderGame, 'POST', '/v1/games/grant-logs', {
+      date: today,
+      grants: [reported, unreported, refused, unsaid].map((o) => line(o.orderId, o === reported ? 10_000 : o === refused ? 50_000 : undefined)),
+    });
+    expect(first.body).toEqual({ date: today, received: 4, recorded: 4 });
+    const later = await h.signed(perOrderGame, 'POST', '/v1/games/grant-logs', { date: today, grants: [line(reported.orderId, 35_000), line(reported.orderId)] });
+    expect(later.body).toEqual({ date: today, received: 2, recorded: 0 });
+    expect((await h.signed(perOrderGame, 'POST', '/v1/games/grant-logs', { date: today, grants: [line(reported.orderId, 200_000)] })).status).toBe(400);
+
+    for (const { transactionId } of [reported, unreported, refused, unsaid]) {
+      expect(await appstore.deliver(appstore.requestConsumption(transactionId), callbackUrl())).toBe(200);
+    }
+    const outcomeOf = async (transactionId: string) => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+        const row = await h.db.consumptionRequest.findUnique({ where: { channel_transactionId: { channel: 'appstore', transactionId } } });
+        if (row?.outcome) return row;
+      }
+      throw new Error(`no answer to ${transactionId}`);
+    };
+    const withPercentage = { customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: false, consumptionPercentage: 35_000, refundPreference: 'GRANT_PRORATED' };
+    expect(await outcomeOf(reported.transactionId)).toMatchObject({ outcome: 'SENT', orderId: reported.orderId, body: withPercentage });
+    expect(appstore.consumptionAnswers.get(reported.transactionId)).toEqual([withPercentage]);
+    // Consented, nothing reported: no percentage, and GRANT_PRORATED (which needs one) is not stated.
+    const withoutPercentage = { customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: false };
+    expect(await outcomeOf(unreported.transactionId)).toMatchObject({ outcome: 'SENT', body: withoutPercentage });
+    expect(appstore.consumptionAnswers.get(unreported.transactionId)).toEqual([withoutPercentage]);
+    // Said false, or said nothing: recorded NO_CONSENT, nothing sent to Apple (even with a percentage reported).
+    for (const { transactionId } of [refused, unsaid]) {
+      expect(await outcomeOf(transactionId)).toMatchObject({ outcome: 'NO_CONSENT', body: null });
+      expect(appstore.consumptionAnswers.has(transactionId)).toBe(false);
+    }
   }, 300_000);
 });

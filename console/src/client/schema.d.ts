@@ -147,7 +147,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             /**
-                             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game's terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)
+                             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided`, the latest `consumptionPercentage` of its grant-log lines and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage above 0) when the player consented: ALL (by the game's terms) or PER_ORDER (only for orders created with `consumptionDataConsent: true`)
                              * @example {
                              *       "answers": "ON",
                              *       "playerConsent": "ALL",
@@ -6540,7 +6540,7 @@ export interface paths {
                         "application/json": {
                             date: string;
                             received: number;
-                            /** @description grants new to us (the others were sent before: kept as first sent) */
+                            /** @description grants new to us (the others were sent before: kept as first sent, only a consumptionPercentage is taken again) */
                             recorded: number;
                         };
                     };
@@ -9586,7 +9586,7 @@ export interface components {
             /** @description local hour (0-23) at which the game's day starts (default 0) */
             dailyResetHour?: number;
             /**
-             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided` and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage) when the player consented: ALL (by the game's terms) or PER_ORDER (nothing is sent: per-order consent is not taken yet)
+             * @description answers to the App Store's consumption requests (Send Consumption Information, before Apple decides a player's refund): OFF (the default) sends nothing; ON sends the order's delivery status, `sampleContentProvided`, the latest `consumptionPercentage` of its grant-log lines and the default `refundPreference` (GRANT_PRORATED only with a consumption percentage above 0) when the player consented: ALL (by the game's terms) or PER_ORDER (only for orders created with `consumptionDataConsent: true`)
              * @example {
              *       "answers": "ON",
              *       "playerConsent": "ALL",
@@ -10118,6 +10118,14 @@ export interface components {
          *       "region": "CN",
          *       "ageBand": "8_TO_15"
          *     }
+         * @example {
+         *       "userId": "player-40233",
+         *       "sku": "gems-60",
+         *       "region": "US",
+         *       "channel": "appstore",
+         *       "platform": "ios",
+         *       "consumptionDataConsent": true
+         *     }
          */
         CreateOrder: {
             userId: string;
@@ -10139,6 +10147,8 @@ export interface components {
              * @enum {string}
              */
             ageBand?: "UNDER_8" | "8_TO_15" | "16_TO_17" | "ADULT";
+            /** @description the player agreed that the store may be told how much of the purchase they used when they ask it for a refund (App Store consumption requests). Read only by a game whose consumptionAnswers.playerConsent is PER_ORDER: it answers only for orders that said true */
+            consumptionDataConsent?: boolean;
         };
         /**
          * @example {
@@ -10220,7 +10230,8 @@ export interface components {
          *         {
          *           "deliveryId": "dlv_3f0e9a4c-1b2d-8e6f-8a7b-9c0d1e2f3a4b",
          *           "orderId": "3f0e9a4c-1b2d-8e6f-8a7b-9c0d1e2f3a4b",
-         *           "grantedAt": "2026-11-01T08:05:00.000Z"
+         *           "grantedAt": "2026-11-01T08:05:00.000Z",
+         *           "consumptionPercentage": 25000
          *         }
          *       ]
          *     }
@@ -10239,6 +10250,8 @@ export interface components {
                 orderId: string;
                 /** Format: date-time */
                 grantedAt: string;
+                /** @description how much of the grant the player has used so far, in milliunits (0-100000 = 0-100%); may be sent again on a later day with a new figure (the latest report wins). Sent to the App Store when it asks before a refund; omitted: not told */
+                consumptionPercentage?: number;
             }[];
         };
         /**

@@ -29,6 +29,18 @@ describe('the answer to a consumption request', () => {
     const perOrder = { ...ON, playerConsent: 'PER_ORDER' as const };
     expect(decide({ consumptionDataConsent: false }, perOrder)).toEqual({ outcome: 'NO_CONSENT' });
     expect(decide({ consumptionDataConsent: true }, perOrder).outcome).toBe('SEND');
+    // What the game reported changes nothing without consent: no body at all.
+    const reported = { gameSendsLogs: true, granted: true, consumptionPercentage: 40_000 };
+    expect(decide({ consumptionDataConsent: false, grantLog: reported }, { ...perOrder, refundPreference: 'GRANT_PRORATED' })).toEqual({ outcome: 'NO_CONSENT' });
+    expect(decide({ consumptionDataConsent: true, grantLog: reported }, { ...perOrder, refundPreference: 'GRANT_PRORATED' }).body).toEqual({
+      customerConsented: true,
+      deliveryStatus: 'DELIVERED',
+      sampleContentProvided: true,
+      consumptionPercentage: 40_000,
+      refundPreference: 'GRANT_PRORATED',
+    });
+    // A game that takes consent by its terms answers whatever the create call said.
+    expect(decide({ consumptionDataConsent: false }).outcome).toBe('SEND');
   });
 
   it('maps the order’s facts to deliveryStatus', () => {
@@ -54,6 +66,12 @@ describe('the answer to a consumption request', () => {
     expect(decide({}, { ...ON, refundPreference: 'GRANT_PRORATED' }).body).toEqual({ customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: true });
     expect(decide({ grantLog: { gameSendsLogs: true, granted: true, consumptionPercentage: 0 } }, { ...ON, refundPreference: 'GRANT_PRORATED' }).body).not.toHaveProperty('refundPreference');
     expect(decide({}, { ...ON, refundPreference: 'DECLINE' }).body?.refundPreference).toBe('DECLINE');
+    // A reported 0% is sent (the player used nothing); other preferences need no percentage.
+    expect(decide({ grantLog: { gameSendsLogs: true, granted: true, consumptionPercentage: 0 } }, { ...ON, refundPreference: 'GRANT_FULL' }).body).toMatchObject({
+      consumptionPercentage: 0,
+      refundPreference: 'GRANT_FULL',
+    });
+    expect(decide({ grantLog: { gameSendsLogs: true, granted: true, consumptionPercentage: 1 } }, { ...ON, refundPreference: 'GRANT_PRORATED' }).body?.refundPreference).toBe('GRANT_PRORATED');
     expect(Object.keys(decide({})!.body!)).not.toEqual(expect.arrayContaining(['consumptionStatus', 'platform', 'playTime', 'userStatus']));
   });
 
