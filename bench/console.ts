@@ -98,7 +98,7 @@ export async function consoleMode() {
     // no service worker, only the sign-in cookie). One load in a discarded context first, so the
     // figures are page loads and not Chromium starting its first renderer process.
     const pageLoads: number[] = [];
-    const loadParts: { documentMs: number; scriptsMs: number; orderCallMs: number }[] = [];
+    const loadParts: { documentMs: number; scriptsMs: number; sessionCallMs: number; orderCallMs: number }[] = [];
     if (existsSync(CHROMIUM)) {
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
       try {
@@ -118,19 +118,20 @@ export async function consoleMode() {
           const took = performance.now() - t;
           // Where the time went, from the page's own clock (ms since navigation start).
           // (A string: the server's tsconfig has no DOM types.)
-          const parts: { documentMs: number; scriptsMs: number; orderCallMs: number } = await page.evaluate(`(() => {
+          const parts: { documentMs: number; scriptsMs: number; sessionCallMs: number; orderCallMs: number } = await page.evaluate(`(() => {
             const entries = performance.getEntriesByType('resource');
             const end = (match) => Math.max(0, ...entries.filter((e) => match(e.name)).map((e) => e.responseEnd));
             return {
               documentMs: performance.getEntriesByType('navigation')[0].responseEnd,
               scriptsMs: end((n) => n.endsWith('.js')),
+              sessionCallMs: end((n) => n.includes('/v1/console/session')),
               orderCallMs: end((n) => n.includes('/v1/ops/orders/')),
             };
           })()`);
           await context.close();
           if (i < 0) continue;
           pageLoads.push(took);
-          loadParts.push({ documentMs: round(parts.documentMs), scriptsMs: round(parts.scriptsMs), orderCallMs: round(parts.orderCallMs) });
+          loadParts.push({ documentMs: round(parts.documentMs), scriptsMs: round(parts.scriptsMs), sessionCallMs: round(parts.sessionCallMs), orderCallMs: round(parts.orderCallMs) });
         }
       } finally {
         await browser.close();
@@ -157,10 +158,11 @@ export async function consoleMode() {
       searchMs: searchAll,
       ...(pageLoad && {
         orderPageFirstLoadMs: pageLoad,
-        // Median moment, ms after navigation start, the HTML, the last script and the order call had arrived.
+        // Median moment, ms after navigation start, the HTML, the last script, the who-am-I call and the order call had arrived.
         orderPageLoadPartsMs: {
           document: summarize(loadParts.map((p) => p.documentMs)).p50,
           scripts: summarize(loadParts.map((p) => p.scriptsMs)).p50,
+          sessionCall: summarize(loadParts.map((p) => p.sessionCallMs)).p50,
           orderCall: summarize(loadParts.map((p) => p.orderCallMs)).p50,
         },
         orderPageLoadsMs: pageLoads.map((l) => round(l)),
@@ -194,7 +196,7 @@ function markdown(r: any): string {
     ...(r.orderPageFirstLoadMs ? [`| order page, first load in Chromium, cold cache (${r.settings.pageLoads} loads, each in a new context, after one uncounted load that starts the renderer) | ${ms(r.orderPageFirstLoadMs)} |`] : []),
     '',
     ...(r.orderPageLoadPartsMs
-      ? [`Order page first load, median moments after navigation start: HTML ${r.orderPageLoadPartsMs.document} ms, last script ${r.orderPageLoadPartsMs.scripts} ms, the order call answered ${r.orderPageLoadPartsMs.orderCall} ms; the rest is rendering until the *Timeline* heading shows.`, '']
+      ? [`Order page first load, median moments after navigation start: HTML ${r.orderPageLoadPartsMs.document} ms, last script ${r.orderPageLoadPartsMs.scripts} ms, the sign-in check (who am I) answered ${r.orderPageLoadPartsMs.sessionCall} ms, the order call answered ${r.orderPageLoadPartsMs.orderCall} ms; the rest is rendering until the *Timeline* heading shows.`, '']
       : []),
     `JavaScript, gzipped: ${r.bundle.firstLoadGzipKiB} KiB on first load (every page but the charts), ${r.bundle.chartsGzipKiB} KiB more with the first chart (ECharts), ${r.bundle.totalGzipKiB} KiB in all.`,
     '',
