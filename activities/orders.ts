@@ -172,6 +172,17 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
       );
     },
 
+    /**
+     * Money that landed after the order closed and that the channel will not return (App Store, a refusal
+     * for good): booked as held (suspense) on the order, now MANUAL_REVIEW for a person.
+     */
+    async holdLatePayment(params: { orderId: string; notification: PaymentNotification }) {
+      const n = params.notification;
+      await moveOrder(books, params.orderId, 'MANUAL_REVIEW', { reason: REASONS.latePayment, patch: { paid: paidPatch(n) }, onlyFrom: ['CLOSED'] }, [
+        ...(n.paid ? [journalPaymentHeld(n.paid, n.channelTxnId)] : []),
+      ]);
+    },
+
     /** Paid exactly, but risk asked a person: the money is held (suspense) until approved or denied. */
     async holdForRiskReview(params: { orderId: string; notification: PaymentNotification }) {
       const n = params.notification;

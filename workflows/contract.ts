@@ -196,6 +196,8 @@ export const PATCHES = {
   fulfillmentTaskQueue: 'fulfillment-task-queue',
   /** A revocation takes the game's mode: over NATS or RabbitMQ it awaits the game's ack (republished on timeout). */
   brokerRevocation: 'broker-revocation',
+  /** Money for a closed order that the channel will not return (App Store) is held for a person, not left unbooked. */
+  latePaymentHeld: 'late-payment-held',
 } as const;
 
 /** Failure types the API maps to its error codes. */

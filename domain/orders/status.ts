@@ -21,7 +21,7 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   PENDING_PAYMENT: ['PAID', 'CLOSED', 'MANUAL_REVIEW', 'RISK_REVIEW'],
   PAID: ['DELIVERING', 'REFUNDED'],
   DELIVERING: ['DELIVERED', 'REFUNDED'],
-  // A payment that lands after the order was closed is refunded, never kept.
+  // A payment that lands after the order was closed is refunded, never kept (or held: LATE_HOLDS).
   CLOSED: ['REFUNDED'],
   MANUAL_REVIEW: ['DELIVERING', 'REFUNDED'],
   // Approved: delivered; denied or not decided in time: refunded.
@@ -45,8 +45,17 @@ const REVERSALS: Partial<Record<OrderStatus, readonly OrderStatus[]>> = {
   DELIVERED: ['REFUNDED', 'CHARGED_BACK'],
 };
 
+/**
+ * A payment that lands after the order was closed and that the channel will not return (App Store, a
+ * refusal for good) is held for a person. After the fact, like a reversal: a closed order has not
+ * passed through the review (see hasPassed).
+ */
+const LATE_HOLDS: Partial<Record<OrderStatus, readonly OrderStatus[]>> = {
+  CLOSED: ['MANUAL_REVIEW'],
+};
+
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
-  return TRANSITIONS[from].includes(to) || (REVERSALS[from]?.includes(to) ?? false);
+  return TRANSITIONS[from].includes(to) || (REVERSALS[from]?.includes(to) ?? false) || (LATE_HOLDS[from]?.includes(to) ?? false);
 }
 
 /**

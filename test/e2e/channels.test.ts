@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { latePaymentWorkflowId, purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { ledgerViolations } from '../../store/journal';
 import { DEV_KEY_ID, parseKeyring } from '../../infra/credentials';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
 import { FakeGooglePlay, VOIDED_REASON } from '../../testkit/fakes/googleplay';
@@ -229,6 +230,22 @@ describe('App Store, end to end', () => {
     expect(resolved.status).toBe(202);
     await h.waitForStatus(orderId, 'DELIVERED');
     expect(h.gameServer.grantsFor(orderId)).toHaveLength(1);
+  });
+
+  // The model-based tests' seed "late payment at a channel we cannot refund through" (test/model/seeds.json).
+  it('holds for a person, booked once, a purchase Apple reports after the order was closed (money we cannot return)', async () => {
+    const { orderId } = await order('appstore', sku, { platform: 'ios' });
+    expect((await h.signed(game, 'POST', `/v1/orders/${orderId}/cancel`)).status).toBe(200);
+    await h.client.workflow.getHandle(purchaseWorkflowId(orderId)).result();
+    const paid = appstore.pay({ productId: 'com.studio.game.gems60', appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+
+    expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    await expect(h.client.workflow.getHandle(latePaymentWorkflowId(orderId)).result()).resolves.toBe('HELD');
+    expect(await appstore.deliver(paid.notification, `${h.api.url}/v1/callbacks/appstore`)).toBe(200);
+    expect(await h.db.order.findUniqueOrThrow({ where: { id: orderId } })).toMatchObject({ status: 'MANUAL_REVIEW', channelTxnId: paid.transactionId });
+    const held = await h.db.journalEntry.findMany({ where: { orderId, kind: 'PAYMENT_HELD' } });
+    expect(held.map((e) => [e.amount, e.reference])).toEqual([[600n, paid.transactionId]]);
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
   });
 });
 

@@ -105,6 +105,15 @@ export class OrderBooks {
     if (kind === 'RISK_REVIEW') this.riskReviewStartedAt = Date.now();
   }
 
+  /** Money for the closed order that the channel will not return: booked as held, for a person. */
+  holdLate(notification: PaymentNotification) {
+    if (this.status !== 'CLOSED') return;
+    this.paid = notification.paid;
+    this.book(ledgerEventId.held(this.orderId), 'PAYMENT_HELD', notification.paid!);
+    this.stage = 'SUSPENSE';
+    this.move('MANUAL_REVIEW', 'LATE_PAYMENT');
+  }
+
   close(reason: string) {
     if (this.status !== 'CLOSED') this.move('CLOSED', reason);
   }
@@ -190,6 +199,7 @@ export type StubActivities = Pick<
   | 'markPaid'
   | 'holdForReview'
   | 'holdForRiskReview'
+  | 'holdLatePayment'
   | 'closeOrder'
   | 'startDelivery'
   | 'orderStatus'
@@ -233,6 +243,7 @@ export const stubActivities: StubActivities = {
   holdForReview: async (p) =>
     booksOf(p.orderId).settle('MANUAL_REVIEW', p.notification, p.notification.productMismatch ? 'PRODUCT_MISMATCH' : 'AMOUNT_MISMATCH'),
   holdForRiskReview: async (p) => booksOf(p.orderId).settle('RISK_REVIEW', p.notification),
+  holdLatePayment: async (p) => booksOf(p.orderId).holdLate(p.notification),
   closeOrder: async (p) => booksOf(p.orderId).close(p.reason),
   startDelivery: async (p) => booksOf(p.orderId).startDelivery(),
   orderStatus: async (p) => ({ status: booksOf(p.orderId).status!, channel: 'model' }),

@@ -77,12 +77,6 @@ export interface ModelState {
   latePaymentDecided: boolean;
   /** An operator's refund of the delivered order failed at the channel (unrefundable). */
   opsRefundFailed: boolean;
-  /**
-   * Money that arrived for an order closed unpaid, at a channel we cannot refund through (App Store):
-   * the late-payment workflow fails visibly (GET /v1/ops/stuck) and the money waits for a person.
-   * Found by this model (seeds.json); the order has no path out of CLOSED but a refund.
-   */
-  lateHeldForPerson?: boolean;
 }
 
 export interface Outcome {
@@ -190,7 +184,9 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
       if (state.ended) {
         // The late-payment workflow refunds money for an order closed unpaid, once; anything else is ignored.
         if (succeeded && s === 'CLOSED' && !state.latePaymentDecided) {
-          if (!setup.refundable) return one({ ...base, latePaymentDecided: true, lateHeldForPerson: true });
+          // Money the channel will not return (App Store) is booked as held, for a person (seeds.json); no
+          // workflow waits on it.
+          if (!setup.refundable) return one(at(base, 'MANUAL_REVIEW', 'LATE_PAYMENT', { latePaymentDecided: true, reviewed: 'MANUAL', ended: true }));
           return one(at(base, 'REFUNDED', 'LATE_PAYMENT', { latePaymentDecided: true }));
         }
         return one({ ...base, latePaymentDecided: state.latePaymentDecided || succeeded });

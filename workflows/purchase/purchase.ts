@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   allHandlersFinished,
   condition,
@@ -12,6 +10,7 @@ import type { Activities } from '../../activities';
 import { REASONS, type OrderStatus } from '../../domain/orders/status';
 import { rejectionReason } from '../../domain/risk/rules';
 import { FAILURE, PATCHES, type PurchaseInput } from '../contract';
+import { isFailure } from '../shared/failures';
 import { booksOptions, channelOptions, openingChannelOptions } from '../shared/options';
 import { awaitPayment } from './await-payment';
 import { deliverOrRefund } from './delivery';
@@ -150,11 +149,19 @@ export async function purchase(input: PurchaseInput): Promise<OrderStatus> {
     // Paid, but not what was asked: a person decides to deliver or to return the money.
     if (order.status === 'MANUAL_REVIEW' && patched(PATCHES.manualReviewAwaitsOps)) await operatorDecides();
 
-    // Money that arrived for a closed order is never kept.
+    // Money that arrived for a closed order is never kept: refunded, or, where the channel will not
+    // return it (App Store), held for a person who delivers it.
     const late = order.status === 'CLOSED' ? order.lateSuccess() : undefined;
     if (late) {
-      await channel.refundOrder({ orderId, reason: REASONS.latePayment, latePayment: late });
-      order.enter('REFUNDED', REASONS.latePayment);
+      try {
+        await channel.refundOrder({ orderId, reason: REASONS.latePayment, latePayment: late });
+        order.enter('REFUNDED', REASONS.latePayment);
+      } catch (err) {
+        if (!isFailure(err, FAILURE.refundRefused) || !patched(PATCHES.latePaymentHeld)) throw err;
+        await books.holdLatePayment({ orderId, notification: late });
+        order.enter('MANUAL_REVIEW', REASONS.latePayment);
+        await operatorDecides();
+      }
     }
   } catch (err) {
     // A step whose data the database refuses is not retried forever: a person decides.
@@ -204,10 +211,4 @@ const DEFAULT_RISK_REVIEW_TIMEOUT_MS = 24 * 3_600_000;
 /** An activity failed because PostgreSQL refused its data (see activities/guard.ts). */
 function isDataError(err: unknown): boolean {
   return isFailure(err, FAILURE.dataError);
-}
-
-/** An activity failed for good with this business failure type. */
-function isFailure(err: unknown, type: string): boolean {
-  const failure = err instanceof ActivityFailure ? err.cause : err;
-  return failure instanceof ApplicationFailure && failure.type === type;
 }

@@ -9,6 +9,8 @@ describe('order state machine', () => {
     ['DELIVERING', 'DELIVERED'],
     ['DELIVERING', 'REFUNDED'],
     ['CLOSED', 'REFUNDED'],
+    // A late payment the channel will not return (App Store): held for a person.
+    ['CLOSED', 'MANUAL_REVIEW'],
     ['MANUAL_REVIEW', 'REFUNDED'],
     ['DELIVERED', 'REFUNDED'],
     ['DELIVERED', 'CHARGED_BACK'],
