@@ -1,6 +1,8 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type Activities } from './activities';
+import { openRiskCounters } from './activities/risk';
+import type { RiskCounters } from './store/risk-counters';
 import { openChannelHealth, type ChannelHealth } from './routing/channel-health';
 import { startChannelRegistry } from './routing/channel-accounts';
 import { ConfigError, loadConfig, reportStartupFailure, WORKER_ROLES, type Config } from './infra/config';
@@ -28,6 +30,8 @@ export interface PurchaseWorkerDeps {
   changes?: ConfigChanges;
   /** The channels' shared health (breakers); absent: opened here on PostgreSQL or REDIS_URL, never closed. */
   health?: ChannelHealth;
+  /** Where risk counts (PostgreSQL, or Redis with REDIS_URL); absent: opened here, never closed. */
+  riskCounters?: RiskCounters;
 }
 
 /**
@@ -38,9 +42,16 @@ export interface PurchaseWorkerDeps {
  */
 export const FULFILLMENT_ACTIVITIES = ['deliverOrder', 'revokeGrants', 'deliverMonthlyCardDay'] as const satisfies readonly (keyof Activities)[];
 
-async function activitiesOf({ config, database, changes, health }: PurchaseWorkerDeps): Promise<Activities> {
+async function activitiesOf({ config, database, changes, health, riskCounters }: PurchaseWorkerDeps): Promise<Activities> {
   const channels = await startChannelRegistry(config, database, changes);
-  return createActivities({ database, channels, config, changes, health: (health ?? openChannelHealth(config, database)).store });
+  return createActivities({
+    database,
+    channels,
+    config,
+    changes,
+    health: (health ?? openChannelHealth(config, database)).store,
+    riskCounters: riskCounters ?? openRiskCounters(config, database),
+  });
 }
 
 /**
@@ -171,12 +182,13 @@ async function main() {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const changes = watchConfigChanges(config.DATABASE_URL, log);
   const health = openChannelHealth(config, database, { log });
+  const riskCounters = openRiskCounters(config, database, log);
   const events = startOrderEventRelay(config, database, { log });
   const workers: Worker[] = [];
-  if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health }));
-  if (config.WORKER_ROLES.includes('fulfillment')) workers.push(await createFulfillmentWorker({ config, database, connection, changes, health }));
+  if (config.WORKER_ROLES.includes('purchases')) workers.push(await createPurchaseWorker({ config, database, connection, changes, health, riskCounters }));
+  if (config.WORKER_ROLES.includes('fulfillment')) workers.push(await createFulfillmentWorker({ config, database, connection, changes, health, riskCounters }));
   if (config.WORKER_ROLES.includes('finance')) {
-    workers.push(await createFinanceWorker({ config, database, connection, changes, health }));
+    workers.push(await createFinanceWorker({ config, database, connection, changes, health, riskCounters }));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const schedules = await ensureReconciliationSchedules(config, database, client);
     log.info({ schedules, at: config.RECON_TIME, timeZone: config.RECON_TIME_ZONE }, 'reconciliation schedules in place');
@@ -196,6 +208,7 @@ async function main() {
   await events?.close();
   await changes.close();
   await health.close();
+  await riskCounters.close();
   await closeGameServerBrokers();
   await connection.close();
   await database.close();

@@ -21,6 +21,7 @@ import { journalPaymentCaptured, journalPaymentHeld, journalReviewReleased } fro
 import { recordDiscrepancy, recordPaymentResult } from '../store/payments';
 import { releaseStock } from '../store/stock';
 import { releaseMinorHold } from '../store/minor-caps';
+import { isMinor } from '../domain/risk/minor-caps';
 import { releaseAllowances, releasePending, usedAllowances } from '../store/allowances';
 import { refusalOf } from '../domain/catalog/allowances';
 import type { Sql } from '../store/sql';
@@ -117,7 +118,7 @@ async function openTakingAllowances(database: Database, params: OpenOrderParams,
 }
 
 /** The order center's books: orders, their history, payment results and stock reservations. */
-export function createOrderActivities({ database, config }: ActivityDeps) {
+export function createOrderActivities({ database, config, riskCounters }: ActivityDeps) {
   const { db, sql } = database;
   const books = orderBooks(database, config);
   return {
@@ -128,6 +129,8 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
       const sealed = { ...sealOrderPii(piiKeyring(config), { clientIp, deviceId }), ...rest };
       const opened = params.allowances && !params.rejection ? await openTakingAllowances(database, sealed, books) : await openOrder(sql, sealed, books);
       if (opened.created) businessMetrics.orderOpened({ game: params.gameId, channel: params.channel }, opened.status);
+      // Rejected here after risk held a minor's month (out of stock, a limit): the hold goes back.
+      if (opened.status === 'REJECTED' && isMinor(params.ageBand)) await riskCounters?.giveBackMinorHold(params.orderId);
       // How the order was opened; when a re-run finds it moved on, the workflow's next steps find
       // their work done (see hasPassed).
       return opened.status === 'REJECTED'
@@ -195,6 +198,7 @@ export function createOrderActivities({ database, config }: ActivityDeps) {
     /** Closes an unpaid order; its compensation of the stock reservation runs in the same statement. */
     async closeOrder(params: { orderId: string; reason: string }) {
       await moveOrder(books, params.orderId, 'CLOSED', { reason: params.reason, patch: { stamp: 'closed_at' } }, [releaseStock, releaseAllowances, releaseMinorHold]);
+      await riskCounters?.giveBackMinorHold(params.orderId); // a retry gives it back too: idempotent
     },
 
     /**

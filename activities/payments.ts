@@ -28,7 +28,7 @@ import type { ActivityDeps } from './deps';
 import { moveOrder, orderBooks, paidPatch } from './orders';
 
 /** Work against the payment channels: open, close and refund channel payments. */
-export function createPaymentActivities({ database, channels, config }: ActivityDeps) {
+export function createPaymentActivities({ database, channels, config, riskCounters }: ActivityDeps) {
   const { db, sql } = database;
   const books = orderBooks(database, config);
   const adapter = (channelId: string) => configuredAdapter(channels, channelId);
@@ -103,7 +103,10 @@ export function createPaymentActivities({ database, channels, config }: Activity
       latePayment?: PaymentNotification;
     }): Promise<'REFUNDED' | 'ALREADY_DELIVERED'> {
       const order = await readOrder(db, params.orderId);
-      if (order.status === 'REFUNDED') return 'REFUNDED';
+      if (order.status === 'REFUNDED') {
+        await riskCounters?.giveBackMinorHold(order.id); // an attempt that ended before it could
+        return 'REFUNDED';
+      }
       if (order.status === 'DELIVERED') return 'ALREADY_DELIVERED';
       const late = params.latePayment;
       const paid: Money | undefined = late?.paid ?? order.paid;
@@ -132,6 +135,7 @@ export function createPaymentActivities({ database, channels, config }: Activity
         },
         [releaseStock, releaseAllowances, releaseMinorHold, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
       );
+      await riskCounters?.giveBackMinorHold(order.id);
       Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
       return 'REFUNDED';
     },

@@ -47,7 +47,7 @@ export interface ReversalOutcome {
 }
 
 /** Reversals after the fact: the channel or an operator returns a paid order's money; the goods go back. */
-export function createReversalActivities({ database, channels, config }: ActivityDeps) {
+export function createReversalActivities({ database, channels, config, riskCounters }: ActivityDeps) {
   const { db, sql } = database;
   const books = orderBooks(database, config);
   const gameServers = gameServerClientFor(config);
@@ -64,6 +64,7 @@ export function createReversalActivities({ database, channels, config }: Activit
       const revocationId = revocationIdFor(orderId);
       if (status === 'REFUNDED' || status === 'CHARGED_BACK') {
         // Done before (a retry), or refunded by us already: the money went back once.
+        await riskCounters?.giveBackMinorHold(orderId); // an attempt that ended before it could
         const revoked = await db.revocation.findUnique({ where: { orderId }, select: { id: true } });
         await wakeCardOfReversedOrder(sql, orderId); // a retry after the statement, before the card heard of it
         return { status, reason: order.statusReason ?? undefined, ...(revoked && { revocationId: revoked.id }) };
@@ -87,6 +88,7 @@ export function createReversalActivities({ database, channels, config }: Activit
         ledger,
         ...(revoke ? [openRevocation(revocationId, REVOCATION_REASON[reversal.cause], brokers)] : []),
       ]);
+      await riskCounters?.giveBackMinorHold(orderId);
       await wakeCardOfReversedOrder(sql, orderId);
       Context.current().log.info('order reversed', { orderId, cause: reversal.cause, status: to, amount: returned, revoke });
       return { status: to, reason, ...(revoke && { revocationId }) };

@@ -2,30 +2,35 @@ import { gameDay, gameDayStart, gameMonth } from '../domain/game-day';
 import { MINOR_SPENDING_LIMIT, capFor, capRefusal, monthlyCeiling, type AgeBand } from '../domain/risk/minor-caps';
 import { evaluateRisk, retentionSeconds, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
 import type { ConfigChanges } from '../infra/config-changes';
-import type { Db } from '../infra/db';
+import type { Logger } from 'pino';
+import type { Config } from '../infra/config';
+import type { Database, Db } from '../infra/db';
+import { openRedis } from '../infra/redis';
+import { redisRiskCounters } from '../store/risk-redis';
 import { openPii } from '../infra/pii';
 import { businessMetrics } from '../infra/metrics';
 import { piiKeyring } from '../infra/pii';
-import {
-  gameClockOf,
-  legacyRiskFacts,
-  listRiskRules,
-  lockRiskSubjects,
-  purgeWindowEvents,
-  recordRiskDecision,
-  riskFacts,
-  subjectKeys,
-  type RiskCheck,
-} from '../store/risk';
-import { minorCapsContext, takeMinorHold } from '../store/minor-caps';
+import { gameClockOf, legacyRiskFacts, listRiskRules, riskFacts, subjectKeys, type RiskCheck } from '../store/risk';
+import { minorCapsContext } from '../store/minor-caps';
+import { pgRiskCounters, type CountedCheck, type RiskCounters, type TakeHold } from '../store/risk-counters';
 import type { RunSql } from '../infra/db';
 import type { Money } from '../domain/money';
 import type { ActivityDeps } from './deps';
 
+/**
+ * The process's risk counters, chosen once: Redis when REDIS_URL is set (its own connection, closed
+ * with the counters), else PostgreSQL.
+ */
+export function openRiskCounters(config: Pick<Config, 'REDIS_URL'>, database: Database, log?: Pick<Logger, 'warn'>): RiskCounters {
+  if (!config.REDIS_URL) return pgRiskCounters(database);
+  const redis = openRedis(config.REDIS_URL);
+  redis.on('error', (err) => log?.warn({ err: err.message }, 'redis (risk counters) unavailable'));
+  const counters = redisRiskCounters(redis, database);
+  return { ...counters, close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
+}
+
 /** How long a process may use the rules it read without a change notification (none is lost for longer). */
 const RULES_MAX_AGE_MS = 1_000;
-/** Each process purges the window rows no rule looks back to at most this often, as it writes new ones. */
-const PURGE_EVERY_MS = 60_000;
 
 /** The operators' rules as this process knows them: reloaded on `risk_rules` notifications, and at least every second. */
 export function riskRulesCache(db: Db, changes?: ConfigChanges) {
@@ -45,22 +50,16 @@ export function riskRulesCache(db: Db, changes?: ConfigChanges) {
 
 /**
  * Gathers the facts the risk rules need, lets the pure rules decide (domain/risk) and records the
- * decision with the order's place in its windows: one transaction under the subjects' locks, so
- * concurrent orders of one user, device or network are counted one after the other. An order no
- * rule applies to costs one read (the blacklist and the built-in guard) and keeps nothing.
+ * decision with the order's place in its windows, through the process's counters (PostgreSQL, or
+ * Redis with REDIS_URL: store/risk-counters.ts), so concurrent orders of one user, device or network
+ * are counted one after the other. An order no rule applies to costs one read (the blacklist and
+ * the built-in guard) and keeps nothing; a minor's order also takes its hold on the month.
  */
-export function createRiskActivities({ database, config, changes }: ActivityDeps) {
+export function createRiskActivities({ database, config, changes, riskCounters }: ActivityDeps) {
+  const counters = riskCounters ?? pgRiskCounters(database);
   const rulesNow = riskRulesCache(database.db, changes);
   // Read at each check, as before rules were data: tests change the process's settings while it runs.
   const settings = () => ({ maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
-  let purgedAt = 0;
-  /** Rows older than the longest look-back of any enabled rule (of any game) go. */
-  const purgeOldWindows = async (now: Date) => {
-    if (now.getTime() - purgedAt < PURGE_EVERY_MS) return;
-    purgedAt = now.getTime();
-    const enabled = (await rulesNow()).filter((r) => r.enabled);
-    await purgeWindowEvents(database.sql, new Date(now.getTime() - retentionSeconds(enabled) * 1000));
-  };
   return {
     async checkRisk(input: RiskCheck & { clientIpSealed?: string; deviceIdSealed?: string; region?: string; ageBand?: AgeBand }): Promise<RiskDecision> {
       // Sealed in the workflow's input (an order started before sealing carries them plain); opened
@@ -82,40 +81,44 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
         businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
         return risk;
       }
-      const rules = rulesFor(await rulesNow(), check.gameId);
+      const enabled = (await rulesNow()).filter((r) => r.enabled);
+      const rules = rulesFor(enabled, check.gameId);
       const order = { amount, hasDevice: keys.DEVICE !== undefined, hasIp: keys.IP !== undefined, now: now.getTime() };
+      const minor = ageBand && region ? await minorCapOf(database.sql, { gameId: check.gameId, region, ageBand, now }) : undefined;
+      const hold = (take: TakeHold, risk: RiskDecision) => holdMinorSpending(take, minor, { ...check, orderId, amount }, risk);
       const base = { subject: check, keys, orderId, currency: amount.currency, now, since };
       let risk: RiskDecision;
       if (rules.length === 0) {
         // The hot path: no rule applies, so nothing is counted or kept; the blacklist and the built-in
         // guard are one read (with the decision an earlier attempt may have kept when a rule applied).
         const { facts, earlier } = await riskFacts(database.sql, { ...base, windows: [], paidOrders: false, deviceFirstSeen: false, failureWindows: [] });
-        risk = earlier ?? evaluateRisk(facts, settings(), [], order);
-        if (!earlier && ageBand && region) risk = await holdMinorSpending(database.sql, { ...check, orderId, amount, region, ageBand, now }, risk);
+        risk = earlier ?? (await hold((h) => counters.takeMinorHold(h), evaluateRisk(facts, settings(), [], order)));
       } else {
         const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
-        risk = await database.transaction(async (run) => {
-          await lockRiskSubjects(run, check.gameId, keys);
-          const { facts, earlier } = await riskFacts(run, {
-            ...base,
-            windows: windowsNeeded(rules),
-            paidOrders: rules.some((r) => r.kind === 'AMOUNT_ANOMALY'),
-            deviceFirstSeen: rules.some((r) => r.kind === 'NEW_DEVICE_HIGH_VALUE'),
-            failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
-            dayStart,
-          });
-          if (earlier) return earlier;
-          let decided = evaluateRisk(facts, settings(), rules, order);
-          if (ageBand && region) decided = await holdMinorSpending(run, { ...check, orderId, amount, region, ageBand, now }, decided);
-          await recordRiskDecision(run, { orderId, gameId: check.gameId, userId: check.userId, amount, keys, now }, decided);
-          return decided;
-        });
-        await purgeOldWindows(now);
+        const counted: CountedCheck = {
+          ...base,
+          amount,
+          windows: windowsNeeded(rules),
+          paidOrders: rules.some((r) => r.kind === 'AMOUNT_ANOMALY'),
+          deviceFirstSeen: rules.some((r) => r.kind === 'NEW_DEVICE_HIGH_VALUE'),
+          failureWindows: [...new Set(rules.flatMap((r) => (r.kind === 'PAYMENT_FAILURES' ? [r.params.windowSeconds] : [])))],
+          dayStart,
+          retentionSeconds: retentionSeconds(enabled),
+        };
+        risk = await counters.decide(counted, (facts, take) => hold(take, evaluateRisk(facts, settings(), rules, order)));
       }
       businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
       return risk;
     },
   };
+}
+
+/** The cap a minor's order is held to and the month it counts in (the game's time zone), or undefined. */
+async function minorCapOf(run: RunSql, o: { gameId: string; region: string; ageBand: AgeBand; now: Date }) {
+  if (o.ageBand === 'ADULT') return undefined;
+  const context = await minorCapsContext(run, o.region, o.gameId);
+  const cap = capFor(o.ageBand, o.region, context.stored);
+  return cap && { cap, month: gameMonth(o.now, context.timeZone) };
 }
 
 /**
@@ -124,24 +127,22 @@ export function createRiskActivities({ database, config, changes }: ActivityDeps
  * or a region without caps, costs nothing.
  */
 async function holdMinorSpending(
-  run: RunSql,
-  o: { orderId: string; gameId: string; userId: string; amount: Money; region: string; ageBand: AgeBand; now: Date },
+  take: TakeHold,
+  minor: { cap: NonNullable<ReturnType<typeof capFor>>; month: string } | undefined,
+  o: { orderId: string; gameId: string; userId: string; amount: Money },
   risk: RiskDecision,
 ): Promise<RiskDecision> {
-  if (risk.decision === 'DENY' || o.ageBand === 'ADULT') return risk;
-  const context = await minorCapsContext(run, o.region, o.gameId);
-  const cap = capFor(o.ageBand, o.region, context.stored);
-  if (!cap) return risk;
-  const { held, used } = await takeMinorHold(run, {
+  if (risk.decision === 'DENY' || !minor) return risk;
+  const { held, used } = await take({
     orderId: o.orderId,
     gameId: o.gameId,
     userId: o.userId,
-    month: gameMonth(o.now, context.timeZone),
+    month: minor.month,
     amount: o.amount,
-    ceiling: monthlyCeiling(cap, o.amount),
+    ceiling: monthlyCeiling(minor.cap, o.amount),
   });
   if (held) return risk;
-  return { decision: 'DENY', reasons: [MINOR_SPENDING_LIMIT], hits: risk.hits ?? [], details: { ...capRefusal(cap, o.amount, used) } };
+  return { decision: 'DENY', reasons: [MINOR_SPENDING_LIMIT], hits: risk.hits ?? [], details: { ...capRefusal(minor.cap, o.amount, used) } };
 }
 
 /** When the game's current day started (its time zone and reset hour). */

@@ -12,6 +12,7 @@ const MODES: Record<string, () => Promise<void>> = {
   oversell: async () => (await import('./oversell')).oversellMode(),
   delivery: async () => (await import('./delivery')).deliveryMode(),
   console: async () => (await import('./console')).consoleMode(),
+  risk: async () => (await import('./risk')).riskMode(),
 };
 
 async function main() {

@@ -1,12 +1,13 @@
 import type { Database } from '../infra/db';
 import { orderEntries } from './journal';
 import { orderOf } from './orders';
+import { riskDecisionOf } from './risk';
 import { isoOf, sql } from './sql';
 
 /**
  * Everything recorded about one order, gathered for the ops console's order page: the order with
  * its status history, channel attempts, notifications, payment results, delivery, refund,
- * revocation, operators' actions, ledger entries and reconciliation differences. One round trip per
+ * revocation, operators' actions, ledger entries, reconciliation differences and risk's decision. One round trip per
  * table, all by indexed order id.
  */
 export async function orderFacts({ db, sql: run }: Database, orderId: string) {
@@ -23,7 +24,7 @@ export async function orderFacts({ db, sql: run }: Database, orderId: string) {
   });
   if (!row) return null;
   const { history, channelAttempts, paymentAttempts, delivery, refund, revocation, ...order } = row;
-  const [notifications, opsActions, entries, differences] = await Promise.all([
+  const [notifications, opsActions, entries, differences, risk] = await Promise.all([
     db.channelNotification.findMany({
       where: { orderId },
       orderBy: { id: 'asc' },
@@ -35,6 +36,7 @@ export async function orderFacts({ db, sql: run }: Database, orderId: string) {
       SELECT d.id::text, d.run_id::text AS "runId", d.kind, d.resolution, d.channel_trade_no AS "channelTradeNo",
         d.currency, d.ours::text, d.theirs::text, ${isoOf(sql`r.created_at`)} AS "createdAt"
       FROM recon_differences d JOIN recon_runs r ON r.id = d.run_id WHERE d.order_id = ${orderId}::uuid ORDER BY d.id`),
+    riskDecisionOf(db, orderId),
   ]);
   return {
     order: { ...orderOf(order), routing: order.routing },
@@ -48,6 +50,7 @@ export async function orderFacts({ db, sql: run }: Database, orderId: string) {
     opsActions,
     entries,
     differences,
+    risk,
   };
 }
 

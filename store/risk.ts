@@ -2,6 +2,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { Money } from '../domain/money';
 import { canonicalIp, networksContaining, parseCidr, parseIp, subnetOf } from '../domain/risk/network';
 import {
+  WINDOW_SUBJECTS,
   windowKey,
   type BlacklistKind,
   type RiskDecision,
@@ -67,6 +68,9 @@ export function blacklistLookup(keyring: PiiKeyring, kind: BlacklistKind, value:
   const cidr = parseCidr(value);
   return cidr ? { canonical: cidr, lookup: piiDigest(keyring, 'cidr', cidr) } : undefined;
 }
+
+/** The subjects the order has (a window per subject it is counted in). */
+export const windowSubjects = (keys: SubjectKeys): WindowSubject[] => WINDOW_SUBJECTS.filter((s) => keys[s] !== undefined);
 
 // ---- Facts, under the subjects' locks --------------------------------------------------------------
 
@@ -199,14 +203,16 @@ export async function legacyRiskFacts(run: RunSql, keys: SubjectKeys, subject: R
 
 /**
  * Keeps the order's decision and, when risk let it through, its place in every window of its
- * subjects, in one statement (idempotent by order id).
+ * subjects, in one statement (idempotent by order id). `windows: false`: the windows live elsewhere
+ * (Redis, store/risk-redis.ts), the decision only.
  */
 export async function recordRiskDecision(
   run: RunSql,
   check: { orderId: string; gameId: string; userId: string; amount: Money; keys: SubjectKeys; now: Date },
   risk: RiskDecision,
+  { windows = true }: { windows?: boolean } = {},
 ): Promise<void> {
-  const subjects = (['USER', 'DEVICE', 'IP', 'SUBNET'] as WindowSubject[]).filter((s) => check.keys[s] !== undefined);
+  const subjects = windows ? windowSubjects(check.keys) : [];
   const at = utc(check.now.toISOString());
   await run(sql`
     WITH decided AS (

@@ -53,7 +53,8 @@ export function opsPaths(): ZodOpenApiPathsObject {
         summary: "An order's whole story",
         description:
           'The order, its timeline (created, routing, payment attempts, notifications, payment results, statuses, ' +
-          'delivery, refund, revocation, operators\' actions; oldest first), its ledger entries and its reconciliation differences.',
+          'delivery, refund, revocation, operators\' actions; oldest first), its ledger entries, its reconciliation differences ' +
+          'and, when a rule applied to it, what risk decided (`risk`: decision, hits with their figures, the operator\'s review decision).',
         security: ADMIN,
         requestParams: { path: z.object({ orderId: orderIdParam }), header: operator },
         responses: { 200: json('The order page.', opsOrderStory), ...operatorErrors({ 404: ['ORDER_NOT_FOUND'] }) },

@@ -13,6 +13,7 @@ import { orderFacts, type OrderFacts } from '../../store/order-story';
 import { timeline } from '../../domain/orders/timeline';
 import { opsActionsFor, type OpsAction } from '../../domain/orders/ops-actions';
 import type { OrderStatus } from '../../domain/orders/status';
+import type { RiskDecision, RiskHit } from '../../domain/risk/rules';
 import { listStoreSweeps } from '../../store/store-sweeps';
 import { actorOf, operatorAuth } from '../auth';
 import { ApiError, parseBody } from '../errors';
@@ -233,6 +234,24 @@ function opsSummary(o: Order) {
   };
 }
 
+/** Risk's decision as operators read it (hits with their figures: counts and amounts, never an IP or a device). */
+function riskView(r: NonNullable<OrderFacts['risk']>) {
+  return {
+    decision: r.decision as RiskDecision['decision'],
+    reasons: r.reasons,
+    hits: r.hits as unknown as RiskHit[],
+    decidedAt: r.decidedAt.toISOString(),
+    ...(r.operatorDecision !== null && {
+      operatorDecision: {
+        decision: r.operatorDecision as 'APPROVE' | 'DENY',
+        operator: r.operator ?? '',
+        reason: r.operatorReason ?? '',
+        at: (r.operatorDecidedAt ?? r.decidedAt).toISOString(),
+      },
+    }),
+  };
+}
+
 /** The order page in one answer: debits are positive postings, credits negative (domain/ledger). */
 function orderStory(f: OrderFacts) {
   const { order } = f;
@@ -246,6 +265,7 @@ function orderStory(f: OrderFacts) {
       ...(order.channelTxnId && { channelTradeNo: order.channelTxnId }),
       expiresAt: order.expiresAt.toISOString(),
     },
+    ...(f.risk && { risk: riskView(f.risk) }),
     actions: opsActionsFor(order.status as OrderStatus),
     timeline: timeline({ ...f, createdAt: order.createdAt, amount: order.amount, routing: order.routing as Parameters<typeof timeline>[0]['routing'] }),
     opsActions: f.opsActions.map((a) => ({

@@ -158,6 +158,39 @@ const timelineEvent = z.strictObject({
   amount: money.optional(),
 });
 
+/** What risk decided about an order and why: for operators only (a game's view never names a rule). */
+export const opsOrderRisk = z
+  .strictObject({
+    decision: z.enum(['ALLOW', 'REVIEW', 'DENY']),
+    reasons: z.array(z.string()).meta({ description: 'the blacklist kinds, the built-in guard and the rule kinds that hit' }),
+    hits: z.array(
+      z.strictObject({
+        ruleId: z.string(),
+        kind: z.string(),
+        action: z.enum(['REVIEW', 'DENY']),
+        figures: z.record(z.string(), z.number()).meta({ description: 'the counts and amounts (minor units) the rule weighed, never an IP or a device' }),
+      }),
+    ),
+    decidedAt: timestamp,
+    operatorDecision: z
+      .strictObject({ decision: z.enum(['APPROVE', 'DENY']), operator: z.string(), reason: z.string(), at: timestamp })
+      .optional()
+      .meta({ description: "the operator's decision on a review hold (the first one stands)" }),
+  })
+  .meta({
+    id: 'OpsOrderRisk',
+    description: 'Kept when a rule applied to the order as it was checked; absent otherwise (a blacklist, built-in guard or minor cap refusal is its `statusReason`).',
+    examples: [
+      {
+        decision: 'REVIEW',
+        reasons: ['VELOCITY'],
+        hits: [{ ruleId: 'velocity-user-10m', kind: 'VELOCITY', action: 'REVIEW', figures: { orders: 11, max: 10 } }],
+        decidedAt: '2026-12-07T09:30:00.000Z',
+        operatorDecision: { decision: 'APPROVE', operator: 'alice', reason: 'known player, card verified by phone, ticket RISK-88', at: '2026-12-07T09:41:12.000Z' },
+      },
+    ],
+  });
+
 export const opsOrderStory = z
   .strictObject({
     order: opsOrderSummary.extend({
@@ -168,6 +201,7 @@ export const opsOrderStory = z
       channelTradeNo: z.string().optional(),
       expiresAt: timestamp,
     }),
+    risk: opsOrderRisk.optional(),
     actions: z
       .array(z.enum(['RETRY_DELIVERY', 'REFUND', 'RESOLVE', 'CLOSE']))
       .meta({ description: "the operators' actions the order's status allows now" }),

@@ -68,6 +68,8 @@ describe('risk rules as data', () => {
       const view = await h.signed(game, 'GET', `/v1/orders/${orderId}`);
       expect(view.body.history).toEqual([expect.objectContaining({ status: 'REJECTED', reason: 'RISK_RULE' })]);
       expect(JSON.stringify(view.body)).not.toContain(ruleId);
+      const opsView = await h.http.admin('GET', `/v1/ops/orders/${orderId}`, undefined, undefined, { 'X-Operator': 'alice@studio.example' });
+      expect(opsView.body.risk).toMatchObject({ decision: 'DENY', hits: [{ ruleId, kind: 'VELOCITY', action: 'DENY', figures: { orders: 2, max: 1 } }] });
       const kept = await h.db.riskDecision.findUniqueOrThrow({ where: { orderId } });
       expect(kept).toMatchObject({ decision: 'DENY', reasons: ['VELOCITY'], hits: [{ ruleId, kind: 'VELOCITY', action: 'DENY', figures: { orders: 2, max: 1 } }] });
     } finally {
@@ -116,6 +118,19 @@ describe('review holds', () => {
         operatorDecision: 'APPROVE',
         operator: 'alice@studio.example',
       });
+      // Operators see what risk decided and why; the game sees the status, never a rule or a hit.
+      const opsView = await h.http.admin('GET', `/v1/ops/orders/${approved}`, undefined, undefined, operator);
+      expect(opsView.body.risk).toEqual({
+        decision: 'REVIEW',
+        reasons: ['AML_SINGLE'],
+        hits: [{ ruleId, kind: 'AML_SINGLE', action: 'REVIEW', figures: { amount: 600, threshold: 600 } }],
+        decidedAt: expect.any(String),
+        operatorDecision: { decision: 'APPROVE', operator: 'alice@studio.example', reason: 'checked with the player', at: expect.any(String) },
+      });
+      const gameView = await h.signed(game, 'GET', `/v1/orders/${approved}`);
+      expect(gameView.status).toBe(200);
+      expect(gameView.body).not.toHaveProperty('risk');
+      for (const secret of [ruleId, 'AML_SINGLE', 'hits', 'threshold']) expect(JSON.stringify(gameView.body)).not.toContain(secret);
       const again = await decide(approved, 'DENY');
       expect([again.status, again.body.error.code]).toEqual([409, 'OPS_ACTION_NOT_ALLOWED']);
 

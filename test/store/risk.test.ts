@@ -7,8 +7,9 @@ import { piiKeyring } from '../../infra/pii';
 import { putBlacklistEntry, putRiskRule, type RiskCheck } from '../../store/risk';
 
 /**
- * The risk step against PostgreSQL: rules read from the books, windows counted atomically under
- * concurrency, blacklist kinds and expiry, one decision per order, and no IP or device in the clear.
+ * The risk step against PostgreSQL: blacklist kinds and expiry, the one read of an order no rule
+ * applies to, no IP or device in the clear, and the purge of old window rows. The counters under
+ * concurrency, on PostgreSQL and on Redis: risk-counters.test.ts.
  */
 const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
 let database: Database;
@@ -29,19 +30,6 @@ const addRule = (gameId: string, rule: Omit<RiskRule, 'gameId' | 'enabled' | 'ru
   putRiskRule(database, { ruleId: `${gameId}-${rule.kind}`, enabled: true, gameId, ...rule } as RiskRule, 'test');
 
 describe('the risk step on PostgreSQL', () => {
-  it('lets exactly max orders through a VELOCITY window when ten arrive at once', async () => {
-    const gameId = newGame();
-    await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 3 } });
-    const { checkRisk } = createRiskActivities({ database, config } as never);
-    await checkRisk(check(newGame())); // warm: the pool's connections, the rules
-    const decisions = await Promise.all(Array.from({ length: 10 }, () => checkRisk(check(gameId))));
-    expect(decisions.filter((d) => d.decision === 'ALLOW')).toHaveLength(3);
-    expect(decisions.filter((d) => d.decision === 'DENY')).toHaveLength(7);
-    expect(decisions.find((d) => d.decision === 'DENY')!.hits).toEqual([
-      { ruleId: `${gameId}-VELOCITY`, kind: 'VELOCITY', action: 'DENY', figures: { orders: 4, max: 3 } },
-    ]);
-  });
-
   it('keeps nothing and takes no lock for an order no rule applies to: one statement', async () => {
     const gameId = newGame();
     await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 1 }, gameId: `${gameId}-other` } as never);
@@ -60,29 +48,6 @@ describe('the risk step on PostgreSQL', () => {
     const [kept] = await database.sql<{ n: number }>((await import('../../store/sql')).sql`SELECT
       (SELECT count(*) FROM risk_window_events WHERE game_id = ${gameId}::text) + (SELECT count(*) FROM risk_decisions WHERE game_id = ${gameId}::text) AS n`);
     expect(Number(kept!.n)).toBe(0);
-  });
-
-  it('decides an order once: a re-run returns the kept decision and counts nothing twice', async () => {
-    const gameId = newGame();
-    await addRule(gameId, { kind: 'VELOCITY', action: 'REVIEW', params: { subject: 'USER', metric: 'ORDERS', windowSeconds: 600, max: 1 } });
-    const { checkRisk } = createRiskActivities({ database, config } as never);
-    const first = check(gameId);
-    expect((await checkRisk(first)).decision).toBe('ALLOW');
-    expect((await checkRisk(first)).decision).toBe('ALLOW');
-    expect((await checkRisk(check(gameId))).decision).toBe('REVIEW');
-  });
-
-  it('counts distinct users of one device and one IP, and the subnet of the IP', async () => {
-    const gameId = newGame();
-    await addRule(gameId, { kind: 'SHARED_DEVICE', action: 'REVIEW', params: { windowSeconds: 600, maxUsers: 2 } });
-    await addRule(gameId, { kind: 'VELOCITY', action: 'DENY', params: { subject: 'SUBNET', metric: 'AMOUNT', windowSeconds: 600, max: 8000, currency: 'CNY' } });
-    const { checkRisk } = createRiskActivities({ database, config } as never);
-    const at = (userId: string, clientIp: string) => checkRisk(check(gameId, { userId, deviceId: 'dev-1', clientIp }));
-    expect((await at('a', '198.51.100.1')).decision).toBe('ALLOW');
-    expect((await at('b', '198.51.100.2')).decision).toBe('ALLOW');
-    const third = await at('c', '198.51.101.3'); // another subnet: only the device is shared too much
-    expect(third).toMatchObject({ decision: 'REVIEW', reasons: ['SHARED_DEVICE'] });
-    expect((await at('d', '198.51.100.4')).reasons).toEqual(['SHARED_DEVICE', 'VELOCITY']);
   });
 
   it('denies blacklisted CIDR blocks and IPv4-mapped addresses, and no longer once an entry expired', async () => {
@@ -136,41 +101,3 @@ describe('the risk step on PostgreSQL', () => {
     expect(left.map((r) => r.order_id).sort()).toEqual([recent, decided.orderId!].sort());
   });
 });
-
-describe("minors' spending caps on PostgreSQL", () => {
-  it('holds exactly 6 of 20 concurrent 30 CNY orders of one 8-15 user in CN; a closed one frees 30', async () => {
-    const gameId = newGame();
-    const { checkRisk } = createRiskActivities({ database, config } as never);
-    const minorOrder = () => check(gameId, { userId: 'kid', region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
-    await checkRisk(check(newGame())); // warm: the pool's connections
-    const orders = Array.from({ length: 20 }, minorOrder);
-    const decisions = await Promise.all(orders.map((o) => checkRisk(o)));
-    const allowed = orders.filter((_, i) => decisions[i]!.decision === 'ALLOW');
-    expect(allowed).toHaveLength(6);
-    const refused = decisions.filter((d) => d.decision === 'DENY');
-    expect(refused).toHaveLength(14);
-    expect(refused[0]).toMatchObject({ reasons: ['MINOR_SPENDING_LIMIT'], details: { cap: 'MONTHLY', limit: 20_000 } });
-    expect((await checkRisk(allowed[0]!)).decision).toBe('ALLOW'); // a re-run keeps its hold, and takes no second one
-
-    // The order's compensation (closing it) gives its 30 back, once.
-    const { sql } = await import('../../store/sql');
-    const { releaseMinorHold } = await import('../../store/minor-caps');
-    const close = () => database.sql(sql`WITH moved AS (SELECT ${allowed[0]!.orderId!}::uuid AS id), ${releaseMinorHold} SELECT 1`);
-    await close();
-    await close();
-    expect((await checkRisk(minorOrder())).decision).toBe('ALLOW');
-    expect(await checkRisk(minorOrder())).toMatchObject({ decision: 'DENY', details: { cap: 'MONTHLY', used: 18_000 } });
-  });
-
-  it('refuses what no month can take: over the purchase cap, and any order of an under-8', async () => {
-    const gameId = newGame();
-    const { checkRisk } = createRiskActivities({ database, config } as never);
-    const big = check(gameId, { amount: { currency: 'CNY', value: 5_001 }, region: 'CN', ageBand: '8_TO_15' } as Partial<RiskCheck>);
-    expect(await checkRisk(big)).toMatchObject({ decision: 'DENY', details: { cap: 'PER_PURCHASE', limit: 5_000, used: 0 } });
-    const small = check(gameId, { amount: { currency: 'CNY', value: 1 }, userId: 'tiny', region: 'CN', ageBand: 'UNDER_8' } as Partial<RiskCheck>);
-    expect(await checkRisk(small)).toMatchObject({ decision: 'DENY', details: { cap: 'NO_PURCHASES', limit: 0 } });
-    const adult = check(gameId, { amount: { currency: 'CNY', value: 500_000 }, region: 'CN', ageBand: 'ADULT' } as Partial<RiskCheck>);
-    expect((await checkRisk(adult)).decision).toBe('ALLOW');
-  });
-});
-

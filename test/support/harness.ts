@@ -18,6 +18,8 @@ import { workerTelemetry } from '../../infra/metrics';
 import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
 import { ReferenceGameServer } from '../../testkit/game-server';
 import { createFinanceWorker, createFulfillmentWorker, createPurchaseWorker } from '../../worker';
+import { openRiskCounters } from '../../activities/risk';
+import type { RiskCounters } from '../../store/risk-counters';
 import { quoteIdent, withMaintenanceDb } from '../../scripts/lib/migrate';
 import { templateName } from './global-setup';
 import { LogCapture } from './log-capture';
@@ -78,6 +80,8 @@ export class Harness {
   private workerChanges?: ConfigChanges;
   /** The worker's own connection to the channels' shared health (PostgreSQL, or REDIS_URL). */
   private workerHealth?: ChannelHealth;
+  /** The worker's risk counters (PostgreSQL, or REDIS_URL). */
+  private workerRisk?: RiskCounters;
 
   private constructor(
     readonly config: Config,
@@ -161,6 +165,7 @@ export class Harness {
   async startWorker() {
     this.workerChanges ??= watchConfigChanges(this.config.DATABASE_URL);
     this.workerHealth ??= openChannelHealth(this.config, this.databaseRef);
+    this.workerRisk ??= openRiskCounters(this.config, this.databaseRef);
     this.worker = await createPurchaseWorker({
       config: this.config,
       database: this.databaseRef,
@@ -168,6 +173,7 @@ export class Harness {
       workflowBundle: await workflowBundle(),
       changes: this.workerChanges,
       health: this.workerHealth,
+      riskCounters: this.workerRisk,
     });
     this.workerRun = this.worker.run();
     this.fulfillmentWorker = await createFulfillmentWorker({
@@ -176,6 +182,7 @@ export class Harness {
       connection: this.nativeConnection,
       changes: this.workerChanges,
       health: this.workerHealth,
+      riskCounters: this.workerRisk,
     });
     this.fulfillmentWorkerRun = this.fulfillmentWorker.run();
   }
@@ -191,12 +198,14 @@ export class Harness {
 
   async startFinanceWorker() {
     this.workerChanges ??= watchConfigChanges(this.config.DATABASE_URL);
+    this.workerRisk ??= openRiskCounters(this.config, this.databaseRef);
     this.financeWorker = await createFinanceWorker({
       config: this.config,
       database: this.databaseRef,
       connection: this.nativeConnection,
       workflowBundle: await workflowBundle(),
       changes: this.workerChanges,
+      riskCounters: this.workerRisk,
     });
     this.financeWorkerRun = this.financeWorker.run();
   }
@@ -212,6 +221,7 @@ export class Harness {
     await this.stopFinanceWorker();
     await this.workerChanges?.close();
     await this.workerHealth?.close();
+    await this.workerRisk?.close();
     await this.api.stop();
     await this.gameServer.stop();
     await this.connection.close();

@@ -4430,7 +4430,7 @@ export interface paths {
         };
         /**
          * An order's whole story
-         * @description The order, its timeline (created, routing, payment attempts, notifications, payment results, statuses, delivery, refund, revocation, operators' actions; oldest first), its ledger entries and its reconciliation differences.
+         * @description The order, its timeline (created, routing, payment attempts, notifications, payment results, statuses, delivery, refund, revocation, operators' actions; oldest first), its ledger entries, its reconciliation differences and, when a rule applied to it, what risk decided (`risk`: decision, hits with their figures, the operator's review decision).
          */
         get: {
             parameters: {
@@ -11006,6 +11006,7 @@ export interface components {
                 /** Format: date-time */
                 expiresAt: string;
             };
+            risk?: components["schemas"]["OpsOrderRisk"];
             /** @description the operators' actions the order's status allows now */
             actions: ("RETRY_DELIVERY" | "REFUND" | "RESOLVE" | "CLOSE")[];
             /** @description oldest first */
@@ -11048,6 +11049,60 @@ export interface components {
                 ours?: string;
                 theirs?: string;
             }[];
+        };
+        /**
+         * @description Kept when a rule applied to the order as it was checked; absent otherwise (a blacklist, built-in guard or minor cap refusal is its `statusReason`).
+         * @example {
+         *       "decision": "REVIEW",
+         *       "reasons": [
+         *         "VELOCITY"
+         *       ],
+         *       "hits": [
+         *         {
+         *           "ruleId": "velocity-user-10m",
+         *           "kind": "VELOCITY",
+         *           "action": "REVIEW",
+         *           "figures": {
+         *             "orders": 11,
+         *             "max": 10
+         *           }
+         *         }
+         *       ],
+         *       "decidedAt": "2026-12-07T09:30:00.000Z",
+         *       "operatorDecision": {
+         *         "decision": "APPROVE",
+         *         "operator": "alice",
+         *         "reason": "known player, card verified by phone, ticket RISK-88",
+         *         "at": "2026-12-07T09:41:12.000Z"
+         *       }
+         *     }
+         */
+        OpsOrderRisk: {
+            /** @enum {string} */
+            decision: "ALLOW" | "REVIEW" | "DENY";
+            /** @description the blacklist kinds, the built-in guard and the rule kinds that hit */
+            reasons: string[];
+            hits: {
+                ruleId: string;
+                kind: string;
+                /** @enum {string} */
+                action: "REVIEW" | "DENY";
+                /** @description the counts and amounts (minor units) the rule weighed, never an IP or a device */
+                figures: {
+                    [key: string]: number;
+                };
+            }[];
+            /** Format: date-time */
+            decidedAt: string;
+            /** @description the operator's decision on a review hold (the first one stands) */
+            operatorDecision?: {
+                /** @enum {string} */
+                decision: "APPROVE" | "DENY";
+                operator: string;
+                reason: string;
+                /** Format: date-time */
+                at: string;
+            };
         };
         ConsoleSession: {
             name: string;
