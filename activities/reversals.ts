@@ -69,7 +69,9 @@ export function createReversalActivities({ database, channels, config, riskCount
         await wakeCardOfReversedOrder(sql, orderId); // a retry after the statement, before the card heard of it
         return { status, reason: order.statusReason ?? undefined, ...(revoked && { revocationId: revoked.id }) };
       }
-      if (!canTransition(status, to)) {
+      // Never paid here (closed unpaid, its purchase notification lost): the store returned money we never
+      // booked, so there is nothing to reverse (a late payment is refunded by its own path).
+      if (!canTransition(status, to) || order.paidAt === null) {
         Context.current().log.warn('reversal of an order that holds no money', { orderId, status, cause: reversal.cause });
         return {};
       }

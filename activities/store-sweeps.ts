@@ -126,6 +126,7 @@ export function createStoreSweepActivities({ database, channels, config }: Activ
         kind: event.kind,
         orderId: outcome.orderId,
         ...(record.firstTriedAt && { firstTriedAt: record.firstTriedAt }),
+        ...(record.notification.notice && { notice: record.notification.notice }),
       });
     }
     return recovered ? 'recovered' : 'known';

@@ -5,6 +5,7 @@ import { Prisma, type Game, type Item, type ItemPrice } from '../generated/prism
 import type { FirstPurchaseBonus, ItemKind, ItemLimits, MonthlyCardTerms, SaleWindow } from '../domain/catalog/items';
 import type { Grant, RegionalPrice } from '../domain/catalog/pricing';
 import type { SellableItem } from '../domain/orders/quote';
+import { offerChannelType, storefrontOffers, type OfferQuery, type StorefrontOffers } from '../domain/catalog/storefront';
 import type { ChannelPolicy } from '../domain/routing/fields';
 import { decryptCredentials, encryptCredentials, type CredentialsKeyring } from '../infra/credentials';
 import type { Db } from '../infra/db';
@@ -352,6 +353,8 @@ export class CatalogReader {
   private readonly items?: LRUCache<string, Found<CatalogItem>>;
   /** gameId → the game's items not retired, in sku order (the storefront's list). */
   private readonly gameItemLists?: LRUCache<string, Found<CatalogItem[]>>;
+  /** (game, region, channel type) → the storefront's offers, with the item list they were made of. */
+  private readonly offers?: LRUCache<string, StorefrontOffers & { items: readonly CatalogItem[] }>;
   private readonly loadGame: (id: string) => Promise<OpenGame | null>;
   private readonly loadItem: (sku: string) => Promise<CatalogItem | null>;
   private readonly loadGameItems: (gameId: string) => Promise<CatalogItem[]>;
@@ -374,6 +377,8 @@ export class CatalogReader {
     this.games = new LRUCache({ max: 1_000, ttl: ttlMs, fetchMethod: async (id) => ({ value: await this.loadGame(id) }) });
     this.items = new LRUCache({ max: 10_000, ttl: ttlMs, fetchMethod: async (sku) => ({ value: await this.loadItem(sku) }) });
     this.gameItemLists = new LRUCache<string, Found<CatalogItem[]>>({ max: 1_000, ttl: ttlMs, fetchMethod: async (gameId) => ({ value: await this.loadGameItems(gameId) }) });
+    // Bounded by offers held (a few hundred bytes each), not by keys: one game may have thousands of items.
+    this.offers = new LRUCache({ maxSize: 200_000, sizeCalculation: (o) => o.offers.length + 1 });
   }
 
   game(id: string): Promise<OpenGame | null> {
@@ -389,6 +394,22 @@ export class CatalogReader {
     return (this.gameItemLists ? await cached(this.gameItemLists, gameId, this.loadGameItems) : await this.loadGameItems(gameId)) ?? [];
   }
 
+  /**
+   * The player-independent part of the game's storefront for a region and channel type: made once
+   * from the cached item list and kept until that list is read afresh (a change, here or notified)
+   * or the first price or sale window boundary passes, so a scheduled price takes effect on time.
+   */
+  async storefrontOffers(gameId: string, query: OfferQuery): Promise<StorefrontOffers> {
+    const items = await this.gameItems(gameId);
+    if (!this.offers) return storefrontOffers(items, query);
+    const key = `${gameId}\u0000${query.region}\u0000${offerChannelType(query) ?? ''}`;
+    const kept = this.offers.get(key);
+    if (kept && kept.items === items && query.at.getTime() < (kept.validUntil ?? Infinity)) return kept;
+    const made = { ...storefrontOffers(items, query), items };
+    this.offers.set(key, made);
+    return made;
+  }
+
   gameChanged(id: string) {
     this.games?.delete(id);
   }
@@ -402,11 +423,13 @@ export class CatalogReader {
     this.items?.delete(sku);
     // Its game's list holds it (an item may also have moved out of a list): every list is read afresh.
     this.gameItemLists?.clear();
+    this.offers?.clear();
   }
 
   /** Another process changed an item (the notification does not say which). */
   itemsChanged() {
     this.items?.clear();
     this.gameItemLists?.clear();
+    this.offers?.clear();
   }
 }

@@ -56,14 +56,16 @@ export interface Recovery {
   kind: string;
   orderId: string | null;
   firstTriedAt?: string;
+  /** What a person should know of it (the adapter's notice). */
+  notice?: string;
 }
 
 /** Once per notification, ever (a second sweep finds it known). */
 export async function recordRecovery(run: RunSql, r: Recovery) {
   await run(sql`
-    INSERT INTO store_sweep_recoveries (sweep_id, channel, dedupe_key, kind, order_id, first_tried_at, recovered_at)
+    INSERT INTO store_sweep_recoveries (sweep_id, channel, dedupe_key, kind, order_id, first_tried_at, recovered_at, notice)
     VALUES (${r.sweepId}::uuid, ${r.channel}::text, ${r.dedupeKey}::text, ${r.kind}::text, ${r.orderId}::uuid,
-      ${r.firstTriedAt ? utc(r.firstTriedAt) : null}, ${NOW_UTC})
+      ${r.firstTriedAt ? utc(r.firstTriedAt) : null}, ${NOW_UTC}, ${r.notice ?? null}::text)
     ON CONFLICT (channel, dedupe_key) DO NOTHING`);
 }
 
@@ -82,7 +84,7 @@ export interface StoreSweepRow {
   error: string | null;
   startedAt: string;
   finishedAt: string | null;
-  recoveries: { orderId: string | null; kind: string; dedupeKey: string; firstTriedAt: string | null; recoveredAt: string }[];
+  recoveries: { orderId: string | null; kind: string; dedupeKey: string; firstTriedAt: string | null; recoveredAt: string; notice: string | null }[];
 }
 
 /** Runs that started in [from, to), newest first, each with what it recovered. */
@@ -92,7 +94,7 @@ export async function listStoreSweeps(run: RunSql, f: { channel?: string; from: 
       s.status, s.pages, s.items_seen AS seen, s.items_known AS known, s.items_recovered AS recovered, s.items_failed AS failed, s.error,
       ${isoOf(sql`s.started_at`)} AS "startedAt", ${isoOf(sql`s.finished_at`)} AS "finishedAt",
       coalesce((SELECT json_agg(json_build_object('orderId', r.order_id, 'kind', r.kind, 'dedupeKey', r.dedupe_key,
-          'firstTriedAt', ${isoOf(sql`r.first_tried_at`)}, 'recoveredAt', ${isoOf(sql`r.recovered_at`)}) ORDER BY r.id)
+          'firstTriedAt', ${isoOf(sql`r.first_tried_at`)}, 'recoveredAt', ${isoOf(sql`r.recovered_at`)}, 'notice', r.notice) ORDER BY r.id)
         FROM store_sweep_recoveries r WHERE r.sweep_id = s.id), '[]'::json) AS recoveries
     FROM store_sweeps s
     WHERE (${f.channel ?? null}::text IS NULL OR s.channel = ${f.channel ?? null}::text)

@@ -122,6 +122,7 @@ export function opsRouter({ database, config, purchases, channels }: Deps): Rout
           dedupeKey: x.dedupeKey,
           ...(x.firstTriedAt !== null && { firstTriedAt: x.firstTriedAt }),
           recoveredAt: x.recoveredAt,
+          ...(x.notice !== null && { notice: x.notice }),
         })),
       })),
     });

@@ -112,6 +112,10 @@ export const storeSweepsResponse = z.strictObject({
           dedupeKey: z.string(),
           firstTriedAt: timestamp.optional().meta({ description: "the store's first try (Apple's first attemptDate, Google's voidedTimeMillis)" }),
           recoveredAt: timestamp,
+          notice: z
+            .string()
+            .optional()
+            .meta({ description: 'what a person should know of it, e.g. a Google Play purchase refunded as never acknowledged (voidedReason 8) for an order never seen paid: its purchase notification was lost' }),
         }),
       ),
     }),

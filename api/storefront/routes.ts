@@ -1,7 +1,7 @@
 import { Router, type Response } from 'express';
 import { CHANNEL_TYPES } from '../../channels/types';
 import type { ChannelRegistry } from '../../channels/registry';
-import { storefront } from '../../domain/catalog/storefront';
+import { storefrontFor } from '../../domain/catalog/storefront';
 import { gameDay } from '../../domain/game-day';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
@@ -28,15 +28,13 @@ export function storefrontRouter({ database, config, channels, catalog }: Deps):
     const game = gameOf(res);
     const channelType = query.channel === undefined ? undefined : channelTypeOf(channels, query.channel);
     const at = new Date();
-    const [items, figures] = await Promise.all([catalog.gameItems(game.id), storefrontFigures(database.sql, game.id, query.userId)]);
-    const request = {
-      region: query.region,
-      channelType,
-      allowedTypes: query.platform ? game.channelPolicy?.[query.platform] : undefined,
-      at,
-      day: gameDay(at, game),
-    };
-    res.json({ items: storefront(items, request, figures) });
+    const allowedTypes = query.platform ? game.channelPolicy?.[query.platform] : undefined;
+    // What every player of the region and channel type sees is cached; the user's figures are one query.
+    const [{ offers }, figures] = await Promise.all([
+      catalog.storefrontOffers(game.id, { region: query.region, channelType, allowedTypes, at }),
+      storefrontFigures(database.sql, game.id, query.userId),
+    ]);
+    res.json({ items: storefrontFor(offers, gameDay(at, game), figures) });
   });
   return router;
 }

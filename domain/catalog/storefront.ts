@@ -48,40 +48,111 @@ export interface StorefrontEntry {
 
 const earlier = (a: string | undefined, b: string | undefined) => (a && b ? (Date.parse(a) <= Date.parse(b) ? a : b) : (a ?? b));
 
+/** Where a storefront is priced: the same offers for every player asking with these. */
+export type OfferQuery = Pick<StorefrontRequest, 'region' | 'channelType' | 'allowedTypes' | 'at'>;
+
+/**
+ * An item as every player of a region and channel type sees it (`entry`, with the item's own stock
+ * figure), and what the user's figures change in it.
+ */
+export interface StorefrontOffer {
+  entry: StorefrontEntry;
+  limits?: { perUserDaily?: number; perUserLifetime?: number };
+  bonus?: SellableItem['firstPurchaseBonus'];
+  /** Limited stock: the live figure replaces the item's. */
+  limited: boolean;
+}
+
+/** The player-independent part of a storefront, and until when it holds. */
+export interface StorefrontOffers {
+  offers: StorefrontOffer[];
+  /** The first start or end of a sale window or a price after `at` (epoch ms): offers may change then. Absent: never. */
+  validUntil?: number;
+}
+
+/** The channel type the storefront's prices resolve for: the one an order of this user would pay through. */
+export function offerChannelType(query: Pick<OfferQuery, 'channelType' | 'allowedTypes'>): string | undefined {
+  return orderChannelType({ requestedType: query.channelType, allowedTypes: query.allowedTypes });
+}
+
+/** The item as every player sees it now, or undefined when it is not on sale or has no price here. */
+export function storefrontOffer(item: SellableItem, query: OfferQuery): StorefrontOffer | undefined {
+  const { at, region } = query;
+  if (!onSale(item, at)) return undefined;
+  const price = resolvePrice(item.prices, { region, at, channelType: offerChannelType(query) });
+  if (!price) return undefined;
+  const saleEndsAt = earlier(item.saleWindow?.endsAt, price.endsAt);
+  const { perUserDaily, perUserLifetime } = item.limits ?? {};
+  return {
+    entry: {
+      sku: item.sku,
+      name: item.name,
+      kind: item.kind,
+      price: price.unit,
+      grants: item.grants,
+      stockRemaining: item.stockAvailable,
+      ...(saleEndsAt && { saleEndsAt }),
+    },
+    ...((perUserDaily || perUserLifetime) && { limits: { ...(perUserDaily && { perUserDaily }), ...(perUserLifetime && { perUserLifetime }) } }),
+    ...(item.firstPurchaseBonus && { bonus: item.firstPurchaseBonus }),
+    limited: item.stockAvailable !== null,
+  };
+}
+
+/** The offer with this user's figures: limits left, ownership, the bonus, the live stock. */
+export function userEntry(offer: StorefrontOffer, day: string, figures: StorefrontFigures): StorefrontEntry {
+  const { entry, limits, bonus } = offer;
+  const owns = entry.kind === 'NON_CONSUMABLE';
+  // Nothing of this user's in it: every request shares the one entry.
+  if (!limits && !bonus && !offer.limited && !owns) return entry;
+  const used = (key: string) => figures.used.get(key) ?? 0;
+  const remaining = {
+    ...(limits?.perUserDaily && { daily: Math.max(0, limits.perUserDaily - used(dailyKey(entry.sku, day))) }),
+    ...(limits?.perUserLifetime && { lifetime: Math.max(0, limits.perUserLifetime - used(lifetimeKey(entry.sku))) }),
+  };
+  return {
+    ...entry,
+    ...(bonus && used(bonusKey(bonus, entry.sku)) === 0 && { bonusGrants: bonus.grants }),
+    ...(offer.limited && { stockRemaining: figures.stock.get(entry.sku) ?? entry.stockRemaining }),
+    ...(limits && { userRemaining: remaining }),
+    ...(owns && used(ownedKey(entry.sku)) > 0 && { owned: true as const }),
+  };
+}
+
+/** The offers of a game's items (in the order given), and the first moment one of them may change. */
+export function storefrontOffers(items: readonly SellableItem[], query: OfferQuery): StorefrontOffers {
+  const offers: StorefrontOffer[] = [];
+  let validUntil = Infinity;
+  const now = query.at.getTime();
+  const boundary = (iso: string | null | undefined) => {
+    const t = iso ? Date.parse(iso) : NaN;
+    if (t > now && t < validUntil) validUntil = t;
+  };
+  for (const item of items) {
+    const offer = storefrontOffer(item, query);
+    if (offer) offers.push(offer);
+    boundary(item.saleWindow?.startsAt);
+    boundary(item.saleWindow?.endsAt);
+    for (const price of item.prices) {
+      boundary(price.startsAt);
+      boundary(price.endsAt);
+    }
+  }
+  return { offers, ...(validUntil !== Infinity && { validUntil }) };
+}
+
+/** The offers as this user sees them. */
+export function storefrontFor(offers: readonly StorefrontOffer[], day: string, figures: StorefrontFigures): StorefrontEntry[] {
+  return offers.map((offer) => userEntry(offer, day, figures));
+}
+
 /** The item as the user sees it in the storefront now, or undefined when it is not on sale or has no price here. */
 export function storefrontEntry(item: SellableItem, request: StorefrontRequest, figures: StorefrontFigures): StorefrontEntry | undefined {
-  const { at, region } = request;
-  if (!onSale(item, at)) return undefined;
-  const price = resolvePrice(item.prices, { region, at, channelType: orderChannelType({ requestedType: request.channelType, allowedTypes: request.allowedTypes }) });
-  if (!price) return undefined;
-  const used = (key: string) => figures.used.get(key) ?? 0;
-  const { perUserDaily, perUserLifetime } = item.limits ?? {};
-  const remaining = {
-    ...(perUserDaily && { daily: Math.max(0, perUserDaily - used(dailyKey(item.sku, request.day))) }),
-    ...(perUserLifetime && { lifetime: Math.max(0, perUserLifetime - used(lifetimeKey(item.sku))) }),
-  };
-  const bonus = item.firstPurchaseBonus;
-  const saleEndsAt = earlier(item.saleWindow?.endsAt, price.endsAt);
-  return {
-    sku: item.sku,
-    name: item.name,
-    kind: item.kind,
-    price: price.unit,
-    grants: item.grants,
-    ...(bonus && used(bonusKey(bonus, item.sku)) === 0 && { bonusGrants: bonus.grants }),
-    stockRemaining: item.stockAvailable === null ? null : (figures.stock.get(item.sku) ?? item.stockAvailable),
-    ...(Object.keys(remaining).length > 0 && { userRemaining: remaining }),
-    ...(saleEndsAt && { saleEndsAt }),
-    ...(item.kind === 'NON_CONSUMABLE' && used(ownedKey(item.sku)) > 0 && { owned: true as const }),
-  };
+  const offer = storefrontOffer(item, request);
+  return offer && userEntry(offer, request.day, figures);
 }
 
 /** The game's items on sale for this user, in the order given (the catalog's sku order). */
 export function storefront(items: readonly SellableItem[], request: StorefrontRequest, figures: StorefrontFigures): StorefrontEntry[] {
-  const entries: StorefrontEntry[] = [];
-  for (const item of items) {
-    const entry = storefrontEntry(item, request, figures);
-    if (entry) entries.push(entry);
-  }
-  return entries;
+  return storefrontFor(storefrontOffers(items, request).offers, request.day, figures);
 }

@@ -219,6 +219,49 @@ describe('Google Play: a sweep of the voided purchases list recovers every lost 
   }, 300_000);
 });
 
+describe('Google Play: a purchase voided as never acknowledged (reason 8) for an order never seen paid', () => {
+  it('is reported by the sweep as a lost purchase notification; the order stays closed, nothing is revoked, the books balance', async () => {
+    expect((await untilOrderable('googleplay', googleSku)).status).toBe(201);
+    const res = await h.createOrder(game, { userId: `lost-${randomUUID().slice(0, 8)}`, sku: googleSku, region: 'CN', channel: 'googleplay', platform: 'android' });
+    expect(res.status).toBe(201);
+    const orderId = res.body.orderId as string;
+    // The player paid, but neither the receipt nor the purchase notification ever reached us; the game
+    // gave up on the order. Nobody acknowledged the purchase: three days later Google refunded it.
+    const bought = googleplay.purchase({ productId: GOOGLE_PRODUCT, obfuscatedAccountId: String(res.body.payment.obfuscatedAccountId), obfuscatedProfileId: orderId });
+    expect((await h.signed(game, 'POST', `/v1/orders/${orderId}/cancel`)).status).toBe(200);
+    await h.waitForStatus(orderId, 'CLOSED', 60_000);
+    const at = Date.now() - 10 * 60_000;
+    googleplay.voidPurchase(bought.purchaseToken, { reason: VOIDED_REASON.UNACKNOWLEDGED, voidedAt: at - 3_600_000, recordedAt: at });
+    const key = `voided:${sha256(bought.purchaseToken)}`; // its voided purchase notification lost too
+
+    const v2Before = googleplay.requests.filter((r) => r.path.includes('/purchases/productsv2/')).length;
+    const run = await sweeps.run('googleplay', 'VOIDED', `lost-purchase-${randomUUID()}`);
+    expect(run.status).toBe('COMPLETED');
+    // A token we never saw: Google is asked whose purchase it was, as the live path does.
+    expect(googleplay.requests.filter((r) => r.path.includes('/purchases/productsv2/')).length).toBe(v2Before + 1);
+
+    // Listed for a person in the report (the ops API), with the order and why.
+    const operator = { Authorization: `Bearer ${h.config.ADMIN_TOKEN}`, 'X-Operator': 'ops@studio.example' };
+    const report = await h.request('GET', `/v1/ops/store-sweeps?channel=googleplay&from=${new Date(Date.now() - 3_600_000).toISOString()}`, undefined, operator);
+    expect(report.status).toBe(200);
+    const listed = report.body.sweeps.find((r: { sweepId: string }) => r.sweepId === run.sweepId);
+    expect(listed.recoveries).toEqual([
+      expect.objectContaining({ orderId, kind: 'REFUND_SUCCEEDED', dedupeKey: key, notice: expect.stringMatching(/never acknowledged.*purchase notification was lost/) }),
+    ]);
+    // Google kept none of the money and we booked none: the order stays closed, no revocation, no reversal.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await h.orderStatus(orderId)).toBe('CLOSED');
+    expect(await h.db.revocation.count({ where: { orderId } })).toBe(0);
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+    expect(await h.db.journalEntry.count({ where: { orderId } })).toBe(0);
+
+    // The next run finds it known: reported once.
+    const again = await sweeps.run('googleplay', 'VOIDED', `lost-purchase-${randomUUID()}`);
+    const [next] = await listStoreSweeps(h.sql, { channel: 'googleplay', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 1 });
+    expect(next).toMatchObject({ id: again.sweepId, recovered: 0, failed: 0, recoveries: [] });
+  }, 300_000);
+});
+
 describe('App Store consumption requests answered', () => {
   it('answers once per transaction (resends and a swept copy join it), MISSED after 12 h, nothing sent without the game saying ON', async () => {
     await h.db.game.update({ where: { id: game.gameId }, data: { consumptionAnswers: { answers: 'ON', playerConsent: 'ALL', sampleContentProvided: true, refundPreference: 'DECLINE' } } });
@@ -338,5 +381,124 @@ describe('App Store consumption requests answered', () => {
       expect(await outcomeOf(transactionId)).toMatchObject({ outcome: 'NO_CONSENT', body: null });
       expect(appstore.consumptionAnswers.has(transactionId)).toBe(false);
     }
+  }, 300_000);
+});
+
+describe('Both stores in one run: the drill mixes App Store and Google Play orders', () => {
+  it('recovers every dropped payment, refund, chargeback, revocation and consumption request once across both stores; second sweeps recover nothing', async () => {
+    const mixGame = await h.createGame('Mixed drill');
+    const settings = { answers: 'ON', playerConsent: 'ALL', sampleContentProvided: true, refundPreference: 'DECLINE' };
+    await h.db.game.update({ where: { id: mixGame.gameId }, data: { consumptionAnswers: settings } });
+    const appleItem = await h.createItem(mixGame, { storeProducts: { appstore: PRODUCT } });
+    const googleItem = await h.createItem(mixGame, { storeProducts: { googleplay: GOOGLE_PRODUCT } });
+    // One seeded fate per event, over both stores in the order they happen: 40% lost, 20% sent twice.
+    let events = 0;
+    const nextFate = () => fate(events++);
+    const lost = { appstore: [] as string[], googleplay: [] as string[] };
+    const googleCallback = `${h.api.url}/v1/callbacks/googleplay`;
+
+    // Twelve orders, the stores taking turns; Apple's first payment notification lost.
+    type Mixed = { orderId: string; store: 'appstore' | 'googleplay'; transactionId?: string; token?: string };
+    const orders: Mixed[] = [];
+    for (let i = 0; i < 12; i++) {
+      const store = i % 2 === 0 ? 'appstore' : 'googleplay';
+      const res = await h.createOrder(mixGame, { userId: `mix-${randomUUID().slice(0, 8)}`, sku: store === 'appstore' ? appleItem : googleItem, region: 'CN', channel: store, platform: store === 'appstore' ? 'ios' : 'android' });
+      expect(res.status).toBe(201);
+      const orderId = res.body.orderId as string;
+      if (store === 'appstore') {
+        const paid = appstore.pay({ productId: PRODUCT, appAccountToken: orderId, priceMilliunits: 6000, currency: 'CNY' });
+        const how = i === 0 ? 'lost' : i === 4 ? 'twice' : 'once';
+        if (how === 'lost') lost.appstore.push(`appstore:${paid.transactionId}:paid`);
+        await send(paid.notification, how);
+        orders.push({ orderId, store, transactionId: paid.transactionId });
+      } else {
+        const bought = googleplay.purchase({ productId: GOOGLE_PRODUCT, obfuscatedAccountId: String(res.body.payment.obfuscatedAccountId), obfuscatedProfileId: orderId });
+        expect((await h.signed(mixGame, 'POST', `/v1/orders/${orderId}/receipts`, { purchaseToken: bought.purchaseToken, productId: GOOGLE_PRODUCT })).status).toBe(200);
+        orders.push({ orderId, store, token: bought.purchaseToken });
+      }
+    }
+    for (const { orderId } of orders.slice(1)) await h.waitForStatus(orderId, 'DELIVERED', 60_000);
+
+    // Apple asks about every delivered App Store purchase before deciding a refund; some asks lost, some twice.
+    const asked = orders.filter((o) => o.store === 'appstore').slice(1);
+    const lostRequests: string[] = [];
+    for (const { transactionId } of asked) {
+      const how = nextFate();
+      if (how === 'lost') lostRequests.push(transactionId!);
+      await send(appstore.requestConsumption(transactionId!), how);
+    }
+
+    // Then every order but the first goes back: App Store refunds and revocations, Google refunds and
+    // chargebacks (reason 7), recorded by Google 10 minutes ago; each notification's fate seeded.
+    const expected = new Map<string, string>();
+    for (const [i, o] of orders.entries()) {
+      if (i === 0) continue;
+      const how = nextFate();
+      if (o.store === 'appstore') {
+        const refund = i % 4 === 2;
+        if (how === 'lost') lost.appstore.push(`appstore:${o.transactionId}:${refund ? 'refunded' : 'revoked'}`);
+        await send(refund ? appstore.refund(o.transactionId!) : appstore.revoke(o.transactionId!), how);
+        expected.set(o.orderId, 'REFUNDED');
+      } else {
+        const chargeback = i % 4 === 1;
+        const at = Date.now() - 10 * 60_000;
+        googleplay.voidPurchase(o.token!, { reason: chargeback ? VOIDED_REASON.CHARGEBACK : VOIDED_REASON.REMORSE, voidedAt: at - 3_600_000, recordedAt: at });
+        expected.set(o.orderId, chargeback ? 'CHARGED_BACK' : 'REFUNDED');
+        if (how === 'lost') {
+          lost.googleplay.push(`voided:${sha256(o.token!)}`);
+          continue;
+        }
+        const push = googleplay.voidedPush(o.token!);
+        expect(await googleplay.deliver(push, googleCallback)).toBe(204);
+        if (how === 'twice') expect(await googleplay.deliver(googleplay.withToken(push), googleCallback)).toBe(204);
+      }
+    }
+    expect(lost.appstore.length).toBeGreaterThan(1);
+    expect(lost.googleplay.length).toBeGreaterThan(0);
+    expect(lostRequests.length).toBeGreaterThan(0);
+
+    // Both stores swept at once.
+    const [apple, google] = await Promise.all([
+      sweeps.run('appstore', 'FAILURES', `mix-apple-${randomUUID()}`),
+      sweeps.run('googleplay', 'VOIDED', `mix-google-${randomUUID()}`),
+    ]);
+    expect([apple.status, google.status]).toEqual(['COMPLETED', 'COMPLETED']);
+    await h.waitForStatus(orders[0]!.orderId, 'DELIVERED', 60_000);
+    for (const [orderId, status] of expected) await h.waitForStatus(orderId, status, 60_000);
+
+    // Once each: one revocation per reversed order, one answer per transaction, the first payment delivered once.
+    const revocations = await h.db.revocation.groupBy({ by: ['orderId'], _count: true, where: { orderId: { in: orders.map((o) => o.orderId) } } });
+    expect(revocations.map((r) => r.orderId).sort()).toEqual([...expected.keys()].sort());
+    expect(revocations.every((r) => r._count === 1)).toBe(true);
+    expect(h.gameServer.grantsFor(orders[0]!.orderId)).toHaveLength(1);
+    const answer = { customerConsented: true, deliveryStatus: 'DELIVERED', sampleContentProvided: true, refundPreference: 'DECLINE' };
+    for (const { transactionId } of asked) {
+      for (const deadline = Date.now() + 30_000; !appstore.consumptionAnswers.has(transactionId!) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 200));
+      expect(appstore.consumptionAnswers.get(transactionId!)).toEqual([answer]);
+      const row = await h.db.consumptionRequest.findUnique({ where: { channel_transactionId: { channel: 'appstore', transactionId: transactionId! } } });
+      expect(row).toMatchObject({ outcome: 'SENT', source: lostRequests.includes(transactionId!) ? 'SWEEP' : 'CALLBACK' });
+    }
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: mixGame.gameId })).toEqual([]);
+
+    // Each store's report lists exactly its dropped events (a swept consumption request counts as a recovered record).
+    const runOf = async (channel: string, sweepId: string) =>
+      (await listStoreSweeps(h.sql, { channel, from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', limit: 10 })).find((r) => r.id === sweepId)!;
+    const appleRun = await runOf('appstore', apple.sweepId);
+    expect(appleRun.recoveries.map((r) => r.dedupeKey).sort()).toEqual([...lost.appstore].sort());
+    expect(appleRun).toMatchObject({ recovered: lost.appstore.length + lostRequests.length, failed: 0 });
+    const googleRun = await runOf('googleplay', google.sweepId);
+    expect(googleRun.recoveries.map((r) => r.dedupeKey).sort()).toEqual([...lost.googleplay].sort());
+    expect(googleRun).toMatchObject({ recovered: lost.googleplay.length, failed: 0 });
+
+    // Second sweeps of both: everything known, nothing recovered, nothing changed.
+    const [apple2, google2] = await Promise.all([
+      sweeps.run('appstore', 'FAILURES', `mix-apple-${randomUUID()}`),
+      sweeps.run('googleplay', 'VOIDED', `mix-google-${randomUUID()}`),
+    ]);
+    for (const [channel, run] of [['appstore', apple2], ['googleplay', google2]] as const) {
+      expect(await runOf(channel, run.sweepId)).toMatchObject({ status: 'COMPLETED', recovered: 0, failed: 0, recoveries: [] });
+    }
+    expect(await h.db.revocation.count({ where: { orderId: { in: orders.map((o) => o.orderId) } } })).toBe(expected.size);
+    for (const { transactionId } of asked) expect(appstore.consumptionAnswers.get(transactionId!)).toHaveLength(1);
   }, 300_000);
 });

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { credentialsKeyring } from '../../infra/credentials';
+import { watchConfigChanges } from '../../infra/config-changes';
+import { CatalogReader } from '../../store/catalog';
 import { ledgerViolations } from '../../store/journal';
-import { Harness, type TestGame } from '../support/harness';
+import { Harness, sleep, type TestGame } from '../support/harness';
 
 /** The storefront, limited stock under concurrency, and the cap on units held by a user's unpaid orders. */
 
@@ -120,6 +123,53 @@ describe('the storefront', () => {
       expect({ query, status: res.status, code: res.body.error?.code }).toEqual({ query, status: 400, code: 'VALIDATION_ERROR' });
     }
     expect((await h.request('GET', '/v1/storefront?userId=u1&region=CN')).status).toBe(401);
+  });
+});
+
+describe("the storefront's cache of what every player sees", () => {
+  it('shows a price changed by the admin API at once, here and (notified) in another process', async () => {
+    const sku = newSku('cache');
+    await putItem(sku);
+    const changes = watchConfigChanges(h.config.DATABASE_URL);
+    // Another API process's catalog: its item list kept far longer than the change may take.
+    const other = new CatalogReader(h.db, credentialsKeyring(h.config), 600_000);
+    changes.on('items', async () => other.itemsChanged());
+    const otherPrice = async () => (await other.storefrontOffers(game.gameId, { region: 'CN', at: new Date() })).offers.find((o) => o.entry.sku === sku)?.entry.price.value;
+    try {
+      const query = `userId=${newUser()}&region=CN`;
+      expect((await entry(query, sku)).price.value).toBe(600);
+      await sleep(300); // the other process is listening
+      expect(await otherPrice()).toBe(600);
+      await putItem(sku, { prices: [{ region: 'CN', currency: 'CNY', amount: 450 }] });
+      expect((await entry(query, sku)).price.value).toBe(450);
+      const deadline = Date.now() + 1_000;
+      while ((await otherPrice()) !== 450 && Date.now() < deadline) await sleep(50);
+      expect(await otherPrice()).toBe(450);
+    } finally {
+      await changes.close();
+    }
+  });
+
+  it('shows a scheduled price once it starts, and the sale ended once it ends, without any write', async () => {
+    const sku = newSku('sched');
+    const soon = Date.now() + 1_500;
+    const iso = (t: number) => new Date(t).toISOString();
+    await putItem(sku, {
+      prices: [{ region: 'CN', currency: 'CNY', amount: 600 }, { region: 'CN', currency: 'CNY', amount: 300, startsAt: iso(soon) }],
+      saleWindow: { endsAt: iso(soon + 1_500) },
+    });
+    // A process whose item list never expires in this test: only the boundary moves it on.
+    const other = new CatalogReader(h.db, credentialsKeyring(h.config), 600_000);
+    const otherEntry = async () => (await other.storefrontOffers(game.gameId, { region: 'CN', at: new Date() })).offers.find((o) => o.entry.sku === sku)?.entry;
+    const query = `userId=${newUser()}&region=CN`;
+    expect((await entry(query, sku)).price.value).toBe(600);
+    expect(await otherEntry()).toMatchObject({ price: { value: 600 } });
+    await sleep(soon - Date.now() + 50);
+    expect((await entry(query, sku)).price.value).toBe(300);
+    expect(await otherEntry()).toMatchObject({ price: { value: 300 } });
+    await sleep(soon + 1_500 - Date.now() + 50);
+    expect(await entry(query, sku)).toBeUndefined();
+    expect(await otherEntry()).toBeUndefined();
   });
 });
 

@@ -1,9 +1,8 @@
+import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { CONSUMPTION_ANSWER_WINDOW_MS } from '../../domain/stores/consumption';
 import type { ConsumptionRequestInput } from '../contract';
-
-/** Apple decides the refund 12 hours after it signed the request, with or without our answer. */
-const ANSWER_WINDOW_MS = 12 * 3_600_000;
 
 const books = proxyActivities<Activities>({
   startToCloseTimeout: '1m',
@@ -17,7 +16,7 @@ const books = proxyActivities<Activities>({
  */
 export async function consumptionAnswer(request: ConsumptionRequestInput): Promise<string> {
   await books.recordConsumptionRequest(request);
-  const remainingMs = Date.parse(request.signedDate) + ANSWER_WINDOW_MS - Date.now();
+  const remainingMs = Date.parse(request.signedDate) + CONSUMPTION_ANSWER_WINDOW_MS - Date.now();
   if (remainingMs <= 1_000) {
     await books.closeConsumptionRequest({ request, outcome: 'MISSED' });
     return 'MISSED';
@@ -31,7 +30,9 @@ export async function consumptionAnswer(request: ConsumptionRequestInput): Promi
     return await answering.answerConsumptionRequest(request);
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
-    const missed = cause instanceof TimeoutFailure;
+    // Either the deadline fell during an attempt (a timeout), or the next retry would come after it
+    // (the server stops retrying with the store's last failure and retry state TIMEOUT).
+    const missed = cause instanceof TimeoutFailure || (err instanceof ActivityFailure && err.retryState === RetryState.TIMEOUT);
     const error = cause instanceof ApplicationFailure || cause instanceof Error ? cause.message : String(cause);
     await books.closeConsumptionRequest({ request, outcome: missed ? 'MISSED' : 'FAILED', error });
     return missed ? 'MISSED' : 'FAILED';

@@ -1,4 +1,4 @@
-import { storefront, storefrontEntry, type StorefrontFigures, type StorefrontRequest } from '../../../domain/catalog/storefront';
+import { storefront, storefrontEntry, storefrontFor, storefrontOffers, type StorefrontFigures, type StorefrontRequest } from '../../../domain/catalog/storefront';
 import type { SellableItem } from '../../../domain/orders/quote';
 
 const GEMS: SellableItem = {
@@ -86,5 +86,34 @@ describe("the storefront: stock and the user's figures", () => {
     const noAds = { ...GEMS, sku: 'no-ads', kind: 'NON_CONSUMABLE' as const };
     expect(storefrontEntry(noAds, CN, figures({ 'OWNED:no-ads': 1 }))?.owned).toBe(true);
     expect(storefrontEntry(noAds, CN, NONE)).not.toHaveProperty('owned');
+  });
+});
+
+describe("the storefront's offers: what every player of a region and channel type sees, and until when", () => {
+  it('holds until the first start or end of a price or sale window after now (none: for ever)', () => {
+    const items: SellableItem[] = [
+      { ...GEMS, prices: [...GEMS.prices, { region: 'JP', currency: 'JPY', amount: 160, startsAt: '2026-12-08T06:00:00.000Z' }] },
+      { ...GEMS, sku: 'later', saleWindow: { startsAt: '2026-12-08T05:00:00.000Z', endsAt: '2026-12-09T00:00:00.000Z' } },
+      { ...GEMS, sku: 'past', prices: [{ region: 'CN', currency: 'CNY', amount: 1, startsAt: '2026-01-01T00:00:00.000Z', endsAt: '2026-12-08T04:00:00.000Z' }] },
+    ];
+    // A price of another region counts too: the offers are recomputed a little more often, never late.
+    expect(storefrontOffers(items, CN).validUntil).toBe(Date.parse('2026-12-08T05:00:00.000Z'));
+    expect(storefrontOffers([GEMS], CN).validUntil).toBeUndefined();
+    // At the boundary the sale has started: the same answer as an uncached storefront.
+    const later = { ...CN, at: new Date('2026-12-08T05:00:00.000Z') };
+    expect(storefrontOffers(items, later).offers.map((o) => o.entry.sku)).toEqual(['gems-60', 'later']);
+    expect(storefrontOffers(items, later).validUntil).toBe(Date.parse('2026-12-08T06:00:00.000Z'));
+  });
+
+  it("gives every user the same entry where nothing of the user's is in it, and this user's figures where there is", () => {
+    const items: SellableItem[] = [GEMS, { ...GEMS, sku: 'limited', stockAvailable: 9, limits: { perUserDaily: 2 } }];
+    const { offers } = storefrontOffers(items, CN);
+    const one = storefrontFor(offers, CN.day, NONE);
+    const other = storefrontFor(offers, CN.day, figures({ 'DAILY:limited:2026-12-08': 2 }, { limited: 4 }));
+    expect(other[0]).toBe(one[0]);
+    expect(one[1]).toMatchObject({ stockRemaining: 9, userRemaining: { daily: 2 } });
+    expect(other[1]).toMatchObject({ stockRemaining: 4, userRemaining: { daily: 0 } });
+    expect(offers[1]!.entry).toMatchObject({ stockRemaining: 9 });
+    expect(storefrontFor(offers, CN.day, NONE)).toEqual(storefront(items, CN, NONE));
   });
 });
