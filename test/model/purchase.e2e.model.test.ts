@@ -425,7 +425,14 @@ const E2E_EVENTS: ModelEvent[] = [
 ];
 
 const commandsArb = fc
-  .commands([fc.constantFrom(...E2E_EVENTS).map((e) => new HttpCommand(e))], { maxCommands: MAX_COMMANDS, ...(env.MODEL_REPLAY_PATH && { replayPath: env.MODEL_REPLAY_PATH }) })
+  .commands(
+    [
+      fc.constantFrom(...E2E_EVENTS).map((e) => new HttpCommand(e)),
+      // A payment early, more often than its share: most branches start from a paid order.
+      fc.constantFrom(...E2E_EVENTS.filter((e) => e.kind === 'PAY' || e.kind === 'PAY_SILENTLY')).map((e) => new HttpCommand(e)),
+    ],
+    { maxCommands: MAX_COMMANDS, ...(env.MODEL_REPLAY_PATH && { replayPath: env.MODEL_REPLAY_PATH }) },
+  )
   .map((cmds) => [new HttpCommand({ kind: 'CREATE' }), ...cmds]);
 
 async function runModel(setup: E2eSetup, commands: Iterable<fc.AsyncCommand<Model, World>>) {
