@@ -26,8 +26,11 @@ export interface Grant extends ReceivedDelivery {
   resent: number;
 }
 
-/** `fail`: every delivery answered 500; `hang`: held until released (the caller times out). */
-export type GameServerMode = 'ok' | 'fail' | 'hang';
+/**
+ * `fail`: every delivery answered 500; `hang`: held until released (the caller times out);
+ * `take-and-fail`: granted, then answered 500 (the goods are taken, the answer is lost).
+ */
+export type GameServerMode = 'ok' | 'fail' | 'hang' | 'take-and-fail';
 
 /** Random faults, for the drills. */
 export interface GameServerFaults {
@@ -248,6 +251,10 @@ export class ReferenceGameServer {
     }
     if (this.mode === 'hang') await new Promise<void>((resolve) => this.hanging.add(resolve));
     this.grant(delivery);
+    if (this.mode === 'take-and-fail') {
+      res.writeHead(500).end('granted, then failed');
+      return;
+    }
     if (roll < this.faults.failRate + this.faults.slowRate) {
       this.slowAnswers++;
       await new Promise((resolve) => setTimeout(resolve, this.faults.slowMs));

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Activities } from '../../activities';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { PurchaseStubActivities } from '../workflows/stub-activities';
 import { isBalanced, ledgerEventId, postingsFor, type LedgerEventKind, type MoneyStage, type Posting } from '../../domain/ledger/events';
 import type { Money } from '../../domain/money';
 import { canTransition, type OrderStatus } from '../../domain/orders/status';
@@ -29,14 +30,18 @@ export class OrderBooks {
   riskReviewStartedAt?: number;
   revocationId?: string;
   readonly revocationsSent: string[] = [];
+  /** Commit-then-crash: every activity's first attempt of this order loses its result after the call (see loseFirstResults). */
+  losesFirstResults = false;
+  /** The activities whose result was lost, for the failure's report. */
+  readonly lostResults: string[] = [];
 
   readonly channel = {
     /** Money the payer paid at the channel, each payment once. */
     captured: [] as Money[],
     /** Money the channel returned: our refunds (by refund id) and its own reversals. */
     refunds: new Map<string, Money>(),
-    /** A payment the channel holds without having told us (its query finds it). */
-    silent: undefined as PaymentNotification | undefined,
+    /** The payment the channel holds, told to us or not: its query finds it, and its close answers ALREADY_PAID. */
+    held: undefined as PaymentNotification | undefined,
   };
 
   readonly gameServer = {
@@ -190,31 +195,7 @@ export class OrderBooks {
   }
 }
 
-export type StubActivities = Pick<
-  Activities,
-  | 'checkRisk'
-  | 'openOrder'
-  | 'createChannelPayment'
-  | 'recordPaymentResult'
-  | 'markPaid'
-  | 'holdForReview'
-  | 'holdForRiskReview'
-  | 'holdLatePayment'
-  | 'closeOrder'
-  | 'startDelivery'
-  | 'orderStatus'
-  | 'closeChannelPayment'
-  | 'refundOrder'
-  | 'deliverOrder'
-  | 'queryChannelPayment'
-  | 'confirmChannelDelivery'
-  | 'recordReversal'
-  | 'revokeGrants'
-  | 'refundThroughChannel'
-  | 'startMonthlyCard'
-  | 'settleDeliveryAck'
-  | 'closeBrokerDelivery'
->;
+export type StubActivities = PurchaseStubActivities;
 
 /** The registry the worker's activities look the order's books up in (one worker serves every run). */
 export const booksByOrder = new Map<string, OrderBooks>();
@@ -247,7 +228,7 @@ export const stubActivities: StubActivities = {
   closeOrder: async (p) => booksOf(p.orderId).close(p.reason),
   startDelivery: async (p) => booksOf(p.orderId).startDelivery(),
   orderStatus: async (p) => ({ status: booksOf(p.orderId).status!, channel: 'model' }),
-  closeChannelPayment: async (p) => (booksOf(p.orderId).channel.silent ? 'ALREADY_PAID' : 'CLOSED'),
+  closeChannelPayment: async (p) => (booksOf(p.orderId).channel.held ? 'ALREADY_PAID' : 'CLOSED'),
   refundOrder: async (p) => booksOf(p.orderId).refund(p.reason, p.latePayment),
   deliverOrder: async (p) => {
     const books = booksOf(p.orderId);
@@ -255,7 +236,7 @@ export const stubActivities: StubActivities = {
     books.delivered();
     return undefined;
   },
-  queryChannelPayment: async (p) => booksOf(p.orderId).channel.silent,
+  queryChannelPayment: async (p) => booksOf(p.orderId).channel.held,
   confirmChannelDelivery: async () => undefined,
   recordReversal: async (p) => booksOf(p.orderId).reverse(p.reversal),
   revokeGrants: async (p) => {
@@ -271,3 +252,23 @@ export const stubActivities: StubActivities = {
   settleDeliveryAck: async () => undefined,
   closeBrokerDelivery: async () => ({}),
 };
+
+/**
+ * Commit-then-crash: for an order whose books say so, each activity's first attempt runs for real and
+ * then throws a retryable failure, as a worker that crashed after the call and before reporting it
+ * would: the effect is kept, the result lost, and the retry must find the work done.
+ */
+export const loseFirstResults: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    async execute(input, next) {
+      const result = await next(input);
+      const orderId = (input.args[0] as { orderId?: string } | undefined)?.orderId;
+      const books = orderId === undefined ? undefined : booksByOrder.get(orderId);
+      if (books?.losesFirstResults && ctx.info.attempt === 1) {
+        books.lostResults.push(ctx.info.activityType);
+        throw ApplicationFailure.retryable(`the worker lost the result of ${ctx.info.activityType} after the call`, 'RESULT_LOST');
+      }
+      return result;
+    },
+  },
+});

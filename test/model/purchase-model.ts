@@ -44,14 +44,18 @@ export type ModelEvent =
   | { kind: 'CREATE' }
   | { kind: 'CREATE_AGAIN' }
   | { kind: 'CREATE_CONFLICT' }
-  | { kind: 'PAY'; payment: PaymentKind; duplicate: boolean }
+  /** `raced`: the game's receipt carries the same payment (same dedupe key) at the same moment as the notification. */
+  | { kind: 'PAY'; payment: PaymentKind; duplicate: boolean; raced?: boolean }
   /** The payer paid, the notification is lost: the channel's query finds it. */
   | { kind: 'PAY_SILENTLY' }
   | { kind: 'CANCEL' }
   | { kind: 'OPS'; action: OpsAction }
+  /** An operator closes the order (the ops route's close: offered for an unpaid order only). */
+  | { kind: 'OPS_CLOSE' }
   /** Customer service refunds a DELIVERED order (the ops route: a reversal with OPS_REFUND). */
   | { kind: 'OPS_REFUND_DELIVERED' }
-  | { kind: 'REVERSAL'; cause: ReversalCause }
+  /** `partial`: the channel returned part of the payment (a store's partial refund). */
+  | { kind: 'REVERSAL'; cause: ReversalCause; partial?: boolean }
   | { kind: 'GAME_SERVER'; mode: GameServerMode }
   /** The pending deadline passes: the payment timeout, the delivery deadline or the review timeout. */
   | { kind: 'DEADLINE' };
@@ -77,6 +81,11 @@ export interface ModelState {
   latePaymentDecided: boolean;
   /** An operator's refund of the delivered order failed at the channel (unrefundable). */
   opsRefundFailed: boolean;
+  /**
+   * The channel returned only part of the money, and the order was reversed whole (REFUNDED, goods
+   * taken back) with the rest kept: what the system does today (reported to the lead, not decided).
+   */
+  partiallyRefunded?: boolean;
 }
 
 export interface Outcome {
@@ -203,6 +212,10 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
       if (state.ended) return { ...stays, refusal: 'ORDER_FINAL' };
       if (s !== 'PENDING_PAYMENT') return { ...stays, refusal: 'ORDER_NOT_CANCELLABLE' };
       return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME')] };
+    case 'OPS_CLOSE':
+      // The ops contract offers close for an unpaid order only; it closes as the game's cancel does.
+      if (state.ended || s !== 'PENDING_PAYMENT') return { ...stays, refusal: 'OPS_ACTION_NOT_ALLOWED' };
+      return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME')] };
     case 'OPS':
       return ops(setup, state, event.action);
     case 'OPS_REFUND_DELIVERED':
@@ -211,7 +224,7 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
       return one(at(state, 'REFUNDED', 'OPS_REFUND'));
     case 'REVERSAL': {
       const [to, why] = REVERSAL_STATUS[event.cause];
-      return one(at(state, to, why, { ended: true }));
+      return one(at(state, to, why, { ended: true, ...(event.partial && { partiallyRefunded: true }) }));
     }
     case 'GAME_SERVER': {
       const next = { ...state, gameServer: event.mode };
@@ -258,6 +271,29 @@ function ops(setup: Setup, state: ModelState, action: OpsAction): Outcome {
     case 'RISK_DENY':
       return { next: [at(state, 'REFUNDED', 'RISK_DENIED')] };
   }
+}
+
+/**
+ * Events sent at the same moment (a burst): what any order of them allows — the states reached and each
+ * event's possible refusals; undefined when one of them makes no sense on some order.
+ */
+export function outcomeInAnyOrder(setup: Setup, state: ModelState, events: ModelEvent[]): { next: ModelState[]; refusals: Set<string | undefined>[] } | undefined {
+  const next = new Map<string, ModelState>();
+  const refusals = events.map(() => new Set<string | undefined>());
+  const walk = (current: ModelState, left: number[]): boolean => {
+    if (left.length === 0) {
+      next.set(JSON.stringify(current), current);
+      return true;
+    }
+    return left.every((i) => {
+      const event = events[i]!;
+      if (!canSend(setup, current, event)) return false;
+      const outcome = step(setup, current, event);
+      refusals[i]!.add(outcome.refusal);
+      return outcome.next.every((after) => walk(after, left.filter((j) => j !== i)));
+    });
+  };
+  return walk(state, events.map((_, i) => i)) ? { next: [...next.values()], refusals } : undefined;
 }
 
 /** Narrows the possible next states to the one whose status the system shows. */
@@ -309,10 +345,13 @@ export const ALL_EVENTS: readonly ModelEvent[] = [
     { kind: 'PAY' as const, payment, duplicate: true },
   ]),
   { kind: 'PAY_SILENTLY' },
+  { kind: 'PAY', payment: 'EXACT', duplicate: false, raced: true },
   { kind: 'CANCEL' },
+  { kind: 'OPS_CLOSE' },
   ...(['RETRY_DELIVERY', 'REFUND', 'DELIVER', 'RISK_APPROVE', 'RISK_DENY'] as const).map((action) => ({ kind: 'OPS' as const, action })),
   { kind: 'OPS_REFUND_DELIVERED' },
   ...(['CHANNEL_REFUND', 'CHARGEBACK', 'REVOKED'] as const).map((cause) => ({ kind: 'REVERSAL' as const, cause })),
+  { kind: 'REVERSAL', cause: 'CHANNEL_REFUND', partial: true },
   ...(['OK', 'FAILS', 'HANGS', 'TAKES_AND_FAILS'] as const).map((mode) => ({ kind: 'GAME_SERVER' as const, mode })),
   { kind: 'DEADLINE' },
 ];

@@ -16,7 +16,7 @@ import { openDatabase, type Database, type Db, type RunSql } from '../../infra/d
 import { createLogger, temporalLogger } from '../../infra/logger';
 import { workerTelemetry } from '../../infra/metrics';
 import { ApiClient, type Answer, type GameCredentials } from '../../testkit/api-client';
-import { ReferenceGameServer } from '../../testkit/game-server';
+import { ReferenceGameServer, type GameServerOptions } from '../../testkit/game-server';
 import { createFinanceWorker, createFulfillmentWorker, createPurchaseWorker } from '../../worker';
 import { openRiskCounters } from '../../activities/risk';
 import type { RiskCounters } from '../../store/risk-counters';
@@ -106,7 +106,8 @@ export class Harness {
     return this.databaseRef.sql;
   }
 
-  static async start(overrides: Record<string, string> = {}): Promise<Harness> {
+  /** `gameServer`: the reference game server's options (e.g. a seeded random source for its faults). */
+  static async start(overrides: Record<string, string> = {}, gameServer: GameServerOptions = {}): Promise<Harness> {
     const port = await freePort();
     // A database of this file's own: channel accounts, breakers and routing one file sets up never
     // reach another file's orders.
@@ -145,11 +146,11 @@ export class Harness {
     const database = openDatabase(config.DATABASE_URL, 5);
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-    const gameServer = await new ReferenceGameServer().start();
+    const referenceGameServer = await new ReferenceGameServer(gameServer).start();
     const api = await startApi(config, database, connection, createLogger(config, 'api', logCapture));
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const apiClient = new ApiClient(api.url, config.ADMIN_TOKEN);
-    const harness = new Harness(config, database, api, client, connection, nativeConnection, gameServer, apiClient);
+    const harness = new Harness(config, database, api, client, connection, nativeConnection, referenceGameServer, apiClient);
     await harness.startWorker();
     await harness.startFinanceWorker();
     return harness;

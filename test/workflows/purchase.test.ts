@@ -3,9 +3,9 @@ import { WithStartWorkflowOperation, type Client, WorkflowFailedError, WorkflowU
 import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import { PurchasesClient } from '../../infra/temporal';
 import { TEST_TIMING, connectWorkflowEngine, samplePurchase, type WorkflowEngine } from './engine';
+import type { PurchaseStubActivities } from './stub-activities';
 import { purchaseWorkflowId } from '../../domain/ids';
 import type { OrderStatus } from '../../domain/orders/status';
 import {
@@ -27,31 +27,7 @@ import type { latePayment, purchase, reversal } from '../../workflows';
  * no database, no HTTP. End-to-end tests keep only the integration paths.
  */
 
-type Stubbed = Pick<
-  Activities,
-  | 'checkRisk'
-  | 'openOrder'
-  | 'createChannelPayment'
-  | 'recordPaymentResult'
-  | 'markPaid'
-  | 'holdForReview'
-  | 'holdForRiskReview'
-  | 'holdLatePayment'
-  | 'closeOrder'
-  | 'startDelivery'
-  | 'orderStatus'
-  | 'closeChannelPayment'
-  | 'refundOrder'
-  | 'deliverOrder'
-  | 'queryChannelPayment'
-  | 'confirmChannelDelivery'
-  | 'recordReversal'
-  | 'revokeGrants'
-  | 'refundThroughChannel'
-  | 'startMonthlyCard'
-  | 'settleDeliveryAck'
-  | 'closeBrokerDelivery'
->;
+type Stubbed = PurchaseStubActivities;
 
 /** What the stubs were asked to do, in order, and knobs for how they answer. */
 class StubBooks {

@@ -1,4 +1,4 @@
-import { REQUIRED_OUTCOMES, allSetups, canSend, initialState, searchOutcomes, step, type ModelState } from '../../model/purchase-model';
+import { REQUIRED_OUTCOMES, allSetups, canSend, initialState, outcomeInAnyOrder, searchOutcomes, step, type ModelState, type Setup } from '../../model/purchase-model';
 
 /**
  * The model of test/model/ on its own: a search of its graph from a fresh order reaches every outcome
@@ -35,5 +35,23 @@ describe('the purchase model', () => {
         );
       }
     }
+  });
+
+  const setup: Setup = allSetups().find((s) => s.risk === 'ALLOW' && s.inStock && s.channel === 'OPENS' && s.refundable && !s.queriesLostPayments)!;
+  const open = step(setup, initialState, { kind: 'CREATE' }).next[0]!;
+
+  it("closes an unpaid order at an operator's close, and refuses it for any other status", () => {
+    expect(step(setup, open, { kind: 'OPS_CLOSE' }).next.map((s) => [s.status, s.reason])).toEqual([['CLOSED', 'CANCELLED_BY_GAME']]);
+    const delivered = step(setup, open, { kind: 'PAY', payment: 'EXACT', duplicate: false }).next[0]!;
+    expect(step(setup, delivered, { kind: 'OPS_CLOSE' })).toEqual({ next: [delivered], refusal: 'OPS_ACTION_NOT_ALLOWED' });
+  });
+
+  it('allows, for a burst, what any order of its events allows', () => {
+    const burst = outcomeInAnyOrder(setup, open, [{ kind: 'PAY', payment: 'EXACT', duplicate: false }, { kind: 'CANCEL' }])!;
+    // Paid first: delivered, the cancel refused; cancelled first: closed, the payment refunded as late.
+    expect(burst.next.map((s) => `${s.status}:${s.reason ?? ''}`).sort()).toEqual(['DELIVERED:', 'REFUNDED:LATE_PAYMENT']);
+    expect([...burst.refusals[1]!].sort()).toEqual(['ORDER_FINAL', undefined]);
+    // A reversal makes no sense before the payment: that burst is not sent.
+    expect(outcomeInAnyOrder(setup, open, [{ kind: 'PAY', payment: 'EXACT', duplicate: false }, { kind: 'REVERSAL', cause: 'CHARGEBACK' }])).toBeUndefined();
   });
 });

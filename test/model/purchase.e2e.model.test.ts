@@ -1,0 +1,478 @@
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import fc from 'fast-check';
+import { latePaymentWorkflowId, orderIdFor, purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { canTransition, type OrderStatus } from '../../domain/orders/status';
+import { ledgerViolations } from '../../store/journal';
+import { seededRandom, type GameServerMode as ReferenceMode } from '../../testkit/game-server';
+import { orderViolations, type OrderExceptions, type OrderFacts } from '../../testkit/order-invariants';
+import { Harness, sleep, workflowBundle, type JsonResponse, type TestGame } from '../support/harness';
+import { canSend, initialState, narrow, outcomeOf, pendingDeadline, reviewOutcomeOf, step, type GameServerMode, type ModelEvent, type ModelState, type OpsAction, type Outcome, type Setup } from './purchase-model';
+
+/**
+ * Level 2 of the model-based tests (issue 24): the same model as level 1, against the whole system of
+ * the Harness — the API on a real socket, the worker, PostgreSQL, the sandbox provider and the reference
+ * game server (its faults from the run's seed). Every command is an HTTP call a game server, an operator
+ * or the sandbox's payer makes; the status barrier and every invariant read PostgreSQL, the sandbox's own
+ * books and the game server's own log. Replay with MODEL_SEED and MODEL_PATH (as level 1).
+ */
+
+const env = process.env;
+const RUNS = Number(env.MODEL_E2E_RUNS ?? 6);
+const MAX_COMMANDS = Number(env.MODEL_E2E_MAX_COMMANDS ?? 12);
+const SEED = env.MODEL_SEED !== undefined ? Number(env.MODEL_SEED) : Date.now() % 2 ** 31;
+const TIME_LIMIT_MS = env.MODEL_TIME_LIMIT_MS !== undefined ? Number(env.MODEL_TIME_LIMIT_MS) : undefined;
+
+const TIMING = {
+  PAYMENT_TIMEOUT_MS: 6_000,
+  DELIVERY_DEADLINE_MS: 3_000,
+  RISK_REVIEW_TIMEOUT_MS: 3_000,
+  DELIVERY_HTTP_TIMEOUT_MS: 300,
+  QUERY_AFTER_MS: 300,
+};
+/** No command within this distance of a deadline: PostgreSQL's clock and the workflow's differ by a statement. */
+const GUARD_MS = 400;
+/** What one HTTP command may take before the next deadline must be kept clear. */
+const COMMAND_MS = 700;
+const SETTLE_MS = TIMING.PAYMENT_TIMEOUT_MS + 5_000;
+
+/** Which of the reference game server's modes plays each of the model's answers. */
+const REFERENCE_MODE: Record<GameServerMode, ReferenceMode> = { OK: 'ok', FAILS: 'fail', HANGS: 'hang', TAKES_AND_FAILS: 'take-and-fail' };
+const PRICE = { CN: { currency: 'CNY', value: 600 }, JP: { currency: 'JPY', value: 160 } } as const;
+
+let h: Harness;
+/** The game risk lets through, and the one whose every order a REVIEW rule holds. */
+let games: Record<'ALLOW' | 'REVIEW', { game: TestGame; inStock: string; soldOut: string }>;
+/** A blacklisted user: risk denies each of their orders. */
+const blockedUser = `blocked-${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  h = await Harness.start(
+    {
+      PAYMENT_TIMEOUT_MS: String(TIMING.PAYMENT_TIMEOUT_MS),
+      DELIVERY_DEADLINE_MS: String(TIMING.DELIVERY_DEADLINE_MS),
+      RISK_REVIEW_TIMEOUT_MS: String(TIMING.RISK_REVIEW_TIMEOUT_MS),
+      DELIVERY_HTTP_TIMEOUT_MS: String(TIMING.DELIVERY_HTTP_TIMEOUT_MS),
+      DELIVERY_RETRY_INITIAL_MS: '50',
+      DELIVERY_RETRY_MAX_MS: '150',
+      ACTIVITY_RETRY_INITIAL_MS: '50',
+      ACTIVITY_RETRY_MAX_MS: '300',
+      PAYMENT_QUERY_AFTER_MS: '0',
+      SANDBOX_NOTIFY_RETRY_MS: '100',
+    },
+    { random: seededRandom(SEED) },
+  );
+  const gameWithItems = async (name: string) => {
+    const game = await h.createGame(name);
+    return { game, inStock: await h.createItem(game), soldOut: await h.createItem(game, { stock: 0 }) };
+  };
+  games = { ALLOW: await gameWithItems('Model game'), REVIEW: await gameWithItems('Model game under review') };
+  for (const [currency, price] of [['CNY', PRICE.CN], ['JPY', PRICE.JP]] as const) {
+    const rule = { kind: 'AML_SINGLE', params: { amount: price }, action: 'REVIEW', enabled: true, gameId: games.REVIEW.game.gameId };
+    expect((await h.admin('PUT', `/v1/admin/risk/rules/model-review-${currency}-${randomUUID().slice(0, 6)}`, rule)).status).toBe(200);
+  }
+  expect((await h.admin('PUT', `/v1/admin/risk/blacklist/USER/${blockedUser}`, { reason: 'model-based test' })).status).toBe(200);
+  await sleep(1_100); // every process applies risk changes within a second
+}, 120_000);
+afterAll(() => h?.close());
+
+/** A run's world, drawn from the seed: what the model's Setup says, as this system can be set up. */
+interface E2eSetup {
+  risk: Setup['risk'];
+  inStock: boolean;
+  region: 'CN' | 'JP';
+  queriesLostPayments: boolean;
+}
+
+const modelSetup = (s: E2eSetup): Setup => ({
+  risk: s.risk,
+  inStock: s.inStock,
+  channel: 'OPENS',
+  refundable: true,
+  confirmsDelivery: false,
+  queriesLostPayments: s.queriesLostPayments,
+  amount: PRICE[s.region],
+});
+
+interface Model {
+  setup: Setup;
+  state: ModelState;
+  deadlineAt?: number;
+}
+
+class World {
+  readonly key = randomUUID();
+  readonly userId: string;
+  readonly game: TestGame;
+  readonly sku: string;
+  orderId?: string;
+  channelPaymentId?: string;
+  firstAnswer?: JsonResponse;
+  /** The workflows this run started besides the purchase (late payment, reversal). */
+  readonly others = new Set<string>();
+
+  constructor(readonly setup: E2eSetup) {
+    const { game, inStock, soldOut } = games[setup.risk === 'REVIEW' ? 'REVIEW' : 'ALLOW'];
+    this.game = game;
+    this.sku = setup.inStock ? inStock : soldOut;
+    this.userId = setup.risk === 'DENY' ? blockedUser : `model-${randomUUID().slice(0, 8)}`;
+  }
+
+  private createBody(deviceId = 'device-1') {
+    return { userId: this.userId, sku: this.sku, region: this.setup.region, channel: 'sandbox', deviceId };
+  }
+
+  private ops(path: string, body: Record<string, unknown>) {
+    return h.http.admin('POST', `/v1/ops/orders/${this.orderId}/${path}`, { reason: 'model-based test', ...body }, undefined, { 'X-Operator': 'model@studio.example' });
+  }
+
+  /** Sends the event over HTTP; the answer's status and error code, to compare with the model's. */
+  async send(event: ModelEvent, model: Model): Promise<{ status: number; code?: string }> {
+    const answer = await this.call(event, model);
+    return { status: answer.status, code: answer.body?.error?.code };
+  }
+
+  private async call(event: ModelEvent, model: Model): Promise<JsonResponse> {
+    const signed = (method: string, path: string) => h.signed(this.game, method, path);
+    switch (event.kind) {
+      case 'CREATE': {
+        const answer = await h.createOrder(this.game, this.createBody(), this.key);
+        this.orderId = orderIdFor(this.game.gameId, this.key);
+        this.channelPaymentId = answer.body?.payment?.channelPaymentId;
+        this.firstAnswer = answer;
+        return answer;
+      }
+      case 'CREATE_AGAIN': {
+        const again = await h.createOrder(this.game, this.createBody(), this.key);
+        if (again.status === 201) expect(again.body.orderId).toBe(this.orderId);
+        return again;
+      }
+      case 'CREATE_CONFLICT':
+        return h.createOrder(this.game, this.createBody('another-device'), this.key);
+      case 'PAY':
+        // The sandbox's test route: another amount, a failure; raced: two copies of the notification at once.
+        return h.pay(this.channelPaymentId!, {
+          result: event.payment === 'FAILED' ? 'FAILED' : 'SUCCESS',
+          ...(event.payment === 'OTHER_AMOUNT' && { paidAmount: model.setup.amount.value + 1 }),
+          notifyTimes: event.raced ? 2 : 1,
+        });
+      case 'PAY_SILENTLY':
+        // Paid, and its notification held for an hour: only the workflow's query of the channel finds it.
+        return h.pay(this.channelPaymentId!, { result: 'SUCCESS', notifyDelayMs: 3_600_000 });
+      case 'CANCEL':
+        return signed('POST', `/v1/orders/${this.orderId}/cancel`);
+      case 'OPS_CLOSE':
+        return this.ops('close', {});
+      case 'OPS':
+        return this.opsAction(event.action);
+      case 'OPS_REFUND_DELIVERED': {
+        const answer = await this.ops('refund', { revoke: true });
+        this.others.add(reversalWorkflowId(this.orderId!));
+        return answer;
+      }
+      case 'GAME_SERVER':
+        h.gameServer.mode = REFERENCE_MODE[event.mode];
+        return { status: 200, body: undefined };
+      case 'DEADLINE':
+        await sleep((model.deadlineAt ?? Date.now()) + GUARD_MS - Date.now());
+        return { status: 200, body: undefined };
+      case 'REVERSAL':
+        throw new Error(`${event.kind} is not sent at level 2 (the sandbox reverses nothing on its own)`);
+    }
+  }
+
+  private opsAction(action: OpsAction): Promise<JsonResponse> {
+    switch (action) {
+      case 'RETRY_DELIVERY':
+        return this.ops('retry-delivery', {});
+      case 'REFUND':
+        return this.ops('refund', {});
+      case 'DELIVER':
+        return this.ops('resolve', { action: 'DELIVER' });
+      case 'RISK_APPROVE':
+      case 'RISK_DENY':
+        return this.ops('risk-decision', { decision: action === 'RISK_APPROVE' ? 'APPROVE' : 'DENY' });
+    }
+  }
+
+  async status(): Promise<OrderStatus | undefined> {
+    return this.orderId ? ((await h.orderStatus(this.orderId)) as OrderStatus | undefined) : undefined;
+  }
+
+  async allClosed(): Promise<boolean> {
+    if (!this.orderId) return true;
+    for (const id of [purchaseWorkflowId(this.orderId), ...this.others]) {
+      const status = await h.client.workflow.getHandle(id).describe().then((d) => d.status.name, () => 'NONE');
+      if (status === 'RUNNING') return false;
+    }
+    return true;
+  }
+}
+
+/** The HTTP answer the routes give for the model's outcome (docs/api.md): the routes' own mapping of refusals. */
+function expectedAnswer(event: ModelEvent, before: ModelState, outcome: Outcome, world: World): { status: number; code?: string } {
+  const { refusal } = outcome;
+  switch (event.kind) {
+    case 'CREATE': {
+      const after = outcome.next[0]!;
+      if (after.status === 'REJECTED') return after.reason === 'OUT_OF_STOCK' ? { status: 409, code: 'OUT_OF_STOCK' } : { status: 403, code: 'RISK_REJECTED' };
+      return refusal === 'CHANNEL_UNAVAILABLE' ? { status: 502, code: 'CHANNEL_UNAVAILABLE' } : { status: 201 };
+    }
+    case 'CREATE_AGAIN':
+      // The same key answers the same, from the workflow or, once it ended, from the books.
+      return { status: world.firstAnswer!.status, code: world.firstAnswer!.body?.error?.code };
+    case 'CREATE_CONFLICT':
+      return { status: 409, code: 'IDEMPOTENCY_CONFLICT' };
+    case 'PAY':
+    case 'PAY_SILENTLY':
+      return { status: 202 };
+    case 'CANCEL':
+      // Cancelling a closed order answers it as it is.
+      if (refusal === 'ORDER_FINAL' && before.status === 'CLOSED') return { status: 200 };
+      return refusal ? { status: 409, code: 'ORDER_NOT_CANCELLABLE' } : { status: 200 };
+    case 'OPS':
+    case 'OPS_CLOSE':
+      // An action the status does not offer, or the workflow refuses, is one refusal at the ops route.
+      return refusal ? { status: 409, code: 'OPS_ACTION_NOT_ALLOWED' } : { status: 202 };
+    case 'OPS_REFUND_DELIVERED':
+      return { status: 202 };
+    default:
+      return { status: 200 };
+  }
+}
+
+/** What level 2 can send: the model's check, and what the sandbox and the routes can express. */
+function sendable(model: Readonly<Model>, event: ModelEvent): boolean {
+  if (!canSend(model.setup, model.state, event)) return false;
+  switch (event.kind) {
+    case 'PAY':
+      // The sandbox takes a payment only while the order is payable, and sends duplicates itself (notifyTimes).
+      return !event.duplicate && event.payment !== 'WRONG_PRODUCT' && model.state.status === 'PENDING_PAYMENT';
+    case 'OPS':
+      // The ops route's refund of a DELIVERED order is a reversal: OPS_REFUND_DELIVERED.
+      return !(event.action === 'REFUND' && model.state.status === 'DELIVERED');
+    case 'REVERSAL':
+      return false;
+    default:
+      return true;
+  }
+}
+
+async function settle(world: World, outcome: Outcome): Promise<ModelState> {
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const observed = await world.status();
+    const candidate = narrow(outcome.next, observed);
+    if (candidate && (!candidate.ended || (await world.allClosed()))) return candidate;
+    if (Date.now() > deadline) {
+      throw new Error(`order ${world.orderId} is ${observed}, the model allows ${outcome.next.map((s) => `${s.status}${s.ended ? ' (ended)' : ''}`).join(' | ')}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** When the order's pending deadline passes, read from PostgreSQL (the order's expiry, its history). */
+async function deadlineOf(model: Model, world: World): Promise<number | undefined> {
+  const since = async (status: OrderStatus) =>
+    (await h.db.orderHistory.findFirst({ where: { orderId: world.orderId!, status }, select: { at: true } }))?.at.getTime() ?? Date.now();
+  switch (pendingDeadline(model.setup, model.state)) {
+    case 'PAYMENT':
+      return (await h.db.order.findUniqueOrThrow({ where: { id: world.orderId! }, select: { expiresAt: true } })).expiresAt.getTime();
+    case 'DELIVERY':
+      return (await since('DELIVERING')) + TIMING.DELIVERY_DEADLINE_MS;
+    case 'REVIEW':
+      return (await since('RISK_REVIEW')) + TIMING.RISK_REVIEW_TIMEOUT_MS;
+    default:
+      return undefined;
+  }
+}
+
+/** The outcomes this file's runs reached, printed with the result (what the runs explored). */
+const reached = new Map<string, number>();
+
+async function afterSettled(model: Model, world: World, state: ModelState) {
+  model.state = state;
+  for (const id of [latePaymentWorkflowId, reversalWorkflowId].map((f) => f(world.orderId ?? ''))) {
+    if (world.orderId && (await h.client.workflow.getHandle(id).describe().then(() => true, () => false))) world.others.add(id);
+  }
+  model.deadlineAt = world.orderId ? await deadlineOf(model, world) : undefined;
+  await checkInvariants(model, world, false);
+}
+
+/** The order's facts from PostgreSQL, the sandbox's books and the game server's log. */
+async function orderFacts(world: World) {
+  const orderId = world.orderId!;
+  const order = await h.db.order.findUnique({ where: { id: orderId }, select: { status: true } });
+  const payment = world.channelPaymentId ? await h.db.sandboxPayment.findUnique({ where: { id: world.channelPaymentId }, include: { refunds: true } }) : null;
+  const ourRefund = await h.db.refund.findUnique({ where: { orderId } });
+  const history = await h.db.orderHistory.findMany({ where: { orderId }, orderBy: { id: 'asc' } });
+  const grants = h.gameServer.grantsFor(orderId);
+  const facts: OrderFacts = {
+    orderId,
+    status: order?.status ?? 'NONE',
+    channelMoney: payment?.status === 'PAID' ? 'KEPT' : payment?.status === 'REFUNDED' ? 'RETURNED' : 'NONE',
+    grantedDeliveries: new Set(grants.map((g) => g.deliveryId)).size,
+  };
+  return { facts, payment, ourRefund, history };
+}
+
+async function checkInvariants(model: Model, world: World, settled: boolean) {
+  if (!world.orderId) return;
+  const { facts, payment, ourRefund, history } = await orderFacts(world);
+  // Every transition the books took is allowed (the schema keeps a status from coming twice).
+  const statuses = history.map((row) => row.status as OrderStatus);
+  for (let i = 1; i < statuses.length; i++) expect([statuses[i - 1], statuses[i], canTransition(statuses[i - 1]!, statuses[i]!)]).toEqual([statuses[i - 1], statuses[i], true]);
+  // The journal: balanced entries, revenue per delivery, a reversal per refund, nothing owed past the deadline.
+  expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: TIMING.DELIVERY_DEADLINE_MS, graceMs: 10_000, gameId: world.game.gameId })).toEqual([]);
+  // Never granted twice; DELIVERED ⇒ granted; granted otherwise only where the game server took the goods unanswered.
+  expect(h.gameServer.ordersGrantedTwice.has(world.orderId)).toBe(false);
+  expect(orderViolations(facts, exceptionsOf(model, world), settled)).toEqual([]);
+  // Refunded ≤ paid; our refund is the channel's refund.
+  const refunded = (payment?.refunds ?? []).reduce((sum, r) => sum + r.amount, 0);
+  expect(refunded).toBeLessThanOrEqual(payment?.paidAmount ?? 0);
+  if (ourRefund?.status === 'SUCCEEDED') expect(ourRefund.amount).toBe(refunded);
+}
+
+function exceptionsOf(model: Model, world: World): OrderExceptions {
+  return {
+    goodsTakenUnanswered: model.state.goodsTakenUnanswered,
+    goodsTakenBack: world.others.has(reversalWorkflowId(world.orderId!)),
+    restingWhilePaid: ['MANUAL_REVIEW'],
+  };
+}
+
+/** After the commands: every timer runs out, then the end invariants and the replay of every history. */
+async function finish(model: Model, world: World) {
+  while (pendingDeadline(model.setup, model.state) !== undefined) await passDeadline(model, world);
+  const outcome = [outcomeOf(model.state), reviewOutcomeOf(model.state)].filter(Boolean).join(' ') || `resting ${model.state.status}`;
+  reached.set(outcome, (reached.get(outcome) ?? 0) + 1);
+  if (!world.orderId) return;
+  await checkInvariants(model, world, true);
+  const ids = [purchaseWorkflowId(world.orderId), ...world.others];
+  for (const id of ids) {
+    const status = (await h.client.workflow.getHandle(id).describe()).status.name;
+    expect([id, status]).toEqual([id, id === purchaseWorkflowId(world.orderId) && status === 'RUNNING' ? 'RUNNING' : 'COMPLETED']);
+  }
+  const histories = await Promise.all(ids.map(async (workflowId) => ({ workflowId, history: await h.client.workflow.getHandle(workflowId).fetchHistory() })));
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+    expect([result.workflowId, result.error]).toEqual([result.workflowId, undefined]);
+  }
+  const purchase = h.client.workflow.getHandle(purchaseWorkflowId(world.orderId));
+  if ((await purchase.describe()).status.name === 'RUNNING') await purchase.terminate('model run over');
+}
+
+async function passDeadline(model: Model, world: World) {
+  const event: ModelEvent = { kind: 'DEADLINE' };
+  await world.send(event, model);
+  await afterSettled(model, world, await settle(world, step(model.setup, model.state, event)));
+}
+
+async function passDueDeadlines(model: Model, world: World) {
+  while (model.deadlineAt !== undefined && Date.now() > model.deadlineAt - GUARD_MS - COMMAND_MS) await passDeadline(model, world);
+}
+
+class HttpCommand implements fc.AsyncCommand<Model, World> {
+  constructor(readonly event: ModelEvent) {}
+  check(model: Readonly<Model>) {
+    return sendable(model, this.event);
+  }
+  async run(model: Model, world: World) {
+    await passDueDeadlines(model, world);
+    if (!sendable(model, this.event)) return;
+    const started = Date.now();
+    const before = model.state;
+    const outcome = step(model.setup, before, this.event);
+    const answer = await world.send(this.event, model);
+    expect([this.toString(), answer]).toEqual([this.toString(), expectedAnswer(this.event, before, outcome, world)]);
+    await afterSettled(model, world, await settle(world, outcome));
+    if (env.MODEL_TRACE === '1') process.stdout.write(`  ${this.toString()} ${Date.now() - started} ms → ${model.state.status}\n`);
+  }
+  toString() {
+    const { kind, ...rest } = this.event;
+    const args = Object.values(rest).join(',');
+    return args ? `${kind}(${args})` : kind;
+  }
+}
+
+const setupArb: fc.Arbitrary<E2eSetup> = fc
+  .record({
+    risk: fc.constantFrom('ALLOW' as const, 'REVIEW' as const, 'DENY' as const),
+    inStock: fc.boolean(),
+    region: fc.constantFrom('CN' as const, 'JP' as const),
+    queriesLostPayments: fc.boolean(),
+    opens: fc.nat(9),
+  })
+  // Most orders open: a setup refused at once has little to explore.
+  .map(({ opens, ...s }) => (opens < 8 ? { ...s, risk: s.risk === 'DENY' ? 'ALLOW' : s.risk, inStock: true } : s));
+
+const E2E_EVENTS: ModelEvent[] = [
+  { kind: 'CREATE_AGAIN' },
+  { kind: 'CREATE_CONFLICT' },
+  { kind: 'PAY', payment: 'EXACT', duplicate: false },
+  { kind: 'PAY', payment: 'EXACT', duplicate: false, raced: true },
+  { kind: 'PAY', payment: 'EXACT', duplicate: false },
+  { kind: 'PAY', payment: 'OTHER_AMOUNT', duplicate: false },
+  { kind: 'PAY', payment: 'FAILED', duplicate: false },
+  { kind: 'PAY_SILENTLY' },
+  { kind: 'CANCEL' },
+  { kind: 'OPS_CLOSE' },
+  ...(['RETRY_DELIVERY', 'REFUND', 'DELIVER', 'RISK_APPROVE', 'RISK_DENY'] as const).map((action) => ({ kind: 'OPS' as const, action })),
+  { kind: 'OPS_REFUND_DELIVERED' },
+  ...(['OK', 'FAILS', 'HANGS', 'TAKES_AND_FAILS'] as const).map((mode) => ({ kind: 'GAME_SERVER' as const, mode })),
+  { kind: 'DEADLINE' },
+];
+
+const commandsArb = fc
+  .commands(
+    [
+      fc.constantFrom(...E2E_EVENTS).map((e) => new HttpCommand(e)),
+      // A payment early, more often than its share: most branches start from a paid order.
+      fc.constantFrom(...E2E_EVENTS.filter((e) => e.kind === 'PAY' || e.kind === 'PAY_SILENTLY')).map((e) => new HttpCommand(e)),
+    ],
+    { maxCommands: MAX_COMMANDS, ...(env.MODEL_REPLAY_PATH && { replayPath: env.MODEL_REPLAY_PATH }) },
+  )
+  .map((cmds) => [new HttpCommand({ kind: 'CREATE' }), ...cmds]);
+
+async function runModel(setup: E2eSetup, commands: Iterable<fc.AsyncCommand<Model, World>>) {
+  h.config.PAYMENT_QUERY_AFTER_MS = setup.queriesLostPayments ? TIMING.QUERY_AFTER_MS : 0;
+  h.gameServer.mode = 'ok';
+  const world = new World(setup);
+  const model: Model = { setup: modelSetup(setup), state: initialState };
+  try {
+    await fc.asyncModelRun(() => ({ model, real: world }), commands);
+    await finish(model, world);
+  } catch (err) {
+    const ids = world.orderId ? [purchaseWorkflowId(world.orderId), ...world.others].join(', ') : 'none';
+    if (err instanceof Error) err.message = `${err.message}\n  order ${world.orderId}, workflows: ${ids}`;
+    throw err;
+  } finally {
+    // Deliveries a hanging game server held go now, after the run's checks.
+    h.gameServer.mode = 'ok';
+    h.gameServer.releaseHanging();
+  }
+}
+
+describe('the purchase end to end against its model (level 2)', () => {
+  it(`keeps the money and the goods right over random HTTP call orders (${RUNS} runs × ≤${MAX_COMMANDS} commands)`, async () => {
+    console.log(`model seed ${SEED}${env.MODEL_PATH ? ` path ${env.MODEL_PATH}` : ''} (replay: MODEL_SEED=${SEED} MODEL_PATH=<path>)`);
+    const details = await fc.check(
+      fc.asyncProperty(setupArb, commandsArb, (setup, commands) => runModel(setup, commands)),
+      {
+        seed: SEED,
+        ...(env.MODEL_PATH && { path: env.MODEL_PATH }),
+        numRuns: RUNS,
+        ...(TIME_LIMIT_MS !== undefined && { interruptAfterTimeLimit: TIME_LIMIT_MS }),
+        endOnFailure: env.MODEL_SHRINK === '0',
+      },
+    );
+    console.log(`outcomes reached: ${[...reached].map(([o, n]) => `${o} ×${n}`).join(', ')}`);
+    console.log(`model seed ${SEED}: ${details.numRuns} runs${details.interrupted ? ' (stopped at the time limit)' : ''}, ${details.failed ? 'FAILED' : 'passed'}`);
+    if (details.failed && env.MODEL_FAILURES_FILE) {
+      mkdirSync(path.dirname(env.MODEL_FAILURES_FILE), { recursive: true });
+      appendFileSync(env.MODEL_FAILURES_FILE, `${JSON.stringify({ at: new Date().toISOString(), level: 2, seed: SEED, path: details.counterexamplePath, counterexample: fc.stringify(details.counterexample) })}\n`);
+    }
+    if (details.failed) throw new Error(`${fc.defaultReportMessage(details)}\nCause: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`);
+  }, 30 * 60_000);
+});
