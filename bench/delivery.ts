@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@temporalio/client';
 import { resolveTemporalCli } from '../scripts/lib/temporal-cli';
 import { DELIVERY_MODES, DELIVERY_STREAM, type DeliveryMode } from '../domain/fulfillment/modes';
@@ -7,7 +6,7 @@ import { natsBroker } from '../infra/brokers/nats';
 import { ledgerViolations } from '../store/journal';
 import type { GameWithItem } from '../testkit/api-client';
 import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
-import { runOn } from './lib/invariants';
+import { outboxDrained, runOn } from './lib/invariants';
 import { Stack } from './lib/launcher';
 import { describeMachine, summarize, type LatencySummary } from './lib/measure';
 import { drivePurchases, notificationToDelivered, type PurchaseRun } from './lib/purchases';
@@ -173,7 +172,7 @@ async function eventsRounds(stack: Stack, client: Client, game: GameWithItem, se
       log(`events round ${r + 1} EVENTS_BROKER=${setting}: ${round(count / (run.wallMs / 1000))} purchases/s`);
     }
   }
-  await outboxDrained(stack);
+  await outboxPublished(stack);
   const perSetting: Record<string, { perSecond: number; ofNone?: number; outboxLagMs?: LatencySummary; events: number }> = {};
   const noneRate = runs.has('none') ? N / (runs.get('none')!.wallMs / 1000) : undefined;
   const targets = [];
@@ -192,21 +191,15 @@ async function eventsRounds(stack: Stack, client: Client, game: GameWithItem, se
 
 /** Restarts the API and the worker with another EVENTS_BROKER, once the relay published what was left. */
 async function switchEvents(stack: Stack, from: EventsSetting, to: EventsSetting): Promise<EventsSetting> {
-  if (from !== 'none') await outboxDrained(stack);
+  if (from !== 'none') await outboxPublished(stack);
   log(`EVENTS_BROKER ${from} → ${to}: restarting the API and the worker`);
   for (const p of stack.processes()) p.env = { ...p.env, EVENTS_BROKER: to };
   await Promise.all([stack.restartApi('SIGTERM'), stack.restartWorker('SIGTERM')]);
   return to;
 }
 
-async function outboxDrained(stack: Stack) {
-  const deadline = Date.now() + OUTBOX_DRAIN_MS;
-  for (;;) {
-    const { rows } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM order_events WHERE published_at IS NULL');
-    if (rows[0]!.n === '0') return;
-    if (Date.now() > deadline) throw new Error(`the outbox still had ${rows[0]!.n} unpublished events after ${OUTBOX_DRAIN_MS / 1000} s`);
-    await sleep(500);
-  }
+async function outboxPublished(stack: Stack) {
+  if (!(await outboxDrained(stack.db, OUTBOX_DRAIN_MS))) throw new Error(`the outbox still had unpublished events after ${OUTBOX_DRAIN_MS / 1000} s`);
 }
 
 /** Change committed → event published, per event of these orders. */

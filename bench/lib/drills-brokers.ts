@@ -9,7 +9,7 @@ import { natsBroker } from '../../infra/brokers/nats';
 import { EVENTS_STREAM, RELAY_APPLICATION_NAME } from '../../infra/event-relay';
 import type { GameWithItem } from '../../testkit/api-client';
 import type { Drill, DrillContext } from './drills';
-import type { Invariant } from './invariants';
+import { outboxDrained, type Invariant } from './invariants';
 import { freePort, type ManagedProcess } from './launcher';
 import { DrillNatsServer } from './nats-server';
 import { CuttableTcpProxy } from './tcp-proxy';
@@ -26,7 +26,8 @@ import { WORKER_QUEUES } from './topology';
 const MACHINE_AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 /** How long the relay may take to publish what is left once everything settled. */
 const OUTBOX_DRAIN_MS = 60_000;
-const NATS_DOWN_MS = 5_000;
+/** Longer than a delivery attempt's publish timeout (2 s in the drills), so that attempts meet the outage. */
+const NATS_DOWN_MS = 10_000;
 const RABBIT_CUT_MS = 20_000;
 
 /** What a drill's brokers are: the product processes' NATS_URL and AMQP_URL point at them. */
@@ -115,19 +116,6 @@ async function purchasesMeanwhile(ctx: DrillContext, games: GameWithItem[], ever
 
 // ---- Order events read back ---------------------------------------------------------------------
 
-/** Waits until the outbox of the drill's games has nothing unpublished; false if it still had after OUTBOX_DRAIN_MS. */
-async function outboxDrained(ctx: DrillContext): Promise<boolean> {
-  const deadline = Date.now() + OUTBOX_DRAIN_MS;
-  for (;;) {
-    const { rows } = await ctx.stack.db.query<{ n: string }>('SELECT count(*) AS n FROM order_events WHERE published_at IS NULL AND game_id = ANY($1)', [
-      ctx.games.map((g) => g.gameId),
-    ]);
-    if (rows[0]!.n === '0') return true;
-    if (Date.now() > deadline) return false;
-    await sleep(500);
-  }
-}
-
 /** Every message of PAYMENT_EVENTS on the drill's own nats-server, in stream order. */
 async function streamedEvents(natsUrl: string): Promise<OrderEventBody[]> {
   const nats = natsBroker(natsUrl);
@@ -153,7 +141,7 @@ async function streamedEvents(natsUrl: string): Promise<OrderEventBody[]> {
  * order's events in sequence order.
  */
 async function eventsReadBackOnceInOrder(ctx: DrillContext): Promise<Record<string, unknown>> {
-  const drained = await outboxDrained(ctx);
+  const drained = await outboxDrained(ctx.stack.db, OUTBOX_DRAIN_MS, ctx.games.map((g) => g.gameId));
   const { rows: orders } = await ctx.stack.db.query<{ id: string; event_sequence: number; rows: string }>(
     `SELECT o.id, o.event_sequence, (SELECT count(*) FROM order_events e WHERE e.order_id = o.id) AS rows
        FROM orders o WHERE o.game_id = ANY($1)`,
@@ -270,7 +258,8 @@ export const BROKER_DRILLS: Record<string, Drill> = {
           detail: JSON.stringify(byMode[mode] ?? 'no deliveries'),
         });
       }
-      return { natsDownMs, rabbitCutMs: RABBIT_CUT_MS, purchasesDuringOutages, deliveriesByMode: byMode };
+      const { rows: events } = await ctx.stack.db.query<{ retried: string }>('SELECT count(*) FILTER (WHERE attempts > 1) AS retried FROM order_events');
+      return { natsDownMs, rabbitCutMs: RABBIT_CUT_MS, purchasesDuringOutages, deliveriesByMode: byMode, eventsPublishedAfterAFailure: Number(events[0]!.retried) };
     },
     afterSettle: eventsReadBackOnceInOrder,
   },
