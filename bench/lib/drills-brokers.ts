@@ -114,6 +114,16 @@ async function purchasesMeanwhile(ctx: DrillContext, games: GameWithItem[], ever
   return running.length;
 }
 
+/** Waits until a delivery of `game` has started (or `timeoutMs` passed). */
+async function deliveriesStarted(ctx: DrillContext, game: GameWithItem, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await ctx.stack.db.query('SELECT 1 FROM deliveries d JOIN orders o ON o.id = d.order_id WHERE o.game_id = $1 LIMIT 1', [game.gameId]);
+    if (rows.length) return;
+    await sleep(100);
+  }
+}
+
 // ---- Order events read back ---------------------------------------------------------------------
 
 /** Every message of PAYMENT_EVENTS on the drill's own nats-server, in stream order. */
@@ -230,6 +240,9 @@ export const BROKER_DRILLS: Record<string, Drill> = {
       let purchasesDuringOutages = 0;
       let i = 0;
       await ctx.purchasesWithFault(ctx.n(150), 20, ctx.n(30), async () => {
+        // Orders exist before their deliveries start (a loaded machine takes seconds to pay them): the
+        // outage starts once the NATS game's deliveries flow, so that it meets some.
+        await deliveriesStarted(ctx, games[1]!, 60_000);
         outage = true;
         const meanwhile = purchasesMeanwhile(ctx, games.slice(1), 500, () => !outage);
         const t0 = performance.now();
