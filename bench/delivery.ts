@@ -166,7 +166,11 @@ async function eventsRounds(stack: Stack, client: Client, game: GameWithItem, se
     const count = Math.round((N * (r + 1)) / ROUNDS) - done;
     done += count;
     for (const setting of r % 2 ? [...settings].reverse() : settings) {
-      if (setting !== current) current = await switchEvents(stack, current, setting);
+      if (setting !== current) {
+        current = await switchEvents(stack, current, setting);
+        // Fresh processes are slower at first: warmed up unmeasured, like every mode at the start.
+        await drivePurchases(stack, client, game, WARMUP, C);
+      }
       const run = await drivePurchases(stack, client, game, count, C);
       addRun(runs.get(setting)!, run);
       log(`events round ${r + 1} EVENTS_BROKER=${setting}: ${round(count / (run.wallMs / 1000))} purchases/s`);
