@@ -6,6 +6,7 @@ import { natsBroker } from '../infra/brokers/nats';
 import { ledgerViolations } from '../store/journal';
 import type { GameWithItem } from '../testkit/api-client';
 import { C, N, ROUNDS, WARMUP, args, baseEnv, log } from './lib/args';
+import { deleteGameQueues } from './lib/drills-brokers';
 import { outboxDrained, runOn } from './lib/invariants';
 import { Stack } from './lib/launcher';
 import { describeMachine, summarize, type LatencySummary } from './lib/measure';
@@ -94,7 +95,13 @@ async function registerModeGame(stack: Stack, mode: DeliveryMode, consumers: { s
     await nats.ensureStream({ name: DELIVERY_STREAM.name, subjects: [...DELIVERY_STREAM.subjects], maxAgeMs: DELIVERY_STREAM.maxAgeMs });
     await nats.close();
   }
-  consumers.push(await stack.gameServer.consumeFrom(mode === 'NATS' ? { mode, natsUrl: NATS_URL } : { mode, amqpUrl: AMQP_URL }, stack.apiUrl, game));
+  const consumer = await stack.gameServer.consumeFrom(mode === 'NATS' ? { mode, natsUrl: NATS_URL } : { mode, amqpUrl: AMQP_URL }, stack.apiUrl, game);
+  consumers.push(
+    mode === 'RABBITMQ'
+      ? // The benchmark's game queues on the machine's broker go with the run.
+        { stop: () => consumer.stop().then(() => deleteGameQueues(game.gameId, AMQP_URL)) }
+      : consumer,
+  );
   return game;
 }
 

@@ -95,9 +95,9 @@ async function brokerGame(ctx: DrillContext, mode: Exclude<DeliveryMode, 'HTTP'>
   return game;
 }
 
-/** The drill game's own durable queues on the machine's RabbitMQ (named after its game id), gone with the drill. */
-async function deleteGameQueues(gameId: string) {
-  const connection = await amqpConnect(MACHINE_AMQP_URL);
+/** A drill's or benchmark's game's own durable queues on the machine's RabbitMQ (named after its game id), gone with it. */
+export async function deleteGameQueues(gameId: string, amqpUrl = MACHINE_AMQP_URL) {
+  const connection = await amqpConnect(amqpUrl);
   const channel = await connection.createChannel();
   for (const exchange of Object.values(BROKER_TOPICS)) await channel.deleteQueue(`${exchange}.${gameId}`);
   await connection.close();
