@@ -55,6 +55,8 @@ export interface EventRelay {
 
 /** The advisory lock every relay of one database competes for. */
 export const RELAY_LOCK_KEY = 'payments:order-events-relay';
+/** The relay connection's application_name, followed by its process id. */
+export const RELAY_APPLICATION_NAME = 'order-events-relay';
 const NOTIFY_CHANNEL = 'order_events';
 const PRUNE_EVERY_MS = 60_000;
 
@@ -136,7 +138,8 @@ export function startEventRelay(o: EventRelayOptions): EventRelay {
 
   /** Connects, and holds the connection until it takes the lead (or the relay closes). */
   async function lead(): Promise<boolean> {
-    const next = new Client({ connectionString: o.databaseUrl });
+    // Named with the process's pid: which process leads shows in pg_stat_activity beside the lock.
+    const next = new Client({ connectionString: o.databaseUrl, application_name: `${RELAY_APPLICATION_NAME} ${process.pid}` });
     next.on('error', () => undefined);
     next.on('end', () => {
       if (client !== next) return;

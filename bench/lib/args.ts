@@ -44,6 +44,8 @@ export const { values: args } = parseArgs({
     'oversell-concurrency': { type: 'string' },
     /** delivery: the modes measured in one run (http, nats, rabbitmq), comma separated. */
     delivery: { type: 'string' },
+    /** delivery: the EVENTS_BROKER settings compared on the first mode's game (none,nats), comma separated; one setting: no comparison. */
+    events: { type: 'string' },
     /** console: orders over the generated year. */
     'console-orders': { type: 'string', default: '1000000' },
     /** console: measure again over the orders an earlier run generated (no drop, no writing). */

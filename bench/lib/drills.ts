@@ -10,6 +10,7 @@ import { ChannelUnavailableError, runPool, type GameWithItem, type RetryPolicy }
 import { checkInvariants, inMotion, settle, type DrillCounts, type Invariant } from './invariants';
 import { BENCH_DATA_DIR, Stack } from './launcher';
 import { SCALE_OUT_DRILLS } from './drills-scale-out';
+import { BROKER_DRILLS, startDrillBrokers, type DrillBrokers } from './drills-brokers';
 import type { Engine, WorkerQueue } from './topology';
 
 export interface DrillOptions {
@@ -44,8 +45,19 @@ export interface Drill {
   /** Short enough for CI. */
   fast: boolean;
   run(ctx: DrillContext): Promise<Record<string, unknown>>;
+  /** Checks once everything settled (e.g. the events read back), pushed to `ctx.extraInvariants`; returns observations. */
+  afterSettle?(ctx: DrillContext): Promise<Record<string, unknown>>;
   env?: Record<string, string>;
-  stack?: { temporalDbFile?: boolean; pgProxy?: boolean; apis?: number; workers?: WorkerQueue[][] };
+  stack?: {
+    temporalDbFile?: boolean;
+    pgProxy?: boolean;
+    apis?: number;
+    workers?: WorkerQueue[][];
+    /** A nats-server of the drill's own (NATS_URL), which it may restart. */
+    natsServer?: boolean;
+    /** The machine's RabbitMQ reached through a TCP proxy of the drill's (AMQP_URL), which it may cut. */
+    rabbitProxy?: boolean;
+  };
 }
 
 /** Clients retry with the same idempotency key through outages, as game servers must. */
@@ -72,12 +84,28 @@ export class DrillContext {
   readonly createdOrderIds: string[] = [];
   /** Checks particular to one drill, reported with the common invariants. */
   readonly extraInvariants: Invariant[] = [];
+  /** Every game of the drill (the first is `game`); each is settled and checked. */
+  readonly games: GameWithItem[];
+  /** The game of each order a client was given (absent: the first game). */
+  readonly orderGame = new Map<string, string>();
+  /** Names of the games in the report, when there are several. */
+  readonly gameLabels = new Map<string, string>();
+  /** Run when the drill ends, whatever happened (consumers stopped, the drill's queues deleted). */
+  readonly cleanups: (() => Promise<void>)[] = [];
   constructor(
     readonly stack: Stack,
     readonly game: GameWithItem,
     readonly log: (msg: string) => void,
     private readonly scale: number,
-  ) {}
+    readonly brokers: DrillBrokers,
+  ) {
+    this.games = [game];
+  }
+
+  addGame(game: GameWithItem, label: string) {
+    this.games.push(game);
+    this.gameLabels.set(game.gameId, label);
+  }
 
   /** A drill's count at this run's scale. */
   n(count: number): number {
@@ -85,10 +113,10 @@ export class DrillContext {
   }
 
   /** One purchase as a game server and a payer make it, retrying through failures. */
-  async purchase(i: number, key = randomUUID()): Promise<string | undefined> {
+  async purchase(i: number, key = randomUUID(), game = this.game): Promise<string | undefined> {
     let created;
     try {
-      created = await this.stack.client.createOrderWithRetry(this.game, this.orderBody(i), key, CLIENT_RETRY);
+      created = await this.stack.client.createOrderWithRetry(game, this.orderBody(i, game), key, CLIENT_RETRY);
     } catch (err) {
       // The order was closed (its channel payment could not be opened): nothing to pay. Its answers are
       // in the client answers; the order itself is checked with the others from the books.
@@ -96,6 +124,7 @@ export class DrillContext {
       throw err;
     }
     this.createdOrderIds.push(created.orderId);
+    this.orderGame.set(created.orderId, game.gameId);
     if (!created.payment) {
       // Created, but not payable: recorded as what the client saw, and the payer cannot pay.
       this.stack.client.answers.add(`create 201 ${created.status} without payment`);
@@ -105,15 +134,22 @@ export class DrillContext {
     return created.orderId;
   }
 
-  orderBody(i: number) {
-    return { userId: `player-${i % 100}`, sku: this.game.sku, region: 'CN' };
+  orderBody(i: number, game = this.game) {
+    return { userId: `player-${i % 100}`, sku: game.sku, region: 'CN' };
   }
 
-  /** Runs `count` purchases at `concurrency`; `fault` starts once `triggerAfter` orders exist. */
-  async purchasesWithFault(count: number, concurrency: number, triggerAfter: number, fault: () => Promise<void>) {
+  /** A game of the drill's own besides the first, with its item in stock (the caller adds it with `addGame`). */
+  async registerGame(prefix: string): Promise<GameWithItem> {
+    const game = await this.stack.client.registerGameWithItem((id) => this.stack.gameServer.deliveryUrl(id), { prefix, item: { stock: INITIAL_STOCK } });
+    this.stack.gameServer.setSecret(game.gameId, game.secret);
+    return game;
+  }
+
+  /** Runs `count` purchases at `concurrency` (of `gameOf()`'s game); `fault` starts once `triggerAfter` orders exist. */
+  async purchasesWithFault(count: number, concurrency: number, triggerAfter: number, fault: () => Promise<void>, gameOf = () => this.game) {
     let faultDone: Promise<void> | undefined;
     const purchases = runPool(count, concurrency, async (i) => {
-      await this.purchase(i);
+      await this.purchase(i, undefined, gameOf());
       if (this.createdOrderIds.length >= triggerAfter) faultDone ??= fault();
     });
     await purchases.catch(async (err) => {
@@ -285,6 +321,7 @@ export const DRILLS: Record<string, Drill> = {
   },
 
   ...SCALE_OUT_DRILLS,
+  ...BROKER_DRILLS,
 };
 
 export async function runDrill(name: string, options: DrillOptions): Promise<DrillReport> {
@@ -295,68 +332,121 @@ export async function runDrill(name: string, options: DrillOptions): Promise<Dri
   const dir = path.join(BENCH_DATA_DIR, `chaos-${name}`);
   rmSync(dir, { recursive: true, force: true });
   const engine = options.engine ?? 'dev';
-  const stack = await Stack.start({
-    name: `chaos-${name}`,
-    databaseUrl: options.databaseUrl,
-    engine,
-    temporalAddress: options.temporalAddress,
-    // The real server keeps its state in PostgreSQL; the dev server needs a file to survive a restart.
-    temporalDbFile: drill.stack?.temporalDbFile && engine === 'dev' ? path.join(dir, 'temporal.db') : undefined,
-    apis: drill.stack?.apis ?? options.apis,
-    workers: drill.stack?.workers ?? options.workers,
-    pgProxy: drill.stack?.pgProxy,
-    env: { ...DRILL_ENV, ...drill.env },
-    gameServerLog: path.join(dir, 'game-server.log'),
-    log,
+  const verdict = (invariants: Invariant[], counts: DrillCounts, clientAnswers: Record<string, number>, observations: Record<string, unknown>): DrillReport => ({
+    drill: name,
+    title: drill.title,
+    seconds: Math.round((performance.now() - started) / 1000),
+    counts,
+    clientAnswers,
+    observations,
+    invariants,
+    passed: invariants.every((i) => i.ok),
   });
+  const brokers = await startDrillBrokers(drill, dir);
+  let stack: Stack;
+  try {
+    stack = await Stack.start({
+      name: `chaos-${name}`,
+      databaseUrl: options.databaseUrl,
+      engine,
+      temporalAddress: options.temporalAddress,
+      // The real server keeps its state in PostgreSQL; the dev server needs a file to survive a restart.
+      temporalDbFile: drill.stack?.temporalDbFile && engine === 'dev' ? path.join(dir, 'temporal.db') : undefined,
+      apis: drill.stack?.apis ?? options.apis,
+      workers: drill.stack?.workers ?? options.workers,
+      pgProxy: drill.stack?.pgProxy,
+      env: { ...DRILL_ENV, ...drill.env, ...brokers.env },
+      gameServerLog: path.join(dir, 'game-server.log'),
+      log,
+    });
+  } catch (err) {
+    // A product process that did not come up is the drill's verdict, not a crash of the tool.
+    await brokers.stop();
+    return verdict([{ name: 'the stack started', ok: false, detail: (err as Error).message }], EMPTY_COUNTS, {}, {});
+  }
+  let ctx: DrillContext | undefined;
   try {
     const registered = await stack.client.registerGameWithItem((id) => stack.gameServer.deliveryUrl(id), { prefix: 'chaos', item: { stock: INITIAL_STOCK } });
     stack.gameServer.setSecret(registered.gameId, registered.secret);
-    const ctx = new DrillContext(stack, registered, log, options.scale ?? 1);
-    const observations = await drill.run(ctx);
+    ctx = new DrillContext(stack, registered, log, options.scale ?? 1, brokers);
+    if (Object.keys(brokers.env).length) ctx.gameLabels.set(registered.gameId, 'HTTP');
+    const observations = await ranToTheEnd(ctx, () => drill.run(ctx!));
     stack.gameServer.faults = { failRate: 0, slowRate: 0, slowMs: 0 };
     // The settle window opens once the drill is over: the fault healed (the process back, polling) and
     // every client has its answers; from then on only the system's own work remains.
     const settleStarted = performance.now();
-    const settled = await settle(stack.db, registered.gameId, SETTLE_TIMEOUT_MS);
+    const settled = await Promise.all(ctx.games.map((g) => settle(stack.db, g.gameId, SETTLE_TIMEOUT_MS)));
     const settleSeconds = Math.round((performance.now() - settleStarted) / 100) / 10;
-    log(settled ? `settled in ${settleSeconds} s` : `not settled after ${settleSeconds} s`);
-    const { counts, invariants } = await checkInvariants(
-      stack.db,
-      { gameId: registered.gameId, sku: registered.sku, initialStock: INITIAL_STOCK },
-      stack.gameServer,
-      ctx.createdOrderIds,
-    );
+    log(settled.every(Boolean) ? `settled in ${settleSeconds} s` : `not settled after ${settleSeconds} s`);
+    const after = drill.afterSettle ? await ranToTheEnd(ctx, () => drill.afterSettle!(ctx!)) : {};
+    const checked = await checkEveryGame(ctx);
     const unpayable = [...stack.client.answers.counts].filter(([kind]) => kind.endsWith('without payment'));
     const all = [
       {
         name: `settled within ${SETTLE_TIMEOUT_MS / 1000} s`,
-        ok: settled,
-        detail: settled
+        ok: settled.every(Boolean),
+        detail: settled.every(Boolean)
           ? `nothing left in motion after ${settleSeconds} s (counted from the end of the fault and of the clients' calls)`
-          : await explainUnsettled(stack, registered.gameId),
+          : (await Promise.all(ctx.games.map((g) => explainUnsettled(stack, g.gameId)))).join('; '),
       },
       {
         name: 'every 201 to a create carries the payment parameters',
         ok: unpayable.length === 0,
         detail: unpayable.length ? unpayable.map(([kind, n]) => `${n}× ${kind}`).join(', ') : 'yes',
       },
-      ...invariants,
+      ...checked.invariants,
       ...ctx.extraInvariants,
+      noUnexpectedExits(stack),
     ];
-    return {
-      drill: name,
-      title: drill.title,
-      seconds: Math.round((performance.now() - started) / 1000),
-      counts,
-      clientAnswers: stack.client.answers.toJSON(),
-      observations,
-      invariants: all,
-      passed: all.every((i) => i.ok),
-    };
+    return verdict(all, checked.counts, stack.client.answers.toJSON(), { ...observations, ...after });
   } finally {
+    for (const cleanup of ctx?.cleanups ?? []) await cleanup().catch((err: unknown) => log(`cleanup failed: ${(err as Error).message}`));
     await stack.stop();
+    await brokers.stop();
   }
+}
+
+const EMPTY_COUNTS: DrillCounts = {
+  orders: 0,
+  byStatus: {},
+  paid: 0,
+  delivered: 0,
+  refunded: 0,
+  grantedByGameServer: 0,
+  duplicatesSeenByGameServer: 0,
+  deliveryAttemptsAtGameServer: 0,
+};
+
+/** Runs a step of the drill; an error (a process that would not come back, a client that gave up) becomes a failed invariant. */
+async function ranToTheEnd(ctx: DrillContext, step: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  try {
+    return await step();
+  } catch (err) {
+    ctx.log(`the drill stopped early: ${(err as Error).message}`);
+    ctx.extraInvariants.push({ name: 'the drill ran to its end', ok: false, detail: (err as Error).stack ?? String(err) });
+    return {};
+  }
+}
+
+/** The common invariants of every game of the drill; with several games, each check is named with its game. */
+async function checkEveryGame(ctx: DrillContext): Promise<{ counts: DrillCounts; invariants: Invariant[] }> {
+  const counts = { ...EMPTY_COUNTS, byStatus: {} as Record<string, number> };
+  const invariants: Invariant[] = [];
+  for (const game of ctx.games) {
+    const one = await checkInvariants(ctx.stack.db, { gameId: game.gameId, sku: game.sku, initialStock: INITIAL_STOCK }, ctx.stack.gameServer, ctx.createdOrderIds.filter((id) => (ctx.orderGame.get(id) ?? ctx.game.gameId) === game.gameId));
+    const label = ctx.games.length > 1 ? `[${ctx.gameLabels.get(game.gameId) ?? game.gameId}] ` : '';
+    invariants.push(...one.invariants.map((i) => ({ ...i, name: `${label}${i.name}` })));
+    for (const key of ['orders', 'paid', 'delivered', 'refunded', 'grantedByGameServer', 'duplicatesSeenByGameServer'] as const) counts[key] += one.counts[key];
+    for (const [status, n] of Object.entries(one.counts.byStatus)) counts.byStatus[status] = (counts.byStatus[status] ?? 0) + n;
+    counts.deliveryAttemptsAtGameServer = one.counts.deliveryAttemptsAtGameServer;
+  }
+  return { counts, invariants };
+}
+
+/** A product process that exited without the drill stopping it (a crash) fails the drill. */
+function noUnexpectedExits(stack: Stack): Invariant {
+  const crashes = stack.processes().flatMap((p) => p.unexpectedExits().map((e) => `${p.name} exited (code ${e.code}, signal ${e.signal}); see ${p.logFile}`));
+  return { name: 'no product process exited unless the drill stopped it', ok: crashes.length === 0, detail: crashes.length ? crashes.join('; ') : 'none did' };
 }
 
 /** Which orders are still in motion and what their workflows say: the evidence a failed settle needs. */

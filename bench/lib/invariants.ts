@@ -45,6 +45,22 @@ export async function settle(db: Pool, gameId: string, timeoutMs: number): Promi
   return false;
 }
 
+/**
+ * Waits until the order events' outbox has nothing unpublished (of `gameIds`' orders, or of all);
+ * false if it still had after `timeoutMs`.
+ */
+export async function outboxDrained(db: Pool, timeoutMs: number, gameIds?: string[]): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM order_events WHERE published_at IS NULL AND ($1::text[] IS NULL OR game_id = ANY($1))', [
+      gameIds ?? null,
+    ]);
+    if (rows[0]!.n === '0') return true;
+    if (Date.now() > deadline) return false;
+    await sleep(500);
+  }
+}
+
 export interface MovingOrder {
   id: string;
   status: string;

@@ -30,10 +30,19 @@ process.once('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
 
+/** A child of the tool's that is killed with it (a drill's own broker). */
+export function killedOnExit(child: ChildProcess): ChildProcess {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
+
 /** One product process (worker, API, floor worker) that a drill may kill, stop and start again. */
 export class ManagedProcess {
   private child?: ChildProcess;
-  readonly exits: { code: number | null; signal: string | null; at: number }[] = [];
+  /** Every exit; `expected` when this tool stopped or killed it (a drill's fault, a restart, the end). */
+  readonly exits: { code: number | null; signal: string | null; at: number; expected: boolean }[] = [];
+  private stopping = false;
   /** Node flags for the next starts (e.g. --cpu-prof). */
   nodeArgs: string[] = [];
 
@@ -59,7 +68,8 @@ export class ManagedProcess {
     liveChildren.add(child);
     child.once('exit', (code, signal) => {
       liveChildren.delete(child);
-      this.exits.push({ code, signal, at: Date.now() });
+      this.exits.push({ code, signal, at: Date.now(), expected: this.stopping });
+      this.stopping = false;
     });
     this.child = child;
   }
@@ -78,6 +88,7 @@ export class ManagedProcess {
     const child = this.child;
     if (!child || !this.pid) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
+    this.stopping = true;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
@@ -86,6 +97,11 @@ export class ManagedProcess {
 
   stop() {
     return this.kill('SIGTERM');
+  }
+
+  /** Exits this tool did not cause: a crash of the product. */
+  unexpectedExits() {
+    return this.exits.filter((e) => !e.expected);
   }
 }
 

@@ -1,22 +1,13 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { CuttableTcpProxy } from './tcp-proxy';
 
 /**
  * A TCP proxy between our processes and PostgreSQL that reads the frontend half of the wire
  * protocol: it counts the statements executed (like pg_stat_statements, which this server does not
  * preload) and can cut the database off, for the outage drill, without touching PostgreSQL itself.
  */
-export class PgProxy {
+export class PgProxy extends CuttableTcpProxy {
   /** Executions by statement text (whitespace collapsed), since the last reset. */
   readonly statements = new Map<string, number>();
-  private server?: Server;
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  port = 0;
-
-  constructor(
-    private readonly upstream: { host: string; port: number },
-    private readonly listenPort = 0,
-  ) {}
 
   /** postgresql://… URL of the upstream rewritten to go through this proxy. */
   static viaProxy(databaseUrl: string, proxyPort: number): string {
@@ -24,32 +15,6 @@ export class PgProxy {
     url.hostname = '127.0.0.1';
     url.port = String(proxyPort);
     return url.toString();
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(this.port || this.listenPort, '127.0.0.1', () => resolve());
-    });
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  /** PostgreSQL "goes away": open connections are reset and new ones refused until restore(). */
-  async cutOff(): Promise<void> {
-    this.cut = true;
-    for (const socket of this.sockets) socket.resetAndDestroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-  }
-
-  async restore(): Promise<void> {
-    this.cut = false;
-    await this.start();
-  }
-
-  get isCut() {
-    return this.cut;
   }
 
   totalStatements(): number {
@@ -62,34 +27,9 @@ export class PgProxy {
     this.statements.clear();
   }
 
-  async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => (this.server?.listening ? this.server.close(() => resolve()) : resolve()));
-  }
-
-  private accept(client: Socket) {
-    if (this.cut) {
-      client.resetAndDestroy();
-      return;
-    }
-    const server = createConnection(this.upstream);
-    this.sockets.add(client);
-    this.sockets.add(server);
+  protected override onClientData() {
     const parser = new FrontendParser((text) => this.statements.set(text, (this.statements.get(text) ?? 0) + 1));
-    client.on('data', (chunk: Buffer) => {
-      parser.push(chunk);
-      server.write(chunk);
-    });
-    server.pipe(client);
-    const close = () => {
-      client.destroy();
-      server.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(server);
-    };
-    client.on('error', close).on('close', close);
-    server.on('error', close).on('close', close);
+    return (chunk: Buffer) => parser.push(chunk);
   }
 }
 
