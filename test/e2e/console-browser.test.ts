@@ -76,10 +76,12 @@ describe('the console in a browser', () => {
     const { orderId } = await order(true);
     await page.goto(url(`/orders/${orderId}`));
     await signIn();
-    await page.goto(url(`/orders/${orderId}`));
-    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    // A first load signed in: a new tab of the same browser (the cookie, nothing else of the page).
+    const fresh = await page.context().newPage();
+    await fresh.goto(url(`/orders/${orderId}`));
+    await fresh.getByRole('heading', { name: 'Timeline' }).waitFor();
     // In the page (a string: the test's own tsconfig has no DOM types).
-    const calls = await page.evaluate<{ name: string; start: number; end: number }[]>(
+    const calls = await fresh.evaluate<{ name: string; start: number; end: number }[]>(
       "performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/')).map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd }))",
     );
     const session = calls.filter((c) => c.name === '/v1/console/session');
