@@ -1,4 +1,4 @@
-import type { Order as OrderRow } from '../generated/prisma/client';
+import type { Order as OrderRow, Prisma } from '../generated/prisma/client';
 import type { Money } from '../domain/money';
 import { ORDER_STATUSES, REASONS, canTransition, hasPassed, type OrderStatus } from '../domain/orders/status';
 import type { Db, RunSql } from '../infra/db';
@@ -268,23 +268,38 @@ export interface OrderSearch {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Orders for the console's search, newest first, keyset paged; every branch of `q` is indexed. */
+/**
+ * Orders for the console's search, newest first, keyset paged. `q` is an order id, or else a user id, a
+ * channel payment id or a trade number: the user's orders and the payment's are asked apart and merged
+ * (one OR over the three would read every order of the user before sorting; apart, each walks its
+ * own index newest first and stops at the page).
+ */
 export async function searchOrders(db: Db, f: OrderSearch) {
   const q = f.q;
-  const named = q === undefined ? undefined : UUID.test(q) ? [{ id: q.toLowerCase() }] : [{ userId: q }, { channelPaymentId: q }, { channelTxnId: q }];
+  if (q === undefined || UUID.test(q)) return searchPage(db, f, q === undefined ? {} : { id: q.toLowerCase() });
+  const [ofUser, ofPayment] = await Promise.all([
+    searchPage(db, f, { userId: q }),
+    searchPage(db, f, { OR: [{ channelPaymentId: q }, { channelTxnId: q }] }),
+  ]);
+  const byId = new Map([...ofUser, ...ofPayment].map((o) => [o.id, o]));
+  return [...byId.values()].sort(newestFirst).slice(0, f.limit);
+}
+
+/** Newest first, ties by id, descending: the search's order and its keyset. */
+const newestFirst = (a: Order, b: Order) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** One page of the search's filters and `named`, newest first. */
+async function searchPage(db: Db, f: OrderSearch, named: Prisma.OrderWhereInput) {
+  const createdAt = { ...(f.from && { gte: f.from }), ...(f.to && { lt: f.to }), ...(f.after && { lte: f.after.createdAt }) };
   const rows = await db.order.findMany({
     where: {
       status: f.status,
       gameId: f.gameId,
       userId: f.userId,
       channel: f.channel,
-      ...((f.from || f.to) && { createdAt: { ...(f.from && { gte: f.from }), ...(f.to && { lt: f.to }) } }),
-      AND: [
-        ...(named ? [{ OR: named }] : []),
-        ...(f.after
-          ? [{ OR: [{ createdAt: { lt: f.after.createdAt } }, { createdAt: f.after.createdAt, id: { lt: f.after.id } }] }]
-          : []),
-      ],
+      // `lte` bounds the index scan; the OR only drops the previous page's last instant's ids.
+      ...((f.from || f.to || f.after) && { createdAt }),
+      AND: [named, ...(f.after ? [{ OR: [{ createdAt: { lt: f.after.createdAt } }, { createdAt: f.after.createdAt, id: { lt: f.after.id } }] }] : [])],
     },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: f.limit,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { Config } from '../../infra/config';
 import type { Database } from '../../infra/db';
 import { endSession, liveSession, openSession } from '../../store/console-sessions';
@@ -57,7 +57,8 @@ export function consoleRouter({ database, config }: { database: Database; config
 
   if (existsSync(CONSOLE_DIST)) {
     // Hashed names never change content: cached for a year; index.html is asked again every time.
-    router.use(`${CONSOLE_PATH}/assets`, express.static(join(CONSOLE_DIST, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false }));
+    const assets = join(CONSOLE_DIST, 'assets');
+    router.use(`${CONSOLE_PATH}/assets`, precompressed(assets), express.static(assets, { immutable: true, maxAge: '365d', fallthrough: false }));
     router.use(CONSOLE_PATH, (req, res, next) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') return next();
       res.setHeader('Cache-Control', 'no-cache');
@@ -66,4 +67,26 @@ export function consoleRouter({ database, config }: { database: Database; config
     });
   }
   return router;
+}
+
+/** Brotli, then gzip: the encodings the console's build writes beside each script and stylesheet. */
+const ENCODINGS = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+] as const;
+
+/**
+ * Serves a script or stylesheet as the compressed copy the build wrote (vite.config.mts), when the
+ * browser takes its encoding: no compression per request, and a third of the bytes to fetch.
+ */
+function precompressed(dir: string): RequestHandler {
+  return (req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !/^\/[\w.-]+\.(js|css)$/.test(req.path)) return next();
+    const encoding = ENCODINGS.find(([name, ext]) => req.acceptsEncodings(name) === name && existsSync(join(dir, req.path + ext)));
+    if (!encoding) return next();
+    res.setHeader('Content-Type', req.path.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+    res.setHeader('Content-Encoding', encoding[0]);
+    res.setHeader('Vary', 'Accept-Encoding');
+    res.sendFile(join(dir, req.path + encoding[1]), { immutable: true, maxAge: '365d' });
+  };
 }

@@ -22,6 +22,8 @@ import {
 
 export function opsPaths(): ZodOpenApiPathsObject {
   const operator = z.object({ 'X-Operator': operatorHeader });
+  // Reads record nobody: X-Operator is optional there (a console sign-in is its own operator).
+  const asker = z.object({ 'X-Operator': operatorHeader.optional() });
   const action = (summary: string, description: string, body: z.ZodType, refused: Record<number, ErrorCodes> = {}): ZodOpenApiOperationObject => ({
     tags: ['Operations'],
     summary,
@@ -43,7 +45,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'With only `status`, `gameId` and `olderThanSeconds`: least recently changed first. With `q`, `userId`, ' +
           '`channel`, `from`, `to` or `after` (the console\'s search): newest first, keyset paged by `next`.',
         security: ADMIN,
-        requestParams: { query: opsOrdersQuery, header: operator },
+        requestParams: { query: opsOrdersQuery, header: asker },
         responses: { 200: json('The matching orders.', opsOrdersResponse), ...operatorErrors() },
       },
     },
@@ -56,7 +58,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'delivery, refund, revocation, operators\' actions; oldest first), its ledger entries, its reconciliation differences ' +
           'and, when a rule applied to it, what risk decided (`risk`: decision, hits with their figures, the operator\'s review decision).',
         security: ADMIN,
-        requestParams: { path: z.object({ orderId: orderIdParam }), header: operator },
+        requestParams: { path: z.object({ orderId: orderIdParam }), header: asker },
         responses: { 200: json('The order page.', opsOrderStory), ...operatorErrors({ 404: ['ORDER_NOT_FOUND'] }) },
       },
     },
@@ -69,7 +71,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'failing for longer than `olderThanSeconds`, longest first, with the last error. A payment step retried ' +
           'for a long time (a channel or the game server down, a defect) shows here before anyone complains.',
         security: ADMIN,
-        requestParams: { query: stuckQuery, header: operator },
+        requestParams: { query: stuckQuery, header: asker },
         responses: { 200: json('The failing activities.', stuckResponse), ...operatorErrors() },
       },
     },
@@ -100,7 +102,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'One revocation per refunded or charged-back delivered order. `NO_REVOKE_URL`: the game has no ' +
           '`revokeUrl`, a person must take the goods back.',
         security: ADMIN,
-        requestParams: { query: revocationsQuery, header: operator },
+        requestParams: { query: revocationsQuery, header: asker },
         responses: { 200: json('The revocations, oldest first.', revocationsResponse), ...operatorErrors() },
       },
     },
@@ -121,7 +123,7 @@ export function opsPaths(): ZodOpenApiPathsObject {
           'pages, items seen, known (taken before), recovered (by kind) and failed, with the error of a failed run; per ' +
           "recovered item the order, kind, dedupe key, the store's first try and our recovery time. Newest first.",
         security: ADMIN,
-        requestParams: { query: storeSweepsQuery, header: operator },
+        requestParams: { query: storeSweepsQuery, header: asker },
         responses: { 200: json('The runs.', storeSweepsResponse), ...operatorErrors({ 400: ['INVALID_RANGE'] }) },
       },
     },

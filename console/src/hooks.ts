@@ -69,6 +69,9 @@ export function useFilters<N extends string>(defaults: Record<N, string>) {
   return { values, apply, set, key, params };
 }
 
+/** The periods of the finance reports. */
+export const PERIODS = ['day', 'month'] as const;
+
 /** Today and a day `days` before it, as YYYY-MM-DD (the browser's calendar; the API reads them as business days). */
 export function isoDay(offsetDays = 0): string {
   const d = new Date();

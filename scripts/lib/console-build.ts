@@ -28,6 +28,9 @@ export function ensureConsoleBuilt(log: (m: string) => void): void {
   const result = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(CONSOLE, 'vite.config.mts')], {
     cwd: ROOT,
     stdio: 'inherit',
+    // Vite follows NODE_ENV: under Jest (test) or npm run dev (development) it would build React's
+    // development bundle (StrictMode's doubled effects, its checks). The console is always the production build.
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   if (result.status !== 0) throw new Error('the console build failed (npm run build:console)');
 }

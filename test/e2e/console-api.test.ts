@@ -113,6 +113,19 @@ describe('ops order search and order story', () => {
     expect((await ops('GET', '/v1/ops/orders?after=not-a-cursor')).status).toBe(400);
   });
 
+  it("merges a term that is one order's channel payment id and another's user id, newest first, paged across both", async () => {
+    const paidBy = await order();
+    const ofUser = await order(paidBy.channelPaymentId); // a user whose id is that payment id: both match
+    const ids = async (query: string) => {
+      const body = (await ops('GET', `/v1/ops/orders?${query}`)).body;
+      return { ids: body.orders.map((o: { orderId: string }) => o.orderId), next: body.next as string | undefined };
+    };
+    expect((await ids(`q=${paidBy.channelPaymentId}`)).ids).toEqual([ofUser.orderId, paidBy.orderId]);
+    const first = await ids(`q=${paidBy.channelPaymentId}&limit=1`);
+    expect(first.ids).toEqual([ofUser.orderId]);
+    expect((await ids(`q=${paidBy.channelPaymentId}&limit=1&after=${encodeURIComponent(first.next!)}`)).ids).toEqual([paidBy.orderId]);
+  });
+
   it("tells a delivered and refunded order's whole story: timeline in order, operator's action, ledger entries", async () => {
     const { orderId, channelPaymentId } = await order();
     await h.pay(channelPaymentId, { result: 'SUCCESS' });

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { ensureConsoleBuilt } from '../../scripts/lib/console-build';
+import type { Browser, Page } from 'playwright-core';
+import { launchConsoleBrowser, newConsolePage, signIn as signInAs } from '../support/console-browser';
 import { Harness, type TestGame } from '../support/harness';
 
 // The console in Debian's Chromium (`apt-get install chromium`) against the real running system.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OPERATOR = 'carol@studio.example';
 /** Screenshots for the README, when asked: CONSOLE_SCREENSHOTS=docs/images */
 const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
@@ -18,20 +16,15 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  ensureConsoleBuilt(() => undefined);
+  browser = await launchConsoleBrowser();
   ({ h, game, sku } = await Harness.startWithGame());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   await h?.close();
 });
 beforeEach(async () => {
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page = await newConsolePage(browser);
 });
 afterEach(() => page.context().close());
 
@@ -47,11 +40,7 @@ async function order(pay = false) {
   return { userId, orderId: res.body.orderId as string, channelPaymentId: res.body.payment.channelPaymentId as string };
 }
 
-async function signIn() {
-  await page.getByLabel('Admin token').fill(h.config.ADMIN_TOKEN);
-  await page.getByLabel('Operator').fill(OPERATOR);
-  await page.getByLabel('Operator').press('Enter');
-}
+const signIn = () => signInAs(page, { token: h.config.ADMIN_TOKEN, operator: OPERATOR });
 
 describe('the console in a browser', () => {
   it('shows the sign-in on a deep link, then that order with its timeline; the token is kept nowhere the page can read', async () => {
@@ -81,6 +70,35 @@ describe('the console in a browser', () => {
     await page.getByLabel('Admin token').waitFor();
     await page.reload();
     await page.getByLabel('Admin token').waitFor();
+  });
+
+  it('asks who-am-I and the order side by side on a first load, and serves its code compressed and cached for good', async () => {
+    const { orderId } = await order(true);
+    await page.goto(url(`/orders/${orderId}`));
+    await signIn();
+    // A first load signed in: a new tab of the same browser (the cookie, nothing else of the page).
+    const fresh = await page.context().newPage();
+    await fresh.goto(url(`/orders/${orderId}`));
+    await fresh.getByRole('heading', { name: 'Timeline' }).waitFor();
+    // In the page (a string: the test's own tsconfig has no DOM types).
+    const calls = await fresh.evaluate<{ name: string; start: number; end: number }[]>(
+      "performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/')).map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd }))",
+    );
+    const session = calls.filter((c) => c.name === '/v1/console/session');
+    const story = calls.filter((c) => c.name === `/v1/ops/orders/${orderId}`);
+    expect([session.length, story.length]).toEqual([1, 1]);
+    expect(story[0]!.start).toBeLessThan(session[0]!.end);
+
+    const html = await (await fetch(url(`/orders/${orderId}`))).text();
+    const app = /<link rel="modulepreload" crossorigin href="(\/console\/assets\/app-[\w-]+\.js)">/.exec(html)?.[1];
+    expect(app).toBeDefined();
+    const plain = await (await fetch(`${h.api.url}${app}`, { headers: { 'Accept-Encoding': 'identity' } })).text();
+    for (const encoding of ['br', 'gzip']) {
+      const res = await fetch(`${h.api.url}${app}`, { headers: { 'Accept-Encoding': encoding } });
+      expect([res.status, res.headers.get('content-encoding'), res.headers.get('content-type')]).toEqual([200, encoding, 'text/javascript; charset=utf-8']);
+      expect(res.headers.get('cache-control')).toContain('immutable');
+      expect(await res.text()).toBe(plain);
+    }
   });
 
   it('finds orders by user id from the Search box; the filters are in the URL and survive a reload', async () => {

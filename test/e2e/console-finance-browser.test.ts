@@ -1,16 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { dayOf } from '../../domain/reconciliation/days';
-import { ensureConsoleBuilt } from '../../scripts/lib/console-build';
 import { SANDBOX_FEE_RATE_BASIS_POINTS } from '../../sandbox/statements';
+import { launchConsoleBrowser, newConsolePage, signIn as signInAs } from '../support/console-browser';
 import { Harness, sleep, type TestGame } from '../support/harness';
 
 // The console's finance and operations pages in Debian's Chromium against the real running system
 // (API, worker, finance worker, Temporal, PostgreSQL): reconciliation (rerun, resolve), revenue and the
 // channels report checked against the API, the ledger, stuck work, live channel health, and roles.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OPERATOR = 'fiona@studio.example';
 const SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS;
 const tokens = { ops: `ops-${randomBytes(12).toString('hex')}`, finance: `fin-${randomBytes(12).toString('hex')}` };
@@ -24,33 +22,26 @@ let page: Page;
 const channel = `cons-${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  ensureConsoleBuilt(() => undefined);
+  browser = await launchConsoleBrowser();
   ({ h, game, sku } = await Harness.startWithGame({ ADMIN_TOKENS: `olga:ops:${tokens.ops},fred:finance:${tokens.finance}` }));
   expect(
     (await h.admin('PUT', `/v1/admin/channels/${channel}`, { type: 'sandbox', enabled: true, routing: { feeRateBps: SANDBOX_FEE_RATE_BASIS_POINTS } })).status,
   ).toBe(200);
   await sleep(1_500); // the worker learns of the account from the database's change feed
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
   await h?.close();
 });
 beforeEach(async () => {
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page = await newConsolePage(browser);
 });
 afterEach(() => page.context().close());
 
 const url = (path: string) => `${h.api.url}/console${path}`;
 const today = () => dayOf(new Date(), h.config.RECON_TIME_ZONE);
 
-async function signIn(token = h.config.ADMIN_TOKEN, operator: string | undefined = OPERATOR) {
-  await page.getByLabel('Admin token').fill(token);
-  if (operator) await page.getByLabel('Operator').fill(operator);
-  await page.getByLabel('Admin token').press('Enter');
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-}
+const signIn = (token = h.config.ADMIN_TOKEN, operator: string | undefined = OPERATOR) => signInAs(page, { token, operator });
 
 async function paidOrder() {
   const res = await h.createOrder(game, { userId: `user-${randomUUID().slice(0, 8)}`, sku, region: 'CN', channel });

@@ -4270,9 +4270,8 @@ export interface paths {
                     after?: string;
                     limit?: number;
                 };
-                header: {
-                    /** @description who acts, for the audit trail */
-                    "X-Operator": string;
+                header?: {
+                    "X-Operator"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -4435,9 +4434,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: never;
-                header: {
-                    /** @description who acts, for the audit trail */
-                    "X-Operator": string;
+                header?: {
+                    "X-Operator"?: string;
                 };
                 path: {
                     orderId: string;
@@ -4619,9 +4617,8 @@ export interface paths {
                     olderThanSeconds?: number;
                     limit?: number;
                 };
-                header: {
-                    /** @description who acts, for the audit trail */
-                    "X-Operator": string;
+                header?: {
+                    "X-Operator"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -5228,9 +5225,8 @@ export interface paths {
                     status?: "PENDING" | "REVOKED" | "NO_REVOKE_URL";
                     limit?: number;
                 };
-                header: {
-                    /** @description who acts, for the audit trail */
-                    "X-Operator": string;
+                header?: {
+                    "X-Operator"?: string;
                 };
                 path?: never;
                 cookie?: never;
@@ -5618,9 +5614,8 @@ export interface paths {
                     to?: string;
                     limit?: number;
                 };
-                header: {
-                    /** @description who acts, for the audit trail */
-                    "X-Operator": string;
+                header?: {
+                    "X-Operator"?: string;
                 };
                 path?: never;
                 cookie?: never;

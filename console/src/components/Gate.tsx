@@ -1,14 +1,16 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { api, messageOf } from '../client/api';
+import { sessionAnswer } from '../first-load';
 import { SessionContext, type Session } from '../session';
 import { SignIn } from '../pages/SignIn';
+import { ErrorState } from './View';
 
 /** Signed out, any URL shows the sign-in; once signed in, the same URL shows its page (deep links). */
 export function Gate({ children }: { children: ReactNode }) {
   const [state, setState] = useState<{ session?: Session; loading: boolean; error?: string }>({ loading: true });
 
   const load = useCallback(async () => {
-    const { data, response, error } = await api.GET('/v1/console/session');
+    const { data, response, error } = await sessionAnswer();
     if (data) setState({ session: data, loading: false });
     else if (response.status === 401) setState({ loading: false });
     else setState({ loading: false, error: messageOf(error) });
@@ -24,15 +26,4 @@ export function Gate({ children }: { children: ReactNode }) {
   if (state.error) return <ErrorState message={state.error} retry={load} />;
   if (!state.session) return <SignIn onSignedIn={(session) => setState({ session, loading: false })} />;
   return <SessionContext.Provider value={{ session: state.session, signOut }}>{children}</SessionContext.Provider>;
-}
-
-export function ErrorState({ message, retry }: { message: string; retry: () => void }) {
-  return (
-    <div role="alert" className="error">
-      <p>{message}</p>
-      <button type="button" onClick={retry}>
-        Retry
-      </button>
-    </div>
-  );
 }

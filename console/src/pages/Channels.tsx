@@ -1,5 +1,5 @@
 import { api, type Answer } from '../client/api';
-import { ErrorState } from '../components/Gate';
+import { ErrorState } from '../components/View';
 import { useEvery, useLoad } from '../hooks';
 
 type Health = Answer<'/v1/admin/channels/health'>;

@@ -1,6 +1,6 @@
 import { Link, useParams } from 'react-router';
 import { api, type Answer } from '../client/api';
-import { ErrorState } from '../components/Gate';
+import { Filters, LoadedView, Pages, TextField } from '../components/View';
 import { useFilters, useLoad } from '../hooks';
 import { digitsOf, majorUnits } from '../money';
 
@@ -22,68 +22,62 @@ export function LedgerPage() {
   return (
     <section>
       <h1>Ledger</h1>
-      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          Currency <input name="currency" defaultValue={f.currency} pattern="[A-Z]{3}" size={4} />
-        </label>
-        <label>
-          As of <input name="at" type="datetime-local" defaultValue={f.at} />
-        </label>
-        <button type="submit">Apply</button>
-      </form>
-      {balance.loading && <p className="skeleton" aria-busy="true">Loading the trial balance…</p>}
-      {balance.error && <ErrorState message={balance.error} retry={balance.reload} />}
-      {balance.data && balance.data.accounts.length === 0 && <p>No entries.</p>}
-      {balance.data && balance.data.accounts.length > 0 && (
-        <>
-          <table data-testid="totals-table">
-            <caption>Totals per currency (debits equal credits)</caption>
-            <thead>
-              <tr>
-                <th>Currency</th>
-                <th className="num">Debits</th>
-                <th className="num">Credits</th>
-              </tr>
-            </thead>
-            <tbody>
-              {balance.data.totals.map((t) => (
-                <tr key={t.currency}>
-                  <td>{t.currency}</td>
-                  <td className="num">{money(t.debits, t.currency)}</td>
-                  <td className="num">{money(t.credits, t.currency)}</td>
+      <Filters apply={apply} formKey={key}>
+        <TextField name="currency" label="Currency" value={f.currency} pattern="[A-Z]{3}" size={4} />
+        <TextField name="at" label="As of" type="datetime-local" value={f.at} />
+      </Filters>
+      <LoadedView state={balance} loading="Loading the trial balance…" empty={(d) => d.accounts.length === 0 && 'No entries.'}>
+        {(data) => (
+          <>
+            <table data-testid="totals-table">
+              <caption>Totals per currency (debits equal credits)</caption>
+              <thead>
+                <tr>
+                  <th>Currency</th>
+                  <th className="num">Debits</th>
+                  <th className="num">Credits</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-          <table data-testid="balance-table">
-            <caption>Trial balance (major units)</caption>
-            <thead>
-              <tr>
-                <th>Account</th>
-                <th>Currency</th>
-                <th className="num">Debits</th>
-                <th className="num">Credits</th>
-                <th className="num">Balance</th>
-              </tr>
-            </thead>
-            <tbody>
-              {balance.data.accounts.map((a) => (
-                <tr key={`${a.account}-${a.currency}`}>
-                  <td>
-                    <Link to={`/finance/ledger/accounts/${encodeURIComponent(a.account)}`}>
-                      <code>{a.account}</code>
-                    </Link>
-                  </td>
-                  <td>{a.currency}</td>
-                  <td className="num">{money(a.debits, a.currency)}</td>
-                  <td className="num">{money(a.credits, a.currency)}</td>
-                  <td className="num">{money(a.balance, a.currency)}</td>
+              </thead>
+              <tbody>
+                {data.totals.map((t) => (
+                  <tr key={t.currency}>
+                    <td>{t.currency}</td>
+                    <td className="num">{money(t.debits, t.currency)}</td>
+                    <td className="num">{money(t.credits, t.currency)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <table data-testid="balance-table">
+              <caption>Trial balance (major units)</caption>
+              <thead>
+                <tr>
+                  <th>Account</th>
+                  <th>Currency</th>
+                  <th className="num">Debits</th>
+                  <th className="num">Credits</th>
+                  <th className="num">Balance</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+              </thead>
+              <tbody>
+                {data.accounts.map((a) => (
+                  <tr key={`${a.account}-${a.currency}`}>
+                    <td>
+                      <Link to={`/finance/ledger/accounts/${encodeURIComponent(a.account)}`}>
+                        <code>{a.account}</code>
+                      </Link>
+                    </td>
+                    <td>{a.currency}</td>
+                    <td className="num">{money(a.debits, a.currency)}</td>
+                    <td className="num">{money(a.credits, a.currency)}</td>
+                    <td className="num">{money(a.balance, a.currency)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        )}
+      </LoadedView>
     </section>
   );
 }
@@ -104,46 +98,37 @@ export function AccountPage() {
       <p>
         <Link to="/finance/ledger">Trial balance</Link>
       </p>
-      {entries.loading && <p className="skeleton" aria-busy="true">Loading entries…</p>}
-      {entries.error && <ErrorState message={entries.error} retry={entries.reload} />}
-      {entries.data && entries.data.entries.length === 0 && <p>No entries.</p>}
-      {entries.data && entries.data.entries.length > 0 && (
-        <table data-testid="entries-table">
-          <caption>Oldest first; this account&apos;s posting (debit &gt; 0, credit &lt; 0)</caption>
-          <thead>
-            <tr>
-              <th>Effective</th>
-              <th>Kind</th>
-              <th>Order</th>
-              <th>Currency</th>
-              <th className="num">Amount</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.data.entries.map((e) => (
-              <tr key={e.id}>
-                <td>{e.effectiveAt.replace('T', ' ').slice(0, 19)}</td>
-                <td>{e.kind}</td>
-                <td>{e.orderId ? <Link to={`/orders/${e.orderId}`}>{e.orderId.slice(0, 8)}…</Link> : (e.reference ?? '—')}</td>
-                <td>{e.currency}</td>
-                <td className="num">{money(e.amount, e.currency)}</td>
+      <LoadedView state={entries} loading="Loading entries…" empty={(d) => d.entries.length === 0 && 'No entries.'}>
+        {(data) => (
+          <table data-testid="entries-table">
+            <caption>Oldest first; this account&apos;s posting (debit &gt; 0, credit &lt; 0)</caption>
+            <thead>
+              <tr>
+                <th>Effective</th>
+                <th>Kind</th>
+                <th>Order</th>
+                <th>Currency</th>
+                <th className="num">Amount</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <nav aria-label="Pages" className="pages">
-        {f.after && (
-          <button type="button" onClick={() => set({ after: undefined })}>
-            First
-          </button>
+            </thead>
+            <tbody>
+              {data.entries.map((e) => (
+                <tr key={e.id}>
+                  <td>{e.effectiveAt.replace('T', ' ').slice(0, 19)}</td>
+                  <td>{e.kind}</td>
+                  <td>{e.orderId ? <Link to={`/orders/${e.orderId}`}>{e.orderId.slice(0, 8)}…</Link> : (e.reference ?? '—')}</td>
+                  <td>{e.currency}</td>
+                  <td className="num">{money(e.amount, e.currency)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
-        {entries.data?.page.nextAfter && (
-          <button type="button" onClick={() => set({ after: entries.data!.page.nextAfter })}>
-            Next
-          </button>
-        )}
-      </nav>
+      </LoadedView>
+      <Pages
+        first={f.after ? { label: 'First', go: () => set({ after: undefined }) } : undefined}
+        next={entries.data?.page.nextAfter ? { label: 'Next', go: () => set({ after: entries.data!.page.nextAfter }) } : undefined}
+      />
     </section>
   );
 }

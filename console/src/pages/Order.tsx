@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useParams } from 'react-router';
 import { api, messageOf, type Schemas } from '../client/api';
 import { ActionDialog } from '../components/ActionDialog';
-import { ErrorState } from '../components/Gate';
+import { ErrorState } from '../components/View';
+import { orderAnswer } from '../first-load';
+import { useEvery, useLoad } from '../hooks';
 import { formatMoney, majorUnits, digitsOf } from '../money';
 import { can, useSession } from '../session';
 
@@ -16,29 +18,16 @@ const TITLES: Record<Action, string> = { RETRY_DELIVERY: 'Retry delivery', REFUN
 export function OrderPage() {
   const { orderId = '' } = useParams();
   const { session } = useSession();
-  const [state, setState] = useState<{ story?: Story; error?: string; loading: boolean }>({ loading: true });
+  const story = useLoad<Story>(() => orderAnswer(orderId), orderId);
   const [dialog, setDialog] = useState<Action>();
   const header = { 'X-Operator': session.name };
 
-  const load = useCallback(async () => {
-    const { data, error } = await api.GET('/v1/ops/orders/{orderId}', { params: { path: { orderId }, header: { 'X-Operator': session.name } } });
-    setState(data ? { story: data, loading: false } : { error: messageOf(error), loading: false });
-  }, [orderId, session.name]);
-  useEffect(() => {
-    setState({ loading: true });
-    void load();
-  }, [load]);
-
-  const status = state.story?.order.status;
+  const status = story.data?.order.status;
   // After an action the order may move later (a refund of a delivered order runs on its own): followed
   // until its status changes, for at most a minute.
   const [awaiting, setAwaiting] = useState<{ from: string; until: number }>();
   const following = !!status && (MOVING.has(status) || (awaiting?.from === status && Date.now() < awaiting.until));
-  useEffect(() => {
-    if (!following) return;
-    const timer = setInterval(() => void load(), FOLLOW_MS);
-    return () => clearInterval(timer);
-  }, [following, load]);
+  useEvery(FOLLOW_MS, following, story.refresh);
 
   async function act(action: Action, fields: FormData): Promise<string | undefined> {
     const reason = String(fields.get('reason') ?? '');
@@ -52,13 +41,13 @@ export function OrderPage() {
             ? await api.POST('/v1/ops/orders/{orderId}/refund', { params, body: { reason, ...(status === 'DELIVERED' && { revoke: fields.get('revoke') === 'on' }) } })
             : await api.POST('/v1/ops/orders/{orderId}/resolve', { params, body: { reason, action: fields.get('decision') === 'REFUND' ? 'REFUND' : 'DELIVER' } });
     if (!answer.error && status) setAwaiting({ from: status, until: Date.now() + 60_000 });
-    await load();
+    await story.refresh();
     return answer.error ? messageOf(answer.error) : undefined;
   }
 
-  if (state.loading) return <p className="skeleton" aria-busy="true">Loading the order…</p>;
-  if (state.error || !state.story) return <ErrorState message={state.error ?? 'no order'} retry={() => void load()} />;
-  const { order, timeline, ledger, differences, actions } = state.story;
+  if (story.loading) return <p className="skeleton" aria-busy="true">Loading the order…</p>;
+  if (story.error || !story.data) return <ErrorState message={story.error ?? 'no order'} retry={story.reload} />;
+  const { order, timeline, ledger, differences, actions } = story.data;
   const offered = can(session, 'orders:act') ? actions : [];
 
   return (

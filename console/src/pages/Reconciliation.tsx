@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, messageOf, type Answer } from '../client/api';
 import { ActionDialog } from '../components/ActionDialog';
-import { ErrorState } from '../components/Gate';
+import { DateField, ErrorState, Filters, LoadedView, SelectField, TextField } from '../components/View';
 import { isoDay, useEvery, useFilters, useLoad } from '../hooks';
 import { formatMoney } from '../money';
 import { can, useSession } from '../session';
@@ -49,21 +49,12 @@ export function ReconciliationPage() {
   return (
     <section>
       <h1>Reconciliation</h1>
-      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          Channel <input name="channel" defaultValue={f.channel} />
-        </label>
-        <label>
-          Day <input name="date" type="date" defaultValue={f.date} />
-        </label>
-        <label>
-          From <input name="from" type="date" defaultValue={f.from} />
-        </label>
-        <label>
-          To <input name="to" type="date" defaultValue={f.to} />
-        </label>
-        <button type="submit">Apply</button>
-      </form>
+      <Filters apply={apply} formKey={key}>
+        <TextField name="channel" label="Channel" value={f.channel} />
+        <DateField name="date" label="Day" value={f.date} />
+        <DateField name="from" label="From" value={f.from} />
+        <DateField name="to" label="To" value={f.to} />
+      </Filters>
       {can(session, 'finance:act') && (
         <form className="filters" onSubmit={submitRerun} aria-label="Rerun">
           <label>
@@ -86,47 +77,46 @@ export function ReconciliationPage() {
           )}
         </form>
       )}
-      {runs.loading && <p className="skeleton" aria-busy="true">Loading runs…</p>}
-      {runs.error && <ErrorState message={runs.error} retry={runs.reload} />}
-      {runs.data && runs.data.runs.length === 0 && <p>No runs match.</p>}
-      {runs.data && runs.data.runs.length > 0 && (
-        <table data-testid="runs-table">
-          <caption>Newest first{running && <span className="live"> · following live</span>}</caption>
-          <thead>
-            <tr>
-              <th>Day</th>
-              <th>Account</th>
-              <th>Status</th>
-              <th>Trigger</th>
-              <th>Requested by</th>
-              <th className="num">Rows read / matched</th>
-              <th>Differences</th>
-              <th>Run</th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.data.runs.map((r) => (
-              <tr key={r.id} className={r.superseded ? 'superseded' : undefined}>
-                <td>{r.date}</td>
-                <td>{r.channel}</td>
-                <td>
-                  {r.status}
-                  {r.superseded && ' (superseded)'}
-                </td>
-                <td>{r.trigger}</td>
-                <td>{r.requestedBy ?? '—'}</td>
-                <td className="num">
-                  {r.progress.rowsRead} / {r.progress.rowsMatched}
-                </td>
-                <td>{counts(r.summary?.differences)}</td>
-                <td>
-                  <Link to={`/finance/reconciliation/${r.id}`}>open</Link>
-                </td>
+      <LoadedView state={runs} loading="Loading runs…" empty={(d) => d.runs.length === 0 && 'No runs match.'}>
+        {(data) => (
+          <table data-testid="runs-table">
+            <caption>Newest first{running && <span className="live"> · following live</span>}</caption>
+            <thead>
+              <tr>
+                <th>Day</th>
+                <th>Account</th>
+                <th>Status</th>
+                <th>Trigger</th>
+                <th>Requested by</th>
+                <th className="num">Rows read / matched</th>
+                <th>Differences</th>
+                <th>Run</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {data.runs.map((r) => (
+                <tr key={r.id} className={r.superseded ? 'superseded' : undefined}>
+                  <td>{r.date}</td>
+                  <td>{r.channel}</td>
+                  <td>
+                    {r.status}
+                    {r.superseded && ' (superseded)'}
+                  </td>
+                  <td>{r.trigger}</td>
+                  <td>{r.requestedBy ?? '—'}</td>
+                  <td className="num">
+                    {r.progress.rowsRead} / {r.progress.rowsMatched}
+                  </td>
+                  <td>{counts(r.summary?.differences)}</td>
+                  <td>
+                    <Link to={`/finance/reconciliation/${r.id}`}>open</Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </LoadedView>
     </section>
   );
 }
@@ -190,27 +180,10 @@ export function RunPage() {
           </>
         )}
       </dl>
-      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          Kind
-          <select name="kind" defaultValue={f.kind}>
-            <option value="">any</option>
-            {KINDS.map((k) => (
-              <option key={k}>{k}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Resolution
-          <select name="resolution" defaultValue={f.resolution}>
-            <option value="">any</option>
-            {RESOLUTIONS.map((k) => (
-              <option key={k}>{k}</option>
-            ))}
-          </select>
-        </label>
-        <button type="submit">Apply</button>
-      </form>
+      <Filters apply={apply} formKey={key}>
+        <SelectField name="kind" label="Kind" value={f.kind} options={KINDS} />
+        <SelectField name="resolution" label="Resolution" value={f.resolution} options={RESOLUTIONS} />
+      </Filters>
       {r.differences.length === 0 ? (
         <p>No differences match.</p>
       ) : (

@@ -1,8 +1,8 @@
 import { useMemo } from 'react';
 import { api, type Answer } from '../client/api';
 import { Chart } from '../components/Chart';
-import { ErrorState } from '../components/Gate';
-import { isoDay, useFilters, useLoad } from '../hooks';
+import { DateField, Filters, LoadedView, SelectField, TextField } from '../components/View';
+import { PERIODS, isoDay, useFilters, useLoad } from '../hooks';
 import { digitsOf, majorUnits } from '../money';
 
 type Report = Answer<'/v1/finance/reports/revenue'>;
@@ -61,87 +61,72 @@ export function RevenuePage() {
   return (
     <section>
       <h1>Revenue</h1>
-      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          From <input name="from" type="date" defaultValue={f.from} required />
-        </label>
-        <label>
-          To <input name="to" type="date" defaultValue={f.to} required />
-        </label>
-        <label>
-          Per
-          <select name="groupBy" defaultValue={f.groupBy}>
-            <option value="day">day</option>
-            <option value="month">month</option>
-          </select>
-        </label>
-        <label>
-          Game <input name="game" defaultValue={f.game} />
-        </label>
-        <label>
-          Channel <input name="channel" defaultValue={f.channel} />
-        </label>
+      <Filters apply={apply} formKey={key}>
+        <DateField name="from" label="From" value={f.from} required />
+        <DateField name="to" label="To" value={f.to} required />
+        <SelectField name="groupBy" label="Per" value={f.groupBy} options={PERIODS} any={false} />
+        <TextField name="game" label="Game" value={f.game} />
+        <TextField name="channel" label="Channel" value={f.channel} />
         <input type="hidden" name="currency" value={f.currency} />
-        <button type="submit">Apply</button>
-      </form>
-      {report.loading && <p className="skeleton" aria-busy="true">Loading the report…</p>}
-      {report.error && <ErrorState message={report.error} retry={report.reload} />}
-      {report.data && (
-        <>
-          <p>
-            Days of <strong>{report.data.timeZone}</strong>, {report.data.from} to {report.data.to}.{' '}
-            {missing.size > 0 && <span className="warn">{missing.size} day(s) not rolled up yet (their reconciliation has not run): figures missing, not zero.</span>}
-          </p>
-          {currencies.length === 0 ? (
-            <p>No revenue in this range.</p>
-          ) : (
-            <>
-              <label className="inline">
-                Currency{' '}
-                <select value={currency} onChange={(e) => set({ currency: e.target.value })}>
-                  {currencies.map((c) => (
-                    <option key={c}>{c}</option>
-                  ))}
-                </select>
-              </label>{' '}
-              <a href={csv} download>
-                Export CSV
-              </a>
-              <Chart title={`Revenue, paid and refunded per ${f.groupBy} (${currency})`} periods={periods} series={series} valueName={currency} />
-              <table data-testid="revenue-table">
-                <caption>
-                  {currency}, per {f.groupBy} (major units)
-                </caption>
-                <thead>
-                  <tr>
-                    <th>Period</th>
-                    <th className="num">Orders paid</th>
-                    <th className="num">Paid</th>
-                    <th className="num">Revenue</th>
-                    <th className="num">Refunded</th>
-                    <th className="num">Charged back</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r: Row) => (
-                    <tr key={r.period}>
-                      <td>
-                        {r.period}
-                        {missingIn(r.period) > 0 && <span className="warn"> ({missingIn(r.period)} day(s) not rolled up)</span>}
-                      </td>
-                      <td className="num">{r.ordersPaid}</td>
-                      <td className="num">{majorUnits(r.paid, digits)}</td>
-                      <td className="num">{majorUnits(r.revenue, digits)}</td>
-                      <td className="num">{majorUnits(r.refunded, digits)}</td>
-                      <td className="num">{majorUnits(r.chargedBack, digits)}</td>
+      </Filters>
+      <LoadedView state={report} loading="Loading the report…">
+        {(data) => (
+          <>
+            <p>
+              Days of <strong>{data.timeZone}</strong>, {data.from} to {data.to}.{' '}
+              {missing.size > 0 && <span className="warn">{missing.size} day(s) not rolled up yet (their reconciliation has not run): figures missing, not zero.</span>}
+            </p>
+            {currencies.length === 0 ? (
+              <p>No revenue in this range.</p>
+            ) : (
+              <>
+                <label className="inline">
+                  Currency{' '}
+                  <select value={currency} onChange={(e) => set({ currency: e.target.value })}>
+                    {currencies.map((c) => (
+                      <option key={c}>{c}</option>
+                    ))}
+                  </select>
+                </label>{' '}
+                <a href={csv} download>
+                  Export CSV
+                </a>
+                <Chart title={`Revenue, paid and refunded per ${f.groupBy} (${currency})`} periods={periods} series={series} valueName={currency} />
+                <table data-testid="revenue-table">
+                  <caption>
+                    {currency}, per {f.groupBy} (major units)
+                  </caption>
+                  <thead>
+                    <tr>
+                      <th>Period</th>
+                      <th className="num">Orders paid</th>
+                      <th className="num">Paid</th>
+                      <th className="num">Revenue</th>
+                      <th className="num">Refunded</th>
+                      <th className="num">Charged back</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </>
-          )}
-        </>
-      )}
+                  </thead>
+                  <tbody>
+                    {rows.map((r: Row) => (
+                      <tr key={r.period}>
+                        <td>
+                          {r.period}
+                          {missingIn(r.period) > 0 && <span className="warn"> ({missingIn(r.period)} day(s) not rolled up)</span>}
+                        </td>
+                        <td className="num">{r.ordersPaid}</td>
+                        <td className="num">{majorUnits(r.paid, digits)}</td>
+                        <td className="num">{majorUnits(r.revenue, digits)}</td>
+                        <td className="num">{majorUnits(r.refunded, digits)}</td>
+                        <td className="num">{majorUnits(r.chargedBack, digits)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </>
+            )}
+          </>
+        )}
+      </LoadedView>
     </section>
   );
 }

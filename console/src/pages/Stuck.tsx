@@ -1,6 +1,6 @@
 import { Link } from 'react-router';
 import { api, type Answer } from '../client/api';
-import { ErrorState } from '../components/Gate';
+import { Filters, LoadedView, TextField } from '../components/View';
 import { useFilters, useLoad } from '../hooks';
 import { useSession } from '../session';
 
@@ -18,70 +18,65 @@ export function StuckPage() {
   return (
     <section>
       <h1>Stuck</h1>
-      <form className="filters" onSubmit={apply} key={key} aria-label="Filters">
-        <label>
-          Failing for at least (seconds) <input name="olderThanSeconds" type="number" min={0} defaultValue={f.olderThanSeconds} />
-        </label>
-        <button type="submit">Apply</button>
-      </form>
+      <Filters apply={apply} formKey={key}>
+        <TextField name="olderThanSeconds" label="Failing for at least (seconds)" type="number" min={0} value={f.olderThanSeconds} />
+      </Filters>
       <h2>Failing activities</h2>
-      {stuck.loading && <p className="skeleton" aria-busy="true">Loading…</p>}
-      {stuck.error && <ErrorState message={stuck.error} retry={stuck.reload} />}
-      {stuck.data && rows.length === 0 && <p>Nothing has been failing that long.</p>}
-      {rows.length > 0 && (
-        <table data-testid="stuck-table">
-          <caption>Longest first</caption>
-          <thead>
-            <tr>
-              <th>Order</th>
-              <th>Activity</th>
-              <th className="num">Attempts</th>
-              <th>Failing since</th>
-              <th>Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((s) => (
-              <tr key={`${s.workflowId}-${s.activity}`}>
-                <td>{s.orderId ? <Link to={`/orders/${s.orderId}`}>{s.orderId}</Link> : <code>{s.workflowId}</code>}</td>
-                <td>{s.activity}</td>
-                <td className="num">{s.attempts}</td>
-                <td>{s.failingSince.replace('T', ' ').slice(0, 19)}</td>
-                <td>{s.lastError}</td>
+      <LoadedView state={stuck} loading="Loading…" empty={() => rows.length === 0 && 'Nothing has been failing that long.'}>
+        {() => (
+          <table data-testid="stuck-table">
+            <caption>Longest first</caption>
+            <thead>
+              <tr>
+                <th>Order</th>
+                <th>Activity</th>
+                <th className="num">Attempts</th>
+                <th>Failing since</th>
+                <th>Last error</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {rows.map((s) => (
+                <tr key={`${s.workflowId}-${s.activity}`}>
+                  <td>{s.orderId ? <Link to={`/orders/${s.orderId}`}>{s.orderId}</Link> : <code>{s.workflowId}</code>}</td>
+                  <td>{s.activity}</td>
+                  <td className="num">{s.attempts}</td>
+                  <td>{s.failingSince.replace('T', ' ').slice(0, 19)}</td>
+                  <td>{s.lastError}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </LoadedView>
       <h2>Revocations awaiting a person</h2>
       <p>Refunded orders whose game has no revoke URL: take the goods back by hand.</p>
-      {revocations.loading && <p className="skeleton" aria-busy="true">Loading…</p>}
-      {revocations.error && <ErrorState message={revocations.error} retry={revocations.reload} />}
-      {revocations.data && revocations.data.revocations.length === 0 && <p>None.</p>}
-      {revocations.data && revocations.data.revocations.length > 0 && (
-        <table data-testid="revocations-table">
-          <thead>
-            <tr>
-              <th>Order</th>
-              <th>Reason</th>
-              <th className="num">Attempts</th>
-              <th>Since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {revocations.data.revocations.map((r) => (
-              <tr key={r.revocationId}>
-                <td>
-                  <Link to={`/orders/${r.orderId}`}>{r.orderId}</Link>
-                </td>
-                <td>{r.reason}</td>
-                <td className="num">{r.attempts}</td>
-                <td>{r.createdAt.replace('T', ' ').slice(0, 19)}</td>
+      <LoadedView state={revocations} loading="Loading…" empty={(d) => d.revocations.length === 0 && 'None.'}>
+        {(data) => (
+          <table data-testid="revocations-table">
+            <thead>
+              <tr>
+                <th>Order</th>
+                <th>Reason</th>
+                <th className="num">Attempts</th>
+                <th>Since</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {data.revocations.map((r) => (
+                <tr key={r.revocationId}>
+                  <td>
+                    <Link to={`/orders/${r.orderId}`}>{r.orderId}</Link>
+                  </td>
+                  <td>{r.reason}</td>
+                  <td className="num">{r.attempts}</td>
+                  <td>{r.createdAt.replace('T', ' ').slice(0, 19)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </LoadedView>
     </section>
   );
 }

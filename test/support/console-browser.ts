@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureConsoleBuilt } from '../../scripts/lib/console-build';
+
+/**
+ * The console's browser tests' one setup: Debian's Chromium (`apt-get install chromium`), the console
+ * built, a fresh 1280×800 context per test, and the sign-in through the page's own form.
+ */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export async function launchConsoleBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  ensureConsoleBuilt(() => undefined);
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+}
+
+export async function newConsolePage(browser: Browser): Promise<Page> {
+  return (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+}
+
+/** Signs in on the sign-in form the page shows (the operator only with the shared token), Enter submitting it. */
+export async function signIn(page: Page, { token, operator }: { token: string; operator?: string }): Promise<void> {
+  await page.getByLabel('Admin token').fill(token);
+  if (operator) await page.getByLabel('Operator').fill(operator);
+  await page.getByLabel('Admin token').press('Enter');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
