@@ -5668,6 +5668,8 @@ export interface paths {
                                     firstTriedAt?: string;
                                     /** Format: date-time */
                                     recoveredAt: string;
+                                    /** @description what a person should know of it, e.g. a Google Play purchase refunded as never acknowledged (voidedReason 8) for an order never seen paid: its purchase notification was lost */
+                                    notice?: string;
                                 }[];
                             }[];
                         };
