@@ -4,6 +4,7 @@ import { orderIdParam } from '../orders/schemas';
 import { ADMIN, operatorErrors, json, jsonBody, type ErrorCodes } from '../shared/openapi';
 import {
   operatorHeader,
+  optionalOperatorHeader,
   opsActionBody,
   opsActionResponse,
   opsOrdersQuery,
@@ -22,8 +23,7 @@ import {
 
 export function opsPaths(): ZodOpenApiPathsObject {
   const operator = z.object({ 'X-Operator': operatorHeader });
-  // Reads record nobody: X-Operator is optional there (a console sign-in is its own operator).
-  const asker = z.object({ 'X-Operator': operatorHeader.optional() });
+  const asker = z.object({ 'X-Operator': optionalOperatorHeader });
   const action = (summary: string, description: string, body: z.ZodType, refused: Record<number, ErrorCodes> = {}): ZodOpenApiOperationObject => ({
     tags: ['Operations'],
     summary,

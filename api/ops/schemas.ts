@@ -12,6 +12,8 @@ export const operatorHeader = text(128)
   .trim()
   .min(1)
   .meta({ description: 'who acts, for the audit trail', examples: ['alice@studio.example'] });
+/** Reads record nobody: optional there (a console sign-in is its own operator). */
+export const optionalOperatorHeader = operatorHeader.optional().meta({ description: 'who asks (optional on reads)', examples: ['alice@studio.example'] });
 
 export const opsOrdersQuery = z.object({
   status: z.enum(ORDER_STATUSES).optional().meta({ examples: ['DELIVERING'] }),
