@@ -54,12 +54,25 @@ export function workflowBundle() {
 }
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} };
 
+/**
+ * The API's port, picked before it listens (its config names it): a free one below the kernel's
+ * ephemeral range, as for the metrics above. A port listen(0) gave and gave back can be handed to the
+ * next listen(0) (the game server's, a fake's) before the API binds it: seen in CI as EADDRINUSE.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (let attempt = 1; ; attempt++) {
+    const port = randomInt(30_000, 32_700);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '0.0.0.0', () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+    if (attempt === 20) throw new Error('no free port for the API between 30000 and 32700');
+  }
 }
 
 /**
