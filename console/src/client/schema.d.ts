@@ -4271,6 +4271,7 @@ export interface paths {
                     limit?: number;
                 };
                 header?: {
+                    /** @description who asks (optional on reads) */
                     "X-Operator"?: string;
                 };
                 path?: never;
@@ -4435,6 +4436,7 @@ export interface paths {
             parameters: {
                 query?: never;
                 header?: {
+                    /** @description who asks (optional on reads) */
                     "X-Operator"?: string;
                 };
                 path: {
@@ -4618,6 +4620,7 @@ export interface paths {
                     limit?: number;
                 };
                 header?: {
+                    /** @description who asks (optional on reads) */
                     "X-Operator"?: string;
                 };
                 path?: never;
@@ -5226,6 +5229,7 @@ export interface paths {
                     limit?: number;
                 };
                 header?: {
+                    /** @description who asks (optional on reads) */
                     "X-Operator"?: string;
                 };
                 path?: never;
@@ -5615,6 +5619,7 @@ export interface paths {
                     limit?: number;
                 };
                 header?: {
+                    /** @description who asks (optional on reads) */
                     "X-Operator"?: string;
                 };
                 path?: never;
