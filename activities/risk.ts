@@ -1,10 +1,10 @@
-import { gameDay, gameDayStart, gameMonth } from '../domain/game-day';
+import { gameDay, gameDayStart, gameMonth, type GameClock } from '../domain/game-day';
 import { MINOR_SPENDING_LIMIT, capFor, capRefusal, monthlyCeiling, type AgeBand } from '../domain/risk/minor-caps';
-import { evaluateRisk, retentionSeconds, rulesFor, windowsNeeded, type RiskDecision, type RiskRule } from '../domain/risk/rules';
+import { evaluateRisk, retentionSeconds, rulesFor, windowsNeeded, type RiskDecision } from '../domain/risk/rules';
 import type { ConfigChanges } from '../infra/config-changes';
 import type { Logger } from 'pino';
 import type { Config } from '../infra/config';
-import type { Database, Db } from '../infra/db';
+import type { Database } from '../infra/db';
 import { openRedis } from '../infra/redis';
 import { redisRiskCounters } from '../store/risk-redis';
 import { openPii } from '../infra/pii';
@@ -13,7 +13,6 @@ import { piiKeyring } from '../infra/pii';
 import { gameClockOf, legacyRiskFacts, listRiskRules, riskFacts, subjectKeys, type RiskCheck } from '../store/risk';
 import { minorCapsContext } from '../store/minor-caps';
 import { pgRiskCounters, type CountedCheck, type RiskCounters, type TakeHold } from '../store/risk-counters';
-import type { RunSql } from '../infra/db';
 import type { Money } from '../domain/money';
 import type { ActivityDeps } from './deps';
 
@@ -29,22 +28,24 @@ export function openRiskCounters(config: Pick<Config, 'REDIS_URL'>, database: Da
   return { ...counters, close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
 }
 
-/** How long a process may use the rules it read without a change notification (none is lost for longer). */
-const RULES_MAX_AGE_MS = 1_000;
+/** How long a process may use the configuration it read without a change notification (none is lost for longer). */
+const SETTINGS_MAX_AGE_MS = 1_000;
 
-/** The operators' rules as this process knows them: reloaded on `risk_rules` notifications, and at least every second. */
-export function riskRulesCache(db: Db, changes?: ConfigChanges) {
-  let loaded: { at: number; rules: Promise<RiskRule[]> } | undefined;
-  changes?.on('risk_rules', async () => {
-    loaded = undefined;
-  });
-  return () => {
-    if (!loaded || Date.now() - loaded.at > RULES_MAX_AGE_MS) {
-      const rules = listRiskRules(db);
-      loaded = { at: Date.now(), rules };
-      rules.catch(() => (loaded = undefined));
-    }
-    return loaded.rules;
+/**
+ * What the risk step reads of the configuration (the operators' rules, a game's clock, a region's
+ * minors' caps), kept per key for at most a second and dropped at once when `topics` announce a
+ * change: the step's hot path reads the books, not its settings.
+ */
+export function recentSettings<T>(load: (key: string) => Promise<T>, changes: ConfigChanges | undefined, topics: string[]) {
+  const loaded = new Map<string, { at: number; value: Promise<T> }>();
+  for (const topic of topics) changes?.on(topic, async () => loaded.clear());
+  return (key: string): Promise<T> => {
+    const kept = loaded.get(key);
+    if (kept && Date.now() - kept.at <= SETTINGS_MAX_AGE_MS) return kept.value;
+    const value = load(key);
+    loaded.set(key, { at: Date.now(), value });
+    value.catch(() => loaded.delete(key));
+    return value;
   };
 }
 
@@ -57,7 +58,9 @@ export function riskRulesCache(db: Db, changes?: ConfigChanges) {
  */
 export function createRiskActivities({ database, config, changes, riskCounters }: ActivityDeps) {
   const counters = riskCounters ?? pgRiskCounters(database);
-  const rulesNow = riskRulesCache(database.db, changes);
+  const rulesNow = recentSettings(() => listRiskRules(database.db), changes, ['risk_rules']);
+  const clockOf = recentSettings((gameId) => gameClockOf(database.db, gameId), changes, ['games']);
+  const capsContextOf = recentSettings((key) => minorCapsContext(database.sql, ...(JSON.parse(key) as [string, string])), changes, ['games', 'risk_minor_caps']);
   // Read at each check, as before rules were data: tests change the process's settings while it runs.
   const settings = () => ({ maxOrdersPerUserInWindow: config.RISK_MAX_ORDERS_PER_USER });
   return {
@@ -81,10 +84,10 @@ export function createRiskActivities({ database, config, changes, riskCounters }
         businessMetrics.riskDecision(check.gameId, risk.decision, risk.reasons);
         return risk;
       }
-      const enabled = (await rulesNow()).filter((r) => r.enabled);
+      const enabled = (await rulesNow('')).filter((r) => r.enabled);
       const rules = rulesFor(enabled, check.gameId);
       const order = { amount, hasDevice: keys.DEVICE !== undefined, hasIp: keys.IP !== undefined, now: now.getTime() };
-      const minor = ageBand && region ? await minorCapOf(database.sql, { gameId: check.gameId, region, ageBand, now }) : undefined;
+      const minor = ageBand && region ? await minorCapOf(capsContextOf, { gameId: check.gameId, region, ageBand, now }) : undefined;
       const hold = (take: TakeHold, risk: RiskDecision) => holdMinorSpending(take, minor, { ...check, orderId, amount }, risk);
       const base = { subject: check, keys, orderId, currency: amount.currency, now, since };
       let risk: RiskDecision;
@@ -94,7 +97,7 @@ export function createRiskActivities({ database, config, changes, riskCounters }
         const { facts, earlier } = await riskFacts(database.sql, { ...base, windows: [], paidOrders: false, deviceFirstSeen: false, failureWindows: [] });
         risk = earlier ?? (await hold((h) => counters.takeMinorHold(h), evaluateRisk(facts, settings(), [], order)));
       } else {
-        const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? await dayStartOf(database.db, check.gameId, now) : undefined;
+        const dayStart = rules.some((r) => r.kind === 'AML_DAILY') ? dayStartOf(await clockOf(check.gameId), now) : undefined;
         const counted: CountedCheck = {
           ...base,
           amount,
@@ -114,9 +117,9 @@ export function createRiskActivities({ database, config, changes, riskCounters }
 }
 
 /** The cap a minor's order is held to and the month it counts in (the game's time zone), or undefined. */
-async function minorCapOf(run: RunSql, o: { gameId: string; region: string; ageBand: AgeBand; now: Date }) {
+async function minorCapOf(contextOf: (key: string) => ReturnType<typeof minorCapsContext>, o: { gameId: string; region: string; ageBand: AgeBand; now: Date }) {
   if (o.ageBand === 'ADULT') return undefined;
-  const context = await minorCapsContext(run, o.region, o.gameId);
+  const context = await contextOf(JSON.stringify([o.region, o.gameId]));
   const cap = capFor(o.ageBand, o.region, context.stored);
   return cap && { cap, month: gameMonth(o.now, context.timeZone) };
 }
@@ -146,7 +149,6 @@ async function holdMinorSpending(
 }
 
 /** When the game's current day started (its time zone and reset hour). */
-async function dayStartOf(db: Db, gameId: string, now: Date): Promise<Date> {
-  const clock = await gameClockOf(db, gameId);
+function dayStartOf(clock: GameClock, now: Date): Date {
   return gameDayStart(gameDay(now, clock), clock);
 }

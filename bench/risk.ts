@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRiskActivities } from '../activities/risk';
 import type { RiskRule } from '../domain/risk/rules';
 import { loadConfig } from '../infra/config';
@@ -18,9 +19,12 @@ import { round } from './lib/system';
 
 /**
  * `npm run bench -- --mode risk`: the risk step (`checkRisk`, the whole activity: the rules, the one
- * read of the books, the counters, the decision kept) under `--concurrency` (50) concurrent orders
- * with ten enabled rules of every kind, on PostgreSQL and on Redis in one run: `--purchases` checks per
- * store in `--rounds` alternating rounds (both see the same machine), after `--warmup` each. In process,
+ * read of the books, the counters, the decision kept) with ten enabled rules of every kind, on
+ * PostgreSQL and on Redis in one run, three ways: one order at a time (the step's own time);
+ * `--concurrency` (50) orders always in flight (closed loop: the step's capacity, and by Little's law
+ * its latency there is concurrency ÷ capacity); and orders arriving at `--paced-share` (0.5) of the
+ * slower store's capacity (open loop, timed from each order's due time). `--purchases` checks per store
+ * and way, in `--rounds` alternating rounds (both stores see the same machine), after `--warmup`. In process,
  * against real PostgreSQL (`--database-url`, dropped and migrated) and Redis (`--redis`, keys under a
  * prefix of this run, deleted at the end). Players: one per 5 checks, each with its own device (one in
  * twenty shared), 200 /24 networks, one in ten an 8-15 year old in CN (a monthly hold); each has five
@@ -28,6 +32,7 @@ import { round } from './lib/system';
  */
 const STORES = ['PostgreSQL', 'Redis'] as const;
 type StoreName = (typeof STORES)[number];
+type Way = 'one at a time' | `${number} in flight` | 'paced';
 
 /** Ten rules, every kind, thresholds a studio might set: most orders pass every one of them (all are counted). */
 const rules = (gameId: string): RiskRule[] =>
@@ -83,45 +88,85 @@ export async function riskMode() {
     const games: Record<StoreName, string> = { PostgreSQL: 'bench-risk-pg', Redis: 'bench-risk-redis' };
     for (const store of STORES) await prepareGame(database, games[store], players);
     const steps = Object.fromEntries(STORES.map((s) => [s, createRiskActivities({ database, config, riskCounters: counters[s] } as never).checkRisk]));
-    const times: Record<StoreName, number[]> = { PostgreSQL: [], Redis: [] };
     const decisions: Record<StoreName, Record<string, number>> = { PostgreSQL: {}, Redis: {} };
     const next: Record<StoreName, number> = { PostgreSQL: 0, Redis: 0 };
-    const run = async (store: StoreName, count: number, measured: boolean) => {
+    const check = async (store: StoreName, measured: boolean) => {
+      const risk = await steps[store]!(orderOf(games[store], next[store]++, players));
+      if (!measured) return;
+      const outcome = risk.reasons.includes('MINOR_SPENDING_LIMIT') ? 'DENY (minor cap)' : risk.decision;
+      decisions[store][outcome] = (decisions[store][outcome] ?? 0) + 1;
+    };
+    /** `count` checks, `inFlight` at a time; each one's latency into `times` (when given). */
+    const closedLoop = async (store: StoreName, count: number, inFlight: number, times?: number[]) => {
       let left = count;
       await Promise.all(
-        Array.from({ length: Math.min(C, count) }, async () => {
+        Array.from({ length: Math.min(inFlight, count) }, async () => {
           while (left-- > 0) {
-            const order = orderOf(games[store], next[store]++, players);
             const t = performance.now();
-            const risk = await steps[store]!(order);
-            if (!measured) continue;
-            times[store].push(performance.now() - t);
-            const outcome = risk.reasons.includes('MINOR_SPENDING_LIMIT') ? 'DENY (minor cap)' : risk.decision;
-            decisions[store][outcome] = (decisions[store][outcome] ?? 0) + 1;
+            await check(store, times !== undefined);
+            times?.push(performance.now() - t);
           }
         }),
       );
     };
+    /** `count` checks started `perSecond`, each timed from when it was due (a late start counts); the most in flight at once. */
+    const openLoop = async (store: StoreName, count: number, perSecond: number, times: number[]) => {
+      const start = performance.now();
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const started: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const due = start + (i * 1000) / perSecond;
+        if (due > performance.now()) await sleep(due - performance.now());
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        started.push(check(store, true).then(() => void (times.push(performance.now() - due), inFlight--)));
+      }
+      await Promise.all(started);
+      return mostInFlight;
+    };
     for (const store of STORES) {
       log(`${store}: warming up with ${WARMUP} checks`);
-      await run(store, WARMUP, false);
+      await closedLoop(store, WARMUP, C);
     }
+    const ways = ['one at a time', `${C} in flight`, 'paced'] as const;
+    const times = Object.fromEntries(STORES.map((s) => [s, Object.fromEntries(ways.map((w) => [w, [] as number[]]))])) as Record<StoreName, Record<Way, number[]>>;
+    const busyMs: Record<StoreName, number> = { PostgreSQL: 0, Redis: 0 };
     const perRound = Math.ceil(N / ROUNDS);
+    const share = (list: number[]) => Math.min(perRound, N - list.length);
     for (let r = 0; r < ROUNDS; r++) {
       for (const store of r % 2 === 0 ? STORES : [...STORES].reverse()) {
-        await run(store, Math.min(perRound, N - times[store].length), true);
-        log(`round ${r + 1}/${ROUNDS} ${store}: ${times[store].length} checks measured`);
+        await closedLoop(store, share(times[store]['one at a time']), 1, times[store]['one at a time']);
+        const t = performance.now();
+        await closedLoop(store, share(times[store][ways[1]]), C, times[store][ways[1]]);
+        busyMs[store] += performance.now() - t;
+        log(`round ${r + 1}/${ROUNDS} ${store}: ${times[store][ways[1]].length} checks measured one at a time and ${C} in flight`);
       }
     }
-    const latencyMs = Object.fromEntries(STORES.map((s) => [s, summarize(times[s])])) as Record<StoreName, LatencySummary>;
+    const capacity = Object.fromEntries(STORES.map((s) => [s, Math.round((times[s][ways[1]].length * 1000) / busyMs[s])])) as Record<StoreName, number>;
+    const pacedPerSecond = Math.max(1, Math.round(Number(args['paced-share']) * Math.min(...Object.values(capacity))));
+    const mostInFlight: Record<StoreName, number> = { PostgreSQL: 0, Redis: 0 };
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const store of r % 2 === 0 ? STORES : [...STORES].reverse()) {
+        mostInFlight[store] = Math.max(mostInFlight[store], await openLoop(store, share(times[store].paced), pacedPerSecond, times[store].paced));
+        log(`round ${r + 1}/${ROUNDS} ${store}: ${times[store].paced.length} checks measured paced at ${pacedPerSecond}/s`);
+      }
+    }
+    const latencyMs = Object.fromEntries(
+      STORES.map((s) => [s, Object.fromEntries(ways.map((w) => [w, summarize(times[s][w])]))]),
+    ) as Record<StoreName, Record<Way, LatencySummary>>;
     const result = {
       kind: 'risk',
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
-      settings: { checksPerStore: N, concurrency: C, warmup: WARMUP, rounds: ROUNDS, rules: rules('g').length, players },
+      settings: { checksPerStoreAndWay: N, concurrency: C, pacedPerSecond, warmup: WARMUP, rounds: ROUNDS, rules: rules('g').length, players },
+      capacityPerSecond: capacity,
+      mostInFlightPaced: mostInFlight,
       latencyMs,
       decisions,
-      targets: STORES.map((s) => target(`risk step p99 under 10 ms on ${s}`, latencyMs[s].p99 < 10, `p99 ${latencyMs[s].p99} ms`)),
+      targets: STORES.flatMap((s) => [
+        target(`risk step p99 under 10 ms on ${s}, ${C} in flight`, latencyMs[s][ways[1]].p99 < 10, `p99 ${latencyMs[s][ways[1]].p99} ms`),
+        target(`risk step p99 under 10 ms on ${s}, paced at ${pacedPerSecond}/s`, latencyMs[s].paced.p99 < 10, `p99 ${latencyMs[s].paced.p99} ms`),
+      ]),
     };
     finish('risk', result, markdown(result));
   } finally {
@@ -151,11 +196,14 @@ function markdown(r: any): string {
     '',
     `Machine: ${machineLine(r.machine)}.`,
     '',
-    `${r.settings.checksPerStore} checks per store (after ${r.settings.warmup} to warm up), ${r.settings.concurrency} at a time, in ${r.settings.rounds} alternating rounds; ${r.settings.rules} enabled rules of every kind; ${r.settings.players} players. The step is \`checkRisk\`, the whole activity, timed in process.`,
+    `${r.settings.checksPerStoreAndWay} checks per store and way (after ${r.settings.warmup} to warm up), in ${r.settings.rounds} alternating rounds: one at a time, ${r.settings.concurrency} always in flight, and paced at ${r.settings.pacedPerSecond}/s (half the slower store's capacity; timed from each order's due time); ${r.settings.rules} enabled rules of every kind; ${r.settings.players} players. The step is \`checkRisk\`, the whole activity, timed in process.`,
     '',
-    '| Store | Latency, ms | Decisions |',
-    '| --- | --- | --- |',
-    ...STORES.map((s) => `| ${s} | ${ms(r.latencyMs[s])} | ${Object.entries(r.decisions[s]).map(([d, n]) => `${d} ${n}`).join(', ')} |`),
+    `| Store | One at a time, ms | ${r.settings.concurrency} in flight, ms | Capacity | Paced at ${r.settings.pacedPerSecond}/s, ms (most in flight) | Decisions |`,
+    '| --- | --- | --- | --- | --- | --- |',
+    ...STORES.map(
+      (s) =>
+        `| ${s} | ${ms(r.latencyMs[s]['one at a time'])} | ${ms(r.latencyMs[s][`${r.settings.concurrency} in flight`])} | ${r.capacityPerSecond[s]}/s | ${ms(r.latencyMs[s].paced)} (${r.mostInFlightPaced[s]}) | ${Object.entries(r.decisions[s]).map(([d, n]) => `${d} ${n}`).join(', ')} |`,
+    ),
     '',
     targetsTable(r.targets),
   ].join('\n')}\n`;

@@ -2,6 +2,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { Money } from '../domain/money';
 import { BUILT_IN_MINOR_CAPS, type RegionCaps } from '../domain/risk/minor-caps';
 import type { Database, RunSql } from '../infra/db';
+import { CONFIG_CHANGED } from './channel-accounts';
 import { NOW_UTC, sql, type Sql } from './sql';
 
 /**
@@ -103,6 +104,7 @@ export async function putMinorCaps(database: Database, region: string, caps: Reg
     const before = await tx.riskMinorCap.findUnique({ where: { region } });
     const fields = { currency: caps.currency, bands: caps.bands as Prisma.InputJsonValue, updatedAt: new Date() };
     await tx.riskMinorCap.upsert({ where: { region }, create: { region, ...fields }, update: fields });
+    await tx.$executeRaw(sql`SELECT pg_notify(${CONFIG_CHANGED}, 'risk_minor_caps')`);
     await tx.configAudit.create({
       data: {
         entity: 'risk_minor_caps',

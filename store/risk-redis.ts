@@ -90,7 +90,20 @@ const MONTH_TTL_MS = 100 * 86_400_000;
 /** Window sets live a minute past the longest look-back. */
 const WINDOW_TTL_MARGIN_MS = 60_000;
 
+/**
+ * A script Redis keeps by its digest (EVALSHA, loaded again on NOSCRIPT by ioredis): the risk step
+ * sends its arguments, not the script, on every order.
+ */
+function storedScript(redis: Redis, name: string, lua: string) {
+  redis.defineCommand(name, { lua });
+  const command = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!.bind(redis);
+  return (keys: string[], ...args: (string | number)[]) => command(keys.length, ...keys, ...args);
+}
+
 export function redisRiskCounters(redis: Redis, database: Database, prefix = 'payments:risk:'): RiskCounters {
+  const take = storedScript(redis, 'riskTakePlace', TAKE_SCRIPT);
+  const hold = storedScript(redis, 'riskTakeMinorHold', HOLD_SCRIPT);
+  const giveBack = storedScript(redis, 'riskGiveBackMinorHold', GIVE_BACK_SCRIPT);
   // One game's keys share a hash slot (its id as the hash tag): a script's keys are one slot on a cluster.
   const windowSet = (gameId: string, subject: string, key: string) => `${prefix}{${gameId}}:w:${subject}:${key}`;
   const month = (h: HoldRequest) => `${prefix}{${h.gameId}}:minor:${h.month}:${h.amount.currency}:${h.userId}`;
@@ -111,10 +124,8 @@ export function redisRiskCounters(redis: Redis, database: Database, prefix = 'pa
     const index = (subject: string) => sets.findIndex((s) => s.subject === subject) + 1; // 0: the order lacks it
     const windows = c.windows.filter((w) => index(w.subject) > 0);
     const now = c.now.getTime();
-    const [figures, deviceFirst, dayTotal] = (await redis.eval(
-      TAKE_SCRIPT,
-      sets.length,
-      ...sets.map((s) => s.key),
+    const [figures, deviceFirst, dayTotal] = (await take(
+      sets.map((s) => s.key),
       memberOf(c),
       c.subject.userId,
       c.amount.currency,
@@ -140,7 +151,7 @@ export function redisRiskCounters(redis: Redis, database: Database, prefix = 'pa
   };
 
   const takeMinorHold = async (h: HoldRequest): Promise<HoldOutcome> => {
-    const [held, used] = (await redis.eval(HOLD_SCRIPT, 2, month(h), holdOf(h.orderId), h.orderId, h.amount.value, h.ceiling, MONTH_TTL_MS)) as [number, number];
+    const [held, used] = (await hold([month(h), holdOf(h.orderId)], h.orderId, h.amount.value, h.ceiling, MONTH_TTL_MS)) as [number, number];
     return { held: held === 1, used };
   };
 
@@ -166,7 +177,7 @@ export function redisRiskCounters(redis: Redis, database: Database, prefix = 'pa
     async giveBackMinorHold(orderId) {
       // The month a hold is in never changes once named: reading it first races nothing.
       const monthKey = await redis.get(holdOf(orderId));
-      if (monthKey !== null) await redis.eval(GIVE_BACK_SCRIPT, 1, monthKey, orderId);
+      if (monthKey !== null) await giveBack([monthKey], orderId);
     },
     async close() {},
   };

@@ -36,10 +36,22 @@ export function daysFrom(from: string, to: string): string[] {
   return days;
 }
 
+/**
+ * One formatter per time zone and use, kept: building an Intl.DateTimeFormat costs far more than
+ * formatting with it (it was most of the risk step's own CPU time). Formatters are immutable.
+ */
+function formatterOf(cache: Map<string, Intl.DateTimeFormat>, timeZone: string, make: (timeZone: string) => Intl.DateTimeFormat) {
+  let formatter = cache.get(timeZone);
+  if (!formatter) cache.set(timeZone, (formatter = make(timeZone)));
+  return formatter;
+}
+const dateFormatters = new Map<string, Intl.DateTimeFormat>();
+const wallClockFormatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar day an instant falls on in `timeZone`. */
 export function dayOf(instant: Date, timeZone: string): string {
   // en-CA formats dates as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
+  return formatterOf(dateFormatters, timeZone, (tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })).format(instant);
 }
 
 /** The first instant of `date` in `timeZone` (its local midnight, or the first time after a gap). */
@@ -60,19 +72,15 @@ export function instantAt(date: string, hour: number, timeZone: string): Date {
 
 /** How far `timeZone`'s wall clock is ahead of UTC at `instant`, in milliseconds. */
 function offsetAt(instant: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+  const wallClock = formatterOf(
+    wallClockFormatters,
     timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  }).formatToParts(instant);
+    (tz) => new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }),
+  );
+  const parts = wallClock.formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)!.value);
-  const wallClock = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
-  return wallClock - Math.floor(instant.getTime() / 1000) * 1000;
+  const wallTime = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  return wallTime - Math.floor(instant.getTime() / 1000) * 1000;
 }
 
 /** The day before the one `instant` falls on in `timeZone`: what a daily run at `instant` reconciles. */
