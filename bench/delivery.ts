@@ -12,7 +12,7 @@ import { Stack } from './lib/launcher';
 import { describeMachine, summarize, type LatencySummary } from './lib/measure';
 import { drivePurchases, notificationToDelivered, type PurchaseRun } from './lib/purchases';
 import { finish, machineLine, ms, target, targetsTable } from './lib/report';
-import { round } from './lib/system';
+import { postgresVersion, round } from './lib/system';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -46,6 +46,7 @@ export async function deliveryMode() {
   const client = new Client({ connection: stack.connection! });
   const consumers: { stop(): Promise<void> }[] = [];
   try {
+    machine.postgres = await postgresVersion(stack);
     const games = new Map<DeliveryMode, GameWithItem>();
     for (const mode of modes) games.set(mode, await registerModeGame(stack, mode, consumers));
     for (const mode of modes) {

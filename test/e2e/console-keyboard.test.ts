@@ -1,36 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
 import { dayOf } from '../../domain/reconciliation/days';
-import { launchConsoleBrowser, newConsolePage, signIn } from '../support/console-browser';
-import { Harness, type TestGame } from '../support/harness';
+import { consoleSystem, signIn } from '../support/console-browser';
 
 // The console by keyboard alone, in Debian's Chromium against the real running system: every page's
 // controls reached by Tab in reading order with a visible focus, Enter submitting forms, dialogs taking
 // focus, keeping it inside, closing on Escape and giving it back to their button.
 const OPERATOR = 'kim@studio.example';
 
-let h: Harness;
-let game: TestGame;
-let sku: string;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  browser = await launchConsoleBrowser();
-  ({ h, game, sku } = await Harness.startWithGame());
-}, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await h?.close();
+const s = consoleSystem({
+  async eachPage({ h, page, url }) {
+    await page.goto(url('/orders'));
+    await signIn(page, { token: h.config.ADMIN_TOKEN, operator: OPERATOR });
+  },
 });
-beforeEach(async () => {
-  page = await newConsolePage(browser);
-  await page.goto(url('/orders'));
-  await signIn(page, { token: h.config.ADMIN_TOKEN, operator: OPERATOR });
-});
-afterEach(() => page.context().close());
-
-const url = (path: string) => `${h.api.url}/console${path}`;
 
 interface Stop {
   name: string;
@@ -42,7 +24,7 @@ interface Stop {
 /** What has the focus: its label (or text), whether its focus shows, whether it is inside an open dialog. */
 async function focused(): Promise<Stop | undefined> {
   // In the page (a string: the test's own tsconfig has no DOM types).
-  return page.evaluate<Stop | undefined>(`(() => {
+  return s.page.evaluate<Stop | undefined>(`(() => {
     const e = document.activeElement;
     if (!e || e === document.body) return undefined;
     const label = e.labels && e.labels[0] ? e.labels[0].innerText.split('\\n')[0] : '';
@@ -60,11 +42,11 @@ async function focused(): Promise<Stop | undefined> {
  * stops in order (a date field's day, month and year parts are one stop).
  */
 async function tabStops(path: string, ready: string): Promise<Stop[]> {
-  await page.goto(url(path));
-  await page.getByRole('heading', { name: ready, exact: true }).waitFor();
+  await s.page.goto(s.url(path));
+  await s.page.getByRole('heading', { name: ready, exact: true }).waitFor();
   const stops: Stop[] = [];
   for (let i = 0; i < 80; i++) {
-    await page.keyboard.press('Tab');
+    await s.page.keyboard.press('Tab');
     const stop = await focused();
     if (!stop || (stops.length > 0 && stop.name === stops[0]!.name && stops.length > 3)) break;
     if (stop.name !== stops[stops.length - 1]?.name) stops.push(stop);
@@ -88,7 +70,7 @@ function expectInOrder(stops: Stop[], names: string[]) {
 /** Presses Tab until the control named `name` has the focus. */
 async function tabTo(name: string) {
   for (let i = 0; i < 80; i++) {
-    await page.keyboard.press('Tab');
+    await s.page.keyboard.press('Tab');
     if ((await focused())?.name === name) return;
   }
   throw new Error(`Tab never reached "${name}"`);
@@ -98,86 +80,86 @@ const NAV = ['Orders', 'Stuck', 'Channels', 'Revenue', 'Channels report', 'Recon
 
 describe('the console by keyboard', () => {
   it('signs in with the keyboard alone: Tab to each field, Enter submits', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Admin token').waitFor();
-    await page.reload();
-    await page.getByLabel('Admin token').waitFor();
-    await page.keyboard.press('Tab');
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    await s.page.getByLabel('Admin token').waitFor();
+    await s.page.reload();
+    await s.page.getByLabel('Admin token').waitFor();
+    await s.page.keyboard.press('Tab');
     expect(await focused()).toMatchObject({ name: 'Admin token', visible: true });
-    await page.keyboard.type(h.config.ADMIN_TOKEN);
-    await page.keyboard.press('Tab');
+    await s.page.keyboard.type(s.h.config.ADMIN_TOKEN);
+    await s.page.keyboard.press('Tab');
     expect(await focused()).toMatchObject({ name: 'Operator', visible: true });
-    await page.keyboard.type(OPERATOR);
-    await page.keyboard.press('Tab');
+    await s.page.keyboard.type(OPERATOR);
+    await s.page.keyboard.press('Tab');
     expect(await focused()).toMatchObject({ name: 'Sign in', visible: true });
-    await page.keyboard.press('Shift+Tab');
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    await s.page.keyboard.press('Shift+Tab');
+    await s.page.keyboard.press('Enter');
+    await s.page.getByRole('heading', { name: 'Orders' }).waitFor();
   });
 
   it('reaches the navigation, the search and every filter of the orders list; Enter in a field applies the filters', async () => {
     const userId = `player-${randomUUID().slice(0, 8)}`;
-    const placed = await h.createOrder(game, { userId, sku, region: 'CN' });
+    const placed = await s.h.createOrder(s.game, { userId, sku: s.sku, region: 'CN' });
     expect(placed.status).toBe(201);
     const stops = await tabStops('/orders', 'Orders');
     expectInOrder(stops, [...NAV, 'Text', 'Game', 'User', 'Channel', 'Status', 'From', 'To', 'Apply']);
 
-    await page.goto(url('/orders'));
-    await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    await s.page.goto(s.url('/orders'));
+    await s.page.getByRole('heading', { name: 'Orders' }).waitFor();
     await tabTo('User');
-    await page.keyboard.type(userId);
-    await page.keyboard.press('Enter');
-    await page.getByRole('link', { name: placed.body.orderId }).waitFor();
-    expect(new URL(page.url()).searchParams.get('user')).toBe(userId);
+    await s.page.keyboard.type(userId);
+    await s.page.keyboard.press('Enter');
+    await s.page.getByRole('link', { name: placed.body.orderId }).waitFor();
+    expect(new URL(s.page.url()).searchParams.get('user')).toBe(userId);
 
     // The search box: an order id and Enter opens the order.
-    await page.goto(url('/orders'));
-    await page.getByRole('heading', { name: 'Orders' }).waitFor();
+    await s.page.goto(s.url('/orders'));
+    await s.page.getByRole('heading', { name: 'Orders' }).waitFor();
     await tabTo('Search');
-    await page.keyboard.type(placed.body.orderId);
-    await page.keyboard.press('Enter');
-    await page.getByRole('heading', { name: `Order ${placed.body.orderId}` }).waitFor();
+    await s.page.keyboard.type(placed.body.orderId);
+    await s.page.keyboard.press('Enter');
+    await s.page.getByRole('heading', { name: `Order ${placed.body.orderId}` }).waitFor();
   });
 
   it("opens an order's action dialog with Enter: focus inside, kept from the page behind, Escape gives it back; the reason is submitted with Enter", async () => {
-    const placed = await h.createOrder(game, { userId: `player-${randomUUID().slice(0, 8)}`, sku, region: 'CN' });
+    const placed = await s.h.createOrder(s.game, { userId: `player-${randomUUID().slice(0, 8)}`, sku: s.sku, region: 'CN' });
     const orderId = placed.body.orderId as string;
     const stops = await tabStops(`/orders/${orderId}`, 'Timeline');
     expectInOrder(stops, [...NAV, 'Close']);
 
-    await page.goto(url(`/orders/${orderId}`));
-    await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+    await s.page.goto(s.url(`/orders/${orderId}`));
+    await s.page.getByRole('heading', { name: 'Timeline' }).waitFor();
     await tabTo('Close');
-    await page.keyboard.press('Enter');
-    await page.getByRole('dialog', { name: 'Close' }).waitFor();
+    await s.page.keyboard.press('Enter');
+    await s.page.getByRole('dialog', { name: 'Close' }).waitFor();
     expect(await focused()).toMatchObject({ name: 'Reason', inDialog: true });
     // Tab cycles through the dialog's controls (and the browser's own, where the focus is on no element
     // of the page), never to the page behind it.
     const inside = new Set<string>();
     for (let i = 0; i < 6; i++) {
-      await page.keyboard.press('Tab');
+      await s.page.keyboard.press('Tab');
       const stop = await focused();
       if (!stop) continue;
       expect(stop).toMatchObject({ inDialog: true, visible: true });
       inside.add(stop.name);
     }
     expect([...inside].sort()).toEqual(['Cancel', 'Close', 'Reason']);
-    await page.keyboard.press('Escape');
-    await page.getByRole('dialog', { name: 'Close' }).waitFor({ state: 'hidden' });
+    await s.page.keyboard.press('Escape');
+    await s.page.getByRole('dialog', { name: 'Close' }).waitFor({ state: 'hidden' });
     expect(await focused()).toMatchObject({ name: 'Close', visible: true, inDialog: false });
 
-    await page.keyboard.press('Enter');
+    await s.page.keyboard.press('Enter');
     expect(await focused()).toMatchObject({ name: 'Reason', inDialog: true });
-    await page.keyboard.type('player asked to cancel, ticket CS-4242');
-    await page.keyboard.press('Tab');
+    await s.page.keyboard.type('player asked to cancel, ticket CS-4242');
+    await s.page.keyboard.press('Tab');
     expect(await focused()).toMatchObject({ name: 'Close', inDialog: true, visible: true });
-    await page.keyboard.press('Enter');
-    await page.getByTestId('status').getByText('CLOSED').waitFor({ timeout: 20_000 });
-    expect(await h.db.opsAction.findFirstOrThrow({ where: { orderId } })).toMatchObject({ operator: OPERATOR, reason: 'player asked to cancel, ticket CS-4242' });
+    await s.page.keyboard.press('Enter');
+    await s.page.getByTestId('status').getByText('CLOSED').waitFor({ timeout: 20_000 });
+    expect(await s.h.db.opsAction.findFirstOrThrow({ where: { orderId } })).toMatchObject({ operator: OPERATOR, reason: 'player asked to cancel, ticket CS-4242' });
   });
 
   it('reaches every control of the finance and operations pages in order, with a visible focus', async () => {
-    const day = dayOf(new Date(), h.config.RECON_TIME_ZONE);
+    const day = dayOf(new Date(), s.h.config.RECON_TIME_ZONE);
     expectInOrder(await tabStops(`/finance/revenue?from=${day}&to=${day}`, 'Revenue'), [...NAV, 'From', 'To', 'Per', 'Game', 'Channel', 'Apply']);
     expectInOrder(await tabStops(`/finance/channels?from=${day}&to=${day}`, 'Channels report'), [...NAV, 'From', 'To', 'Per', 'Apply']);
     expectInOrder(await tabStops('/finance/reconciliation', 'Reconciliation'), [
@@ -198,13 +180,13 @@ describe('the console by keyboard', () => {
   }, 60_000);
 
   it('applies a finance page\'s filters with Enter, keeping them in the URL', async () => {
-    await page.goto(url('/finance/reconciliation'));
-    await page.getByRole('heading', { name: 'Reconciliation' }).waitFor();
+    await s.page.goto(s.url('/finance/reconciliation'));
+    await s.page.getByRole('heading', { name: 'Reconciliation' }).waitFor();
     await tabTo('Channel');
     const channel = `kbd-${randomUUID().slice(0, 8)}`;
-    await page.keyboard.type(channel);
-    await page.keyboard.press('Enter');
-    await page.getByText('No runs match.').waitFor();
-    expect(new URL(page.url()).searchParams.get('channel')).toBe(channel);
+    await s.page.keyboard.type(channel);
+    await s.page.keyboard.press('Enter');
+    await s.page.getByText('No runs match.').waitFor();
+    expect(new URL(s.page.url()).searchParams.get('channel')).toBe(channel);
   });
 });
