@@ -40,20 +40,20 @@ export async function consoleMode() {
   try {
     machine.postgres = await postgresVersion(stack);
     const t0 = performance.now();
-    const { rows: held } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM orders');
-    if (reuse && Number(held[0]!.n) < orders) throw new Error(`--reuse-data: the database holds ${held[0]!.n} orders, not ${orders}`);
-    if (!reuse) await writeAndRollUp();
+    const ordersHeld = async () => Number((await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM orders')).rows[0]!.n);
+    if (reuse && (await ordersHeld()) < orders) throw new Error(`--reuse-data: the database holds ${await ordersHeld()} orders, not ${orders}`);
+    if (!reuse) {
+      log(`writing a year of ${orders.toLocaleString('en')} orders (${FIRST} to ${LAST})`);
+      await writeYear(stack, orders);
+      log(`written; rolling up the year`);
+      for (const date of daysFrom(FIRST, LAST)) {
+        for (const channel of CHANNELS) await rollUpDay(database, { channel, date, timeZone: DEFAULT_RECON_TIME_ZONE });
+      }
+      await stack.db.query('ANALYZE');
+    }
     const generatedSeconds = round((performance.now() - t0) / 1000);
-    async function writeAndRollUp() {
-    log(`writing a year of ${orders.toLocaleString('en')} orders (${FIRST} to ${LAST})`);
-    await writeYear(stack, orders);
-    log(`written; rolling up the year`);
-    for (const date of daysFrom(FIRST, LAST)) {
-      for (const channel of CHANNELS) await rollUpDay(database, { channel, date, timeZone: DEFAULT_RECON_TIME_ZONE });
-    }
-    await stack.db.query('ANALYZE');
-    }
-    log(reuse ? `reusing ${held[0]!.n} orders` : `written and rolled up in ${generatedSeconds} s`);
+    const held = await ordersHeld();
+    log(reuse ? `reusing ${held} orders` : `written and rolled up in ${generatedSeconds} s`);
 
     // A sample with valid order ids (the generated ones are md5s, which the API refuses as ids: their
     // variant nibble is arbitrary) and channel payment ids, so a search by either finds its order;
@@ -154,7 +154,7 @@ export async function consoleMode() {
       date: new Date().toISOString(),
       machine: { ...machine, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
       settings: { orders, from: FIRST, to: LAST, requestsPerQuery: requests, pageLoads: pageLoads.length },
-      books: { generatedSeconds, reused: reuse, ordersHeld: Number(held[0]!.n) },
+      books: { generatedSeconds, reused: reuse, ordersHeld: held },
       latencyMs: latencies,
       searchMs: searchAll,
       ...(pageLoad && {

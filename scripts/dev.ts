@@ -149,7 +149,8 @@ async function main() {
           ? `  Temporal UI      ${uiUrl}   (query: OrderStatus='DELIVERING')`
           : `  Temporal         ${temporalAddress} (TEMPORAL_ADDRESS)`,
         `  Database         ${embeddedDatabase ? `embedded PGlite, ${redactUrl(databaseUrl)}` : `${redactUrl(databaseUrl)} (DATABASE_URL)`}`,
-        `  Sample checkout  ${sample}`,
+        `  Sample order     ${sample.orderId ? `${apiUrl}/console/orders/${sample.orderId}   (its story in the console)` : sample.failure}`,
+        `  Sample checkout  ${sample.payUrl ?? sample.failure}`,
         `  Demo game        id ${DEMO_GAME_ID}, secret ${DEMO_SECRET}`,
         `  Deliveries log   ${deliveriesLog}`,
         `  Data folder      ${dataDir}`,
@@ -323,14 +324,15 @@ async function waitForWorker(address: string, config: Config, pid: number, stop:
   throw new Error(`the worker did not poll ${waiting.map((q) => q.taskQueue).join(', ')} within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-async function sampleOrder(apiUrl: string): Promise<string> {
+/** The sample order: its id and checkout page, or why it could not be placed. */
+async function sampleOrder(apiUrl: string): Promise<{ orderId?: string; payUrl?: string; failure: string }> {
   const client = new ApiClient(apiUrl, '');
   const created = await client.createOrder(
     { gameId: DEMO_GAME_ID, secret: DEMO_SECRET },
     { userId: 'demo-player-1', sku: DEMO_ITEMS[0]!.sku, region: 'CN' },
     randomUUID(),
   );
-  return created.body?.payment?.payUrl ?? `(sample order failed: ${JSON.stringify(created.body)})`;
+  return { orderId: created.body?.orderId, payUrl: created.body?.payment?.payUrl, failure: `(sample order failed: ${JSON.stringify(created.body)})` };
 }
 
 function redactUrl(url: string) {

@@ -259,6 +259,16 @@ describe('npm run dev without DATABASE_URL', () => {
     }
   });
 
+  test("prints the sample order's page in the console, its story there for the printed token", async () => {
+    const link = /Sample order +(http:\/\/\S+\/console\/orders\/([0-9a-f-]{36}))/.exec(first.output);
+    expect(link?.[1]).toMatch(new RegExp(`^${apiUrl}/console/orders/`));
+    expect((await fetch(link![1]!)).status).toBe(200); // the console's page; its one call follows
+    const story = await request(`${apiUrl}/v1/ops/orders/${link![2]}`, 'GET', undefined, asAdmin);
+    expect(story.status).toBe(200);
+    expect(story.body.order).toMatchObject({ orderId: link![2], userId: 'demo-player-1' });
+    expect(story.body.timeline.length).toBeGreaterThan(0);
+  });
+
   test("reconciles the day's sandbox statement on the embedded database, and again (staged without COPY FROM STDIN)", async () => {
     const created = await signed(
       apiUrl,
