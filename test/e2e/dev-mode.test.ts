@@ -263,7 +263,7 @@ describe('npm run dev without DATABASE_URL', () => {
     const link = /Sample order +(http:\/\/\S+\/console\/orders\/([0-9a-f-]{36}))/.exec(first.output);
     expect(link?.[1]).toMatch(new RegExp(`^${apiUrl}/console/orders/`));
     expect((await fetch(link![1]!)).status).toBe(200); // the console's page; its one call follows
-    const story = await request(`${apiUrl}/v1/ops/orders/${link![2]}`, 'GET', undefined, asAdmin);
+    const story = await request(`${apiUrl}/v1/ops/orders/${link![2]}`, 'GET', undefined, { ...asAdmin, 'X-Operator': 'dev@studio.example' });
     expect(story.status).toBe(200);
     expect(story.body.order).toMatchObject({ orderId: link![2], userId: 'demo-player-1' });
     expect(story.body.timeline.length).toBeGreaterThan(0);
