@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { latePaymentWorkflowId, orderIdFor, purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
 import { canTransition, type OrderStatus } from '../../domain/orders/status';
 import { ledgerViolations } from '../../store/journal';
-import { FakeGooglePlay, VOIDED_REASON, type GooglePlayPush } from '../../testkit/fakes/googleplay';
+import { FakeGooglePlay, PURCHASE_STATE, VOIDED_REASON, type GooglePlayPush } from '../../testkit/fakes/googleplay';
 import { seededRandom, type GameServerMode as ReferenceMode } from '../../testkit/game-server';
 import { orderViolations, type OrderExceptions, type OrderFacts } from '../../testkit/order-invariants';
 import { Harness, sleep, workflowBundle, type JsonResponse, type TestGame } from '../support/harness';
@@ -422,34 +422,34 @@ async function orderFacts(world: World) {
   const ourRefund = await h.db.refund.findUnique({ where: { orderId } });
   const history = await h.db.orderHistory.findMany({ where: { orderId }, orderBy: { id: 'asc' } });
   const grants = h.gameServer.grantsFor(orderId);
-  const channel = world.setup.channel === 'googleplay' ? googleMoney(world) : await sandboxMoney(world);
+  const sandbox = world.setup.channel === 'sandbox' ? await sandboxMoney(world) : undefined;
+  const google = world.setup.channel === 'googleplay' ? googleMoney(world) : undefined;
   const facts: OrderFacts = {
     orderId,
     status: order?.status ?? 'NONE',
-    channelMoney: channel.money,
+    channelMoney: (sandbox ?? google)!.money,
     grantedDeliveries: new Set(grants.map((g) => g.deliveryId)).size,
   };
-  return { facts, channel, ourRefund, history, amount: order?.amount };
+  return { facts, sandbox, google, ourRefund, history, amount: order?.amount };
 }
 
 /** The sandbox's payment: paid, refunded (its refunds' sum). */
 async function sandboxMoney(world: World) {
   const payment = world.channelPaymentId ? await h.db.sandboxPayment.findUnique({ where: { id: world.channelPaymentId }, include: { refunds: true } }) : null;
   const money: OrderFacts['channelMoney'] = payment?.status === 'PAID' ? 'KEPT' : payment?.status === 'REFUNDED' ? 'RETURNED' : 'NONE';
-  return { money, paid: payment?.paidAmount ?? 0, refunded: (payment?.refunds ?? []).reduce((sum, r) => sum + r.amount, 0), consumed: undefined };
+  return { money, paid: payment?.paidAmount ?? 0, refunded: (payment?.refunds ?? []).reduce((sum, r) => sum + r.amount, 0) };
 }
 
-/** Google's purchase that paid the order: voided (the whole price returned), purchased (kept), consumed. */
+/** Google's purchase that paid the order: voided (Google returns the whole order), purchased (kept), consumed. */
 function googleMoney(world: World) {
   const purchase = world.paidToken ? googleplay.purchaseOf(world.paidToken) : undefined;
-  const money: OrderFacts['channelMoney'] = purchase?.voided ? 'RETURNED' : purchase?.purchaseState === 0 ? 'KEPT' : 'NONE';
-  const price = world.setup.region === 'CN' ? PRICE.CN.value : PRICE.JP.value;
-  return { money, paid: purchase ? price : 0, refunded: purchase?.voided ? price : 0, consumed: purchase?.consumptionState === 1 && purchase.acknowledgementState === 1 };
+  const money: OrderFacts['channelMoney'] = purchase?.voided ? 'RETURNED' : purchase?.purchaseState === PURCHASE_STATE.PURCHASED ? 'KEPT' : 'NONE';
+  return { money, consumed: purchase?.consumptionState === 1 && purchase.acknowledgementState === 1 };
 }
 
 async function checkInvariants(model: Model, world: World, settled: boolean) {
   if (!world.orderId) return;
-  const { facts, channel, ourRefund, history, amount } = await orderFacts(world);
+  const { facts, sandbox, google, ourRefund, history, amount } = await orderFacts(world);
   // Every transition the books took is allowed (the schema keeps a status from coming twice).
   const statuses = history.map((row) => row.status as OrderStatus);
   for (let i = 1; i < statuses.length; i++) expect([statuses[i - 1], statuses[i], canTransition(statuses[i - 1]!, statuses[i]!)]).toEqual([statuses[i - 1], statuses[i], true]);
@@ -458,17 +458,17 @@ async function checkInvariants(model: Model, world: World, settled: boolean) {
   // Never granted twice; DELIVERED ⇒ granted; granted otherwise only where the game server took the goods unanswered.
   expect(h.gameServer.ordersGrantedTwice.has(world.orderId)).toBe(false);
   expect(orderViolations(facts, exceptionsOf(model, world), settled)).toEqual([]);
-  // Refunded ≤ paid; our refund is the channel's refund.
-  expect(channel.refunded).toBeLessThanOrEqual(channel.paid);
-  if (model.channel === 'sandbox' && ourRefund?.status === 'SUCCEEDED') expect(ourRefund.amount).toBe(channel.refunded);
-  // Google returns the whole order: a refund we asked for (accepted, settled later) voided its purchase.
-  if (model.channel === 'googleplay' && ourRefund && ourRefund.status !== 'FAILED') {
-    expect([ourRefund.status, ourRefund.amount, channel.money]).toEqual([ourRefund.status, amount, 'RETURNED']);
+  // Sandbox: refunded ≤ paid; our refund is the channel's refund.
+  if (sandbox) {
+    expect(sandbox.refunded).toBeLessThanOrEqual(sandbox.paid);
+    if (ourRefund?.status === 'SUCCEEDED') expect(ourRefund.amount).toBe(sandbox.refunded);
   }
-  // Google hears of each delivery (consumed, so acknowledged) once the workflow is done, and of no other.
-  if (model.setup.confirmsDelivery) {
-    if (facts.status === 'DELIVERED' && model.state.ended) expect(['DELIVERED, consumed', channel.consumed]).toEqual(['DELIVERED, consumed', true]);
-    if (channel.consumed) expect(statuses).toContain('DELIVERED');
+  if (google) {
+    // Google returns the whole order: a refund we asked for (accepted, settled later) voided the purchase that paid.
+    if (ourRefund && ourRefund.status !== 'FAILED') expect([ourRefund.status, ourRefund.amount, google.money]).toEqual([ourRefund.status, amount, 'RETURNED']);
+    // Google hears of each delivery (consumed, so acknowledged) once the workflow is done, and of no other.
+    if (facts.status === 'DELIVERED' && model.state.ended) expect(['DELIVERED, consumed', google.consumed]).toEqual(['DELIVERED, consumed', true]);
+    if (google.consumed) expect(statuses).toContain('DELIVERED');
   }
 }
 
