@@ -483,7 +483,7 @@ function exceptionsOf(model: Model, world: World): OrderExceptions {
 /** After the commands: every timer runs out, then the end invariants and the replay of every history. */
 async function finish(model: Model, world: World) {
   while (pendingDeadline(model.setup, model.state) !== undefined) await passDeadline(model, world);
-  const outcome = [outcomeOf(model.state), reviewOutcomeOf(model.state)].filter(Boolean).join(' ') || `resting ${model.state.status}`;
+  const outcome = `${model.channel} ${[outcomeOf(model.state), reviewOutcomeOf(model.state)].filter(Boolean).join(' ') || `resting ${model.state.status}`}`;
   reached.set(outcome, (reached.get(outcome) ?? 0) + 1);
   if (!world.orderId) return;
   await checkInvariants(model, world, true);
@@ -584,6 +584,7 @@ async function runModel(setup: E2eSetup, commands: Iterable<fc.AsyncCommand<Mode
   h.gameServer.mode = 'ok';
   const world = new World(setup);
   const model: Model = { channel: setup.channel, setup: modelSetup(setup), state: initialState };
+  if (env.MODEL_TRACE === '1') process.stdout.write(`run ${JSON.stringify(setup)}\n`);
   try {
     await fc.asyncModelRun(() => ({ model, real: world }), commands);
     await finish(model, world);
