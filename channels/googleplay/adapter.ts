@@ -153,6 +153,20 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       ...(purchase.productLineItem?.[0] && { productId: purchase.productLineItem[0].productId }),
     };
   };
+  /**
+   * The purchase a payment's token made, and its product: the order's product, or — when the payer
+   * bought another one (held for a person as PRODUCT_MISMATCH) — the product Google names for the
+   * token, so that such an order can still be refunded or consumed.
+   */
+  const purchaseOfPayment = async (ref: PaymentRef): Promise<{ purchase?: ProductPurchase; productId: string }> => {
+    const token = tokenOf(ref);
+    const ordered = productOf(ref);
+    const purchase = await productPurchase(ordered, token);
+    if (purchase) return { purchase, productId: ordered };
+    const bought = (await purchaseByToken(token)).productId;
+    if (!bought || bought === ordered) return { productId: ordered };
+    return { purchase: await productPurchase(bought, token), productId: bought };
+  };
   /** voidedpurchases.list from `since` to now, page by page, until the token is found. */
   const findVoided = async (token: string, since: number): Promise<VoidedPurchase | undefined> => {
     const startTime = Math.max(since, now().getTime() - VOIDED_LOOKBACK_MS);
@@ -349,8 +363,7 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       if (paid !== undefined && (amount.currency !== paid.currency || amount.value !== paid.value)) {
         throw unsupported('partial refund', 'orders.refund returns the whole order');
       }
-      const token = tokenOf(payment);
-      const purchase = await productPurchase(productOf(payment), token);
+      const { purchase } = await purchaseOfPayment(payment);
       if (!purchase) throw finalError('UNKNOWN_PURCHASE', 'googleplay refund: Google does not know this purchase token');
       if (!purchase.orderId) {
         throw finalError('NO_GOOGLE_ORDER', 'googleplay refund: Google names no order for this purchase (promo or rewarded), nothing was paid');
@@ -369,7 +382,7 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       const voided = await findVoided(payment.channelTradeNo, 0);
       if (voided) return { state: 'SUCCEEDED', ...(voided.orderId !== undefined && { channelRefundId: voided.orderId }) };
       // Older than the list's 30 days: the purchase itself says canceled.
-      const purchase = payment.storeProductId ? await productPurchase(payment.storeProductId, payment.channelTradeNo) : undefined;
+      const { purchase } = payment.storeProductId ? await purchaseOfPayment(payment) : {};
       if (purchase?.purchaseState === PURCHASE_STATE.CANCELED) {
         return { state: 'SUCCEEDED', ...(purchase.orderId !== undefined && { channelRefundId: purchase.orderId }) };
       }
@@ -408,8 +421,7 @@ function createGoogleplayAdapter(account: ChannelAccount<GoogleplayCredentials>,
       // Consume, not acknowledge: the items sold are consumables (currency, packs) the payer may buy
       // again; consuming also acknowledges, which stops Google's refund of unacknowledged purchases after 3 days.
       const token = tokenOf(ref);
-      const productId = productOf(ref);
-      const purchase = await productPurchase(productId, token);
+      const { purchase, productId } = await purchaseOfPayment(ref);
       if (!purchase) throw finalError('UNKNOWN_PURCHASE', 'googleplay consume: Google does not know this purchase token');
       if (purchase.consumptionState === 1) return;
       if (purchase.purchaseState !== PURCHASE_STATE.PURCHASED) {

@@ -482,6 +482,20 @@ describe('googleplay, beyond the suite', () => {
       expect(await adapter.queryRefund({ refundId: refund.refundId, payment: ref })).toEqual({ state: 'SUCCEEDED', channelRefundId: purchase.orderId });
     });
 
+    it("consumes and refunds the purchase of another product than the order's (held as PRODUCT_MISMATCH), found by its token", async () => {
+      // The order asked for gems_6000; the payer bought PRODUCT: Google knows the token under PRODUCT only.
+      const delivered = await order();
+      await adapter.confirmDelivery({ ...delivered.ref, storeProductId: 'gems_6000' });
+      expect(fake.purchaseOf(delivered.purchase.purchaseToken)).toMatchObject({ consumptionState: 1, acknowledgementState: 1 });
+      const refunded = await order();
+      const payment = { ...refunded.ref, storeProductId: 'gems_6000' };
+      const refund = { refundId: `rf${randomUUID()}`, payment, amount: refunded.request.amount, paid: refunded.request.amount, reason: 'support' };
+      expect(await adapter.refund(refund)).toEqual({ channelRefundId: refunded.purchase.orderId, state: 'PROCESSING' });
+      expect(fake.purchaseOf(refunded.purchase.purchaseToken)).toMatchObject({ purchaseState: 1, refundRevoke: true });
+      // A token Google does not know at all is still refused for good.
+      expect(await rejection(adapter.refund({ ...refund, payment: { ...payment, channelTradeNo: 'unknown' } }))).toMatchObject({ kind: 'FINAL', code: 'UNKNOWN_PURCHASE' });
+    });
+
     it('refuses a partial refund, and finds no refund of a purchase Google has not voided', async () => {
       const { ref, request } = await order();
       const partial = { refundId: 'rf1', payment: ref, amount: { currency: 'USD', value: 99 }, paid: request.amount, reason: 'partial' };
