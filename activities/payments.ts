@@ -15,8 +15,9 @@ import {
 } from '../channels/types';
 import type { Money } from '../domain/money';
 import type { Config } from '../infra/config';
+import type { RunSql } from '../infra/db';
 import { refundIdFor } from '../domain/ids';
-import { journalLatePaymentRefunded, journalRefunded } from '../store/journal';
+import { journalLatePaymentRefunded, journalRefunded, orderHoldings } from '../store/journal';
 import { channelPaymentOf, readOrder, setChannelPayment, type Order } from '../store/orders';
 import { recordNotification } from '../store/payments';
 import { createPendingRefund, refundSucceeded } from '../store/refunds';
@@ -114,12 +115,15 @@ export function createPaymentActivities({ database, channels, config, riskCounte
       if (!paid || !channelPaymentId) {
         throw ApplicationFailure.nonRetryable(`order ${order.id} has no payment to refund`, 'NOTHING_TO_REFUND');
       }
+      // All of a late payment goes back; of the order's, what a channel's partial refund left.
+      const amount = late ? paid : await stillHeld(sql, order.id, paid);
       const refundId = refundIdFor(order.id);
-      await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount: paid, reason: params.reason });
+      await createPendingRefund(db, { id: refundId, orderId: order.id, channel: order.channel, amount, reason: params.reason });
       const { channelRefundId, state } = await refundAtChannel(channels, order, {
         refundId,
         reason: params.reason,
         paid,
+        amount,
         channelPaymentId,
         channelTradeNo: late?.channelTxnId,
       });
@@ -133,10 +137,10 @@ export function createPaymentActivities({ database, channels, config, riskCounte
           // Goods the game took are never refunded by the purchase itself (reversals are their own step).
           onlyFrom: ['PAID', 'DELIVERING', 'MANUAL_REVIEW', 'RISK_REVIEW', 'CLOSED'],
         },
-        [releaseStock, releaseAllowances, releaseMinorHold, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(paid)],
+        [releaseStock, releaseAllowances, releaseMinorHold, refundSucceeded(refundId, channelRefundId, state), late ? journalLatePaymentRefunded(paid) : journalRefunded(amount)],
       );
       await riskCounters?.giveBackMinorHold(order.id);
-      Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount: paid });
+      Context.current().log.info('order refunded', { orderId: order.id, reason: params.reason, refundId, amount });
       return 'REFUNDED';
     },
   };
@@ -223,6 +227,8 @@ export interface ChannelRefund {
   refundId: string;
   reason: string;
   paid: Money;
+  /** What goes back, when less than `paid` (the rest after a channel's partial refund). */
+  amount?: Money;
   channelPaymentId: string | null;
   channelTradeNo?: string;
 }
@@ -248,7 +254,7 @@ export async function refundAtChannel(
       adapter.refund({
         refundId: refund.refundId,
         payment: paymentRefOf(order, channelPaymentId, refund.channelTradeNo),
-        amount: refund.paid,
+        amount: refund.amount ?? refund.paid,
         paid: refund.paid,
         reason: refund.reason,
       }),
@@ -263,4 +269,9 @@ function paymentRefOf(
   channelTradeNo = order.channelTxnId ?? undefined,
 ): PaymentRef {
   return { orderId: order.id, channelPaymentId, channelTradeNo, amount: order.amount, storeProductId: order.storeProductId ?? undefined };
+}
+
+/** What an order still holds of its payment `paid`: less what a channel's partial refund returned. */
+export async function stillHeld(run: RunSql, orderId: string, paid: Money): Promise<Money> {
+  return (await orderHoldings(run, orderId)) ?? paid;
 }

@@ -19,7 +19,7 @@ import type { ChannelReversal } from '../workflows/contract';
 import type { ActivityDeps } from './deps';
 import { wakeCardOfReversedOrder } from './monthly-cards';
 import { moveOrder, orderBooks } from './orders';
-import { refundAtChannel } from './payments';
+import { refundAtChannel, stillHeld } from './payments';
 
 const REASON_OF: Record<ChannelReversal['cause'], string> = {
   CHANNEL_REFUND: REASONS.channelRefund,
@@ -76,7 +76,8 @@ export function createReversalActivities({ database, channels, config, riskCount
         return {};
       }
       const delivered = status === 'DELIVERED';
-      const returned: Money = reversal.amount ?? order.paid ?? order.amount;
+      // What the channel states it returned; else all the order still holds (a partial refund may have gone before).
+      const returned: Money = reversal.amount ?? (await stillHeld(sql, orderId, order.paid ?? order.amount));
       const ledger =
         reversal.cause === 'OPS_REFUND'
           ? journalRefunded(returned)
@@ -107,8 +108,9 @@ export function createReversalActivities({ database, channels, config, riskCount
       const existing = await findRefund(db, refundId);
       if (existing && existing.status !== 'PENDING') return;
       const paid = order.paid ?? order.amount;
-      await createPendingRefund(db, { id: refundId, orderId, channel: order.channel, amount: paid, reason });
-      const result = await refundAtChannel(channels, order, { refundId, reason, paid, channelPaymentId: order.channelPaymentId });
+      const amount = await stillHeld(sql, orderId, paid);
+      await createPendingRefund(db, { id: refundId, orderId, channel: order.channel, amount, reason });
+      const result = await refundAtChannel(channels, order, { refundId, reason, paid, amount, channelPaymentId: order.channelPaymentId });
       await recordRefundAccepted(sql, refundId, result.channelRefundId, result.state);
     },
 

@@ -4,6 +4,8 @@ import { refundIdFor } from '../domain/ids';
 import { purchaseTiming, type Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { PurchasesClient } from '../infra/temporal';
+import { isPartialRefund, type ReportedReversal } from '../domain/orders/reversals';
+import { orderHoldings, recordPartialRefund, channelReversalBooked } from '../store/journal';
 import { orderForChannelEvent } from '../store/orders';
 import { recordNotification, type NotificationSource } from '../store/payments';
 import { settleRefund } from '../store/refunds';
@@ -40,7 +42,7 @@ export interface IntakeInput {
   orderId?: string;
 }
 
-export type IntakeEffect = 'PAYMENT' | 'REVERSAL' | 'REFUND_SETTLED' | 'KEPT' | 'UNKNOWN_ORDER';
+export type IntakeEffect = 'PAYMENT' | 'REVERSAL' | 'PARTIAL_REFUND' | 'REFUND_SETTLED' | 'KEPT' | 'UNKNOWN_ORDER';
 
 export interface IntakeOutcome {
   effect: IntakeEffect;
@@ -110,6 +112,10 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
   const cause = reversalCauseOf(event, ours);
   if (cause) {
     const { firstCopy } = await record();
+    if (await bookedAsPartialRefund(database, order.id, { cause, amount: event.amount, key: event.dedupeKey })) {
+      log.info({ orderId: order.id, source, amount: event.amount }, 'partial channel refund: booked, the order goes on');
+      return { effect: 'PARTIAL_REFUND', orderId: order.id, firstCopy };
+    }
     const outcome = await purchases.reverse(
       order.id,
       { cause, dedupeKey: event.dedupeKey, amount: event.amount, occurredAt: event.occurredAt, revoke: true },
@@ -121,6 +127,26 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
   // PAYMENT_CLOSED, a failed refund we did not ask for: kept, nothing to do.
   const { firstCopy } = await record();
   return { effect: 'KEPT', orderId: order.id, firstCopy };
+}
+
+/**
+ * A channel's refund of part of what the order holds is booked here and goes no further: the order
+ * stays as it is (domain/orders/reversals.ts). Decided and booked under the order's row lock, so what
+ * it holds cannot change in between; a copy of the report finds it booked.
+ */
+async function bookedAsPartialRefund(
+  database: Database,
+  orderId: string,
+  reversal: ReportedReversal & { key: string },
+): Promise<boolean> {
+  if (reversal.cause !== 'CHANNEL_REFUND' || !reversal.amount) return false;
+  return database.transaction(async (tx) => {
+    const holds = await orderHoldings(tx, orderId, { lock: true });
+    const booked = await channelReversalBooked(tx, orderId, reversal.key);
+    if (!booked && !isPartialRefund(reversal, holds)) return false;
+    if (!booked) await recordPartialRefund(tx, { orderId, key: reversal.key, amount: reversal.amount! });
+    return true;
+  });
 }
 
 /**

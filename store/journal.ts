@@ -158,19 +158,44 @@ function channelReversal(kind: 'CHANNEL_REFUND' | 'CHARGEBACK', key: string, amo
   );
 }
 
+const CLEARING_PREFIX = `${'channel_clearing' satisfies AccountKind}:%`;
+
 /**
- * The same reversal for a payment the channel returned without the order changing status (a partial
- * refund of a delivered order): its own statement. Returns whether it was booked now (false: before).
+ * What the order's payments brought in, net of what went back: its channel clearing (undefined when
+ * nothing was booked for it). `lock` takes the order's row first, so a booking that follows in the
+ * same transaction sees every transition before it and none starts meanwhile.
  */
-export async function recordChannelReversal(
-  run: RunSql,
-  r: { orderId: string; kind: 'CHANNEL_REFUND' | 'CHARGEBACK'; key: string; amount: Money },
-): Promise<boolean> {
-  const name = r.kind === 'CHARGEBACK' ? 'chargeback' : 'channel_refund';
+export async function orderHoldings(run: RunSql, orderId: string, { lock = false } = {}): Promise<Money | undefined> {
+  if (lock) await run(sql`SELECT 1 FROM orders WHERE id = ${orderId}::uuid FOR UPDATE`);
+  const [row] = await run<{ currency: string; held: string }>(sql`
+    SELECT p.currency, sum(p.amount)::text AS held
+    FROM journal_entries je JOIN journal_postings p ON p.entry_id = je.id
+    WHERE je.order_id = ${orderId}::uuid AND p.account LIKE ${CLEARING_PREFIX}
+    GROUP BY p.currency ORDER BY sum(p.amount) DESC LIMIT 1`);
+  return row ? { currency: row.currency, value: Number(row.held) } : undefined;
+}
+
+/**
+ * A channel's refund of part of an order (domain/orders/reversals.ts): booked from where the money
+ * sits, the order's status left as it is. The order's row is touched (its change counter moves) so a
+ * transition that began before this commits runs again on the new books (see transitionOrder).
+ * Returns whether it was booked now (false: before).
+ */
+export async function recordPartialRefund(run: RunSql, r: { orderId: string; key: string; amount: Money }): Promise<boolean> {
   const rows = await run<{ id: string }>(sql`
-    WITH moved AS (SELECT id, game_id, channel FROM orders WHERE id = ${r.orderId}::uuid),
-    ${channelReversal(r.kind, r.key, r.amount)}
-    SELECT id FROM ${raw(`journal_${name}_entry`)}`);
+    WITH moved AS (
+      UPDATE orders SET event_sequence = event_sequence + 1, updated_at = ${NOW_UTC}
+      WHERE id = ${r.orderId}::uuid RETURNING id, game_id, channel
+    ), ${channelReversal('CHANNEL_REFUND', r.key, r.amount)}
+    SELECT id FROM journal_channel_refund_entry`);
+  return rows.length > 0;
+}
+
+/** Whether the channel's refund `key` of the order is in the books already (a copy of its report). */
+export async function channelReversalBooked(run: RunSql, orderId: string, key: string): Promise<boolean> {
+  const rows = await run(sql`
+    SELECT 1 FROM journal_entries je JOIN orders o ON o.id = je.order_id
+    WHERE je.order_id = ${orderId}::uuid AND je.event_id = 'channel-refund:' || o.channel || ':' || ${key}::text`);
   return rows.length > 0;
 }
 

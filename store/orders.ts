@@ -139,23 +139,32 @@ export async function transitionOrder(
   if (patch.stamp) sets.push(sql`${raw(patch.stamp)} = ${NOW_UTC}`);
 
   const fragments = events ? [...effects, recordOrderEvent('moved')] : effects;
-  const moved = await run<{ game_id: string; channel: string }>(sql`
-    WITH moved AS (
-      UPDATE orders SET ${join(sets, ', ')}
-      WHERE id = ${orderId}::uuid AND status = ANY(${allowedFrom}::text[])
-      RETURNING ${EVENT_SOURCE_COLUMNS}
-    ), history AS (
-      INSERT INTO order_history (order_id, status, reason) SELECT id, ${to}::text, ${reason ?? null}::text FROM moved
-      ON CONFLICT (order_id, status) DO NOTHING
-    )${fragments.length ? sql`, ${join(fragments, ', ')}` : sql``}
-    SELECT game_id, channel FROM moved`);
-  if (moved[0]) return { outcome: 'MOVED', gameId: moved[0].game_id, channel: moved[0].channel };
+  // The effects read the order's books with the statement's snapshot: a change to the order committed
+  // while this statement waited for its row (a partial refund) fails the change-counter check, and
+  // the statement runs again on fresh books.
+  for (let attempt = 0; ; attempt++) {
+    const moved = await run<{ game_id: string; channel: string }>(sql`
+      WITH moved AS (
+        UPDATE orders SET ${join(sets, ', ')}
+        WHERE id = ${orderId}::uuid AND status = ANY(${allowedFrom}::text[])
+          AND event_sequence = (SELECT event_sequence FROM orders WHERE id = ${orderId}::uuid)
+        RETURNING ${EVENT_SOURCE_COLUMNS}
+      ), history AS (
+        INSERT INTO order_history (order_id, status, reason) SELECT id, ${to}::text, ${reason ?? null}::text FROM moved
+        ON CONFLICT (order_id, status) DO NOTHING
+      )${fragments.length ? sql`, ${join(fragments, ', ')}` : sql``}
+      SELECT game_id, channel FROM moved`);
+    if (moved[0]) return { outcome: 'MOVED', gameId: moved[0].game_id, channel: moved[0].channel };
 
-  // Read after the statement: a concurrent attempt may have moved it in the meantime.
-  const [current] = await run<{ status: OrderStatus }>(sql`SELECT status FROM orders WHERE id = ${orderId}::uuid`);
-  if (current && (current.status === to || hasPassed(to, current.status))) return { outcome: 'DONE_BEFORE' };
-  return { outcome: 'ILLEGAL', current: current?.status };
+    // Read after the statement: a concurrent attempt may have moved it in the meantime.
+    const [current] = await run<{ status: OrderStatus }>(sql`SELECT status FROM orders WHERE id = ${orderId}::uuid`);
+    if (current && (current.status === to || hasPassed(to, current.status))) return { outcome: 'DONE_BEFORE' };
+    if (!current || !allowedFrom.includes(current.status) || attempt >= MAX_STALE_RUNS) return { outcome: 'ILLEGAL', current: current?.status };
+  }
 }
+
+/** How often a transition runs again after the order changed under it before it gives up (the caller retries). */
+const MAX_STALE_RUNS = 5;
 
 /** Records where the channel payment of an order is, once the channel opened it. */
 export async function setChannelPayment(run: RunSql, orderId: string, channelPaymentId: string): Promise<void> {

@@ -3,6 +3,7 @@ import { purchaseWorkflowId } from '../../domain/ids';
 import { addDays, dayOf, startOfDay } from '../../domain/reconciliation/days';
 import { purchaseTiming } from '../../infra/config';
 import { PurchasesClient } from '../../infra/temporal';
+import { takeChannelEvent } from '../../notifications/intake';
 import { ledgerViolations, orderEntries } from '../../store/journal';
 import { sql } from '../../store/sql';
 import { Harness, sleep, type TestGame } from '../support/harness';
@@ -196,5 +197,42 @@ describe('the ledger', () => {
         INSERT INTO journal_postings (entry_id, leg, account, currency, amount)
         SELECT id, 1, 'suspense', 'CNY', 5 FROM e UNION ALL SELECT id, 2, 'channel_clearing:sandbox', 'CNY', -4 FROM e`),
     ).rejects.toThrow(/does not balance/);
+  });
+
+  it("books a channel's partial refund and leaves the order as it is: delivery goes on, the rest is earned; a refund of the rest ends it", async () => {
+    const purchases = new PurchasesClient(h.client, h.config.TEMPORAL_TASK_QUEUE, 10_000);
+    const intake = { database: h.database, config: h.config, purchases, log: { info: () => undefined, warn: () => undefined } };
+    const refund = (orderId: string, channelPaymentId: string, key: string, value: number) =>
+      takeChannelEvent(intake, {
+        channel: 'sandbox',
+        source: 'CALLBACK',
+        rawBody: '{}',
+        event: { kind: 'REFUND_SUCCEEDED', dedupeKey: key, merchantOrderId: orderId, channelPaymentId, refundId: key, amount: { currency: 'CNY', value } },
+      });
+    h.gameServer.mode = 'fail';
+    const { orderId, payment } = await placeOrder();
+    await h.pay(payment.channelPaymentId);
+    await h.waitForStatus(orderId, 'DELIVERING');
+    // Found by the model (seed 1393546580): a partial refund while delivering ended the order with the rest owed as goods.
+    expect((await refund(orderId, payment.channelPaymentId, `console-${orderId}-1`, 200)).effect).toBe('PARTIAL_REFUND');
+    expect((await refund(orderId, payment.channelPaymentId, `console-${orderId}-1`, 200)).effect).toBe('PARTIAL_REFUND'); // a copy
+    expect(await h.orderStatus(orderId)).toBe('DELIVERING');
+    h.gameServer.mode = 'ok';
+    await h.waitForStatus(orderId, 'DELIVERED');
+    await h.waitForWorkflowEnd(purchaseWorkflowId(orderId));
+    // Of a delivered order: the game's revenue gives it back, the goods stay.
+    expect((await refund(orderId, payment.channelPaymentId, `console-${orderId}-2`, 100)).effect).toBe('PARTIAL_REFUND');
+    expect(await h.orderStatus(orderId)).toBe('DELIVERED');
+    // The rest: the order ends REFUNDED, as a whole refund would.
+    expect((await refund(orderId, payment.channelPaymentId, `console-${orderId}-3`, 300)).effect).toBe('REVERSAL');
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect(await entries(orderId)).toEqual([
+      'PAYMENT_CAPTURED channel_clearing>deferred_revenue 600',
+      'CHANNEL_REFUND deferred_revenue>channel_clearing 200',
+      'GOODS_DELIVERED deferred_revenue>revenue 400',
+      'CHANNEL_REFUND refunds>channel_clearing 100',
+      'CHANNEL_REFUND refunds>channel_clearing 300',
+    ]);
+    await invariantsHold();
   });
 });
