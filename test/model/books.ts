@@ -20,6 +20,8 @@ export class OrderBooks {
   /** Where the order's money sits, for the stage a reversal takes it from. */
   stage?: MoneyStage;
   paid?: Money;
+  /** What the channel's partial refunds returned (the order still holds `paid` less this). */
+  returnedPartially = 0;
   readonly journal = new Map<string, Posting[]>();
   /** Transitions the books refused (the store's `canTransition` guard): any one is a bug. */
   readonly refusedTransitions: string[] = [];
@@ -84,7 +86,20 @@ export class OrderBooks {
     return [...this.journal.values()].flat().filter((p) => p.account.startsWith(accountPrefix)).reduce((sum, p) => sum + p.amount, 0);
   }
 
+  /** What the order still holds of its payment (the store's channel clearing of the order). */
+  holds(): Money | undefined {
+    return this.paid && { ...this.paid, value: this.paid.value - this.returnedPartially };
+  }
+
   // ---- what the activities do, in memory -------------------------------------------------------
+
+  /** The intake's booking of a channel's partial refund: the order's status is left alone. */
+  partialRefund(key: string, amount: Money) {
+    const id = ledgerEventId.channelRefund('model', key);
+    if (this.journal.has(id)) return;
+    this.book(id, 'CHANNEL_REFUND', amount, this.stage);
+    this.returnedPartially += amount.value;
+  }
 
   open(rejection?: string): { status: 'PENDING_PAYMENT' | 'REJECTED'; reason?: string } {
     if (this.status !== undefined) return { status: this.status as 'PENDING_PAYMENT' | 'REJECTED', reason: this.reason };
@@ -126,7 +141,7 @@ export class OrderBooks {
   startDelivery(): string {
     this.deliveryId ??= `dlv_${this.orderId}`;
     if (this.status === 'DELIVERING') return this.deliveryId;
-    if (this.stage === 'SUSPENSE') this.book(ledgerEventId.released(this.orderId), 'REVIEW_RELEASED', this.paid!);
+    if (this.stage === 'SUSPENSE') this.book(ledgerEventId.released(this.orderId), 'REVIEW_RELEASED', this.holds()!);
     this.stage = 'DEFERRED';
     this.move('DELIVERING');
     this.deliveryStartedAt = Date.now();
@@ -135,7 +150,7 @@ export class OrderBooks {
 
   delivered() {
     if (this.status === 'DELIVERED') return;
-    this.book(ledgerEventId.delivered(this.orderId), 'GOODS_DELIVERED', this.paid!);
+    this.book(ledgerEventId.delivered(this.orderId), 'GOODS_DELIVERED', this.holds()!);
     this.stage = 'EARNED';
     this.move('DELIVERED');
   }
@@ -143,7 +158,7 @@ export class OrderBooks {
   refund(reason: string, late?: PaymentNotification): 'REFUNDED' | 'ALREADY_DELIVERED' {
     if (this.status === 'REFUNDED') return 'REFUNDED';
     if (this.status === 'DELIVERED') return 'ALREADY_DELIVERED';
-    const paid = late?.paid ?? this.paid;
+    const paid = late?.paid ?? this.holds();
     if (!paid) throw ApplicationFailure.nonRetryable('no payment to refund', 'NOTHING_TO_REFUND');
     if (!this.setup.refundable) throw ApplicationFailure.nonRetryable('the channel cannot refund', 'REFUND_REFUSED');
     this.channel.refunds.set(`rf_${this.orderId}`, paid);
@@ -164,7 +179,7 @@ export class OrderBooks {
     const to: OrderStatus = reversal.cause === 'CHARGEBACK' ? 'CHARGED_BACK' : 'REFUNDED';
     if (!this.status || !canTransition(this.status, to) || !this.paid) return {};
     const delivered = this.status === 'DELIVERED';
-    const returned = reversal.amount ?? this.paid;
+    const returned = reversal.amount ?? this.holds()!;
     if (reversal.cause === 'OPS_REFUND') this.book(ledgerEventId.refunded(this.orderId), 'REFUND', returned, this.stage);
     else if (reversal.cause === 'CHARGEBACK') this.book(ledgerEventId.chargeback('model', reversal.dedupeKey), 'CHARGEBACK', returned, this.stage);
     else this.book(ledgerEventId.channelRefund('model', reversal.dedupeKey), 'CHANNEL_REFUND', returned, this.stage);
@@ -246,7 +261,7 @@ export const stubActivities: StubActivities = {
   refundThroughChannel: async (p) => {
     const books = booksOf(p.orderId);
     if (!books.setup.refundable) throw ApplicationFailure.nonRetryable('the channel cannot refund through its API', 'REFUND_REFUSED');
-    books.channel.refunds.set(`rf_${p.orderId}`, books.paid!);
+    books.channel.refunds.set(`rf_${p.orderId}`, books.holds()!);
   },
   startMonthlyCard: async () => ({}),
   settleDeliveryAck: async () => undefined,

@@ -81,10 +81,7 @@ export interface ModelState {
   latePaymentDecided: boolean;
   /** An operator's refund of the delivered order failed at the channel (unrefundable). */
   opsRefundFailed: boolean;
-  /**
-   * The channel returned only part of the money, and the order was reversed whole (REFUNDED, goods
-   * taken back) with the rest kept: what the system does today (reported to the lead, not decided).
-   */
+  /** The channel returned part of the money (booked; the order went on as it was). */
   partiallyRefunded?: boolean;
 }
 
@@ -121,7 +118,9 @@ export function canSend(setup: Setup, state: ModelState, event: ModelEvent): boo
     case 'PAY_SILENTLY':
       return setup.queriesLostPayments && state.status === 'PENDING_PAYMENT' && state.payments === 0 && !state.silentPayment;
     case 'REVERSAL':
-      // The channel returns only money it holds for an order we booked as paid.
+      // The channel returns only money it holds for an order we booked as paid; part of it (half of
+      // at least 2 units) once.
+      if (event.partial && (state.partiallyRefunded || setup.amount.value < 2)) return false;
       return PAID_STATUSES.includes(state.status) && state.payments > 0;
     case 'OPS_REFUND_DELIVERED':
       return state.status === 'DELIVERED';
@@ -223,8 +222,10 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
       if (!setup.refundable) return one({ ...state, opsRefundFailed: true });
       return one(at(state, 'REFUNDED', 'OPS_REFUND'));
     case 'REVERSAL': {
+      // Part of the money: booked, and the order goes on as it was (domain/orders/reversals.ts).
+      if (event.partial) return one({ ...state, partiallyRefunded: true });
       const [to, why] = REVERSAL_STATUS[event.cause];
-      return one(at(state, to, why, { ended: true, ...(event.partial && { partiallyRefunded: true }) }));
+      return one(at(state, to, why, { ended: true }));
     }
     case 'GAME_SERVER': {
       const next = { ...state, gameServer: event.mode };
