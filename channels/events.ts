@@ -8,6 +8,13 @@ export type { PaymentResult };
 export interface OrderTerms {
   amount: Money;
   storeProductId?: string | null;
+  /** Our catalog's price of the other product a store was paid with, where the store names none. */
+  otherProductPrice?: Money;
+}
+
+/** A store's payment of another product than the order's, whose price it does not state. */
+export function paidUnpricedOtherProduct(event: ChannelEvent, order: OrderTerms): event is ChannelEvent & { storeProductId: string } {
+  return event.kind === 'PAYMENT_SUCCEEDED' && event.storeProductId !== undefined && event.storeProductId !== order.storeProductId && event.amount === undefined;
 }
 
 /**
@@ -21,7 +28,7 @@ export function paymentResultOf(event: ChannelEvent, order: OrderTerms): Payment
   const success = event.kind === 'PAYMENT_SUCCEEDED';
   const fromStore = event.storeProductId !== undefined;
   const productMismatch = success && fromStore && event.storeProductId !== order.storeProductId;
-  const paid = success ? (fromStore && !productMismatch ? order.amount : event.amount) : undefined;
+  const paid = success ? (!fromStore ? event.amount : productMismatch ? (event.amount ?? order.otherProductPrice) : order.amount) : undefined;
   return {
     notificationId: event.dedupeKey,
     channelPaymentId: event.channelPaymentId ?? '',

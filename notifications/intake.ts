@@ -1,14 +1,17 @@
-import { paymentResultOf, reversalCauseOf } from '../channels/events';
+import { paidUnpricedOtherProduct, paymentResultOf, reversalCauseOf } from '../channels/events';
 import type { ChannelEvent, ConsumptionRequestEvent } from '../channels/types';
 import { refundIdFor } from '../domain/ids';
 import { purchaseTiming, type Config } from '../infra/config';
 import type { Database } from '../infra/db';
 import type { PurchasesClient } from '../infra/temporal';
+import { storeProductPrice } from '../domain/catalog/pricing';
+import type { Money } from '../domain/money';
 import { isPartialRefund, type ReportedReversal } from '../domain/orders/reversals';
+import { itemsSellingProductOfStore } from '../store/catalog';
 import { orderHoldings, recordPartialRefund, channelReversalBooked } from '../store/journal';
 import { orderForChannelEvent } from '../store/orders';
 import { recordNotification, type NotificationSource } from '../store/payments';
-import { settleRefund } from '../store/refunds';
+import { findRefund, settleRefund } from '../store/refunds';
 
 /**
  * The one intake of what a channel reports, whoever brought it: the channel's callback, a store sweep
@@ -58,10 +61,9 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
     ? await orderForChannelEvent(database.db, channel, { merchantOrderId: input.orderId })
     : await orderForChannelEvent(database.db, channel, event);
 
-  const payment = paymentResultOf(event, {
-    amount: order?.amount ?? event.amount ?? { currency: 'XXX', value: 0 },
-    storeProductId: order?.storeProductId,
-  });
+  const terms = { amount: order?.amount ?? event.amount ?? { currency: 'XXX', value: 0 }, storeProductId: order?.storeProductId };
+  const otherProductPrice = order && paidUnpricedOtherProduct(event, terms) ? await priceOfOtherProduct(database, order, event) : undefined;
+  const payment = paymentResultOf(event, { ...terms, ...(otherProductPrice && { otherProductPrice }) });
   if (payment) {
     // Recorded with its order (when the payment and the merchant order id name the same one) in one
     // statement; a copy already received is counted.
@@ -103,7 +105,7 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
     return { effect: 'UNKNOWN_ORDER', orderId: null, firstCopy };
   }
   const ours = refundIdFor(order.id);
-  if ((event.kind === 'REFUND_SUCCEEDED' || event.kind === 'REFUND_FAILED') && event.refundId === ours) {
+  if ((event.kind === 'REFUND_SUCCEEDED' || event.kind === 'REFUND_FAILED') && (event.refundId === ours || (await namesOurRefund(database, ours, event)))) {
     const { firstCopy } = await record();
     await settleRefund(database.sql, ours, event.kind === 'REFUND_SUCCEEDED' ? 'SUCCEEDED' : 'FAILED', event.channelRefundId);
     if (event.kind === 'REFUND_FAILED') log.warn({ orderId: order.id, refundId: ours }, 'the channel failed our refund: the money did not go back');
@@ -127,6 +129,32 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
   // PAYMENT_CLOSED, a failed refund we did not ask for: kept, nothing to do.
   const { firstCopy } = await record();
   return { effect: 'KEPT', orderId: order.id, firstCopy };
+}
+
+/**
+ * A refund report without our refund id (Google's voided purchase) that names the channel's id our
+ * refund was given (Google's order id): the confirmation of our refund, not a refund of its own.
+ */
+async function namesOurRefund(database: Database, ours: string, event: ChannelEvent): Promise<boolean> {
+  if (event.refundId !== undefined || event.channelRefundId === undefined) return false;
+  const refund = await findRefund(database.db, ours);
+  return refund?.channelRefundId === event.channelRefundId;
+}
+
+/**
+ * What a store charged for another product than the order's, where it does not say (Google Play): our
+ * catalog's price of that product for the order's region on the payment's day, so the money is booked
+ * and can be returned; undefined when no item of the game sells it at one price (held unpriced).
+ */
+async function priceOfOtherProduct(
+  database: Database,
+  order: { gameId: string; sku: string; region: string; storeProductId: string | null },
+  event: ChannelEvent & { storeProductId: string },
+): Promise<Money | undefined> {
+  if (!order.storeProductId) return undefined;
+  const { storeType, items } = await itemsSellingProductOfStore(database.db, { ...order, storeProductId: order.storeProductId }, event.storeProductId);
+  const at = event.occurredAt ? new Date(event.occurredAt) : new Date();
+  return storeProductPrice(items, { region: order.region, channelType: storeType, at });
 }
 
 /**

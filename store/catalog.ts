@@ -311,6 +311,27 @@ export async function listItems(db: Db, filter: ItemFilter): Promise<CatalogItem
   return rows.map(catalogItemOf);
 }
 
+/**
+ * For a store's payment of another product than the order's: the order's item, whose `storeProducts`
+ * says which store type the order's product is of, and the game's items that store sells as
+ * `productId` (retired ones too: the store may still sell it).
+ */
+export async function itemsSellingProductOfStore(
+  db: Db,
+  order: { gameId: string; sku: string; storeProductId: string },
+  productId: string,
+): Promise<{ storeType?: string; items: CatalogItem[] }> {
+  const own = await db.item.findUnique({ where: { sku: order.sku }, select: { storeProducts: true } });
+  const products = own?.storeProducts ? storeProductsOf(own.storeProducts) : {};
+  const storeType = Object.keys(products).find((type) => products[type] === order.storeProductId);
+  if (!storeType) return { items: [] };
+  const rows = await db.item.findMany({
+    where: { gameId: order.gameId, storeProducts: { path: [storeType], equals: productId } },
+    include: { prices: { orderBy: [...PRICE_ORDER] } },
+  });
+  return { storeType, items: rows.map(catalogItemOf) };
+}
+
 export type ItemAuditAction = 'CREATED' | 'UPDATED' | 'RETIRED';
 
 /** An item's audit, oldest first; null when the item never existed. */

@@ -60,6 +60,17 @@ export function resolvePrice(prices: readonly RegionalPrice[], query: PriceQuery
   return undefined;
 }
 
+/**
+ * What a store charged for one of its products that the order did not ask for, when the store does not
+ * say (Google Play): the price our catalog asks for that product — the price in force, for the query's
+ * region through that store, of the items that sell it — if they agree on one.
+ */
+export function storeProductPrice(items: readonly { prices: readonly RegionalPrice[] }[], query: PriceQuery): Money | undefined {
+  const units = items.map((item) => resolvePrice(item.prices, query)?.unit).filter((unit): unit is Money => unit !== undefined);
+  const [first] = units;
+  return first && units.every((u) => u.currency === first.currency && u.value === first.value) ? first : undefined;
+}
+
 export function priceFor(prices: readonly RegionalPrice[], region: string, at = new Date()): Money | undefined {
   return resolvePrice(prices, { region, at })?.unit;
 }

@@ -296,6 +296,34 @@ describe('Google Play, end to end', () => {
     await h.waitForStatus(orderId, 'CHARGED_BACK');
     expect((await untilRevoked(orderId)).body).toMatchObject({ reason: 'CHARGEBACK', orderId });
   });
+
+  // Found by the model's level 2 (seed 3, GOOGLE_MISMATCH_UNPRICED): Google names no price, so the money of a
+  // purchase of another product was booked nowhere and an operator's refund failed NOTHING_TO_REFUND.
+  it("books a purchase of another product at our catalog's price of it, so an operator can refund it", async () => {
+    expect((await channels('PUT', '/v1/admin/channels/googleplay', { type: 'googleplay', enabled: true, credentials: googleplay.credentials() })).status).toBe(200);
+    const sku = await h.createItem(game, { storeProducts: { googleplay: 'gems_60' } });
+    await h.createItem(game, { storeProducts: { googleplay: 'gems_300' }, prices: [{ region: 'CN', currency: 'CNY', amount: 3000 }] });
+    expect((await untilOrderable('googleplay', sku)).status).toBe(201);
+    const { orderId, payment } = await order('googleplay', sku, { platform: 'android' });
+    const bought = googleplay.purchase({ productId: 'gems_300', obfuscatedAccountId: String(payment.obfuscatedAccountId), obfuscatedProfileId: orderId });
+    const receipt = await h.signed(game, 'POST', `/v1/orders/${orderId}/receipts`, { purchaseToken: bought.purchaseToken, productId: 'gems_300' });
+    expect(receipt.status).toBe(200);
+    await h.waitForStatus(orderId, 'MANUAL_REVIEW');
+    const held = await h.db.journalEntry.findMany({ where: { orderId, kind: 'PAYMENT_HELD' } });
+    expect(held.map((e) => [e.currency, e.amount])).toEqual([['CNY', 3000n]]);
+
+    const resolved = await channels('POST', `/v1/ops/orders/${orderId}/resolve`, { action: 'REFUND', reason: 'bought the wrong pack' });
+    expect(resolved.status).toBe(202);
+    await h.waitForStatus(orderId, 'REFUNDED');
+    expect(googleplay.purchaseOf(bought.purchaseToken)?.voided).toBeDefined(); // orders.refund voids the whole purchase
+    expect(await h.db.refund.findFirstOrThrow({ where: { orderId } })).toMatchObject({ status: 'PROCESSING', amount: 3000 });
+    // Google's voided purchase push names the order id our refund was given: it confirms our refund.
+    expect(await googleplay.deliver(googleplay.voidedPush(bought.purchaseToken), `${h.api.url}/v1/callbacks/googleplay`)).toBe(204);
+    expect(await h.db.refund.findFirstOrThrow({ where: { orderId } })).toMatchObject({ status: 'SUCCEEDED' });
+    const booked = await h.db.journalEntry.findMany({ where: { orderId }, orderBy: { id: 'asc' } });
+    expect(booked.map((e) => [e.kind, e.amount])).toEqual([['PAYMENT_HELD', 3000n], ['REFUND', 3000n]]);
+    expect(await ledgerViolations(h.sql, { deliveryDeadlineMs: h.config.DELIVERY_DEADLINE_MS, gameId: game.gameId })).toEqual([]);
+  });
 });
 
 describe('operators refund a delivered order', () => {

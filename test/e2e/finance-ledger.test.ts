@@ -4,7 +4,8 @@ import { addDays, dayOf, startOfDay } from '../../domain/reconciliation/days';
 import { purchaseTiming } from '../../infra/config';
 import { PurchasesClient } from '../../infra/temporal';
 import { takeChannelEvent } from '../../notifications/intake';
-import { ledgerViolations, orderEntries } from '../../store/journal';
+import { journalGoodsDelivered, ledgerViolations, orderEntries, orderHoldings, recordPartialRefund } from '../../store/journal';
+import { transitionOrder } from '../../store/orders';
 import { sql } from '../../store/sql';
 import { Harness, sleep, type TestGame } from '../support/harness';
 
@@ -233,6 +234,30 @@ describe('the ledger', () => {
       'CHANNEL_REFUND refunds>channel_clearing 100',
       'CHANNEL_REFUND refunds>channel_clearing 300',
     ]);
+    await invariantsHold();
+  });
+
+  it('runs a transition again when a partial refund committed while it waited for the order (its sweep never reads older books)', async () => {
+    h.gameServer.mode = 'fail';
+    const { orderId, payment } = await placeOrder();
+    await h.pay(payment.channelPaymentId);
+    await h.waitForStatus(orderId, 'DELIVERING');
+    let delivered: Promise<unknown> | undefined;
+    await h.database.transaction(async (tx) => {
+      expect(await orderHoldings(tx, orderId, { lock: true })).toEqual({ currency: 'CNY', value: 600 });
+      await recordPartialRefund(tx, { orderId, key: `race-${orderId}`, amount: { currency: 'CNY', value: 250 } });
+      // The delivery's transition starts now, waits for the order's row, and runs after the commit.
+      delivered = transitionOrder(h.sql, orderId, 'DELIVERED', { patch: { stamp: 'delivered_at' } }, [journalGoodsDelivered]);
+      await sleep(300);
+    });
+    await expect(delivered).resolves.toMatchObject({ outcome: 'MOVED' });
+    expect(await entries(orderId)).toEqual([
+      'PAYMENT_CAPTURED channel_clearing>deferred_revenue 600',
+      'CHANNEL_REFUND deferred_revenue>channel_clearing 250',
+      'GOODS_DELIVERED deferred_revenue>revenue 350',
+    ]);
+    h.gameServer.mode = 'ok';
+    await h.waitForWorkflowEnd(purchaseWorkflowId(orderId));
     await invariantsHold();
   });
 });

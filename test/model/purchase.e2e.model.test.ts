@@ -49,6 +49,10 @@ type ChannelKind = 'sandbox' | 'googleplay';
 /** The items' Google Play product, and another one of the app (a purchase no item sells). */
 const GOOGLE_PRODUCT = 'model_gems_60';
 const OTHER_GOOGLE_PRODUCT = 'model_other_product';
+const OTHER_PRODUCT_PRICES = [
+  { region: 'CN', currency: 'CNY', amount: 1200 },
+  { region: 'JP', currency: 'JPY', amount: 320 },
+];
 const googleplay = new FakeGooglePlay({ packageName: 'com.studio.model' });
 
 let h: Harness;
@@ -79,6 +83,8 @@ beforeAll(async () => {
   const gameWithItems = async (name: string) => {
     const game = await h.createGame(name);
     const store = { storeProducts: { googleplay: GOOGLE_PRODUCT } };
+    // Another product of the app, sold by another item: what a payer charged for it is its price here.
+    await h.createItem(game, { storeProducts: { googleplay: OTHER_GOOGLE_PRODUCT }, prices: OTHER_PRODUCT_PRICES });
     return {
       game,
       items: {
@@ -362,19 +368,11 @@ function sendable(model: Readonly<Model>, event: ModelEvent): boolean {
       if (channel === 'googleplay') {
         // A store charges its product's price; the receipt and the push race only where the receipt route
         // answers at once (elsewhere it waits, and the payment goes by push alone).
-        // GOOGLE_MISMATCH_UNPRICED, late (seed 11 path 18:1:1:1:4: CREATE, CANCEL, PAY(WRONG_PRODUCT)):
-        // another product paid for a closed order is not refunded as a late payment (NOTHING_TO_REFUND: the
-        // order stays CLOSED, the money kept). Not sent until fixed.
-        if (event.payment === 'WRONG_PRODUCT' && model.state.status !== 'PENDING_PAYMENT') return false;
         return event.payment !== 'OTHER_AMOUNT' && !(event.raced && receiptWaits(step(model.setup, model.state, event)));
       }
       // The sandbox takes a payment only while the order is payable, and sends duplicates itself (notifyTimes).
       return !event.duplicate && event.payment !== 'WRONG_PRODUCT' && model.state.status === 'PENDING_PAYMENT';
     case 'OPS':
-      // GOOGLE_MISMATCH_UNPRICED (reported, not fixed): a Google order paid with another product has no paid
-      // amount (Google names no price), so an operator's refund fails NOTHING_TO_REFUND and the order stays
-      // MANUAL_REVIEW. Not sent until fixed.
-      if (channel === 'googleplay' && model.state.reason === 'PRODUCT_MISMATCH') return false;
       // The ops route's refund of a DELIVERED order is a reversal: OPS_REFUND_DELIVERED.
       return !(event.action === 'REFUND' && model.state.status === 'DELIVERED');
     case 'REVERSAL':
