@@ -81,6 +81,11 @@ export interface ModelState {
   latePaymentDecided: boolean;
   /** An operator's refund of the delivered order failed at the channel (unrefundable). */
   opsRefundFailed: boolean;
+  /**
+   * Closed by this very command or burst: its workflow may still take a payment that came meanwhile in
+   * its own late branch (which then waits for a person) before it ends. Cleared once settled.
+   */
+  closing?: boolean;
   /** The channel returned part of the money (booked; the order went on as it was). */
   partiallyRefunded?: boolean;
 }
@@ -192,9 +197,13 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
       if (state.ended) {
         // The late-payment workflow refunds money for an order closed unpaid, once; anything else is ignored.
         if (succeeded && s === 'CLOSED' && !state.latePaymentDecided) {
-          // Money the channel will not return (App Store) is booked as held, for a person (seeds.json); no
-          // workflow waits on it.
-          if (!setup.refundable) return one(at(base, 'MANUAL_REVIEW', 'LATE_PAYMENT', { latePaymentDecided: true, reviewed: 'MANUAL', ended: true }));
+          // Money the channel will not return (App Store) is booked as held, for a person (seeds.json): by the
+          // late-payment workflow (no workflow waits on it), or, when it came as the order closed, by the
+          // purchase's own late branch, which waits for the operator's resolve.
+          if (!setup.refundable) {
+            const held = at(base, 'MANUAL_REVIEW', 'LATE_PAYMENT', { latePaymentDecided: true, reviewed: 'MANUAL', ended: true, closing: false });
+            return { next: state.closing ? [held, { ...held, ended: false }] : [held] };
+          }
           return one(at(base, 'REFUNDED', 'LATE_PAYMENT', { latePaymentDecided: true }));
         }
         return one({ ...base, latePaymentDecided: state.latePaymentDecided || succeeded });
@@ -210,11 +219,11 @@ export function step(setup: Setup, state: ModelState, event: ModelEvent): Outcom
     case 'CANCEL':
       if (state.ended) return { ...stays, refusal: 'ORDER_FINAL' };
       if (s !== 'PENDING_PAYMENT') return { ...stays, refusal: 'ORDER_NOT_CANCELLABLE' };
-      return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME')] };
+      return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME', { closing: true })] };
     case 'OPS_CLOSE':
       // The ops contract offers close for an unpaid order only; it closes as the game's cancel does.
       if (state.ended || s !== 'PENDING_PAYMENT') return { ...stays, refusal: 'OPS_ACTION_NOT_ALLOWED' };
-      return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME')] };
+      return { next: [at(state, 'CLOSED', 'CANCELLED_BY_GAME', { closing: true })] };
     case 'OPS':
       return ops(setup, state, event.action);
     case 'OPS_REFUND_DELIVERED':
@@ -297,9 +306,20 @@ export function outcomeInAnyOrder(setup: Setup, state: ModelState, events: Model
   return walk(state, events.map((_, i) => i)) ? { next: [...next.values()], refusals } : undefined;
 }
 
-/** Narrows the possible next states to the one whose status the system shows. */
-export function narrow(next: readonly ModelState[], observed: Status | undefined): ModelState | undefined {
-  return next.find((s) => s.status === observed);
+/**
+ * Narrows the possible next states to the one whose status the system shows. Where only the purchase
+ * workflow's end tells two apart (a late payment held by its own late branch, or by the late-payment
+ * workflow after it ended), `purchaseRunning` is asked.
+ */
+export async function narrow(
+  next: readonly ModelState[],
+  observed: Status | undefined,
+  purchaseRunning: () => Promise<boolean>,
+): Promise<ModelState | undefined> {
+  const candidates = next.filter((s) => s.status === observed);
+  if (!candidates.some((s) => s.ended) || !candidates.some((s) => !s.ended)) return candidates[0];
+  const running = await purchaseRunning();
+  return candidates.find((s) => s.ended === !running);
 }
 
 /** What a run reached, for coverage: terminal statuses with their reasons, and reviews resolved. */

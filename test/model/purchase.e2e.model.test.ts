@@ -311,6 +311,13 @@ class World {
     }
   }
 
+  /** Whether the order's purchase workflow is still running. */
+  async purchaseRunning(): Promise<boolean> {
+    if (!this.orderId) return false;
+    const status = await h.client.workflow.getHandle(purchaseWorkflowId(this.orderId)).describe().then((d) => d.status.name, () => 'NONE');
+    return status === 'RUNNING';
+  }
+
   async allClosed(): Promise<boolean> {
     if (!this.orderId) return true;
     await this.findOthers();
@@ -388,7 +395,7 @@ async function settle(world: World, outcome: Outcome): Promise<ModelState> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const observed = await world.status();
-    const candidate = narrow(outcome.next, observed);
+    const candidate = await narrow(outcome.next, observed, () => world.purchaseRunning());
     if (candidate && (!candidate.ended || (await world.allClosed()))) return candidate;
     if (Date.now() > deadline) {
       throw new Error(`order ${world.orderId} is ${observed}, the model allows ${outcome.next.map((s) => `${s.status}${s.ended ? ' (ended)' : ''}`).join(' | ')}`);
@@ -417,7 +424,8 @@ async function deadlineOf(model: Model, world: World): Promise<number | undefine
 const reached = new Map<string, number>();
 
 async function afterSettled(model: Model, world: World, state: ModelState) {
-  model.state = state;
+  const { closing: _closing, ...settled } = state; // the settle saw the close through
+  model.state = settled;
   if (model.channel === 'googleplay') await world.pushOurRefund();
   await world.findOthers();
   model.deadlineAt = world.orderId ? await deadlineOf(model, world) : undefined;
@@ -453,7 +461,7 @@ async function sandboxMoney(world: World) {
 function googleMoney(world: World) {
   const purchase = world.paidToken ? googleplay.purchaseOf(world.paidToken) : undefined;
   const money: OrderFacts['channelMoney'] = purchase?.voided ? 'RETURNED' : purchase?.purchaseState === PURCHASE_STATE.PURCHASED ? 'KEPT' : 'NONE';
-  return { money, consumed: purchase?.consumptionState === 1 && purchase.acknowledgementState === 1 };
+  return { money, productId: purchase?.productId, consumed: purchase?.consumptionState === 1 && purchase.acknowledgementState === 1 };
 }
 
 async function checkInvariants(model: Model, world: World, settled: boolean) {
@@ -473,8 +481,10 @@ async function checkInvariants(model: Model, world: World, settled: boolean) {
     if (ourRefund?.status === 'SUCCEEDED') expect(ourRefund.amount).toBe(sandbox.refunded);
   }
   if (google) {
-    // Google returns the whole order: a refund we asked for (accepted, settled later) voided the purchase that paid.
-    if (ourRefund && ourRefund.status !== 'FAILED') expect([ourRefund.status, ourRefund.amount, google.money]).toEqual([ourRefund.status, amount, 'RETURNED']);
+    // Google returns the whole order: a refund we asked for voided the purchase that paid, for the price of
+    // the product bought (another product's is our catalog's price of it).
+    const bought = google.productId === OTHER_GOOGLE_PRODUCT ? OTHER_PRODUCT_PRICES.find((p) => p.region === world.setup.region)!.amount : amount;
+    if (ourRefund && ourRefund.status !== 'FAILED') expect([ourRefund.status, ourRefund.amount, google.money]).toEqual([ourRefund.status, bought, 'RETURNED']);
     // Google hears of each delivery (consumed, so acknowledged) once the workflow is done, and of no other.
     if (facts.status === 'DELIVERED' && model.state.ended) expect(['DELIVERED, consumed', google.consumed]).toEqual(['DELIVERED, consumed', true]);
     if (google.consumed) expect(statuses).toContain('DELIVERED');

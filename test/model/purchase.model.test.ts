@@ -283,6 +283,12 @@ class World {
   }
 
   /** Whether the purchase workflow, and every other this run started, has closed. */
+  /** Whether the order's purchase workflow is still running. */
+  async purchaseRunning(): Promise<boolean> {
+    const status = await engine.client.workflow.getHandle(purchaseWorkflowId(this.orderId)).describe().then((d) => d.status.name, () => 'NONE');
+    return status === 'RUNNING';
+  }
+
   async allClosed(): Promise<boolean> {
     for (const id of [purchaseWorkflowId(this.orderId), ...this.others]) {
       const status = await engine.client.workflow.getHandle(id).describe().then((d) => d.status.name, () => 'NONE');
@@ -297,7 +303,7 @@ async function settle(world: World, outcome: Outcome): Promise<ModelState> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const observed = world.books.status;
-    const candidate = narrow(outcome.next, observed);
+    const candidate = await narrow(outcome.next, observed, () => world.purchaseRunning());
     if (candidate && (!candidate.ended || (await world.allClosed()))) return candidate;
     if (Date.now() > deadline) {
       throw new Error(
@@ -312,7 +318,8 @@ async function settle(world: World, outcome: Outcome): Promise<ModelState> {
 const reached = new Set<string>();
 
 function afterSettled(model: Model, world: World, state: ModelState) {
-  model.state = state;
+  const { closing: _closing, ...settled } = state; // the settle saw the close through
+  model.state = settled;
   for (const outcome of [outcomeOf(state), reviewOutcomeOf(state)]) if (outcome) reached.add(outcome);
   const b = world.books;
   switch (pendingDeadline(model.setup, state)) {
