@@ -114,7 +114,8 @@ export async function takeChannelEvent(deps: IntakeDeps, input: IntakeInput): Pr
   const cause = reversalCauseOf(event, ours);
   if (cause) {
     const { firstCopy } = await record();
-    if (await bookedAsPartialRefund(database, order.id, { cause, amount: event.amount, key: event.dedupeKey })) {
+    const reported = { cause, amount: event.amount, fromStore: event.storeProductId !== undefined, key: event.dedupeKey };
+    if (await bookedAsPartialRefund(database, order.id, reported)) {
       log.info({ orderId: order.id, source, amount: event.amount }, 'partial channel refund: booked, the order goes on');
       return { effect: 'PARTIAL_REFUND', orderId: order.id, firstCopy };
     }

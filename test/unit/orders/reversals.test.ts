@@ -19,8 +19,10 @@ describe("a channel's refund of part of an order", () => {
     expect(isPartialRefund({ cause: 'CHANNEL_REFUND', amount: cny(0) }, cny(600))).toBe(false);
   });
 
-  it('is never a chargeback, a revocation or an operator refund, whatever the amount', () => {
+  it("is never a chargeback, a revocation, an operator refund or a store's refund, whatever the amount", () => {
     for (const cause of ['CHARGEBACK', 'REVOKED', 'OPS_REFUND'] as const) expect(isPartialRefund({ cause, amount: cny(1) }, cny(600))).toBe(false);
+    // Apple states its own price (598 where our catalog booked 600): still the whole purchase.
+    expect(isPartialRefund({ cause: 'CHANNEL_REFUND', amount: cny(598), fromStore: true }, cny(600))).toBe(false);
   });
 });
 
