@@ -82,7 +82,8 @@ export function createReversalActivities({ database, channels, config, riskCount
         reversal.cause === 'OPS_REFUND'
           ? journalRefunded(returned)
           : journalChannelReversal(reversal.cause === 'CHARGEBACK' ? 'CHARGEBACK' : 'CHANNEL_REFUND', reversal.dedupeKey, returned);
-      const revoke = delivered && reversal.revoke;
+      // Still delivering: an attempt in flight as the money went back may still reach the game.
+      const revoke = (delivered || status === 'DELIVERING') && reversal.revoke;
       await moveOrder(books, orderId, to, { reason, patch: { stamp: 'refunded_at' } }, [
         releaseStock,
         releaseAllowances,

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { latePaymentWorkflowId, purchaseWorkflowId, reversalWorkflowId } from '../../domain/ids';
+import { purchaseTiming } from '../../infra/config';
+import { PurchasesClient } from '../../infra/temporal';
 import { ledgerViolations } from '../../store/journal';
 import { DEV_KEY_ID, parseKeyring } from '../../infra/credentials';
 import { FakeAppStore } from '../../testkit/fakes/appstore';
@@ -340,6 +342,27 @@ describe('operators refund a delivered order', () => {
     expect((await h.db.sandboxPayment.findUniqueOrThrow({ where: { id: created.body.payment.channelPaymentId } })).status).toBe('REFUNDED');
     const revocations = await channels('GET', '/v1/ops/revocations?status=REVOKED&limit=500');
     expect(revocations.body.revocations.map((r: { orderId: string }) => r.orderId)).toContain(created.body.orderId);
+  });
+});
+
+describe('a reversal while the order is still delivering', () => {
+  // Found by the model's long mode (seed 1400980243, REVERSAL(REVOKED) racing an attempt): an attempt in
+  // flight as the money went back reached the game, and nothing took the goods back.
+  it('tells the game to take back whatever an attempt in flight may have granted', async () => {
+    const sku = await h.createItem(game);
+    h.gameServer.mode = 'fail';
+    try {
+      const created = await h.createOrder(game, { userId: 'in-flight', sku, region: 'CN', channel: 'sandbox' });
+      await h.pay(created.body.payment.channelPaymentId);
+      await h.waitForStatus(created.body.orderId, 'DELIVERING');
+      const purchases = new PurchasesClient(h.client, h.config.TEMPORAL_TASK_QUEUE, 10_000);
+      await purchases.reverse(created.body.orderId, { cause: 'CHARGEBACK', dedupeKey: `cb-${created.body.orderId}`, revoke: true }, purchaseTiming(h.config));
+      await h.waitForStatus(created.body.orderId, 'CHARGED_BACK');
+      h.gameServer.mode = 'ok'; // the game answers again (the revocation is retried like a delivery)
+      expect((await untilRevoked(created.body.orderId)).body).toMatchObject({ reason: 'CHARGEBACK', orderId: created.body.orderId });
+    } finally {
+      h.gameServer.mode = 'ok';
+    }
   });
 });
 

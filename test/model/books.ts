@@ -179,13 +179,15 @@ export class OrderBooks {
     const to: OrderStatus = reversal.cause === 'CHARGEBACK' ? 'CHARGED_BACK' : 'REFUNDED';
     if (!this.status || !canTransition(this.status, to) || !this.paid) return {};
     const delivered = this.status === 'DELIVERED';
+    const delivering = this.status === 'DELIVERING';
     const returned = reversal.amount ?? this.holds()!;
     if (reversal.cause === 'OPS_REFUND') this.book(ledgerEventId.refunded(this.orderId), 'REFUND', returned, this.stage);
     else if (reversal.cause === 'CHARGEBACK') this.book(ledgerEventId.chargeback('model', reversal.dedupeKey), 'CHARGEBACK', returned, this.stage);
     else this.book(ledgerEventId.channelRefund('model', reversal.dedupeKey), 'CHANNEL_REFUND', returned, this.stage);
     const reason = reversal.cause === 'OPS_REFUND' ? 'OPS_REFUND' : reversal.cause;
     this.move(to, reason);
-    if (delivered && reversal.revoke) this.revocationId = `rv_${this.orderId}`;
+    // As the store: an attempt in flight while delivering may still reach the game.
+    if ((delivered || delivering) && reversal.revoke) this.revocationId = `rv_${this.orderId}`;
     return { status: to, reason, ...(this.revocationId && { revocationId: this.revocationId }) };
   }
 
