@@ -170,7 +170,7 @@ export class ApiClient {
       if (answer?.status === 502 && answer.body?.error?.code === 'CHANNEL_UNAVAILABLE' && ++channelUnavailable > 1) {
         throw new ChannelUnavailableError(idempotencyKey);
       }
-      if (answer && answer.status < 500) throw new Error(`create order: ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (answer && !retryable(answer)) throw new Error(`create order: ${answer.status} ${JSON.stringify(answer.body)}`);
       if (Date.now() >= deadline) throw new Error(`create order: still failing after ${retry.deadlineMs} ms (${answer?.status ?? 'network error'})`);
       await sleep(retry.delayMs);
     }
@@ -185,7 +185,7 @@ export class ApiClient {
       const answer = await this.attempt('pay', () => this.pay(channelPaymentId, { result: 'SUCCESS', ...options }));
       if (answer?.status === 202) return;
       if (answer?.status === 409 && attempts > 1) return;
-      if (answer && answer.status < 500) throw new Error(`pay: ${answer.status} ${JSON.stringify(answer.body)}`);
+      if (answer && !retryable(answer)) throw new Error(`pay: ${answer.status} ${JSON.stringify(answer.body)}`);
       if (Date.now() >= deadline) throw new Error(`pay: still failing after ${retry.deadlineMs} ms`);
       await sleep(retry.delayMs);
     }
@@ -204,6 +204,12 @@ export class ApiClient {
     }
   }
 }
+
+/**
+ * Answers a client tries again: a 5xx, and a 408 (the server gave up waiting for the request, so it
+ * took nothing; a starved API process answers it under load).
+ */
+const retryable = (answer: Answer) => answer.status >= 500 || answer.status === 408;
 
 /** Runs `task(i)` for i in [0, count) with at most `concurrency` at once. */
 export async function runPool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {

@@ -44,7 +44,8 @@ describe('what the API exposes', () => {
     const clients = Array.from({ length: 200 }, () => slowClient(head));
     expect((await h.request('GET', '/healthz')).status).toBe(200);
     const results = await Promise.all(clients.map((c) => c.closed));
-    expect(Math.max(...results.map((r) => r.afterMs))).toBeLessThan(8_000);
+    // Seconds, not Node's 300 s default (generous: a loaded CI machine stalls the check interval).
+    expect(Math.max(...results.map((r) => r.afterMs))).toBeLessThan(15_000);
   });
 
   it('drops an idle keep-alive connection after the keep-alive timeout', async () => {
